@@ -1,0 +1,490 @@
+"""The analysis pipeline: frames in, messages and transport notes out.
+
+``Frame → PacketDecoder → FlowTable → (per flow direction) Framer → dissect → Message``
+
+One :class:`Pipeline` holds the state of one analysis (offline or live). It is push-style
+(``feed(frame)`` returns what became complete) so the same object serves a file reader, a
+live capture thread and the tests; :func:`analyse_file` wraps it into a generator.
+
+Streaming discipline: per flow direction we keep only the framer's own buffer and a small
+index of (stream offset, frame) pairs for the bytes not yet consumed by a message, so
+memory follows open flows and caps, never the capture size.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from cvipsniff.capture import open_capture
+from cvipsniff.flows import FlowTable
+from cvipsniff.model import (
+    Datagram,
+    Flow,
+    FlowClosed,
+    FlowOpened,
+    Frame,
+    Message,
+    StreamData,
+    StreamGap,
+    TransportNote,
+)
+from cvipsniff.packets import PacketDecoder
+from dissectors import registry
+from dissectors.base import Framed, Problem, ProtocolSpec, Record, Skipped
+
+# A heuristic must be at least this sure before a flow on an unmapped port is claimed.
+HEURISTIC_THRESHOLD = 50
+# How many bytes of an unclaimed direction are kept for heuristics before giving up.
+HEURISTIC_WINDOW = 4096
+
+PipelineOutput = Message | TransportNote
+
+
+@dataclass(slots=True)
+class PipelineConfig:
+    """What the user can change about how traffic is classified and dissected.
+
+    ``decode_as`` maps ``("tcp"|"udp", port)`` to a protocol name, overriding and extending
+    the protocols' default ports (``--decode-as tcp.port==8000,cvip``). ``heuristics``
+    lets flows on unmapped ports be claimed by content. ``keep_data`` stores each message's
+    bytes on the Message (the TUI's hex pane needs them; batch reports don't).
+    """
+
+    decode_as: dict[tuple[str, int], str] = field(default_factory=dict)
+    heuristics: bool = True
+    keep_data: bool = True
+    dissector_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    max_flow_buffer: int | None = None
+    max_total_buffer: int | None = None
+
+
+class _Direction:
+    """Per flow-direction state: the framer and the offset → frame index of unconsumed
+    bytes. ``offsets``/``frames``/``times`` are parallel lists: the bytes from
+    ``offsets[i]`` up to ``offsets[i+1]`` came in ``frames[i]`` at ``times[i]``."""
+
+    __slots__ = ("framer", "frames", "head", "offsets", "pending", "pending_start", "times")
+
+    def __init__(self, framer) -> None:
+        self.framer = framer
+        self.offsets: list[int] = []
+        self.frames: list[int] = []
+        self.times: list[int] = []
+        self.head = 0  # entries before head are consumed; compacted lazily
+        self.pending = bytearray()  # only while the flow's protocol is undecided
+        self.pending_start = 0  # stream offset of pending[0]
+
+    def note_bytes(self, offset: int, frame: int, ts_ns: int) -> None:
+        self.offsets.append(offset)
+        self.frames.append(frame)
+        self.times.append(ts_ns)
+
+    def frames_for(self, start: int, end: int) -> tuple[list[int], int, int]:
+        """Frames carrying stream bytes ``[start, end)``, with first and last times.
+
+        Entries wholly before ``start`` are released, keeping the index small.
+        """
+        offsets = self.offsets
+        lo = bisect.bisect_right(offsets, start, self.head) - 1
+        lo = max(lo, self.head)
+        hi = bisect.bisect_left(offsets, max(end, start + 1), lo)
+        frames: list[int] = []
+        for i in range(lo, hi):
+            f = self.frames[i]
+            if not frames or frames[-1] != f:
+                frames.append(f)
+        first_ts = self.times[lo] if lo < len(self.times) else 0
+        last_ts = self.times[hi - 1] if hi - 1 >= lo and hi - 1 < len(self.times) else first_ts
+        # The entry at hi-1 may still hold bytes past `end`; keep it as the new head.
+        self.head = max(self.head, hi - 1 if hi - 1 >= lo else lo)
+        if self.head > 1024 and self.head * 2 > len(offsets):
+            del offsets[: self.head], self.frames[: self.head], self.times[: self.head]
+            self.head = 0
+        return frames, first_ts, last_ts
+
+
+class _FlowState:
+    __slots__ = ("directions", "flow", "protocol")
+
+    def __init__(self, flow: Flow, protocol: ProtocolSpec | None) -> None:
+        self.flow = flow
+        self.protocol = protocol
+        self.directions: list[_Direction | None] = [None, None]
+
+
+class Pipeline:
+    """Push frames, get :class:`Message` and :class:`TransportNote` objects back."""
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+        self.protocols = registry()
+        self._notes: list[TransportNote] = []
+        self.decoder = PacketDecoder(on_note=self._notes.append)
+        server_ports = {port for spec in self.protocols.values() for port in spec.tcp_ports}
+        server_ports |= {port for spec in self.protocols.values() for port in spec.udp_ports}
+        server_ports |= {port for (_, port) in self.config.decode_as}
+        table_kwargs: dict[str, int] = {}
+        if self.config.max_flow_buffer is not None:
+            table_kwargs["max_flow_buffer"] = self.config.max_flow_buffer
+        if self.config.max_total_buffer is not None:
+            table_kwargs["max_total_buffer"] = self.config.max_total_buffer
+        self.flow_table = FlowTable(server_ports=frozenset(server_ports), **table_kwargs)
+        self._port_map = self._build_port_map()
+        self._flows: dict[int, _FlowState] = {}
+        self.message_count = 0
+        self.frame_count = 0
+        self.first_ts_ns: int | None = None
+
+    # ---- configuration ---------------------------------------------------------------
+
+    def _build_port_map(self) -> dict[tuple[str, int], ProtocolSpec]:
+        port_map: dict[tuple[str, int], ProtocolSpec] = {}
+        for spec in self.protocols.values():
+            for port in spec.tcp_ports:
+                port_map[("tcp", port)] = spec
+            for port in spec.udp_ports:
+                port_map[("udp", port)] = spec
+        for key, name in self.config.decode_as.items():
+            port_map[key] = self.protocols[name]
+        return port_map
+
+    def _protocol_by_port(self, flow: Flow) -> ProtocolSpec | None:
+        by_server = self._port_map.get((flow.transport, flow.server[1]))
+        if by_server is not None:
+            return by_server
+        return self._port_map.get((flow.transport, flow.client[1]))
+
+    # ---- feeding -----------------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> list[PipelineOutput]:
+        """Process one captured frame."""
+        self.frame_count += 1
+        if self.first_ts_ns is None:
+            self.first_ts_ns = frame.ts_ns
+        out: list[PipelineOutput] = []
+        packet = self.decoder.decode(frame)
+        if self._notes:
+            out.extend(self._notes)
+            self._notes.clear()
+        if packet is None:
+            return out
+        for event in self.flow_table.feed(packet):
+            self._handle(event, out)
+        return out
+
+    def note(self, note: TransportNote) -> list[PipelineOutput]:
+        """Pass a source-level note (e.g. a truncated capture record) downstream."""
+        return [note]
+
+    def finish(self) -> list[PipelineOutput]:
+        """End of capture: flush fragments, flows and framers so nothing is lost."""
+        out: list[PipelineOutput] = []
+        self.decoder.flush()
+        out.extend(self._notes)
+        self._notes.clear()
+        for event in self.flow_table.close():
+            self._handle(event, out)
+        for state in list(self._flows.values()):
+            self._close_flow(state, out)
+        self._flows.clear()
+        return out
+
+    def expire(self, now_ns: int, idle_ns: int) -> list[PipelineOutput]:
+        """Live use: close flows idle for ``idle_ns``."""
+        out: list[PipelineOutput] = []
+        for event in self.flow_table.expire(now_ns, idle_ns):
+            self._handle(event, out)
+        return out
+
+    # ---- flow events -------------------------------------------------------------------
+
+    def _handle(self, event, out: list[PipelineOutput]) -> None:
+        if type(event) is StreamData:
+            state = self._flows.get(event.flow.id)
+            if state is None:
+                state = self._open(event.flow)
+            self._on_data(state, event, out)
+        elif type(event) is Datagram:
+            self._on_datagram(event, out)
+        elif type(event) is StreamGap:
+            state = self._flows.get(event.flow.id)
+            if state is None:
+                state = self._open(event.flow)
+            self._on_gap(state, event, out)
+        elif type(event) is FlowOpened:
+            self._open(event.flow)
+        elif type(event) is FlowClosed:
+            state = self._flows.pop(event.flow.id, None)
+            if state is not None:
+                self._close_flow(state, out)
+        elif type(event) is TransportNote:
+            out.append(event)
+
+    def _open(self, flow: Flow) -> _FlowState:
+        state = self._flows.get(flow.id)
+        if state is None:
+            state = _FlowState(flow, self._protocol_by_port(flow))
+            self._flows[flow.id] = state
+        return state
+
+    def _direction(self, state: _FlowState, direction: int) -> _Direction:
+        d = state.directions[direction]
+        if d is None:
+            framer = state.protocol.new_framer() if state.protocol is not None else None
+            d = _Direction(framer)
+            state.directions[direction] = d
+        return d
+
+    def _on_data(self, state: _FlowState, event: StreamData, out: list[PipelineOutput]) -> None:
+        d = self._direction(state, event.direction)
+        d.note_bytes(event.offset, event.frame, event.ts_ns)
+        if d.framer is not None:  # the fast path: a known protocol
+            self._framed(state, d, event.direction, d.framer.feed(event.data), out)
+            return
+        if not d.pending:
+            d.pending_start = event.offset
+        d.pending += event.data
+        if state.protocol is None:
+            self._classify(state, d)
+        if state.protocol is not None:
+            self._start_framer(state, d, event.direction, out)
+        elif len(d.pending) > HEURISTIC_WINDOW:
+            # Not recognisably ours yet: keep only a window for later decisions.
+            cut = len(d.pending) - HEURISTIC_WINDOW
+            del d.pending[:cut]
+            d.pending_start += cut
+
+    def _start_framer(self, state: _FlowState, d: _Direction, direction: int,
+                      out: list[PipelineOutput]) -> None:
+        """Give a direction its framer and the bytes it buffered while undecided."""
+        assert state.protocol is not None
+        d.framer = state.protocol.new_framer()
+        pending, d.pending = bytes(d.pending), bytearray()
+        if d.pending_start:
+            # Framer offsets count from the stream start: account for what was not kept.
+            self._framed(state, d, direction, d.framer.gap(d.pending_start), out)
+        if pending:
+            self._framed(state, d, direction, d.framer.feed(pending), out)
+
+    def _classify(self, state: _FlowState, d: _Direction) -> None:
+        """Heuristic protocol choice for a flow on unmapped ports, from its first bytes."""
+        if not self.config.heuristics:
+            return
+        sample = bytes(d.pending[:HEURISTIC_WINDOW])
+        flow = state.flow
+        best, best_score = None, 0
+        for spec in self.protocols.values():
+            try:
+                score = spec.detect(sample, flow.transport, flow.client[1], flow.server[1])
+            except Exception:  # a heuristic must never stop the analysis
+                score = 0
+            if score > best_score:
+                best, best_score = spec, score
+        if best is not None and best_score >= HEURISTIC_THRESHOLD:
+            state.protocol = best
+
+    def _on_gap(self, state: _FlowState, event: StreamGap, out: list[PipelineOutput]) -> None:
+        flow = state.flow
+        out.append(
+            TransportNote(
+                kind="tcp.gap",
+                severity="warning",
+                message=(
+                    f"{event.length} bytes missing from flow {flow.id} direction "
+                    f"{event.direction} at stream offset {event.offset} ({event.reason})"
+                ),
+                frame=event.frame_after or event.frame_before,
+                flow=flow,
+                direction=event.direction,
+            )
+        )
+        d = self._direction(state, event.direction)
+        d.note_bytes(event.offset, event.frame_after or event.frame_before,
+                     d.times[-1] if d.times else 0)
+        if d.framer is None:
+            # Undecided direction: what was buffered before the hole is kept for the
+            # heuristics, but the framer would need contiguous bytes; restart after it.
+            d.pending = bytearray()
+            d.pending_start = event.offset + event.length
+            return
+        self._framed(state, d, event.direction, d.framer.gap(event.length), out)
+
+    def _close_flow(self, state: _FlowState, out: list[PipelineOutput]) -> None:
+        for direction, d in enumerate(state.directions):
+            if d is None:
+                continue
+            if d.framer is None:
+                if state.protocol is None or not d.pending:
+                    continue
+                self._start_framer(state, d, direction, out)
+            assert d.framer is not None
+            self._framed(state, d, direction, d.framer.close(), out)
+            d.framer = None
+
+    def _on_datagram(self, event: Datagram, out: list[PipelineOutput]) -> None:
+        flow = event.flow
+        spec = self._port_map.get(("udp", flow.server[1])) or self._port_map.get(
+            ("udp", flow.client[1])
+        )
+        if spec is None and self.config.heuristics:
+            for candidate in self.protocols.values():
+                try:
+                    score = candidate.detect(event.data, "udp", flow.client[1], flow.server[1])
+                except Exception:
+                    score = 0
+                if score >= HEURISTIC_THRESHOLD:
+                    spec = candidate
+                    break
+        if spec is None:
+            return
+        record = self._dissect(spec, event.data, "udp", [])
+        src, dst = flow.endpoint(event.direction)
+        self.message_count += 1
+        out.append(
+            Message(
+                number=self.message_count,
+                flow=flow.id,
+                direction=event.direction,
+                transport="udp",
+                src=src,
+                dst=dst,
+                frames=[event.frame],
+                ts_ns=event.ts_ns,
+                first_ts_ns=event.ts_ns,
+                offset=0,
+                length=len(event.data),
+                record=record,
+                data=event.data if self.config.keep_data else None,
+            )
+        )
+
+    # ---- framer output -----------------------------------------------------------------
+
+    def _framed(self, state: _FlowState, d: _Direction, direction: int, events,
+                out: list[PipelineOutput]) -> None:
+        flow = state.flow
+        spec = state.protocol
+        assert spec is not None
+        for ev in events:
+            if type(ev) is Framed:
+                frames, first_ts, last_ts = d.frames_for(ev.start, ev.end)
+                record = self._dissect(spec, ev.data, flow.transport, ev.problems)
+                src, dst = flow.endpoint(direction)
+                self.message_count += 1
+                out.append(
+                    Message(
+                        number=self.message_count,
+                        flow=flow.id,
+                        direction=direction,
+                        transport=flow.transport,
+                        src=src,
+                        dst=dst,
+                        frames=frames,
+                        ts_ns=last_ts,
+                        first_ts_ns=first_ts,
+                        offset=ev.start,
+                        length=len(ev.data),
+                        record=record,
+                        data=ev.data if self.config.keep_data else None,
+                    )
+                )
+            elif type(ev) is Skipped:
+                frames, _, _ = d.frames_for(ev.start, ev.start + ev.length)
+                out.append(
+                    TransportNote(
+                        kind=ev.rule,
+                        severity="warning",
+                        message=f"{ev.length} bytes skipped at stream offset {ev.start}: "
+                        f"{ev.reason}",
+                        frame=frames[0] if frames else 0,
+                        flow=flow,
+                        direction=direction,
+                    )
+                )
+
+    def _dissect(self, spec: ProtocolSpec, data: bytes, transport: str,
+                 framing_problems: list[Problem]) -> Record:
+        options = self.config.dissector_options.get(spec.name)
+        try:
+            if options:
+                record = spec.dissect(data, transport, options=options)
+            else:
+                record = spec.dissect(data, transport)
+        except Exception as exc:  # Wireshark-style: a dissector bug is a finding, not a crash
+            record = Record(
+                protocol=spec.name,
+                kind="unknown",
+                info=f"[dissector error: {type(exc).__name__}]",
+                problems=[
+                    Problem(
+                        rule="dissector_error",
+                        severity="error",
+                        message=f"{spec.name} dissector raised {type(exc).__name__}: {exc}",
+                    )
+                ],
+            )
+        if framing_problems:
+            record.problems[:0] = framing_problems
+        return record
+
+
+def iter_capture(path: str, config: PipelineConfig | None = None,
+                 on_progress: Callable[[int, int | None], None] | None = None,
+                 ) -> Iterator[PipelineOutput]:
+    """Analyse a capture file front to back, yielding messages and notes as they complete.
+
+    Raises :class:`cvipsniff.capture.CaptureError` only for a file that cannot be read at
+    all; problems inside the file are yielded as notes.
+    """
+    notes: list[TransportNote] = []
+    pipeline = Pipeline(config)
+    with open_capture(path, on_note=notes.append) as reader:
+        for i, frame in enumerate(reader):
+            yield from pipeline.feed(frame)
+            if notes:
+                yield from notes
+                notes.clear()
+            if on_progress is not None and not i & 0x3FF:
+                on_progress(reader.bytes_read, reader.size)
+        if notes:
+            yield from notes
+            notes.clear()
+        if on_progress is not None:
+            on_progress(reader.bytes_read, reader.size)
+    yield from pipeline.finish()
+
+
+def default_server_ports() -> frozenset[int]:
+    """The protocols' well-known ports: they tell the server side of mid-session flows."""
+    ports: set[int] = set()
+    for spec in registry().values():
+        ports.update(spec.tcp_ports)
+        ports.update(spec.udp_ports)
+    return frozenset(ports)
+
+
+def iter_flow_events(path: str, *, server_ports: frozenset[int] | None = None,
+                     flow_table: FlowTable | None = None):
+    """Reader → packet decoder → flow table, without any protocol dissection.
+
+    Yields every flow event (and source/packet notes as TransportNote). Used by
+    ``cvipsniff flows`` and ``follow`` and by the reassembly cross-checks. Pass your own
+    ``flow_table`` to read its per-flow statistics afterwards.
+    """
+    notes: list[TransportNote] = []
+    decoder = PacketDecoder(on_note=notes.append)
+    table = flow_table or FlowTable(
+        server_ports=default_server_ports() if server_ports is None else server_ports)
+    with open_capture(path, on_note=notes.append) as reader:
+        for frame in reader:
+            packet = decoder.decode(frame)
+            if notes:
+                yield from notes
+                notes.clear()
+            if packet is not None:
+                yield from table.feed(packet)
+    decoder.flush()
+    yield from notes
+    yield from table.close()
