@@ -39,7 +39,7 @@ HEURISTIC_THRESHOLD = 50
 # How many bytes of an unclaimed direction are kept for heuristics before giving up.
 HEURISTIC_WINDOW = 4096
 
-PipelineOutput = Message | TransportNote
+PipelineOutput = Message | TransportNote | FlowClosed
 
 
 @dataclass(slots=True)
@@ -219,6 +219,7 @@ class Pipeline:
             state = self._flows.pop(event.flow.id, None)
             if state is not None:
                 self._close_flow(state, out)
+            out.append(event)  # pairing settles the flow's open requests
         elif type(event) is TransportNote:
             out.append(event)
 

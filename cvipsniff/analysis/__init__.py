@@ -1,0 +1,1 @@
+"""Pairing, conformance findings and statistics over the pipeline's messages."""

@@ -1,0 +1,83 @@
+"""Transactions and findings: what the analysis adds on top of messages.
+
+Both are small and hold *references* to messages (number, frames, time), never the
+messages' bytes, so a report over a large capture keeps memory flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cvipsniff.model import Message
+
+# Transaction states.
+ANSWERED = "answered"
+UNANSWERED = "unanswered"
+ORPHAN = "orphan"  # a response no outstanding request explains
+DUPLICATE = "duplicate"  # superseded by a request reusing its id while outstanding
+EVENT = "event"  # an asynchronous notification (CVIP cviEvent.notify)
+ONEWAY = "oneway"  # a request the spec says gets no answer (ImageServer adaptive `live`)
+STATES = (ANSWERED, UNANSWERED, ORPHAN, DUPLICATE, EVENT, ONEWAY)
+
+
+@dataclass(slots=True, frozen=True)
+class MessageRef:
+    """Where a message is, without its bytes."""
+
+    number: int
+    frames: tuple[int, ...]
+    ts_ns: int
+    kind: str
+    method: str | None
+
+    @classmethod
+    def of(cls, msg: Message) -> MessageRef:
+        return cls(msg.number, tuple(msg.frames), msg.ts_ns, msg.record.kind, msg.record.method)
+
+
+@dataclass(slots=True)
+class Transaction:
+    """A request and what answered it (or an orphan response, or an event).
+
+    ``number`` is the transaction's own 1-based index in the analysis (findings refer to
+    it); ``id`` is the protocol's id (CVIP transaction number, ImageServer requestid).
+    """
+
+    number: int
+    protocol: str
+    id: int | str | None
+    flow: int
+    method: str | None
+    state: str
+    request: MessageRef | None = None
+    responses: list[MessageRef] = field(default_factory=list)
+    expects: str = "one"  # "one", "many" (live stream, broadcast ping), "none"
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Request to first answer, as Wireshark's SRT measures it."""
+        if self.request is None or not self.responses:
+            return None
+        return (self.responses[0].ts_ns - self.request.ts_ns) / 1e6
+
+    @property
+    def frames(self) -> list[int]:
+        out: list[int] = list(self.request.frames) if self.request else []
+        for r in self.responses:
+            out.extend(r.frames)
+        return out
+
+
+@dataclass(slots=True)
+class Finding:
+    """One departure from the spec (or a transport problem), located in the capture."""
+
+    rule: str
+    severity: str
+    message: str
+    spec: str
+    frames: list[int]
+    transaction: int | None = None
+    message_number: int | None = None
+    flow: int | None = None
+    protocol: str | None = None

@@ -1,0 +1,328 @@
+"""Request/response pairing: messages in, transactions and pairing findings out.
+
+A small state machine per protocol family, fed messages in capture order:
+
+* **CVIP** (TCP): key ``(flow, transaction number)``; a message with the response bit set
+  answers the outstanding request with that number in the same flow. ``cviEvent.notify``
+  from the server is an *event* transaction, which the client's ack may answer.
+* **CVIP ping** (UDP or TCP): key ``(requester endpoint, transaction number)``; a
+  broadcast request may be answered by several devices, so it collects many responses.
+* **ImageServer**: key ``(flow, requestid)``; what answers a method comes from the
+  dissector's spec table (one XML methodresponse, one ImageResponse, a stream for
+  ``live``, nothing for an adaptive-streaming-only ``live``). Live packages without a
+  requestid join the flow's open ``live`` transaction.
+
+A request whose id is reused while outstanding is closed as *duplicate*; a response no
+request explains is an *orphan*; requests still open at the end of the flow (or after a
+timeout in live use) are *unanswered*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cvipsniff.analysis.model import (
+    ANSWERED,
+    DUPLICATE,
+    EVENT,
+    ONEWAY,
+    ORPHAN,
+    UNANSWERED,
+    Finding,
+    MessageRef,
+    Transaction,
+)
+from cvipsniff.model import Message
+
+# What answers an ImageServer request: "xml", "image", "stream" or "none".
+AnswerKind = Callable[[Message], str]
+
+
+@dataclass(slots=True)
+class _Open:
+    txn: Transaction
+    answer: str  # expected answer kind ("xml", "image", "stream", "ack", "any", "many")
+
+
+class Pairer:
+    """Feed messages in order; read ``transactions`` and collect pairing findings."""
+
+    def __init__(self, imageserver_answer: AnswerKind | None = None,
+                 keep_transactions: bool = True) -> None:
+        self._imageserver_answer = imageserver_answer or (lambda msg: "xml")
+        self.keep_transactions = keep_transactions
+        self.transactions: list[Transaction] = []
+        self.count = 0
+        self.states: dict[str, int] = {}
+        self._open: dict[tuple, _Open] = {}
+        self._live: dict[int, Transaction] = {}  # flow → open ImageServer live stream
+        self._by_message: dict[int, int] = {}  # message number → transaction number
+
+    # ---- public API ----------------------------------------------------------------
+
+    def feed(self, msg: Message) -> list[Finding]:
+        """Pair one message; return the findings this message settles."""
+        proto = msg.record.protocol
+        if proto == "cvip":
+            return self._cvip(msg)
+        if proto == "cvip-ping":
+            return self._ping(msg)
+        if proto == "imageserver":
+            return self._imageserver(msg)
+        return []
+
+    def close_flow(self, flow: int) -> list[Finding]:
+        """The flow ended: its outstanding requests are unanswered."""
+        findings: list[Finding] = []
+        for key in [k for k in self._open if k[0] == "flow" and k[1] == flow]:
+            findings.extend(self._settle_unanswered(self._open.pop(key)))
+        self._live.pop(flow, None)
+        return findings
+
+    def expire(self, now_ns: int, timeout_ns: int) -> list[Finding]:
+        """Live use: requests older than ``timeout_ns`` become unanswered findings now."""
+        findings: list[Finding] = []
+        for key, entry in list(self._open.items()):
+            req = entry.txn.request
+            if req is not None and now_ns - req.ts_ns >= timeout_ns and not entry.txn.responses:
+                del self._open[key]
+                findings.extend(self._settle_unanswered(entry))
+        return findings
+
+    def finish(self) -> list[Finding]:
+        """End of analysis: everything still open is settled."""
+        findings: list[Finding] = []
+        for entry in list(self._open.values()):
+            findings.extend(self._settle_unanswered(entry))
+        self._open.clear()
+        self._live.clear()
+        return findings
+
+    def transaction_of(self, message_number: int) -> int | None:
+        return self._by_message.get(message_number)
+
+    # ---- bookkeeping -----------------------------------------------------------------
+
+    def _new(self, msg: Message, protocol: str, state: str, *, request: bool,
+             expects: str = "one") -> Transaction:
+        self.count += 1
+        ref = MessageRef.of(msg)
+        txn = Transaction(
+            number=self.count,
+            protocol=protocol,
+            id=msg.record.txn,
+            flow=msg.flow,
+            method=msg.record.method,
+            state=state,
+            request=ref if request else None,
+            responses=[] if request else [ref],
+            expects=expects,
+        )
+        if self.keep_transactions:
+            self.transactions.append(txn)
+        self._by_message[msg.number] = txn.number
+        if state != UNANSWERED:  # pending ones are counted when settled
+            self.states[state] = self.states.get(state, 0) + 1
+        return txn
+
+    def _settle(self, txn: Transaction, state: str) -> None:
+        txn.state = state
+        self.states[state] = self.states.get(state, 0) + 1
+
+    def _answer(self, entry: _Open, msg: Message) -> None:
+        entry.txn.responses.append(MessageRef.of(msg))
+        self._by_message[msg.number] = entry.txn.number
+
+    def _settle_unanswered(self, entry: _Open) -> list[Finding]:
+        txn = entry.txn
+        if txn.state == EVENT:
+            return []  # an event nobody acknowledged: the event itself is the record
+        if txn.responses:
+            self._settle(txn, ANSWERED)
+            return []
+        self._settle(txn, UNANSWERED)
+        rule, spec = _UNANSWERED_RULES[txn.protocol]
+        req = txn.request
+        return [Finding(
+            rule=rule, severity="warning",
+            message=f"{txn.method or txn.protocol} request id={txn.id} was never answered",
+            spec=spec, frames=list(req.frames) if req else [], transaction=txn.number,
+            message_number=req.number if req else None, flow=txn.flow, protocol=txn.protocol,
+        )]
+
+    def _orphan(self, msg: Message, protocol: str, rule: str, spec: str) -> list[Finding]:
+        txn = self._new(msg, protocol, ORPHAN, request=False)
+        return [Finding(
+            rule=rule, severity="warning",
+            message=f"{msg.record.kind} id={msg.record.txn} answers no outstanding request",
+            spec=spec, frames=list(msg.frames), transaction=txn.number,
+            message_number=msg.number, flow=msg.flow, protocol=protocol,
+        )]
+
+    def _duplicate(self, old: _Open, msg: Message, rule: str, spec: str) -> Finding:
+        self._settle(old.txn, DUPLICATE)
+        frames = list(old.txn.request.frames) if old.txn.request else []
+        return Finding(
+            rule=rule, severity="warning",
+            message=f"id={msg.record.txn} reused by a new {msg.record.method or 'request'} "
+            "while the earlier request was still outstanding",
+            spec=spec, frames=frames + list(msg.frames), transaction=old.txn.number,
+            message_number=msg.number, flow=msg.flow, protocol=old.txn.protocol,
+        )
+
+    # ---- CVIP --------------------------------------------------------------------------
+
+    def _cvip(self, msg: Message) -> list[Finding]:
+        rec = msg.record
+        if rec.txn is None:
+            return []
+        key = ("flow", msg.flow, "cvip", rec.txn)
+        if not rec.is_response:
+            findings: list[Finding] = []
+            event = rec.kind == "event"
+            old = self._open.pop(key, None)
+            if old is not None:
+                findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
+            txn = self._new(msg, "cvip", EVENT if event else UNANSWERED, request=True)
+            self._open[key] = _Open(txn, "ack" if event else "any")
+            return findings
+        entry = self._open.pop(key, None)
+        if entry is None:
+            return self._orphan(msg, "cvip", "cvip.txn.orphan_response", CVIP_TXN_SPEC)
+        self._answer(entry, msg)
+        if entry.txn.state != EVENT:
+            self._settle(entry.txn, ANSWERED)
+        findings = []
+        req_method = entry.txn.method
+        if rec.method and req_method and not _same_cvip_method(rec.method, req_method):
+            findings.append(Finding(
+                rule="cvip.txn.method_mismatch", severity="error",
+                message=f"response names {rec.method!r} but answers a {req_method!r} request",
+                spec=CVIP_ACK_SPEC, frames=list(msg.frames), transaction=entry.txn.number,
+                message_number=msg.number, flow=msg.flow, protocol="cvip",
+            ))
+        return findings
+
+    # ---- CVIP ping -----------------------------------------------------------------------
+
+    def _ping(self, msg: Message) -> list[Finding]:
+        rec = msg.record
+        if rec.txn is None:
+            return []
+        if not rec.is_response:
+            key = ("ping", msg.src, rec.txn)
+            findings: list[Finding] = []
+            old = self._open.pop(key, None)
+            if old is not None and not old.txn.responses:
+                findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
+            elif old is not None:
+                self._settle(old.txn, ANSWERED)
+            txn = self._new(msg, "cvip-ping", UNANSWERED, request=True, expects="many")
+            self._open[key] = _Open(txn, "many")
+            return findings
+        key = ("ping", msg.dst, rec.txn)
+        entry = self._open.get(key)
+        if entry is None:
+            return self._orphan(msg, "cvip-ping", "cvip.txn.orphan_response", CVIP_PING_SPEC)
+        self._answer(entry, msg)
+        return []
+
+    # ---- ImageServer ---------------------------------------------------------------------
+
+    def _imageserver(self, msg: Message) -> list[Finding]:
+        rec = msg.record
+        if rec.kind == "request":
+            return self._is_request(msg)
+        if rec.kind == "livepackage" and rec.txn is None:
+            live = self._live.get(msg.flow)
+            if live is None:
+                txn = self._new(msg, "imageserver", EVENT, request=False)
+                txn.method = "livepackage"
+                return []
+            live.responses.append(MessageRef.of(msg))
+            self._by_message[msg.number] = live.number
+            return []
+        if not rec.is_response:
+            return []
+        key = ("flow", msg.flow, "imageserver", rec.txn)
+        entry = self._open.get(key)
+        if entry is None:
+            live = self._live.get(msg.flow)
+            if live is not None and rec.kind in ("imageresponse", "livepackage"):
+                live.responses.append(MessageRef.of(msg))
+                self._by_message[msg.number] = live.number
+                return []
+            return self._orphan(msg, "imageserver", "imageserver.txn.orphan_response",
+                                IS_SPEC)
+        findings: list[Finding] = []
+        got = "xml" if rec.kind == "response" else "image"
+        expected = entry.answer
+        if expected in ("xml", "image") and got != expected:
+            findings.append(Finding(
+                rule="imageserver.txn.wrong_answer_kind", severity="error",
+                message=f"{entry.txn.method} is answered by "
+                f"{'an ImageResponse' if expected == 'image' else 'an XML methodresponse'}, "
+                f"not {'an XML methodresponse' if got == 'xml' else 'an ImageResponse'}",
+                spec=IS_SPEC, frames=list(msg.frames), transaction=entry.txn.number,
+                message_number=msg.number, flow=msg.flow, protocol="imageserver",
+            ))
+        if rec.kind == "response" and rec.method and entry.txn.method \
+                and rec.method != entry.txn.method:
+            findings.append(Finding(
+                rule="imageserver.txn.methodname_mismatch", severity="error",
+                message=f"response methodname {rec.method!r} differs from the request's "
+                f"{entry.txn.method!r}",
+                spec=IS_SPEC, frames=list(msg.frames), transaction=entry.txn.number,
+                message_number=msg.number, flow=msg.flow, protocol="imageserver",
+            ))
+        self._answer(entry, msg)
+        if expected != "stream":
+            del self._open[key]
+            self._settle(entry.txn, ANSWERED)
+        return findings
+
+    def _is_request(self, msg: Message) -> list[Finding]:
+        rec = msg.record
+        answer = self._imageserver_answer(msg)
+        key = ("flow", msg.flow, "imageserver", rec.txn)
+        findings: list[Finding] = []
+        old = self._open.pop(key, None)
+        if old is not None:
+            if old.answer == "stream" and old.txn.responses:
+                self._settle(old.txn, ANSWERED)
+            else:
+                findings.append(self._duplicate(old, msg, "imageserver.txn.duplicate", IS_SPEC))
+        if answer == "none":
+            self._new(msg, "imageserver", ONEWAY, request=True, expects="none")
+            return findings
+        txn = self._new(msg, "imageserver", UNANSWERED, request=True,
+                        expects="many" if answer == "stream" else "one")
+        self._open[key] = _Open(txn, answer)
+        if answer == "stream":
+            previous = self._live.get(msg.flow)
+            if previous is not None and previous is not txn:
+                prev_key = ("flow", msg.flow, "imageserver", previous.id)
+                prev = self._open.pop(prev_key, None)
+                if prev is not None:
+                    self._settle(prev.txn, ANSWERED if prev.txn.responses else UNANSWERED)
+            self._live[msg.flow] = txn
+        return findings
+
+
+def _same_cvip_method(response: str, request: str) -> bool:
+    """The spec's acks may name the method (NOTES 7) with varying case of service names
+    (``cviPTZ`` vs ``cviPtz``); compare without case."""
+    return response.lower() == request.lower()
+
+
+CVIP_TXN_SPEC = "CVIPv2 §2 CVIPv2 Message Header (transaction number)"
+CVIP_ACK_SPEC = "CVIPv2 Acknowledge Response"
+CVIP_PING_SPEC = "CVIPv2 CVIP Ping Request / Ping Response"
+IS_SPEC = "ImageServer: List of Requests and their Responses"
+
+_UNANSWERED_RULES = {
+    "cvip": ("cvip.txn.unanswered", CVIP_TXN_SPEC),
+    "cvip-ping": ("cvip.ping.unanswered", CVIP_PING_SPEC),
+    "imageserver": ("imageserver.txn.unanswered", IS_SPEC),
+}

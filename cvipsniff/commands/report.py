@@ -1,0 +1,167 @@
+"""``cvipsniff report FILE...``: batch conformance report over captures, for CI and people.
+
+Exit status 0 when no finding reaches ``--fail-on``, 1 when one does, 2 on a usage or
+input error (an unreadable capture is reported and counts as an input error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+from pathlib import Path
+
+from cvipsniff.analysis.baseline import Baseline, write_baseline
+from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config
+from cvipsniff.analysis.engine import Analysis
+from cvipsniff.capture import CaptureError
+from cvipsniff.commands.common import add_decode_options, parse_decode_as
+from cvipsniff.errors import UsageError
+from cvipsniff.paths import default_capture
+from cvipsniff.pipeline import PipelineConfig, iter_capture
+from cvipsniff.progress import Progress
+from cvipsniff.report import FileResult, failing, json_report, junit, markdown, text
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="conformance report over captures (for CI)",
+                       description=__doc__)
+    p.add_argument("inputs", nargs="*", metavar="FILE",
+                   help="captures, directories (searched recursively) or glob patterns")
+    p.add_argument("--format", default="text", choices=("text", "json", "junit", "markdown"),
+                   help="report format (default text)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the report to OUT")
+    p.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                   help="exit 1 when a finding of this severity or worse is reported "
+                   "(default from config, else error)")
+    p.add_argument("--config", metavar="TOML", help="settings file (default ./cvipsniff.toml "
+                   "or [tool.cvipsniff] in ./pyproject.toml)")
+    p.add_argument("--baseline", metavar="FILE", help="accepted findings: fail only on new ones")
+    p.add_argument("--write-baseline", metavar="FILE",
+                   help="write every finding of this run as the new baseline")
+    p.add_argument("--rule", action="append", default=[], metavar="ID",
+                   help="run only this rule (id or glob; repeatable)")
+    p.add_argument("--skip-rule", action="append", default=[], metavar="ID",
+                   help="skip this rule (id or glob; repeatable)")
+    p.add_argument("--default", action="store_true", help=argparse.SUPPRESS)
+    add_decode_options(p)
+    p.set_defaults(run=run)
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """Files as given, directories searched for captures, glob patterns expanded."""
+    paths: list[str] = []
+    for item in inputs:
+        if os.path.isdir(item):
+            found = sorted(str(p) for p in Path(item).rglob("*")
+                           if p.is_file() and p.name.endswith(CAPTURE_SUFFIXES))
+            if not found:
+                raise UsageError(f"no captures (*.pcap, *.pcapng, .gz) under {item!r}")
+            paths.extend(found)
+        elif any(ch in item for ch in "*?[") and not os.path.exists(item):
+            found = sorted(glob.glob(item, recursive=True))
+            if not found:
+                raise UsageError(f"no file matches {item!r}")
+            paths.extend(found)
+        else:
+            paths.append(item)
+    return paths
+
+
+def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
+                 progress: Progress | None = None) -> FileResult:
+    """One capture through the pipeline and the analysis; never raises on its content."""
+    if not os.path.exists(path):
+        return FileResult(path, None, error="no such file")
+    if os.path.isdir(path):
+        return FileResult(path, None, error="is a directory")
+    analysis = Analysis(config)
+    task = progress.start(path) if progress else None
+    try:
+        on_progress = (lambda done, total: progress.update(task, done, total)) \
+            if progress else None
+        for item in iter_capture(path, pipeline_config, on_progress=on_progress):
+            analysis.add(item)
+    except CaptureError as exc:
+        return FileResult(path, None, error=str(exc))
+    finally:
+        if progress:
+            progress.finish(task)
+    analysis.finish()
+    return FileResult(path, analysis, findings=list(analysis.findings))
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    config.only.extend(args.rule)
+    config.disable.extend(args.skip_rule)
+    fail_on = args.fail_on or config.fail_on
+    inputs = list(args.inputs)
+    if args.default and not inputs:
+        demo = default_capture()
+        if demo is None:
+            raise UsageError("no capture given and none bundled in captures/")
+        inputs = [str(demo)]
+        if args.fail_on is None:
+            fail_on = "never"  # the demo run shows the report; CI runs pass files explicitly
+    if not inputs:
+        raise UsageError("no capture given (usage: cvipsniff report FILE... )")
+    paths = expand_inputs(inputs)
+    decode_as = parse_decode_as(config.decode_as + list(args.decode_as))
+    pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
+                                     keep_data=False, dissector_options=config.dissector_options)
+    baseline_path = args.baseline or config.baseline
+    baseline = Baseline.load(baseline_path) if baseline_path else None
+
+    results: list[FileResult] = []
+    with Progress.for_stderr() as progress:
+        for path in paths:
+            result = analyse_path(path, config, pipeline_config, progress)
+            if baseline is not None and result.analysis is not None:
+                result.findings, result.excused = baseline.filter_new(path, result.findings)
+            results.append(result)
+
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline,
+                           [(r.path, r.findings) for r in results if r.analysis is not None])
+        print(f"cvipsniff: wrote {n} finding(s) to baseline {args.write_baseline}",
+              file=sys.stderr)
+
+    payload: str | bytes
+    if args.format == "json":
+        payload = json.dumps(json_report.report_json(results, fail_on), indent=1,
+                             ensure_ascii=False) + "\n"
+    elif args.format == "junit":
+        payload = junit.render(results, fail_on, config)
+    elif args.format == "markdown":
+        payload = markdown.render(results, fail_on)
+    else:
+        payload = text.render(results, fail_on)
+    _write(payload, args.output)
+
+    for r in results:
+        if r.error is not None:
+            print(f"cvipsniff: cannot analyse {r.path!r}: {r.error}", file=sys.stderr)
+    if any(r.error is not None for r in results):
+        return 2
+    return 1 if any(failing(r.findings, fail_on) for r in results) else 0
+
+
+def _write(payload: str | bytes, output: str | None) -> None:
+    if output is None:
+        if isinstance(payload, bytes):
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+        else:
+            sys.stdout.write(payload)
+        return
+    try:
+        mode = "wb" if isinstance(payload, bytes) else "w"
+        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(payload)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None

@@ -1,0 +1,28 @@
+"""Report sinks over finished analyses: text, JSON, JUnit XML and Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cvipsniff.analysis.engine import Analysis
+from cvipsniff.analysis.model import Finding
+from dissectors.base import SEVERITY_RANK
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One capture's analysis as the report sees it (findings after the baseline)."""
+
+    path: str
+    analysis: Analysis | None
+    findings: list[Finding] = field(default_factory=list)
+    excused: int = 0
+    error: str | None = None
+
+
+def failing(findings: list[Finding], fail_on: str) -> list[Finding]:
+    """The findings at or above the fail threshold (none for ``never``)."""
+    if fail_on == "never":
+        return []
+    threshold = SEVERITY_RANK[fail_on]
+    return [f for f in findings if SEVERITY_RANK.get(f.severity, 0) >= threshold]

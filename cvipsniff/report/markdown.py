@@ -1,0 +1,49 @@
+"""The Markdown report, fit for a CI job summary (e.g. GitHub's $GITHUB_STEP_SUMMARY)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from cvipsniff.analysis.model import Finding
+from cvipsniff.analysis.rules import rule_for
+from cvipsniff.report import FileResult, failing
+
+_ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render(results: list[FileResult], fail_on: str) -> str:
+    out = ["# cvipsniff conformance report", "",
+           f"Fail threshold: `{fail_on}`", "",
+           "| Capture | Messages | Transactions | Errors | Warnings | Info | Result |",
+           "|---|---:|---|---:|---:|---:|---|"]
+    for r in results:
+        if r.error is not None or r.analysis is None:
+            out.append(f"| `{_cell(r.path)}` | – | – | – | – | – | unreadable: {_cell(r.error)} |")
+            continue
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for f in r.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        states = ", ".join(f"{k} {v}" for k, v in r.analysis.pairer.states.items())
+        verdict = "**FAIL**" if failing(r.findings, fail_on) else "pass"
+        out.append(f"| `{_cell(r.path)}` | {r.analysis.message_count} | {_cell(states)} | "
+                   f"{counts['error']} | {counts['warning']} | {counts['info']} | {verdict} |")
+    for r in results:
+        if not r.findings:
+            continue
+        out += ["", f"## `{_cell(r.path)}`", "",
+                "| | Rule | Count | Spec | Frames | Example |", "|---|---|---:|---|---|---|"]
+        by_rule: dict[str, list[Finding]] = defaultdict(list)
+        for f in r.findings:
+            by_rule[f.rule].append(f)
+        for rule_id, group in sorted(by_rule.items()):
+            rule = rule_for(rule_id, group[0].severity, group[0].spec)
+            frames = sorted({n for f in group for n in f.frames})
+            shown = ", ".join(map(str, frames[:10])) + (" …" if len(frames) > 10 else "")
+            out.append(f"| {_ICON.get(group[0].severity, '')} | `{rule_id}` | {len(group)} | "
+                       f"{_cell(group[0].spec or rule.spec)} | {shown} | "
+                       f"{_cell(group[0].message)} |")
+    return "\n".join(out) + "\n"

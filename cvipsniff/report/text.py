@@ -1,0 +1,87 @@
+"""The text report, for people: a summary per capture, findings grouped by rule (with
+their frames, so they can be opened in Wireshark), and the service response time table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from cvipsniff.analysis.model import Finding
+from cvipsniff.analysis.rules import rule_for
+from cvipsniff.report import FileResult, failing
+
+_MAX_FRAMES_LISTED = 12
+_MAX_MESSAGES_LISTED = 3
+
+
+def _frames_text(findings: list[Finding]) -> str:
+    frames = sorted({n for f in findings for n in f.frames})
+    shown = ", ".join(str(n) for n in frames[:_MAX_FRAMES_LISTED])
+    more = len(frames) - _MAX_FRAMES_LISTED
+    return shown + (f" … (+{more} more)" if more > 0 else "")
+
+
+def render_file(result: FileResult, fail_on: str) -> list[str]:
+    lines = [f"== {result.path}"]
+    if result.error is not None or result.analysis is None:
+        lines.append(f"   error: {result.error}")
+        return lines
+    a = result.analysis
+    s = a.summary()
+    msgs = s["messages"]
+    lines.append(
+        f"   {a.message_count} messages (CVIP {msgs['cvip']}, CVIP-Ping {msgs['cvip-ping']}, "
+        f"ImageServer {msgs['imageserver']}) in {s['flows']} flows over {s['duration_s']:.3f} s"
+    )
+    states = ", ".join(f"{k} {v}" for k, v in s["transactions"].items()) or "none"
+    lines.append(f"   transactions: {states}")
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in result.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    verdict = "FAIL" if failing(result.findings, fail_on) else "ok"
+    lines.append(
+        f"   findings: {counts['error']} error, {counts['warning']} warning, "
+        f"{counts['info']} info" + (f"; {result.excused} excused by the baseline"
+                                    if result.excused else "") + f"  [{verdict}]"
+    )
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        by_rule[f.rule].append(f)
+    order = {"error": 0, "warning": 1, "info": 2}
+    for rule_id in sorted(by_rule, key=lambda r: (order.get(by_rule[r][0].severity, 3), r)):
+        group = by_rule[rule_id]
+        rule = rule_for(rule_id, group[0].severity, group[0].spec)
+        lines.append(f"   [{group[0].severity:7}] {rule_id} ×{len(group)} — {rule.description}")
+        lines.append(f"             spec: {group[0].spec or rule.spec}")
+        lines.append(f"             frames: {_frames_text(group)}")
+        for f in group[:_MAX_MESSAGES_LISTED]:
+            lines.append(f"             · {f.message}")
+        if len(group) > _MAX_MESSAGES_LISTED:
+            lines.append(f"             · … {len(group) - _MAX_MESSAGES_LISTED} more")
+    for rule_id, n in s["suppressed"].items():
+        lines.append(f"   (suppressed {n} repeated {rule_id})")
+    table = a.srt.table()
+    if table:
+        lines.append("   service response times (ms):")
+        lines.append(f"     {'protocol':12} {'method':40} {'count':>6} {'min':>9} {'mean':>9} "
+                     f"{'p95':>9} {'max':>9}")
+        for row in table:
+            lines.append(
+                f"     {row['protocol']:12} {str(row['method'])[:40]:40} {row['count']:>6} "
+                f"{row['min_ms']:>9.3f} {row['mean_ms']:>9.3f} {row['p95_ms']:>9.3f} "
+                f"{row['max_ms']:>9.3f}"
+            )
+    return lines
+
+
+def render(results: list[FileResult], fail_on: str) -> str:
+    lines: list[str] = []
+    for result in results:
+        lines.extend(render_file(result, fail_on))
+        lines.append("")
+    failed = sum(1 for r in results if r.error is None and failing(r.findings, fail_on))
+    errors = sum(1 for r in results if r.error is not None)
+    lines.append(
+        f"{len(results)} capture(s): {failed} failing at --fail-on {fail_on}"
+        + (f", {errors} unreadable" if errors else "")
+    )
+    return "\n".join(lines) + "\n"
