@@ -1,0 +1,244 @@
+"""A compact, append-only index of analysed messages for interactive use (TUI, live).
+
+A million messages must fit in a few hundred megabytes and list instantly, so the store
+keeps only *columns* (``array`` of ints, interned strings) in memory; each message's bytes
+are appended to an anonymous spill file and its full dissection tree is rebuilt on demand
+(dissectors are pure functions of the bytes) through a small LRU cache. Findings and
+transaction links are kept per message number.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cvipsniff.analysis.model import Finding
+from cvipsniff.model import Message
+from dissectors import registry
+from dissectors.base import SEVERITY_RANK, Record
+
+
+class _Interner:
+    """Strings (and endpoint tuples) stored once, referenced by a small int."""
+
+    __slots__ = ("ids", "values")
+
+    def __init__(self) -> None:
+        self.values: list = []
+        self.ids: dict = {}
+
+    def id(self, value) -> int:
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+@dataclass(slots=True, frozen=True)
+class Row:
+    """What the message list shows for one message (built on demand for visible rows)."""
+
+    index: int  # 0-based position in the store
+    number: int  # message number (1-based)
+    frame: int
+    ts_ns: int
+    src: tuple[str, int]
+    dst: tuple[str, int]
+    protocol: str
+    kind: str
+    length: int
+    info: str
+    flow: int
+    direction: int
+    transport: str
+    method: str | None
+    txn: int | str | None
+    severity: int  # worst finding: 0 none, 1 info, 2 warning, 3 error
+
+
+class MessageStore:
+    """Append messages as the analysis produces them; read rows and details by index."""
+
+    CACHE_SIZE = 64
+
+    def __init__(self) -> None:
+        self._strings = _Interner()
+        self._numbers = array("q")
+        self._frame = array("q")
+        self._ts = array("q")
+        self._first_ts = array("q")
+        self._length = array("q")
+        self._flow = array("q")
+        self._direction = array("b")
+        self._protocol = array("l")
+        self._kind = array("l")
+        self._src = array("l")
+        self._dst = array("l")
+        self._transport = array("l")
+        self._method = array("l")
+        self._txn = array("l")
+        self._info: list[str] = []
+        self._severity = array("b")
+        self._frames_start = array("q")
+        self._frames_flat = array("q")
+        self._offset = array("q")  # stream offset in its flow direction
+        # Lives as long as the store; close() releases it.
+        self._spill = tempfile.TemporaryFile(prefix="cvipsniff-")  # noqa: SIM115
+        self._spill_pos = array("q")
+        self._spill_len = array("q")
+        self._spill_end = 0
+        self._cache: OrderedDict[int, Record] = OrderedDict()
+        self._by_number: dict[int, int] = {}
+        self.findings: list[Finding] = []
+        self._findings_of: dict[int, list[int]] = {}
+        self.first_ts_ns: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def close(self) -> None:
+        self._spill.close()
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def add(self, msg: Message) -> int:
+        """Store a message (its bytes go to the spill file); returns its index."""
+        s = self._strings.id
+        index = len(self._numbers)
+        rec = msg.record
+        self._by_number[msg.number] = index
+        self._numbers.append(msg.number)
+        self._frame.append(msg.frame)
+        self._ts.append(msg.ts_ns)
+        self._first_ts.append(msg.first_ts_ns)
+        self._length.append(msg.length)
+        self._flow.append(msg.flow)
+        self._direction.append(msg.direction)
+        self._protocol.append(s(rec.protocol))
+        self._kind.append(s(rec.kind))
+        self._src.append(s(msg.src))
+        self._dst.append(s(msg.dst))
+        self._transport.append(s(msg.transport))
+        self._method.append(s(rec.method))
+        self._txn.append(s(rec.txn))
+        self._info.append(rec.info)
+        self._offset.append(msg.offset)
+        worst = 0
+        for p in rec.problems:
+            worst = max(worst, SEVERITY_RANK.get(p.severity, 0))
+        self._severity.append(worst)
+        self._frames_start.append(len(self._frames_flat))
+        self._frames_flat.extend(msg.frames)
+        data = msg.data or b""
+        self._spill.seek(self._spill_end)
+        self._spill.write(data)
+        self._spill_pos.append(self._spill_end)
+        self._spill_len.append(len(data))
+        self._spill_end += len(data)
+        if self.first_ts_ns is None:
+            self.first_ts_ns = msg.first_ts_ns or msg.ts_ns
+        self._cache[index] = rec
+        if len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return index
+
+    def add_finding(self, finding: Finding) -> None:
+        """Attach a finding to its message (by message number) and raise its severity."""
+        self.findings.append(finding)
+        number = finding.message_number
+        if number is None:
+            return
+        index = self._by_number.get(number)
+        if index is None:
+            return
+        self._findings_of.setdefault(index, []).append(len(self.findings) - 1)
+        rank = SEVERITY_RANK.get(finding.severity, 0)
+        if rank > self._severity[index]:
+            self._severity[index] = rank
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def row(self, index: int) -> Row:
+        v = self._strings.values
+        return Row(
+            index=index, number=self._numbers[index], frame=self._frame[index],
+            ts_ns=self._ts[index], src=v[self._src[index]], dst=v[self._dst[index]],
+            protocol=v[self._protocol[index]], kind=v[self._kind[index]],
+            length=self._length[index], info=self._info[index], flow=self._flow[index],
+            direction=self._direction[index], transport=v[self._transport[index]],
+            method=v[self._method[index]], txn=v[self._txn[index]],
+            severity=self._severity[index],
+        )
+
+    def frames(self, index: int) -> list[int]:
+        start = self._frames_start[index]
+        end = (self._frames_start[index + 1] if index + 1 < len(self._frames_start)
+               else len(self._frames_flat))
+        return list(self._frames_flat[start:end])
+
+    def data(self, index: int) -> bytes:
+        """The message's bytes, read back from the spill file."""
+        self._spill.seek(self._spill_pos[index])
+        return self._spill.read(self._spill_len[index])
+
+    def record(self, index: int) -> Record:
+        """The full dissection of a message, rebuilt from its bytes when not cached."""
+        cached = self._cache.get(index)
+        if cached is not None:
+            self._cache.move_to_end(index)
+            return cached
+        row = self.row(index)
+        spec_name = "cvip" if row.protocol == "cvip-ping" else row.protocol
+        spec = registry().get(spec_name)
+        data = self.data(index)
+        if spec is None:
+            rec = Record(protocol=row.protocol, kind=row.kind, info=row.info)
+        else:
+            try:
+                rec = spec.dissect(data, row.transport)
+            except Exception as exc:  # the same guard as the pipeline
+                rec = Record(protocol=row.protocol, kind="unknown",
+                             info=f"[dissector error: {type(exc).__name__}]")
+        self._cache[index] = rec
+        if len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rec
+
+    def message(self, index: int) -> Message:
+        """A full Message again (bytes and record), e.g. for the filter or export."""
+        row = self.row(index)
+        return Message(
+            number=row.number, flow=row.flow, direction=row.direction,
+            transport=row.transport, src=row.src, dst=row.dst, frames=self.frames(index),
+            ts_ns=row.ts_ns, first_ts_ns=self._first_ts[index], offset=self._offset[index],
+            length=row.length, record=self.record(index), data=self.data(index),
+        )
+
+    def findings_of(self, index: int) -> list[Finding]:
+        return [self.findings[i] for i in self._findings_of.get(index, ())]
+
+    def index_of_number(self, number: int) -> int | None:
+        return self._by_number.get(number)
+
+    def index_of_frame(self, frame: int) -> int | None:
+        """The first message that a frame belongs to (binary search on completing frame,
+        then a short scan: messages are in completion order)."""
+        lo, hi = 0, len(self._frame)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._frame[mid] < frame:
+                lo = mid + 1
+            else:
+                hi = mid
+        for i in range(max(0, lo - 8), min(len(self._frame), lo + 8)):
+            if frame in self.frames(i):
+                return i
+        return lo if lo < len(self._frame) else None
+
+    def iter_rows(self) -> Iterator[Row]:
+        for i in range(len(self)):
+            yield self.row(i)
