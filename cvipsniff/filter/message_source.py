@@ -1,0 +1,279 @@
+"""A :class:`~cvipsniff.filter.source.FieldSource` over one message of the capture.
+
+Answers the engine's fields (registry.ENGINE_FIELDS) from the message, its flow, its
+transaction and its findings, and every other key from the record: the dissection tree
+(``Record.walk()`` order, so repeated members keep their order) and ``Record.attrs`` as
+``attrs.<name>``.
+
+Built to be cheap when a filter touches only engine fields, which is the common case in
+the TUI over a million messages: the key → values index of the record tree is built
+lazily, once, the first time a record key is asked for.
+
+Transactions and findings are duck-typed (their models live elsewhere): a transaction
+needs ``.state``, ``.id`` and ``.latency_ms`` (None while unanswered); a finding needs
+``.rule``, ``.severity``, ``.message`` and ``.spec`` — so a record's own
+``dissectors.base.Problem`` list also works as ``findings``. Enum values are compared by
+their ``.value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from cvipsniff.filter.source import key_and_parents
+from cvipsniff.filter.values import plain
+from cvipsniff.model import Flow, Message
+
+_NONE: tuple[()] = ()
+_ATTRS_MAX_DEPTH = 8
+_ATTRS_MAX_VALUES = 10_000
+_STRUCTURES = (dict, list, tuple, set, frozenset)
+
+
+class MessageFieldSource:
+    """The fields of ``message`` for the filter language.
+
+    ``first_ts_ns`` is the capture time of the capture's first frame (for
+    ``frame.time_relative``); ``flow`` is the message's :class:`~cvipsniff.model.Flow`
+    when known (for ``flow.closed`` and ``flow.mid_session``).
+    """
+
+    __slots__ = (
+        "_index",
+        "_names",
+        "findings",
+        "first_ts_ns",
+        "flow",
+        "message",
+        "transaction",
+    )
+
+    def __init__(
+        self,
+        message: Message,
+        *,
+        flow: Flow | None = None,
+        transaction: Any = None,
+        findings: Sequence[Any] = (),
+        first_ts_ns: int = 0,
+    ) -> None:
+        self.message = message
+        self.flow = flow
+        self.transaction = transaction
+        self.findings = findings
+        self.first_ts_ns = first_ts_ns
+        self._index: dict[str, list[object]] | None = None
+        self._names: frozenset[str] = frozenset()
+
+    def values(self, key: str) -> Sequence[object]:
+        getter = _ENGINE_VALUES.get(key)
+        if getter is not None:
+            return getter(self)
+        index = self._index
+        if index is None:
+            index = self._build_index()
+        return index.get(key, _NONE)
+
+    def has_prefix(self, prefix: str) -> bool:
+        test = _ENGINE_PREFIXES.get(prefix)
+        if test is not None:
+            return test(self)
+        if prefix == self.message.record.protocol:
+            return True
+        if self._index is None:
+            self._build_index()
+        return prefix in self._names
+
+    def _build_index(self) -> dict[str, list[object]]:
+        """Key → values of the record tree and attrs, and every name they live under."""
+        index: dict[str, list[object]] = {}
+        names: set[str] = set()
+        record = self.message.record
+        # An explicit stack instead of Record.walk()'s recursion: same depth-first order,
+        # and a pathologically deep tree cannot hit the recursion limit here.
+        stack = list(reversed(record.fields))
+        while stack:
+            node = stack.pop()
+            _add(index, names, node.key, node.value)
+            if node.children:
+                stack.extend(reversed(node.children))
+        attrs = record.attrs
+        if attrs:
+            names.add("attrs")
+            _add_attrs(index, names, "attrs", attrs, 0, [0])
+        self._index = index
+        self._names = frozenset(names)
+        return index
+
+
+def _add(index: dict[str, list[object]], names: set[str], key: str, value: object) -> None:
+    bucket = index.get(key)
+    if bucket is None:
+        bucket = index[key] = []
+        names.update(key_and_parents(key))
+    if value is None or isinstance(value, dict):
+        return  # a structure node: present (for existence tests) but without a value
+    if isinstance(value, list | tuple):
+        bucket.extend(v for v in value if v is not None and not isinstance(v, _STRUCTURES))
+    else:
+        bucket.append(value)
+
+
+def _add_attrs(
+    index: dict[str, list[object]],
+    names: set[str],
+    path: str,
+    value: object,
+    depth: int,
+    budget: list[int],
+) -> None:
+    """Flatten ``Record.attrs``: mappings by dotted path, list members as repeated values.
+
+    Bounded in depth and in values so that a hostile record cannot make filtering slow.
+    """
+    if budget[0] >= _ATTRS_MAX_VALUES or depth > _ATTRS_MAX_DEPTH:
+        return
+    if isinstance(value, Mapping):
+        for name, member in value.items():
+            _add_attrs(index, names, f"{path}.{name}", member, depth + 1, budget)
+    elif isinstance(value, list | tuple):
+        if path not in index:
+            _add(index, names, path, None)
+        for member in value:
+            _add_attrs(index, names, path, member, depth + 1, budget)
+    elif depth > 0:
+        budget[0] += 1
+        _add(index, names, path, plain(value))
+
+
+# ---- engine fields ---------------------------------------------------------------------
+
+Getter = Callable[[MessageFieldSource], Sequence[object]]
+
+
+def _frames(s: MessageFieldSource) -> Sequence[object]:
+    return s.message.frames or _NONE
+
+
+def _time(s: MessageFieldSource) -> Sequence[object]:
+    return [s.message.ts_ns / 1e9]
+
+
+def _time_relative(s: MessageFieldSource) -> Sequence[object]:
+    return [(s.message.ts_ns - s.first_ts_ns) / 1e9]
+
+
+def _ports(transport: str, which: str) -> Getter:
+    def getter(s: MessageFieldSource) -> Sequence[object]:
+        message = s.message
+        if message.transport != transport:
+            return _NONE
+        if which == "src":
+            return [message.src[1]]
+        if which == "dst":
+            return [message.dst[1]]
+        return [message.src[1], message.dst[1]]
+
+    return getter
+
+
+def _optional(value: object) -> Sequence[object]:
+    value = plain(value)
+    return _NONE if value is None else [value]
+
+
+def _transaction(attribute: str) -> Getter:
+    def getter(s: MessageFieldSource) -> Sequence[object]:
+        txn = s.transaction
+        return _NONE if txn is None else _optional(getattr(txn, attribute, None))
+
+    return getter
+
+
+def _finding(attribute: str) -> Getter:
+    def getter(s: MessageFieldSource) -> Sequence[object]:
+        return _present(plain(getattr(f, attribute, None)) for f in s.findings)
+
+    return getter
+
+
+def _present(values: Iterable[object]) -> Sequence[object]:
+    return [v for v in values if v is not None]
+
+
+def _flow(attribute: str) -> Getter:
+    def getter(s: MessageFieldSource) -> Sequence[object]:
+        flow = s.flow
+        return _NONE if flow is None else _optional(getattr(flow, attribute, None))
+
+    return getter
+
+
+_ENGINE_VALUES: dict[str, Getter] = {
+    "frame": _frames,
+    "frame.time": _time,
+    "frame.time_relative": _time_relative,
+    "message": lambda s: [s.message.number],
+    "flow": lambda s: [s.message.flow],
+    "flow.closed": _flow("closed"),
+    "flow.mid_session": _flow("mid_session"),
+    "direction": lambda s: [s.message.direction],
+    "transport": lambda s: [s.message.transport],
+    "protocol": lambda s: [s.message.record.protocol],
+    "kind": lambda s: [s.message.record.kind],
+    "method": lambda s: _optional(s.message.record.method),
+    "response": lambda s: [s.message.record.is_response],
+    "info": lambda s: [s.message.record.info],
+    "length": lambda s: [s.message.length],
+    "ip.src": lambda s: [s.message.src[0]],
+    "ip.dst": lambda s: [s.message.dst[0]],
+    "ip.addr": lambda s: [s.message.src[0], s.message.dst[0]],
+    "tcp.port": _ports("tcp", "any"),
+    "tcp.srcport": _ports("tcp", "src"),
+    "tcp.dstport": _ports("tcp", "dst"),
+    "udp.port": _ports("udp", "any"),
+    "udp.srcport": _ports("udp", "src"),
+    "udp.dstport": _ports("udp", "dst"),
+    "src.port": lambda s: [s.message.src[1]],
+    "dst.port": lambda s: [s.message.dst[1]],
+    "latency_ms": _transaction("latency_ms"),
+    "txn.state": _transaction("state"),
+    "txn.id": _transaction("id"),
+    "finding": lambda s: [True] if s.findings else _NONE,
+    "finding.rule": _finding("rule"),
+    "finding.severity": _finding("severity"),
+    "finding.message": _finding("message"),
+    "finding.spec": _finding("spec"),
+}
+
+
+def _always(s: MessageFieldSource) -> bool:
+    return True
+
+
+def _engine_prefixes() -> dict[str, Callable[[MessageFieldSource], bool]]:
+    tests: dict[str, Callable[[MessageFieldSource], bool]] = {
+        key: (lambda s, getter=getter: bool(getter(s))) for key, getter in _ENGINE_VALUES.items()
+    }
+    tests.update(
+        {
+            "frame": _always,
+            "flow": _always,
+            "ip": _always,
+            "src": _always,
+            "dst": _always,
+            "tcp": lambda s: s.message.transport == "tcp",
+            "udp": lambda s: s.message.transport == "udp",
+            "txn": lambda s: s.transaction is not None,
+            "finding": lambda s: bool(s.findings),
+            "attrs": lambda s: bool(s.message.record.attrs),
+        }
+    )
+    return tests
+
+
+_ENGINE_PREFIXES = _engine_prefixes()
+
+ENGINE_KEYS = frozenset(_ENGINE_VALUES)
+"""Keys answered by the engine rather than by the record (engine keys win on a clash)."""
