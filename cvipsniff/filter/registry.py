@@ -109,7 +109,7 @@ ENGINE_FIELDS: tuple[FieldInfo, ...] = (
         "txn.state",
         "Transaction state",
         "string",
-        "answered, unanswered, orphan, duplicate or event",
+        "answered, unanswered, orphan, duplicate, event or oneway (cvipsniff.analysis.model)",
     ),
     FieldInfo("txn.id", "Transaction id", "any", "Identifier of the message's transaction"),
     FieldInfo("finding", "Has findings", "bool", "The message has at least one finding"),
@@ -201,11 +201,11 @@ class FieldRegistry:
         if include_engine:
             for info in RECORD_PROTOCOLS:
                 if info.key not in self._exact:
-                    self._add(_group_of(info.key), info, first=True)
+                    self._add(_group_of(info.key), info)
         self._wildcards.sort(key=lambda item: -len(item[0]))
         self._candidates = self._suggestion_candidates()
 
-    def _add(self, group: str, info: FieldInfo, *, first: bool = False) -> None:
+    def _add(self, group: str, info: FieldInfo) -> None:
         prefix = wildcard_prefix(info.key)
         if prefix is not None:
             if any(p == prefix for p, _ in self._wildcards):
@@ -219,11 +219,7 @@ class FieldRegistry:
                 return
             self._exact[info.key] = info
             self._prefixes.update(_parents(info.key))
-        fields = self._groups.setdefault(group, [])
-        if first:
-            fields.insert(0, info)
-        else:
-            fields.append(info)
+        self._groups.setdefault(group, []).append(info)
 
     # ---- construction from the dissectors -------------------------------------------
 
@@ -294,16 +290,19 @@ class FieldRegistry:
             if candidate.lower() == lowered:
                 return candidate
         candidates = list(self._candidates)
-        tail = name.rsplit(".", 1)[-1]
-        candidates.extend(prefix + tail for prefix, _ in self._wildcards)
+        if "." in name:  # a misspelled prefix before a per-instance name (cvip.parm.Speed)
+            tail = name.rsplit(".", 1)[-1]
+            candidates.extend(prefix + tail for prefix, _ in self._wildcards)
         matches = get_close_matches(name, candidates, n=1, cutoff=0.6)
         return matches[0] if matches else None
 
     def groups(self) -> Iterator[tuple[str, Sequence[FieldInfo]]]:
-        """(group, fields) with the engine group first, then protocols by name."""
+        """(group, fields) with the engine group first, then protocols by name; within a
+        group, protocol names first, then fields in the order they were declared."""
         names = sorted(self._groups, key=lambda g: (g != ENGINE_GROUP, g))
         for name in names:
-            yield name, tuple(self._groups[name])
+            fields = self._groups[name]
+            yield name, tuple(sorted(fields, key=lambda info: info.type != PROTOCOL_TYPE))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.is_known(name)
