@@ -132,6 +132,7 @@ def test_structure_values_are_present_but_match_nothing() -> None:
         ("t.x == 7", float("nan"), False),
         ("t.x == 7", "nan", False),
         ("t.x == 7", "inf", False),
+        ("t.x == 3", "\u0663", False),  # an Arabic-Indic digit is not an ASCII number
     ],
 )
 def test_number_and_string_coercion(text: str, value: object, expected: bool) -> None:

@@ -217,6 +217,10 @@ def test_whitespace_is_free() -> None:
         ("ip.src == fe80::1zz", 10, "invalid IPv6 address 'fe80::1zz'"),
         ("cvip. == 1", 0, "incomplete field name 'cvip.'"),
         (".cvip", 0, "unexpected '.'"),
+        ("frame == " + "1" * 65, 9, "number too long"),
+        ("frame == -" + "1" * 65, 9, "number too long"),
+        ("\u00e9t\u00e9 == 1", 0, "unexpected character '\u00e9'"),
+        ("frame == \u0663", 9, "unexpected character"),
     ],
 )
 def test_lexical_errors(text: str, position: int, fragment: str) -> None:

@@ -130,6 +130,13 @@ MISTAKES: tuple[tuple[str, str], ...] = (
     ("=", "=="),
 )
 
+# Names and numbers are ASCII: a Unicode digit or letter is an unexpected character.
+_DIGITS = frozenset("0123456789")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+MAX_NUMBER_CHARS = 64
+"""Longest number literal: far more digits than any field holds, and well below the
+point where converting the digits gets slow (Python caps int() at 4300 digits)."""
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+)*")
 _NUMERIC_WORD = re.compile(
     r"[0-9](?:[eE][+-](?=[0-9])|[0-9A-Za-z_]|\.(?=[0-9A-Za-z_]))*(?:/[0-9]+)?"
@@ -183,11 +190,11 @@ def tokenize(text: str) -> list[Token]:
             continue
         if ch in "\"'" or (ch in "rR" and i + 1 < n and text[i + 1] in "\"'"):
             token = _string(text, i)
-        elif ch == "-" and i + 1 < n and text[i + 1].isdigit():
+        elif ch == "-" and i + 1 < n and text[i + 1] in _DIGITS:
             token = _number_or_address(text, i + 1, negative=True)
-        elif ch.isdigit() or ch == ":" or (ch in "abcdefABCDEF" and _IPV6_WORD.match(text, i)):
+        elif ch in _DIGITS or ch == ":" or (ch in "abcdefABCDEF" and _IPV6_WORD.match(text, i)):
             token = _number_or_address(text, i, negative=False)
-        elif ch.isalpha() or ch == "_":
+        elif ch in _NAME_START:
             token = _name(text, i)
         else:
             token = _symbol(text, i)
@@ -258,6 +265,12 @@ def _number_or_address(text: str, i: int, *, negative: bool) -> Token:
         raise FilterError(f"unexpected character '{text[i]}' {at(i)}", i)
     word = match.group()
     source = text[start:match.end()]
+    if len(word) > MAX_NUMBER_CHARS:
+        raise FilterError(
+            f"number too long {at(start)}: {len(word)} characters, at most {MAX_NUMBER_CHARS}",
+            start,
+            len(source),
+        )
     if _IPV4.fullmatch(word):
         if negative:
             raise FilterError(f"invalid address '{source}' {at(start)}", start, len(source))

@@ -40,6 +40,7 @@ MAX_SEARCH_CHARS = 65_536
 """``matches`` and ``contains`` look at this many leading characters of a value: a filter
 over a million messages must not scan megabytes of image bytes per message."""
 
+_ASCII_DIGITS = frozenset("0123456789")
 _MAX_PARSE_CHARS = 64  # a number or address spelled in more characters is not one
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -58,10 +59,10 @@ ORDERING: dict[str, Callable[[object, object], bool]] = {
 @lru_cache(maxsize=8192)
 def _parse_number(text: str) -> int | float | None:
     s = text.strip()
-    if not s:
-        return None
+    if not s or not s.isascii():
+        return None  # int() would accept Unicode digits; a capture's "٣" is not 3
     body = s[1:] if s[0] in "+-" else s
-    if not body or not (body[0].isdigit() or (body[0] == "." and body[1:2].isdigit())):
+    if not body or not (body[0] in _ASCII_DIGITS or (body[0] == "." and body[1:2].isdigit())):
         return None  # refuse "inf", "nan", "infinity", "_1"
     try:
         return int(s, 10)
