@@ -530,6 +530,23 @@ def test_zero_window_probe_byte_is_delivered_when_the_receiver_took_it() -> None
     assert stream_events(events) == [("data", C, 3, b"d", 6), ("data", C, 4, b"efg", 8)]
 
 
+def test_keep_alive_after_fin_is_not_data_after_fin() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"ab", flags=ACK | FIN)
+    t.send(C, 2, b"\x00")  # seq = the FIN's own sequence number
+    assert not t.notes("tcp.data_after_fin") and t.data(C) == b"ab"
+
+
+def test_packets_without_a_window_never_look_like_zero_window_probes() -> None:
+    t = Talk()
+    t.handshake()  # (these carry a window)
+    t2 = Talk(client=("10.0.0.5", 1))
+    for d, offset, data in [(C, 0, b"a"), (S, 0, b"b"), (C, 1, b"c"), (S, 1, b"d")]:
+        t2.send(d, offset, data, window=0)  # hand-built packets, window left at zero
+    assert t2.data(C) == b"ac" and t2.data(S) == b"bd"
+
+
 def test_retransmitted_syn_is_counted_once_and_changes_nothing() -> None:
     t = Talk()
     t.send(C, seq=t.isn[0], flags=SYN)

@@ -124,6 +124,7 @@ class HalfStream:
         "probe",
         "started",
         "stats",
+        "window_seen",
         "zero_window",
     )
 
@@ -139,7 +140,8 @@ class HalfStream:
         self.next_offset = 0  # ... and its stream offset: the anchor of the mapping
         self.fast_seq = -1
         self.ack: int | None = None  # last ACK number this sender sent (peer's space)
-        self.zero_window = False  # this sender's last advertised window was zero
+        self.zero_window = False  # this sender's last advertised window was zero ...
+        self.window_seen = False  # ... after an open one (so window-less packets never are)
         self.buffer = SegmentBuffer()
         self.charged = 0  # buffer cost already counted in the connection and budget
         self.fin_offset: int | None = None
@@ -416,7 +418,11 @@ class TcpConnection:
         stats.bytes += n + missing
         if flags & ACK:
             half.ack = packet.ack
-        half.zero_window = packet.window == 0 and not flags & (SYN | RST)
+        if packet.window:
+            half.window_seen = True
+            half.zero_window = False
+        elif half.window_seen and not flags & (SYN | RST):
+            half.zero_window = True
         if self.closed is not None:
             self._after_close(half, packet, events)
             return
@@ -428,7 +434,10 @@ class TcpConnection:
         if n or missing:
             offset = half.offset_of(seq)
             nxt = half.next_offset
-            if n <= 1 and not missing and not flags & (SYN | FIN | RST) and offset == nxt - 1:
+            # A keep-alive sits one sequence number before the next expected one; after
+            # the FIN, which took a sequence number of its own, that is the FIN's.
+            if (n <= 1 and not missing and not flags & (SYN | FIN | RST)
+                    and offset == (nxt if half.finished else nxt - 1)):
                 pass  # keep-alive: not data, not a retransmission
             elif (n == 1 and not missing and offset == nxt and half.peer.zero_window
                   and not flags & (SYN | FIN | RST) and not half.waiting()):
