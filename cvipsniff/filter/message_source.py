@@ -29,6 +29,7 @@ _NONE: tuple[()] = ()
 _ATTRS_MAX_DEPTH = 8
 _ATTRS_MAX_VALUES = 10_000
 _STRUCTURES = (dict, list, tuple, set, frozenset)
+_SCALARS = frozenset({str, int, float, bool, bytes})
 
 
 class MessageFieldSource:
@@ -64,7 +65,7 @@ class MessageFieldSource:
         self.findings = findings
         self.first_ts_ns = first_ts_ns
         self._index: dict[str, list[object]] | None = None
-        self._names: frozenset[str] = frozenset()
+        self._names: frozenset[str] | None = None
 
     def values(self, key: str) -> Sequence[object]:
         getter = _ENGINE_VALUES.get(key)
@@ -81,39 +82,54 @@ class MessageFieldSource:
             return test(self)
         if prefix == self.message.record.protocol:
             return True
-        if self._index is None:
-            self._build_index()
-        return prefix in self._names
+        names = self._names
+        if names is None:
+            index = self._index if self._index is not None else self._build_index()
+            names = self._names = frozenset(
+                name for key in index for name in key_and_parents(key)
+            )
+        return prefix in names
 
     def _build_index(self) -> dict[str, list[object]]:
-        """Key → values of the record tree and attrs, and every name they live under."""
+        """Key → values of the record tree and of ``attrs``; every key present is in the
+        index, structure nodes with an empty list (present, but no value to compare).
+
+        This is the per-message cost of a filter on record fields, so the loop is inlined
+        and scalar values take a single type check.
+        """
         index: dict[str, list[object]] = {}
-        names: set[str] = set()
+        get = index.get
         record = self.message.record
         # An explicit stack instead of Record.walk()'s recursion: same depth-first order,
         # and a pathologically deep tree cannot hit the recursion limit here.
-        stack = list(reversed(record.fields))
+        stack = record.fields[::-1]
+        pop = stack.pop
         while stack:
-            node = stack.pop()
-            _add(index, names, node.key, node.value)
-            if node.children:
-                stack.extend(reversed(node.children))
+            node = pop()
+            bucket = get(node.key)
+            if bucket is None:
+                bucket = index[node.key] = []
+            value = node.value
+            if type(value) in _SCALARS:
+                bucket.append(value)
+            elif value is not None:
+                _add_value(bucket, value)
+            children = node.children
+            if children:
+                stack.extend(children[::-1])
         attrs = record.attrs
         if attrs:
-            names.add("attrs")
-            _add_attrs(index, names, "attrs", attrs, 0, [0])
+            index.setdefault("attrs", [])
+            _add_attrs(index, "attrs", attrs, 0, [0])
         self._index = index
-        self._names = frozenset(names)
         return index
 
 
-def _add(index: dict[str, list[object]], names: set[str], key: str, value: object) -> None:
-    bucket = index.get(key)
-    if bucket is None:
-        bucket = index[key] = []
-        names.update(key_and_parents(key))
-    if value is None or isinstance(value, dict):
-        return  # a structure node: present (for existence tests) but without a value
+def _add_value(bucket: list[object], value: object) -> None:
+    """A value that is not a plain scalar: list members are repeated values, mappings
+    are structure (no value), anything else is kept as is."""
+    if isinstance(value, dict):
+        return
     if isinstance(value, list | tuple):
         bucket.extend(v for v in value if v is not None and not isinstance(v, _STRUCTURES))
     else:
@@ -121,12 +137,7 @@ def _add(index: dict[str, list[object]], names: set[str], key: str, value: objec
 
 
 def _add_attrs(
-    index: dict[str, list[object]],
-    names: set[str],
-    path: str,
-    value: object,
-    depth: int,
-    budget: list[int],
+    index: dict[str, list[object]], path: str, value: object, depth: int, budget: list[int]
 ) -> None:
     """Flatten ``Record.attrs``: mappings by dotted path, list members as repeated values.
 
@@ -136,15 +147,15 @@ def _add_attrs(
         return
     if isinstance(value, Mapping):
         for name, member in value.items():
-            _add_attrs(index, names, f"{path}.{name}", member, depth + 1, budget)
-    elif isinstance(value, list | tuple):
-        if path not in index:
-            _add(index, names, path, None)
+            _add_attrs(index, f"{path}.{name}", member, depth + 1, budget)
+        return
+    bucket = index.setdefault(path, [])
+    if isinstance(value, list | tuple):
         for member in value:
-            _add_attrs(index, names, path, member, depth + 1, budget)
-    elif depth > 0:
+            _add_attrs(index, path, member, depth + 1, budget)
+    elif depth > 0 and value is not None:
         budget[0] += 1
-        _add(index, names, path, plain(value))
+        bucket.append(plain(value))
 
 
 # ---- engine fields ---------------------------------------------------------------------
