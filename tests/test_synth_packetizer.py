@@ -321,7 +321,7 @@ def test_reorder_shows_a_lower_sequence_number_after_a_higher_one() -> None:
                                                    finding["direction"]) if p]
     assert any(b < a for a, b in itertools.pairwise(seqs))
     ahead, late = finding["frames"]
-    assert ahead < late == finding["frame"]
+    assert finding["frame"] == ahead < late  # the later bytes, arriving first
 
 
 def test_duplicate_frames_repeat_seq_and_bytes() -> None:
@@ -343,15 +343,20 @@ def test_conflicting_overlap_differs_and_truth_keeps_the_first_copy() -> None:
     result = synthesize(sc, "conflict", seed=16)
     findings = [f for f in result.truth["transport_findings"]
                 if f["kind"] == "tcp.overlap_conflict"]
-    assert len(findings) == 2
-    finding = findings[0]
-    payloads = {n: (seq, p) for n, seq, p in tcp_payload_frames(result, finding["flow"],
-                                                                finding["direction"])}
-    first, again = finding["frames"]
-    (seq1, p1), (seq2, p2) = payloads[first], payloads[again]
-    overlap = (seq1 + len(p1) - seq2) % SEQ
-    assert 0 < overlap < len(p2)
-    assert p1[-overlap:] != p2[:overlap]
+    assert len(findings) == 2  # one per TCP connection
+    for finding in findings:
+        payloads = {n: (seq, p) for n, seq, p in tcp_payload_frames(
+            result, finding["flow"], finding["direction"])}
+        first, again = finding["frames"]
+        assert again == finding["frame"]
+        (seq1, p1), (seq2, p2) = payloads[first], payloads[again]
+        inside = (seq2 - seq1) % SEQ
+        assert inside > 0 and inside + len(p2) == len(p1)
+        assert all(a != b for a, b in zip(p1[inside:], p2, strict=True))
+        # the conflict happens while the first copy waits for earlier bytes
+        out_of_order = [f for f in result.truth["transport_findings"]
+                        if f["kind"] == "tcp.out_of_order" and f["flow"] == finding["flow"]]
+        assert out_of_order and out_of_order[0]["frame"] == first
     check_against_decode(result.frames, result.truth, message_data(sc))
 
 

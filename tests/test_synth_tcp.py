@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import random
 
-import pytest
-
 from cvipsniff.sim.synth import tcp
 from cvipsniff.sim.synth.impairments import Impairments
 from cvipsniff.sim.synth.layers import TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_SYN
@@ -133,12 +131,13 @@ def test_split_header_cuts_inside_the_first_nine_bytes() -> None:
 
 def test_reorder_swaps_contiguous_segments_of_one_direction() -> None:
     layout = lay("reorder=2")
-    (first, second) = [e for e in layout.events if e.name == "reorder"]
-    for ev in (first, second):
+    events = [e for e in layout.events if e.name == "reorder"]
+    assert len(events) == 2
+    for ev in events:
         ahead, late = ev.segments
         assert ahead.offset == late.end  # later data arrived first
         assert layout.segments.index(ahead) < layout.segments.index(late)
-        assert late.tag == tcp.TAG_OUT_OF_ORDER
+        assert (ahead.tag, late.tag) == (tcp.TAG_AHEAD, tcp.TAG_LATE)
     for d in (0, 1):
         assert stream(layout.segments, d) == sent(exchange(), d)
 
@@ -161,21 +160,38 @@ def test_duplicate_repeats_a_segment_right_after_it() -> None:
     assert (copy.seq, bytes(copy.payload)) == (original.seq, bytes(original.payload))
 
 
-@pytest.mark.parametrize("conflicting", [False, True])
-def test_overlapping_retransmission(conflicting: bool) -> None:
+def test_duplicate_leaves_single_bytes_alone() -> None:
+    """A repeated single byte below the next seq is a keep-alive, not a duplicate."""
+    layout = lay("duplicate=50,split-header")
+    for ev in layout.events:
+        assert len(ev.segments[0].payload) >= 2
+
+
+def test_overlapping_retransmission_resends_old_bytes_with_new_ones() -> None:
     messages = exchange()
-    layout = lay("conflict" if conflicting else "retransmit", messages=messages)
+    layout = lay("retransmit", messages=messages)
     (event,) = layout.events
     first, again = event.segments
     assert first.offset < again.offset < first.end < again.end  # old and new bytes
-    overlap = slice(again.offset - first.offset, None)
-    old = bytes(first.payload[overlap])
-    resent = bytes(again.payload[: len(old)])
-    assert len(old) == event.length > 0
-    if conflicting:
-        assert all(a != b for a, b in zip(old, resent, strict=True))
-    else:
-        assert old == resent
+    old = bytes(first.payload[again.offset - first.offset:])
+    assert bytes(again.payload[: len(old)]) == old and len(old) == event.length > 0
+    assert layout.segments.index(again) == layout.segments.index(first) + 1
+    d = event.direction
+    assert stream(layout.segments, d) == sent(messages, d)
+
+
+def test_conflict_overlaps_buffered_bytes_with_different_ones() -> None:
+    messages = exchange()
+    layout = lay("conflict", messages=messages)
+    (event,) = layout.events
+    ahead, again, late = event.segments
+    order = [layout.segments.index(s) for s in (ahead, again, late)]
+    assert order == sorted(order)  # B (ahead of the hole), R, then A fills the hole
+    assert late.end == ahead.offset
+    assert ahead.offset < again.offset < again.end == ahead.end
+    original = bytes(ahead.payload[again.offset - ahead.offset:])
+    assert all(a != b for a, b in zip(original, bytes(again.payload), strict=True))
+    assert again.tag == tcp.TAG_CONFLICT and ahead.tag == tcp.TAG_AHEAD
     d = event.direction
     assert stream(layout.segments, d) == sent(messages, d)  # first copy wins
 

@@ -191,7 +191,8 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("qinq.pcapng", "qinq=300:100", "stacked 802.1ad/802.1Q tags"),
     ("sll.pcap", "sll", "Linux cooked capture v1 link layer (classic pcap)"),
     ("sll2.pcap", "sll2", "Linux cooked capture v2 link layer (classic pcap)"),
-    ("snaplen.pcap", "snaplen=128", "every frame cut to 128 bytes (classic pcap)"),
+    ("snaplen.pcap", "snaplen=300",
+     "every frame cut to 300 bytes: small messages whole, larger ones cut (classic pcap)"),
     ("ipfrag.pcapng", "ipfrag=576", "IP datagrams fragmented to a 576-byte MTU"),
     ("combined.pcap.gz", "split-header,coalesce=3,reorder,duplicate,retransmit,loss,ipv6,"
      "vlan=42", "several impairments at once, gzip-compressed classic pcap"),
@@ -218,11 +219,11 @@ def transport_mix(sources: Sources) -> Scenario:
     return merge_scenarios("transport-mix", f"transport impairment base: {names}", parts)
 
 
-def _image_score(scenario: Scenario) -> tuple[int, int]:
-    """Prefer sessions with images big enough to span several segments, but bounded so
-    the corpus stays small: the closest to 200 kB of payload."""
+def _image_score(scenario: Scenario) -> tuple[bool, int]:
+    """Prefer sessions whose images span several segments, but small enough that
+    seventeen copies keep the corpus small: the closest to 40 kB of payload."""
     size = _bytes(scenario)
-    return (size >= 8_000, -abs(size - 200_000))
+    return (size >= 8_000, -abs(size - 40_000))
 
 
 def demo_scenario(sources: Sources, violations: int = 5) -> Scenario:

@@ -45,11 +45,11 @@ ACK_EVERY = 2  # delayed ACK: at least every second full-sized segment (RFC 1122
 CONFLICT_XOR = 0x5A  # flips bits in every byte, so each conflicting byte differs
 
 # Tags: what an analyser should notice at a segment (truth files turn them into findings).
-TAG_DUPLICATE = "duplicate"
-TAG_RETRANSMISSION = "retransmission"
-TAG_CONFLICT = "overlap_conflict"
-TAG_OUT_OF_ORDER = "out_of_order"
-TAG_AHEAD = "ahead"  # arrived before earlier data (the other half of a reorder)
+TAG_DUPLICATE = "duplicate"  # same bytes again: a retransmission
+TAG_RETRANSMISSION = "retransmission"  # old bytes again, with new ones after them
+TAG_CONFLICT = "overlap_conflict"  # buffered bytes again, but different
+TAG_AHEAD = "out_of_order"  # arrived before earlier data of its direction
+TAG_LATE = "late"  # the earlier data, arriving after it (no finding of its own)
 TAG_LOST = "lost"
 TAG_BEFORE_CAPTURE = "before_capture"
 
@@ -275,49 +275,65 @@ def _split(segments: list[Segment], index: int, at: int) -> None:
     segments.insert(index + 1, second)
 
 
+def _contiguous_pair(segments: list[Segment], rng: random.Random,
+                     min_second: int = 1) -> tuple[int, int] | None:
+    """Indices (i, j) of a data segment and the next one of its direction, adjacent in
+    the stream, with no data from the peer between them (swapping them must not let a
+    reply overtake its request). Without such a pair, a segment long enough is cut in two
+    to make one. None when there is nothing to work with."""
+    pairs = []
+    for i in _candidates(segments):
+        d = segments[i].direction
+        for j in range(i + 1, len(segments)):
+            other = segments[j]
+            if not other.is_data:
+                continue
+            if (other.direction == d and not other.touched and other.captured
+                    and other.offset == segments[i].end and len(other.payload) >= min_second):
+                pairs.append((i, j))
+            break  # the next data segment decides, whichever direction it is
+    if pairs:
+        return rng.choice(pairs)
+    splittable = _candidates(segments, 1 + min_second)
+    if not splittable:
+        return None
+    i = rng.choice(splittable)
+    _split(segments, i, len(segments[i].payload) // 2)
+    return i, i + 1
+
+
+def _swap(segments: list[Segment], i: int, j: int) -> tuple[Segment, Segment]:
+    """Let segment j arrive in i's time slot and i in j's; returns (ahead, late)."""
+    late, ahead = segments[i], segments[j]
+    late.t_ns, ahead.t_ns = ahead.t_ns, late.t_ns
+    segments[i], segments[j] = ahead, late
+    late.touched = ahead.touched = True
+    ahead.tag, late.tag = TAG_AHEAD, TAG_LATE
+    return ahead, late
+
+
 def reorder(segments: list[Segment], count: int, rng: random.Random) -> list[Event]:
-    """Swap a data segment with the next one of its direction. Only pairs with no data
-    from the peer between them qualify (else a reply would overtake its request); when
-    no such pair exists, a segment is cut in two and its halves swapped."""
+    """Swap a data segment with the next one of its direction: the later bytes arrive
+    first (an analyser flags them as out of order) and wait for the earlier ones."""
     events = []
     for _ in range(count):
-        pairs = []
-        for i in _candidates(segments):
-            d = segments[i].direction
-            for j in range(i + 1, len(segments)):
-                other = segments[j]
-                if not other.is_data:
-                    continue
-                if other.direction == d:
-                    if (not other.touched and other.captured
-                            and other.offset == segments[i].end):
-                        pairs.append((i, j))
-                    break
-                break  # peer data in between
-        if not pairs:
-            splittable = _candidates(segments, 2)
-            if not splittable:
-                break
-            i = rng.choice(splittable)
-            _split(segments, i, len(segments[i].payload) // 2)
-            pairs = [(i, i + 1)]
-        i, j = rng.choice(pairs)
-        early, late = segments[i], segments[j]
-        early.t_ns, late.t_ns = late.t_ns, early.t_ns
-        segments[i], segments[j] = late, early
-        early.touched = late.touched = True
-        early.tag, late.tag = TAG_OUT_OF_ORDER, TAG_AHEAD
-        events.append(Event("reorder", early.direction, (late, early), early.offset,
-                            late.end - early.offset))
+        pair = _contiguous_pair(segments, rng)
+        if pair is None:
+            break
+        ahead, late = _swap(segments, *pair)
+        events.append(Event("reorder", ahead.direction, (ahead, late), late.offset,
+                            ahead.end - late.offset))
     return events
 
 
 def duplicate(segments: list[Segment], count: int, rng: random.Random) -> list[Event]:
     """Capture a data segment twice (same seq, same bytes), as a span port or a
-    retransmission of an unacknowledged segment would show it."""
+    retransmission of an unacknowledged segment would show it. Segments of one byte are
+    left alone: a repeated single byte just below the next sequence number is what a
+    keep-alive looks like, and analysers (rightly) call it that."""
     events = []
     for _ in range(count):
-        candidates = _candidates(segments)
+        candidates = _candidates(segments, 2)
         if not candidates:
             break
         i = rng.choice(candidates)
@@ -330,12 +346,10 @@ def duplicate(segments: list[Segment], count: int, rng: random.Random) -> list[E
     return events
 
 
-def overlap(segments: list[Segment], count: int, rng: random.Random,
-            conflicting: bool) -> list[Event]:
+def retransmit(segments: list[Segment], count: int, rng: random.Random) -> list[Event]:
     """Repacketized retransmission: a segment S goes out as its first part A, then R
-    re-sends the tail of A together with the rest of S, so R overlaps old bytes and
-    carries new ones. With ``conflicting`` the re-sent old bytes differ from A's — the
-    receiver has to pick one version (the first seen is what the truth keeps)."""
+    re-sends the tail of A together with the rest of S, so R overlaps old bytes (the
+    same ones) and carries new ones."""
     events = []
     for _ in range(count):
         candidates = _candidates(segments, 3)
@@ -346,19 +360,39 @@ def overlap(segments: list[Segment], count: int, rng: random.Random,
         payload = s.payload
         head = max(2, len(payload) // 2)
         resend_from = head // 2
-        old = bytes(payload[resend_from:head])
-        if conflicting:
-            old = bytes(b ^ CONFLICT_XOR for b in old)
         again = Segment(s.direction, s.t_ns + 5_000, s.flags, offset=s.offset + resend_from,
-                        payload=old + bytes(payload[head:]),
-                        tag=TAG_CONFLICT if conflicting else TAG_RETRANSMISSION,
-                        touched=True)
+                        payload=payload[resend_from:], tag=TAG_RETRANSMISSION, touched=True)
         s.payload = payload[:head]
         s.flags &= ~TCP_FLAG_PSH
         s.touched = True
         segments.insert(i + 1, again)
-        events.append(Event("conflict" if conflicting else "retransmit", s.direction,
-                            (s, again), s.offset + resend_from, head - resend_from))
+        events.append(Event("retransmit", s.direction, (s, again), s.offset + resend_from,
+                            head - resend_from))
+    return events
+
+
+def conflict(segments: list[Segment], count: int, rng: random.Random) -> list[Event]:
+    """Overlapping data that disagrees, where a receiver can notice: a data segment B
+    arrives ahead of the segment A before it (so B waits in the reassembly buffer), then
+    R re-sends the second half of B with every byte changed, then A fills the hole. The
+    first copy (B's) is the truth; R is the conflict. (Once bytes are delivered a
+    streaming reassembler no longer holds them, so a conflict after an in-order delivery
+    is invisible to Wireshark and to us alike; this layout is the one both can see.)"""
+    events = []
+    for _ in range(count):
+        pair = _contiguous_pair(segments, rng, min_second=2)
+        if pair is None:
+            break
+        i, j = pair
+        ahead, late = _swap(segments, i, j)
+        keep = len(ahead.payload) // 2
+        changed = bytes(b ^ CONFLICT_XOR for b in ahead.payload[keep:])
+        again = Segment(ahead.direction, ahead.t_ns + 1_000, ahead.flags,
+                        offset=ahead.offset + keep, payload=changed, tag=TAG_CONFLICT,
+                        touched=True)
+        segments.insert(i + 1, again)
+        events.append(Event("conflict", ahead.direction, (ahead, again, late), again.offset,
+                            len(changed)))
     return events
 
 
@@ -489,9 +523,9 @@ def layout(messages: Sequence[Outgoing], imp: Impairments, rng: random.Random,
     if imp.duplicate:
         events += duplicate(segments, imp.duplicate, rng)
     if imp.retransmit:
-        events += overlap(segments, imp.retransmit, rng, conflicting=False)
+        events += retransmit(segments, imp.retransmit, rng)
     if imp.conflict:
-        events += overlap(segments, imp.conflict, rng, conflicting=True)
+        events += conflict(segments, imp.conflict, rng)
     if imp.loss:
         events += lose(segments, imp.loss, rng)
     if imp.midstream is not None:

@@ -28,9 +28,9 @@ from typing import Any
 
 from cvipsniff.sim.synth.tcp import (
     SEQ_MOD,
+    TAG_AHEAD,
     TAG_CONFLICT,
     TAG_DUPLICATE,
-    TAG_OUT_OF_ORDER,
     TAG_RETRANSMISSION,
     Event,
     Segment,
@@ -341,29 +341,21 @@ class TruthRecorder:
                 if d is not None:
                     findings.extend(_gaps(d, flow.id, direction))
             for s in layout.segments:
-                if not s.captured or not s.tag:
+                kind = _FINDING_OF_TAG.get(s.tag)
+                if kind is None or not s.captured:
                     continue
-                kind = {TAG_DUPLICATE: "tcp.retransmission",
-                        TAG_RETRANSMISSION: "tcp.retransmission",
-                        TAG_CONFLICT: "tcp.overlap_conflict",
-                        TAG_OUT_OF_ORDER: "tcp.out_of_order"}.get(s.tag)
-                if kind is None:
-                    continue
-                entry = {"kind": kind, "flow": flow.id, "direction": s.direction,
-                         "frame": s.frame, "frames": [s.frame],
-                         "offset": s.offset - self._base(c, s.direction),
-                         "length": len(s.payload)}
-                if s.tag == TAG_OUT_OF_ORDER:
-                    partner = _reorder_partner(layout.events, s)
-                    if partner is None or not partner.captured:
-                        continue
-                    entry["frames"] = [partner.frame, s.frame]
-                if s.tag in (TAG_RETRANSMISSION, TAG_CONFLICT, TAG_DUPLICATE):
-                    partner = _event_partner(layout.events, s)
-                    if partner is None or not partner.captured:
-                        continue
-                    entry["frames"] = [partner.frame, s.frame]
-                findings.append(entry)
+                partner = _partner(layout.events, s)
+                if partner is None or not partner.captured:
+                    continue  # nothing to compare with in this capture
+                findings.append({
+                    "kind": kind,
+                    "flow": flow.id,
+                    "direction": s.direction,
+                    "frame": s.frame,
+                    "frames": sorted((partner.frame, s.frame)),
+                    "offset": s.offset - self._base(c, s.direction),
+                    "length": len(s.payload),
+                })
         findings.sort(key=lambda f: (f["frame"], f["kind"]))
         return findings
 
@@ -420,16 +412,23 @@ def _overlapping(pieces: list[tuple[int, int, int]], start: int,
     return out
 
 
-def _reorder_partner(events: list[Event], segment: Segment) -> Segment | None:
-    for ev in events:
-        if ev.name == "reorder" and segment in ev.segments:
-            return ev.segments[0]
-    return None
+_FINDING_OF_TAG = {
+    TAG_DUPLICATE: "tcp.retransmission",
+    TAG_RETRANSMISSION: "tcp.retransmission",
+    TAG_CONFLICT: "tcp.overlap_conflict",
+    TAG_AHEAD: "tcp.out_of_order",
+}
 
 
-def _event_partner(events: list[Event], segment: Segment) -> Segment | None:
+def _partner(events: list[Event], segment: Segment) -> Segment | None:
+    """The segment a tagged one is noticed against: the first copy of re-sent bytes, or
+    for out-of-order data the earlier bytes it overtook."""
     for ev in events:
-        if ev.name in ("duplicate", "retransmit", "conflict") and segment is ev.segments[1]:
+        if segment not in ev.segments:
+            continue
+        if segment.tag == TAG_AHEAD:
+            return ev.segments[-1]  # reorder: (ahead, late); conflict: (ahead, R, late)
+        if ev.segments.index(segment) == 1:
             return ev.segments[0]
     return None
 
