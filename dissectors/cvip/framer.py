@@ -1,0 +1,329 @@
+"""Incremental framer for one direction of a CVIPv2 TCP stream (sans-I/O).
+
+Every message carries its own length (Packet Size, header included), so framing is
+"read 9 bytes, read the rest"; the work is in what happens when the stream is not clean:
+
+* **Garbage / mid-session start**: bytes that do not start a plausible header are skipped
+  until the next *resync point*: version bytes (``02 01`` or ``01 02``), then a header
+  whose size is sane, and either ping-shaped (type 0x01, 16 or 37 bytes) or, for type
+  0x00, a body whose first non-blank byte is ``<``. The skipped run is reported once as
+  ``Skipped(rule="cvip.framing.skipped")``.
+* **Gaps**: the message in progress is emitted truncated; if the gap ended inside it, its
+  remaining bytes are counted down and reported as skipped, and framing resumes on the
+  next header without guessing; otherwise the framer resyncs.
+* **Absurd sizes**: a declared size beyond the cap emits the header alone (with a
+  ``cvip.header.size_cap`` problem) and counts the body down without buffering it.
+
+Linear time, as h11's receive buffer: consumed bytes are released by moving a read
+position (compacting now and then), the resync scan resumes where it stopped and never
+re-reads bytes it already rejected, and every wait for more bytes re-examines only a
+bounded window. The results do not depend on how the stream is cut into ``feed`` calls:
+one byte at a time or all at once gives the same events.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from dissectors.base import Framed, FramerEvent, Problem, Skipped
+from dissectors.cvip.header import HEADER_SIZE, SECTION, byte_order_of, parse_header
+from dissectors.cvip.ping import REQUEST_SIZE, RESPONSE_SIZE
+from dissectors.cvip.tables.enums import MSG_TYPE_NONE, MSG_TYPE_PING
+
+DEFAULT_SIZE_CAP = 16 * 1024 * 1024
+# How far into a body a resync check looks for the "<" of the XML: a body may start
+# with an XML declaration after a little whitespace, never after pages of it.
+MAX_LEADING_BLANKS = 64
+_VERSION_BYTES = re.compile(rb"\x02\x01|\x01\x02")
+_BLANKS = b" \t\r\n"
+_COMPACT_AT = 64 * 1024
+
+SKIPPED = "cvip.framing.skipped"
+TRUNCATED = "cvip.framing.truncated"
+SIZE_CAP = "cvip.header.size_cap"
+
+
+class _Mode(Enum):
+    SYNC = "expecting a header"
+    BODY = "reading a message"
+    DISCARD = "counting down bytes that are not buffered"
+    RESYNC = "scanning for a plausible header"
+
+
+class CvipFramer:
+    """Cuts one direction's reassembled byte stream into CVIPv2 messages."""
+
+    def __init__(self, size_cap: int = DEFAULT_SIZE_CAP, size_includes_header: bool = True):
+        self.size_cap = size_cap
+        self.size_includes_header = size_includes_header
+        self._buf = bytearray()
+        self._pos = 0  # read position in _buf
+        self._base = 0  # stream offset of _buf[0]
+        self._mode = _Mode.SYNC
+        self._msg_len = 0  # total length of the message being read (BODY)
+        self._scan = 0  # where the resync search resumes (RESYNC)
+        # Garbage not yet reported: a contiguous run ending at the read position.
+        self._skip_start = 0
+        self._skip_len = 0
+        # DISCARD bookkeeping: bytes still to drop, and the run seen so far.
+        self._discard_left = 0
+        self._discard_start = 0
+        self._discard_seen = 0
+        self._discard_rule = SIZE_CAP
+        self._discard_reason = ""
+
+    # ---- Framer protocol --------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        view = memoryview(data)
+        if self._mode is _Mode.DISCARD and self._pos == len(self._buf):
+            # Not buffering an oversized body: count it down straight from the input.
+            take = min(self._discard_left, len(view))
+            self._release_all(self._base + len(self._buf) + take)
+            self._discard(take, out)
+            view = view[take:]
+        if len(view):
+            self._buf += view
+        self._run(out)
+        self._compact()
+        return out
+
+    def gap(self, length: int) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        avail = len(self._buf) - self._pos
+        here = self._base + self._pos
+        resume = _Mode.RESYNC
+        if self._mode is _Mode.DISCARD:
+            self._discard(avail, out)  # whatever was buffered before the gap
+            self._emit_discarded(out, cut_by_gap=True)
+            left = self._discard_left - length
+            if left > 0:
+                # The gap fell inside the run: keep counting down after it.
+                self._discard_left = left
+                self._discard_start = self._base + len(self._buf) + length
+                resume = _Mode.DISCARD
+            else:
+                self._discard_left = 0
+                resume = _Mode.SYNC if left == 0 else _Mode.RESYNC
+        elif self._mode is _Mode.BODY:
+            remaining = self._msg_len - avail
+            self._emit_truncated(out, f"message cut by a gap of {length} bytes after "
+                                 f"{avail} of {self._msg_len} bytes")
+            if length < remaining:
+                self._start_discard(here + avail + length, remaining - length, TRUNCATED,
+                                    f"rest of a message cut by a gap ({remaining - length} "
+                                    "bytes after the gap)")
+                resume = _Mode.DISCARD
+            elif length == remaining:
+                resume = _Mode.SYNC
+        elif self._mode is _Mode.SYNC and avail and self._starts_like_header():
+            self._emit_truncated(out, f"header cut by a gap of {length} bytes")
+        else:
+            self._garbage(avail)
+        self._flush_skipped(out)
+        self._release_all(self._base + len(self._buf) + length)
+        self._mode = resume
+        self._scan = 0
+        return out
+
+    def close(self) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        avail = len(self._buf) - self._pos
+        if self._mode is _Mode.DISCARD:
+            self._discard(avail, out)
+            self._emit_discarded(out, cut_by_gap=False)
+        elif self._mode is _Mode.BODY:
+            self._emit_truncated(out, f"stream ended after {avail} of {self._msg_len} bytes")
+        elif self._mode is _Mode.SYNC and avail and self._starts_like_header():
+            self._emit_truncated(out, f"stream ended inside a header ({avail} of "
+                                 f"{HEADER_SIZE} bytes)")
+        else:
+            self._garbage(avail)
+        self._flush_skipped(out)
+        self._release_all(self._base + len(self._buf))
+        self._mode = _Mode.SYNC
+        return out
+
+    # ---- the state machine ------------------------------------------------------------
+
+    def _run(self, out: list[FramerEvent]) -> None:
+        buf = self._buf
+        while True:
+            avail = len(buf) - self._pos
+            mode = self._mode
+            if mode is _Mode.DISCARD:
+                take = min(self._discard_left, avail)
+                if take == 0:
+                    return
+                self._pos += take
+                self._discard(take, out)
+            elif mode is _Mode.SYNC:
+                if avail < 2:
+                    return
+                if byte_order_of(buf[self._pos:self._pos + 2]) is None:
+                    self._enter_resync()
+                    continue
+                if avail < HEADER_SIZE:
+                    return
+                header = parse_header(buf, self._pos)
+                assert header is not None
+                total = self._total(header.size)
+                if total < HEADER_SIZE:
+                    self._enter_resync()
+                elif total > self.size_cap:
+                    self._flush_skipped(out)
+                    problem = Problem(
+                        SIZE_CAP, "error",
+                        f"declared size {header.size} bytes is beyond the {self.size_cap}-byte "
+                        "cap; body counted down, not buffered", SECTION, 5, 4)
+                    out.append(Framed(self._base + self._pos,
+                                      bytes(buf[self._pos:self._pos + HEADER_SIZE]), [problem],
+                                      truncated=True))
+                    self._pos += HEADER_SIZE
+                    self._start_discard(self._base + self._pos, total - HEADER_SIZE, SIZE_CAP,
+                                        f"body of a message declaring {header.size} bytes "
+                                        f"(cap {self.size_cap})")
+                    self._mode = _Mode.DISCARD
+                else:
+                    self._msg_len = total
+                    self._mode = _Mode.BODY
+            elif mode is _Mode.BODY:
+                if avail < self._msg_len:
+                    return
+                self._flush_skipped(out)
+                start = self._pos
+                self._pos += self._msg_len
+                out.append(Framed(self._base + start, bytes(buf[start:self._pos])))
+                self._mode = _Mode.SYNC
+            elif not self._resync_step():
+                return
+
+    def _enter_resync(self) -> None:
+        """The byte at the read position starts no message: scan from the next one."""
+        self._mode = _Mode.RESYNC
+        self._scan = self._pos + 1
+
+    def _resync_step(self) -> bool:
+        """Look for the next plausible header; True when found (mode is SYNC again)."""
+        buf = self._buf
+        scan = max(self._scan, self._pos)
+        while True:
+            match = _VERSION_BYTES.search(buf, scan)
+            if match is None:
+                # Everything before the last byte is garbage; the last byte may still be
+                # the first half of a version pair.
+                end = len(buf)
+                if end > scan and buf[end - 1] in (0x01, 0x02):
+                    end -= 1
+                self._garbage(max(0, end - self._pos))
+                self._scan = self._pos
+                return False
+            candidate = match.start()
+            verdict = self._plausible(candidate)
+            if verdict is None:
+                self._garbage(candidate - self._pos)
+                self._scan = candidate
+                return False
+            if verdict:
+                self._garbage(candidate - self._pos)
+                self._mode = _Mode.SYNC
+                return True
+            scan = candidate + 1
+
+    def _plausible(self, at: int) -> bool | None:
+        """Whether a header at ``at`` is a believable resync point; None until enough
+        bytes are there to tell (the answer never depends on how the bytes arrived)."""
+        buf = self._buf
+        avail = len(buf) - at
+        if avail < HEADER_SIZE:
+            return None
+        header = parse_header(buf, at)
+        assert header is not None
+        total = self._total(header.size)
+        if header.msg_type == MSG_TYPE_PING:
+            return total in (REQUEST_SIZE, RESPONSE_SIZE)
+        if header.msg_type != MSG_TYPE_NONE or total <= HEADER_SIZE or total > self.size_cap:
+            return False
+        window = min(total - HEADER_SIZE, MAX_LEADING_BLANKS + 1)
+        body = at + HEADER_SIZE
+        for i in range(body, body + min(window, avail - HEADER_SIZE)):
+            byte = buf[i]
+            if byte not in _BLANKS:
+                return byte == 0x3C  # "<"
+        return None if avail - HEADER_SIZE < window else False
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _total(self, declared: int) -> int:
+        return declared if self.size_includes_header else declared + HEADER_SIZE
+
+    def _starts_like_header(self) -> bool:
+        head = bytes(self._buf[self._pos:self._pos + 2])
+        return byte_order_of(head) is not None or head in (b"\x01", b"\x02")
+
+    def _garbage(self, length: int) -> None:
+        """Mark ``length`` bytes at the read position as skipped (reported later, merged
+        with the run they continue)."""
+        if length <= 0:
+            return
+        if self._skip_len == 0:
+            self._skip_start = self._base + self._pos
+        self._skip_len += length
+        self._pos += length
+
+    def _flush_skipped(self, out: list[FramerEvent]) -> None:
+        if self._skip_len:
+            out.append(Skipped(self._skip_start, self._skip_len, SKIPPED,
+                               "bytes before a plausible CVIP header (garbage, a capture that "
+                               "starts mid-message, or resync after a gap)"))
+            self._skip_len = 0
+
+    def _emit_truncated(self, out: list[FramerEvent], why: str) -> None:
+        self._flush_skipped(out)
+        data = bytes(self._buf[self._pos:])
+        problem = Problem(TRUNCATED, "error", why, SECTION, 0, len(data))
+        out.append(Framed(self._base + self._pos, data, [problem], truncated=True))
+        self._pos = len(self._buf)
+
+    def _start_discard(self, start: int, length: int, rule: str, reason: str) -> None:
+        self._discard_left = length
+        self._discard_start = start
+        self._discard_seen = 0
+        self._discard_rule = rule
+        self._discard_reason = reason
+
+    def _discard(self, take: int, out: list[FramerEvent]) -> None:
+        """Count ``take`` bytes of the discarded run (already consumed by the caller)."""
+        take = min(take, self._discard_left)
+        self._discard_left -= take
+        self._discard_seen += take
+        if self._discard_left == 0 and self._mode is _Mode.DISCARD:
+            self._emit_discarded(out, cut_by_gap=False)
+            self._mode = _Mode.SYNC
+
+    def _emit_discarded(self, out: list[FramerEvent], cut_by_gap: bool) -> None:
+        if self._discard_seen:
+            reason = self._discard_reason
+            if cut_by_gap:
+                reason += "; interrupted by a gap"
+            elif self._discard_left:
+                reason += f"; stream ended {self._discard_left} bytes short"
+            out.append(Skipped(self._discard_start, self._discard_seen, self._discard_rule,
+                               reason))
+        self._discard_start += self._discard_seen
+        self._discard_seen = 0
+
+    def _release_all(self, new_base: int) -> None:
+        """Drop the buffer; the next byte fed has stream offset ``new_base``."""
+        self._buf = bytearray()
+        self._pos = 0
+        self._base = new_base
+
+    def _compact(self) -> None:
+        if self._pos and (self._pos >= _COMPACT_AT or self._pos * 2 >= len(self._buf)):
+            del self._buf[:self._pos]
+            self._base += self._pos
+            self._scan = max(0, self._scan - self._pos)
+            self._pos = 0

@@ -1,0 +1,70 @@
+"""Settings for the contested readings of the CVIPv2 document.
+
+``dissect(data, transport, options=...)`` takes a plain mapping (as it comes from
+``[cvip]`` in cvipsniff.toml); :func:`parse_options` turns it into :class:`Options`,
+ignoring unknown keys and falling back to the default for a value of the wrong kind, so a
+typo in a config file never stops a capture from being read. DECISIONS.md explains each
+default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    # Which acknowledge code table names an ack code (NOTES 4): "auto" picks by the field
+    # that carries it (ErrorCode → §3.1 table, AckReturnCode → cviEvent.ack table);
+    # "response" / "event" force one table; "either" accepts a code from both.
+    ack_table: str = "auto"
+    # Method, service and field names only as the document spells them (NOTES 10).
+    strict_spelling: bool = False
+    # Service instances only as the service table enumerates them (cviVideo.01..08).
+    strict_instances: bool = False
+    # Ping response message type (NOTES 2): "spec" accepts only 0x01 as printed;
+    # "either" also 0x02, the reading that calls the printed 0x01 a copy error.
+    ping_response_type: str = "either"
+    # GUID strings (NOTES 13): "spec" 8-4-4-13 as printed, "rfc4122" 8-4-4-4-12, "either".
+    guid_format: str = "either"
+    # Packet Size counts the 9-byte header (the document says so; NOTES 5).
+    size_includes_header: bool = True
+    # Caps against hostile bodies (DESIGN.md: bounded memory).
+    xml_size_cap: int = 8 * MIB
+    xml_depth_cap: int = 64
+    xml_element_cap: int = 100_000
+
+
+DEFAULT_OPTIONS = Options()
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "ack_table": ("auto", "response", "event", "either"),
+    "ping_response_type": ("spec", "either"),
+    "guid_format": ("spec", "rfc4122", "either"),
+}
+
+
+def parse_options(options: Mapping[str, object] | Options | None) -> Options:
+    """Options from a mapping; bad or unknown entries fall back to the defaults."""
+    if options is None:
+        return DEFAULT_OPTIONS
+    if isinstance(options, Options):
+        return options
+    values: dict[str, object] = {}
+    for f in fields(Options):
+        if f.name not in options:
+            continue
+        value = options[f.name]
+        default = getattr(DEFAULT_OPTIONS, f.name)
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                values[f.name] = value
+        elif isinstance(default, int):
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                values[f.name] = value
+        elif isinstance(value, str) and value in _CHOICES.get(f.name, (value,)):
+            values[f.name] = value
+    return Options(**values) if values else DEFAULT_OPTIONS  # type: ignore[arg-type]
