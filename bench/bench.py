@@ -1,0 +1,199 @@
+"""Benchmark: cvipsniff against tshark on a large generated capture.
+
+    .venv/bin/python bench/bench.py                 # generate (once) and measure
+    .venv/bin/python bench/bench.py --size-mb 400   # a bigger capture
+    .venv/bin/python bench/bench.py --regenerate --repeat 3
+
+Generates ``bench/out/bench-<size>mb.pcap`` (deterministic): hundreds of CVIP flows with
+XML-RPC request/ack/response traffic and dozens of ImageServer flows with JPEG-sized
+ImageResponses, segmented at 1448 bytes by the project's synthesizer. Then measures, each
+as a separate process (wall time, peak RSS from the kernel's rusage):
+
+* ``cvipsniff flows -r FILE``            beside ``tshark -r FILE -q -z conv,tcp``
+* ``cvipsniff report --format json FILE`` (full dissection, pairing and rules)
+
+and prints packets/s, MB/s, peak RSS and the ratio to tshark. Timings are never asserted
+by the test suite; record them in the issue notes with the command that produced them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cvipsniff.capture import PcapWriter  # noqa: E402
+from cvipsniff.sim.cvip import encode as cvip  # noqa: E402
+from cvipsniff.sim.cvip.values import UInt  # noqa: E402
+from cvipsniff.sim.imageserver import encode as imgs  # noqa: E402
+from cvipsniff.sim.imageserver.jpeg import noise_jpeg_of_size  # noqa: E402
+from cvipsniff.sim.synth import Synthesizer  # noqa: E402
+from cvipsniff.sim.transcript import Conversation, MessageTruth, Scenario, WireMessage  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+
+# Shapes of CVIP traffic: (method, request params, answer kind).
+_CVIP_CALLS = (
+    ("cviStream.01.1.create", {"destIp": "10.1.0.9", "destPort": UInt(5004),
+                               "transport": "udp", "profile": "main"}, "ack"),
+    ("cviVideo.01.1.getProperties", None, "response"),
+    ("cviPTZ.01.1.cmd", None, "ack"),
+    ("cviPlayback.01.1.getstatus", {"PlaybackId": UInt(3)}, "response"),
+    ("cviEvent.subscribe", {"EventType": UInt(1), "persistent": True}, "ack"),
+)
+
+
+def _cvip_conversation(index: int, rng: random.Random, messages: int) -> Conversation:
+    conv = Conversation("tcp", (f"10.0.{index // 250}.{index % 250 + 1}", 40000 + index),
+                        ("10.1.0.1", 7110))
+    t = rng.random() * 100.0
+    txn = 1
+    while len(conv.messages) < messages:
+        method, params, answer = _CVIP_CALLS[rng.randrange(len(_CVIP_CALLS))]
+        args = (params,) if params else ()
+        body = cvip.method_call(method, *args, pretty=True)
+        conv.messages.append(WireMessage(0, cvip.frame(body, txn), t, MessageTruth(
+            "cvip", "request", txn, method)))
+        t += 0.2 + rng.random()
+        if answer == "ack":
+            reply = cvip.ack(0x01000000, method=method)
+            kind = "ack"
+        else:
+            members = {f"Property{i}": f"value-{rng.randrange(10_000)}" for i in range(24)}
+            reply = cvip.method_response(members, pretty=True)
+            kind = "response"
+        conv.messages.append(WireMessage(1, cvip.frame(reply, txn, response=True), t,
+                                         MessageTruth("cvip", kind, txn, method, True)))
+        t += 1.0 + rng.random() * 5
+        txn = txn % 0x7FFF + 1
+    return conv
+
+
+def _imageserver_conversation(index: int, rng: random.Random, requests: int,
+                              jpeg: bytes) -> Conversation:
+    conv = Conversation("tcp", (f"10.2.0.{index + 1}", 50000 + index), ("10.3.0.1", 7563))
+    t = rng.random() * 100.0
+    now_ms = 1_700_000_000_000
+    for rid in range(1, requests + 1):
+        request = imgs.goto_request(rid, now_ms + rid * 1000)
+        conv.messages.append(WireMessage(0, request, t, MessageTruth(
+            "imageserver", "request", rid, "goto")))
+        t += 2.0 + rng.random() * 3
+        headers = imgs.ImageHeaders(rid, now_ms + rid * 1000 - 40, now_ms + rid * 1000,
+                                    now_ms + rid * 1000 + 40)
+        conv.messages.append(WireMessage(1, imgs.image_response(headers, jpeg), t,
+                                         MessageTruth("imageserver", "imageresponse", rid,
+                                                      "goto", True)))
+        t += 5.0 + rng.random() * 10
+    return conv
+
+
+def generate(path: Path, size_mb: int, seed: int = 7) -> None:
+    """Write the benchmark capture. At 200 MB: ~62k CVIP messages in 300 flows (about a
+    quarter of the bytes) and ~4k ImageServer messages (goto + 75 KB JPEG ImageResponse)
+    in 30 flows, the proportions the issues' budgets were measured on."""
+    rng = random.Random(seed)
+    scale = size_mb / 200
+    jpeg = noise_jpeg_of_size(75_000, seed=seed)
+    cvip_flows, is_flows = 300, 30
+    cvip_messages = max(2, int(62_000 * scale / cvip_flows) // 2 * 2)
+    image_requests = max(1, int(2_000 * scale / is_flows))
+    scenario = Scenario("bench", "benchmark traffic")
+    for i in range(cvip_flows):
+        scenario.conversations.append(_cvip_conversation(i, rng, cvip_messages))
+    for i in range(is_flows):
+        scenario.conversations.append(_imageserver_conversation(i, rng, image_requests, jpeg))
+    synth = Synthesizer(scenario, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        writer = PcapWriter(fh, synth.linktype, snaplen=synth.snaplen or 262144)
+        for frame in synth.frames():
+            writer.write(frame)
+        writer.close()
+    tmp.replace(path)
+
+
+def _rss_of(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child: fork + wait4 gives its own rusage."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def count_packets(path: Path) -> int:
+    from cvipsniff.capture import open_capture
+
+    with open_capture(str(path)) as reader:
+        return sum(1 for _ in reader)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=210)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best is kept)")
+    parser.add_argument("--skip-report", action="store_true")
+    args = parser.parse_args()
+
+    path = OUT / f"bench-{args.size_mb}mb.pcap"
+    if args.regenerate or not path.exists():
+        print(f"generating {path} ...", flush=True)
+        start = time.perf_counter()
+        generate(path, args.size_mb)
+        print(f"  generated in {time.perf_counter() - start:.1f} s", flush=True)
+    size = path.stat().st_size
+    packets = count_packets(path)
+    print(f"capture: {path} — {size / 1e6:.1f} MB, {packets} packets")
+
+    cvipsniff = [sys.executable, "-m", "cvipsniff"]
+    runs: dict[str, tuple[float, float]] = {}
+
+    def best(name: str, argv: list[str]) -> None:
+        results = [_rss_of(argv) for _ in range(args.repeat)]
+        runs[name] = (min(r[0] for r in results), max(r[1] for r in results))
+        wall, rss = runs[name]
+        print(f"  {name:32} {wall:8.2f} s  {packets / wall:12,.0f} pkt/s  "
+              f"{size / 1e6 / wall:8.1f} MB/s  peak RSS {rss:7.1f} MB", flush=True)
+
+    os.environ["PYTHONPATH"] = str(ROOT)
+    best("cvipsniff flows", [*cvipsniff, "flows", "-r", str(path)])
+    tshark = shutil.which("tshark")
+    if tshark:
+        best("tshark -q -z conv,tcp", [tshark, "-r", str(path), "-q", "-z", "conv,tcp"])
+    if not args.skip_report:
+        best("cvipsniff report --format json",
+             [*cvipsniff, "report", "--format", "json", "--fail-on", "never", str(path)])
+    if tshark:
+        t_wall = runs["tshark -q -z conv,tcp"][0]
+        print(f"ratio flows/tshark:  {runs['cvipsniff flows'][0] / t_wall:.2f} "
+              "(target ≤ 0.5)")
+        if "cvipsniff report --format json" in runs:
+            print(f"ratio report/tshark: {runs['cvipsniff report --format json'][0] / t_wall:.2f}"
+                  " (target ≤ 1.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
