@@ -166,7 +166,11 @@ def test_from_dissectors_survives_missing_and_broken_packages(
     monkeypatch.setattr(dissectors, "registry", failing_registry)
     monkeypatch.setattr(dissectors, "__path__", [str(tmp_path)])
     for name in ("goodproto", "brokenproto", "emptyproto"):
-        monkeypatch.delitem(sys.modules, f"dissectors.{name}", raising=False)
+        # Registered so that monkeypatch removes what the imports add when the test ends.
+        monkeypatch.setitem(sys.modules, f"dissectors.{name}", None)
+        monkeypatch.delitem(sys.modules, f"dissectors.{name}")
+        monkeypatch.setattr(dissectors, name, None, raising=False)
+        monkeypatch.delattr(dissectors, name)
 
     specs, problems = load_protocol_specs()
     assert [s.name for s in specs] == ["goodproto"]
@@ -180,6 +184,11 @@ def test_from_dissectors_survives_missing_and_broken_packages(
     assert registry.is_comparable("frame")
     listing = format_fields_listing(registry)
     assert "# problem: dissectors.brokenproto: RuntimeError: half written" in listing
+
+
+def test_fake_protocol_packages_do_not_leak() -> None:
+    assert "dissectors.goodproto" not in sys.modules
+    assert not hasattr(dissectors, "goodproto")
 
 
 def test_default_registry_always_has_the_engine_fields() -> None:
