@@ -3,9 +3,9 @@ both directions' reassembled bytes equal tshark's ``-z follow,tcp,raw,N``, byte 
 
 The captures (written with scapy) hold the gap-free reassembly cases: split and coalesced
 segments, out-of-order delivery, exact duplicates, consistent overlaps, sequence wrap,
-a mid-session start, IPv6 and 802.1Q, plus a bulk flow with local reordering and
-duplicates — and UDP datagrams in between, because tshark numbers TCP streams alone
-while our flow ids count UDP conversations too.
+a mid-session start, IPv6 and 802.1Q, a 4-tuple reused after FIN, plus a bulk flow with
+local reordering and duplicates — and UDP datagrams in between, because tshark numbers
+TCP streams alone while our flow ids count UDP conversations too.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Conversation:
     segments: list[tuple[int, int, bytes]]
     isn: tuple[int, int] = (1000, 900000)
     handshake: bool = True
+    fin: bool = False
     vlan: int | None = None
     sent: list[list[tuple[int, int]]] = field(default_factory=lambda: [[], []])
 
@@ -78,6 +79,12 @@ class Conversation:
             self.sent[d].append((offset, offset + len(data)))
             out.append(self._packet(d, "PA", self.isn[d] + 1 + offset, data))
             out.append(self._packet(1 - d, "A", self.isn[1 - d] + 1 + self._acked(1 - d)))
+        if self.fin:
+            ends = [self._acked(0), self._acked(1)]
+            for d in (0, 1):
+                out.append(self._packet(d, "FA", self.isn[d] + 1 + ends[d]))
+                self.sent[d].append((ends[d], ends[d] + 1))  # the FIN's sequence number
+            out.append(self._packet(0, "A", self.isn[0] + 2 + ends[0]))
         return out
 
 
@@ -137,6 +144,10 @@ def conversations() -> list[Conversation]:
         Conversation(("10.0.0.1", 40009), srv,  # 802.1Q
                      split(0, request, [33]) + split(1, reply, [33]), vlan=42),
         Conversation(("10.0.0.3", 40010), cvip, bulk(random.Random(7))),
+        Conversation(("10.0.0.1", 40011), cvip,  # closed, then the 4-tuple is reused
+                     split(0, request, [90]) + split(1, reply, [9]), fin=True),
+        Conversation(("10.0.0.1", 40011), cvip, split(0, reply, [5]) + split(1, request, [50]),
+                     isn=(3_000_000_000, 12345)),
     ]
 
 
@@ -195,6 +206,7 @@ def test_every_tcp_stream_matches_tshark_follow(tmp_path: Path, tshark: str) -> 
     tcp_flows = [f for f in flows if f.transport == "tcp"]
     assert len(tcp_flows) == len(conversations())
     assert [f.transport for f in flows[:2]] == ["tcp", "udp"]  # numbering differs from tshark
+    assert [f.closed for f in tcp_flows if f.client[1] == 40011] == ["fin", "end-of-capture"]
     theirs = tshark_follow(tshark, path, len(tcp_flows))
     assert sorted(theirs) == list(range(len(tcp_flows)))
     for stream, flow in enumerate(tcp_flows):  # tshark's tcp.stream counts TCP only
@@ -205,6 +217,6 @@ def test_every_tcp_stream_matches_tshark_follow(tmp_path: Path, tshark: str) -> 
         assert bytes(ours[node0]) == follow["data"][0], f"stream {stream}, node 0"
         assert bytes(ours[1 - node0]) == follow["data"][1], f"stream {stream}, node 1"
         assert follow["data"][0] and follow["data"][1]
-    bulk_flow = tcp_flows[-1]
+    (bulk_flow,) = [f for f in tcp_flows if f.client[1] == 40010]
     a, b = bulk_flow.stats
     assert a.out_of_order and a.retransmissions and b.out_of_order and b.retransmissions

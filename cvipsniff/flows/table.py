@@ -55,7 +55,7 @@ from cvipsniff.model import (
 MIB = 1 << 20
 DEFAULT_MAX_FLOW_BUFFER = 4 * MIB
 DEFAULT_MAX_TOTAL_BUFFER = 256 * MIB
-DEFAULT_MAX_FLOWS = 100_000
+DEFAULT_MAX_FLOWS = 65_536
 DEFAULT_HOLE_TIMEOUT_NS = 5_000_000_000
 
 # Fast-path flag test: ACK set, SYN/FIN/RST clear (URG/PSH/ECN bits don't matter).
