@@ -383,7 +383,7 @@ def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
     doc = _RNode(DOCUMENT, 0, 0)
     stack: list[_RNode] = [doc]
     declaration: bytes = b""
-    skipping = 0  # depth inside an element dropped for the caps or as a second root
+    skipping = 0  # depth inside a second root element, which is dropped
     just_closed: list[str] = []  # elements the last end tag closed implicitly
     count = 0
 
@@ -487,8 +487,9 @@ def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
                       len(body))
             break
         if len(stack) > limits.depth:
-            skipping = 1 if kind == "start" else 0
-            continue
+            notes.add("depth cap reached; the rest of the body is not shown", tok.start,
+                      len(body))
+            break
         node = _RNode(name, tok.start, tok.end)
         count += 1
         top.children.append(node)
