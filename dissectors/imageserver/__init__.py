@@ -1,0 +1,52 @@
+"""Milestone XProtect ImageServer (TCP 7563): XML requests and responses, ``ImageResponse``
+images (single and multipart) and ``<livepackage>`` status messages.
+
+Sans-I/O: :class:`ImageServerFramer` cuts a byte stream into messages, :func:`dissect`
+turns one message into a :class:`~dissectors.base.Record`, :func:`detect` scores a stream's
+first bytes. The spec tables are in :mod:`.tables` (what answers each method:
+:data:`ANSWERED_BY`, :func:`answer_for`, :func:`is_adaptive_streaming_only`); the choices
+made where the document is ambiguous are in ``DECISIONS.md``.
+"""
+
+from __future__ import annotations
+
+from dissectors.base import ProtocolSpec
+
+from .detect import detect
+from .dissect import dissect
+from .fields import FIELDS
+from .framer import ImageServerFramer
+from .options import DissectOptions
+from .tables import (
+    ANSWERED_BY,
+    METHODS,
+    STATUS_ITEMS,
+    Answer,
+    answer_for,
+    is_adaptive_streaming_only,
+)
+
+PROTOCOL = ProtocolSpec(
+    name="imageserver",
+    tcp_ports=(7563,),
+    udp_ports=(),
+    detect=detect,
+    new_framer=ImageServerFramer,
+    dissect=dissect,
+    fields=FIELDS,
+)
+
+__all__ = [
+    "ANSWERED_BY",
+    "FIELDS",
+    "METHODS",
+    "PROTOCOL",
+    "STATUS_ITEMS",
+    "Answer",
+    "DissectOptions",
+    "ImageServerFramer",
+    "answer_for",
+    "detect",
+    "dissect",
+    "is_adaptive_streaming_only",
+]

@@ -1,0 +1,65 @@
+"""``dissect(data, transport, options=None) -> Record``: one ImageServer message.
+
+Chooses the message shape from its first bytes (after an optional UTF-8 BOM and
+whitespace, both tolerated) and hands it to the XML or the ImageResponse dissector.
+Never raises: a bug caught here becomes a ``dissector_error`` problem on a record that
+still carries the message, as Wireshark shows a malformed packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dissectors.base import Field, Record
+
+from . import fields as keys
+from . import rules
+from .imageresponse import dissect_image
+from .options import DissectOptions
+from .tables import IMAGE_FIRST_LINE, S_INTRO
+from .xmlmessage import PROTOCOL, base_attrs, dissect_xml
+from .xmltree import skip_prolog_whitespace
+
+_IMAGE_FIRST = IMAGE_FIRST_LINE.encode()
+
+
+def dissect(data: bytes, transport: str = "tcp",
+            options: DissectOptions | Mapping[str, Any] | None = None) -> Record:
+    """Dissect one message framed by :class:`~.framer.ImageServerFramer` (or any bytes).
+
+    ``options`` is a :class:`~.options.DissectOptions` or a mapping of its field names
+    (see ``DECISIONS.md`` for the defaults and what each changes).
+    """
+    try:
+        data = bytes(data)
+        opts = DissectOptions.from_any(options)
+        start = skip_prolog_whitespace(data)
+        if data.startswith(_IMAGE_FIRST, start):
+            return dissect_image(data, start, opts)
+        if data.startswith(b"<", start):
+            return dissect_xml(data, start, opts)
+        return _unknown(data, start)
+    except Exception as exc:  # never let one message stop the analysis
+        return Record(
+            protocol=PROTOCOL,
+            kind="unknown",
+            info=f"[dissector error: {type(exc).__name__}]",
+            fields=[Field(keys.KIND, "Kind", "unknown")],
+            problems=[rules.problem(rules.DISSECTOR_ERROR,
+                                    f"imageserver dissector raised {type(exc).__name__}: {exc}")],
+            attrs=base_attrs(),
+        )
+
+
+def _unknown(data: bytes, start: int) -> Record:
+    what = "empty message" if start >= len(data) else "neither XML nor an ImageResponse"
+    return Record(
+        protocol=PROTOCOL,
+        kind="unknown",
+        info=f"[{what}, {len(data)} B]",
+        fields=[Field(keys.KIND, "Kind", "unknown")],
+        problems=[rules.problem(rules.XML_STRUCTURE, f"{what}", S_INTRO, start,
+                                len(data) - start)],
+        attrs=base_attrs(),
+    )

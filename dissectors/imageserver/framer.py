@@ -1,0 +1,657 @@
+"""Incremental framer for one direction of an ImageServer connection (sans-I/O).
+
+Message shapes (``NOTES.md`` ImageServer items 1–2):
+
+* an XML document (``<methodcall>``, ``<methodresponse>``, ``<livepackage>``), with or
+  without an XML declaration, possibly after a UTF-8 BOM or whitespace, ended by
+  ``\\r\\n\\r\\n``;
+* an ``ImageResponse``: an HTTP-like header block ended by a blank line, then exactly
+  ``Content-length`` bytes of body and ``\\r\\n\\r\\n``; or, with
+  ``Content-type: multipart/related; boundary=B``, parts up to the closing ``--B--`` and
+  ``\\r\\n\\r\\n``.
+
+Where a message ends is decided from the bytes alone, never from how they were chunked:
+fed one byte at a time the framer yields exactly what it yields fed everything at once.
+Each decision waits until every byte it depends on is present, and every search remembers
+how far it got (the ``_receivebuffer`` idea of h11), so a header arriving byte by byte is
+scanned once: linear time whatever the peer does.
+
+Recovery: a Content-length that lies, a missing terminator, garbage, a gap. The strong sign
+that a new message starts is ``\\r\\n\\r\\n`` followed by a message start
+(:data:`MESSAGE_STARTS`); it is looked for inside bodies so a lying length cannot swallow
+the next message. Memory is bounded by the caps; an oversized body is counted down, never
+buffered.
+
+Division of labour with the dissector: the framer reports what only the stream shows (a
+gap, the end of the stream, a cap, skipped bytes, a missing terminator); the dissector
+reports what the message's own bytes show (a body shorter or longer than its
+Content-length, a broken multipart). See ``DECISIONS.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum, auto
+
+from dissectors.base import Framed, FramerEvent, Problem, Skipped
+
+from . import headers, rules
+from .tables import S_IMAGE_MULTIPART, S_IMAGE_SINGLE, S_INTRO, S_LIVE_RESPONSES
+
+BLANK_LINE = b"\r\n\r\n"
+CRLF = b"\r\n"
+BOM = b"\xef\xbb\xbf"
+IMAGE_START = b"ImageResponse\r\n"
+#: Byte sequences that begin a message; used to resynchronise and to spot a message
+#: starting where the previous one should still be going on.
+MESSAGE_STARTS: tuple[bytes, ...] = (
+    IMAGE_START,
+    b"<?xml",
+    BOM + b"<?xml",
+    b"<methodcall>",
+    b"<methodresponse>",
+    b"<livepackage>",
+)
+_XML_STARTS = tuple(t for t in MESSAGE_STARTS if t != IMAGE_START)
+# Inside an XML message, these mean the next message has begun.
+_XML_INTERRUPTIONS = (b"<?xml", IMAGE_START)
+_MAX_START = max(len(t) for t in MESSAGE_STARTS)
+_WHITESPACE = frozenset(b" \t\r\n")
+_ROOT_NAME = re.compile(rb"<([A-Za-z_][-\w.:]{0,254})[\s/>]")
+_ROOT_WINDOW = 64 * 1024  # the root start tag must appear this early to be used
+_MULTIPART_PREFIX = "multipart/"  # the document's multipart/related, framed like any multipart
+
+
+class _State(Enum):
+    SEEK = auto()  # between messages
+    RESYNC = auto()  # skipping garbage up to the next message start
+    XML = auto()
+    HEAD = auto()  # ImageResponse header block
+    BODY = auto()  # Content-length body (+ trailer)
+    OPEN = auto()  # ImageResponse without a usable Content-length
+    MULTI = auto()  # multipart body up to the closing boundary (+ trailer)
+    DISCARD = auto()  # counting down bytes not buffered (oversized or gap-cut body)
+
+
+def _starts_message(buf: bytearray, i: int, limit: int, hard: bool,
+                    starts: tuple[bytes, ...] = MESSAGE_STARTS) -> bool | None:
+    """Whether ``buf[i:limit]`` begins with a message start: True, False, or None when
+    more bytes are needed to tell (only if ``limit`` is not ``hard``, i.e. more may come)."""
+    undecided = False
+    for token in starts:
+        end = i + len(token)
+        if end <= limit:
+            if buf.startswith(token, i):
+                return True
+        elif not hard and token.startswith(bytes(buf[i:limit])):
+            undecided = True
+    return None if undecided else False
+
+
+def _find_next_start(buf: bytearray, pos: int, limit: int, hard: bool) -> tuple[int, int]:
+    """First ``\\r\\n\\r\\n`` at or after ``pos`` that is followed by a message start lying
+    wholly before ``limit``. Returns (its index or -1, where to resume next time)."""
+    while True:
+        p = buf.find(BLANK_LINE, pos, limit)
+        if p < 0:
+            return -1, max(pos, limit - len(BLANK_LINE) + 1)
+        verdict = _starts_message(buf, p + len(BLANK_LINE), limit, hard)
+        if verdict:
+            return p, p
+        if verdict is None:
+            return -1, p
+        pos = p + 1
+
+
+def _message_follows(buf: bytearray, i: int) -> int | None:
+    """After a body ending at ``i`` without its trailer: where the next message starts if
+    it follows at once (``i``, or ``i + 2`` after a lone CR-LF); -1 if what follows is no
+    message start; None if more bytes are needed."""
+    n = len(buf)
+    here = _starts_message(buf, i, n, hard=False)
+    if here:
+        return i
+    if buf.startswith(CRLF, i):
+        after = _starts_message(buf, i + 2, n, hard=False)
+        if after:
+            return i + 2
+        if after is None:
+            return None
+    elif n - i < 2 and CRLF.startswith(bytes(buf[i:])):
+        return None
+    return None if here is None else -1
+
+
+def _framing(rule: str, message: str, spec: str) -> Problem:
+    return rules.problem(rule, message, spec)
+
+
+class ImageServerFramer:
+    """Cuts one direction of an ImageServer TCP stream into messages.
+
+    Caps (keyword arguments): ``max_header_bytes`` for an ImageResponse header block,
+    ``max_xml_bytes`` for an XML message, ``max_body`` for a body or a multipart body.
+    """
+
+    def __init__(self, *, max_header_bytes: int = 64 * 1024, max_xml_bytes: int = 1 << 20,
+                 max_body: int = 64 << 20) -> None:
+        self.max_header_bytes = max_header_bytes
+        self.max_xml_bytes = max_xml_bytes
+        self.max_body = max_body
+        # Front deletion from a bytearray is amortised O(1) in CPython, so consumed bytes
+        # are deleted at once and every index below is relative to the current message.
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._state = _State.SEEK
+        self._strict = False  # after a gap or garbage only MESSAGE_STARTS begin a message
+        # RESYNC / DISCARD bookkeeping: a run of skipped bytes reported as one Skipped.
+        self._skip_start = 0
+        self._skip_len = 0
+        self._skip_rule = rules.SKIPPED
+        self._skip_reason = ""
+        self._remaining = 0  # DISCARD: declared bytes still to come
+        self._expect_trailer = False  # DISCARD: a trailer follows the counted bytes
+        self._early_rule = rules.SKIPPED  # DISCARD: rule if a message starts early
+        self._new_message()
+
+    def _new_message(self) -> None:
+        self._lead = 0  # index of the message's first markup byte (after BOM/whitespace)
+        self._scan = 0  # generic remembered search position
+        self._blank_end = -1  # XML: end of the first blank line
+        self._root: bytes | None = None
+        self._root_scan: int | None = 0
+        self._close_tag = b""
+        self._close_scan = 0
+        self._close_end = -1
+        self._ws_scan = 0
+        self._cut_scan = 0  # XML: search for _XML_INTERRUPTIONS
+        self._cut_at = -1
+        self._body_start = 0
+        self._body_end = 0
+        self._next_scan = 0
+        self._overrun = False
+        self._close_delimiter = b""
+
+    # ---- Framer protocol ------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        if data:
+            self._buf += data
+            while self._step(out):
+                pass
+        return out
+
+    def gap(self, length: int) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        if length <= 0:
+            return out
+        self._give_up(out, gap=length)
+        return out
+
+    def close(self) -> list[FramerEvent]:
+        out: list[FramerEvent] = []
+        while self._step(out):
+            pass
+        self._give_up(out, gap=0)
+        return out
+
+    # ---- steps ----------------------------------------------------------------------------
+
+    def _step(self, out: list[FramerEvent]) -> bool:
+        state = self._state
+        if state is _State.SEEK:
+            return self._seek(out)
+        if state is _State.RESYNC:
+            return self._resync(out)
+        if state is _State.XML:
+            return self._xml(out)
+        if state is _State.HEAD:
+            return self._head(out)
+        if state is _State.BODY:
+            return self._body(out)
+        if state is _State.OPEN:
+            return self._open(out)
+        if state is _State.MULTI:
+            return self._multi(out)
+        return self._discard(out)
+
+    def _seek(self, out: list[FramerEvent]) -> bool:
+        buf = self._buf
+        n = len(buf)
+        if not n:
+            return False
+        i = self._scan
+        if i == 0:
+            if n < len(BOM) and BOM.startswith(bytes(buf)):
+                return False
+            if buf.startswith(BOM):
+                i = len(BOM)
+        while i < n and buf[i] in _WHITESPACE:
+            i += 1
+        self._scan = i
+        if i == n:
+            if n > self.max_header_bytes:
+                self._skip_now(out, n, rules.SKIPPED, "whitespace between messages")
+            return False
+        kind = self._classify(i)
+        if kind is None:
+            return False
+        self._lead = i
+        if kind == "image":
+            self._state, self._scan = _State.HEAD, i
+        elif kind == "xml":
+            self._state, self._scan = _State.XML, i
+            self._cut_scan = self._root_scan = i
+        else:
+            self._start_resync(rules.SKIPPED, "bytes that start no ImageServer message")
+            self._strict = True
+            return True
+        self._strict = False
+        return True
+
+    def _classify(self, i: int) -> str | None:
+        """"image", "xml", "garbage", or None to wait for more bytes."""
+        buf, n = self._buf, len(self._buf)
+        if buf.startswith(IMAGE_START, i):
+            return "image"
+        head = bytes(buf[i: i + _MAX_START])
+        if len(head) < len(IMAGE_START) and IMAGE_START.startswith(head):
+            return None
+        if buf[i] != 0x3C:  # '<'
+            return "garbage"
+        if not self._strict:
+            return "xml"
+        verdict = _starts_message(buf, i, n, hard=False, starts=_XML_STARTS)
+        if verdict is None:
+            return None
+        return "xml" if verdict else "garbage"
+
+    def _start_resync(self, rule: str, reason: str) -> None:
+        self._state = _State.RESYNC
+        self._skip_start, self._skip_len = self._base, 0
+        self._skip_rule, self._skip_reason = rule, reason
+        self._scan = 0
+
+    def _resync(self, out: list[FramerEvent]) -> bool:
+        buf = self._buf
+        found = -1
+        for token in MESSAGE_STARTS:
+            i = buf.find(token, self._scan)
+            if i >= 0 and (found < 0 or i < found):
+                found = i
+        if found >= 0:
+            self._consume_skipped(found)
+            self._flush_skipped(out)
+            self._state = _State.SEEK
+            self._new_message()
+            return True
+        # Keep only what could be the beginning of a message start.
+        self._consume_skipped(max(len(buf) - (_MAX_START - 1), 0))
+        self._scan = 0
+        return False
+
+    def _xml(self, out: list[FramerEvent]) -> bool:
+        buf, n, lead = self._buf, len(self._buf), self._lead
+        cap = lead + self.max_xml_bytes
+        limit = min(n, cap)
+        if self._root is None and self._root_scan is not None:
+            window = min(limit, lead + _ROOT_WINDOW)
+            m = _ROOT_NAME.search(buf, self._root_scan, window)
+            if m is not None:
+                self._root = m.group(1)
+                self._close_tag = b"</" + self._root + b">"
+                self._close_scan = m.end()
+            elif window >= lead + _ROOT_WINDOW or window == cap:
+                self._root_scan = None  # no usable root: the blank line alone decides
+            else:
+                self._root_scan = max(self._root_scan, window - 257)
+        if self._blank_end < 0:
+            p = buf.find(BLANK_LINE, self._scan, limit)
+            if p >= 0:
+                self._blank_end = p + len(BLANK_LINE)
+            else:
+                self._scan = max(self._scan, limit - len(BLANK_LINE) + 1)
+        if self._close_tag and self._close_end < 0:
+            c = buf.find(self._close_tag, self._close_scan, limit)
+            if c >= 0:
+                self._close_end = self._ws_scan = c + len(self._close_tag)
+            else:
+                self._close_scan = max(self._close_scan, limit - len(self._close_tag) + 1)
+        after_close = -1
+        if self._close_end >= 0:
+            k = self._ws_scan
+            while k < limit and buf[k] in _WHITESPACE:
+                k += 1
+            self._ws_scan = k
+            if k < limit:
+                after_close = k
+        if self._cut_at < 0:
+            for token in _XML_INTERRUPTIONS:
+                t = buf.find(token, self._cut_scan + 1, limit)
+                if t >= 0 and (self._cut_at < 0 or t < self._cut_at):
+                    self._cut_at = t
+            if self._cut_at < 0:
+                self._cut_scan = max(self._cut_scan, limit - _MAX_START)
+        ends = [e for e in (self._blank_end, after_close, self._cut_at) if e >= 0]
+        if ends:
+            end = min(ends)
+            problems = []
+            if end != self._blank_end:
+                problems.append(_framing(
+                    rules.TERMINATOR,
+                    "XML message not ended by the double CR-LF; the next message starts "
+                    "right after it", S_INTRO))
+            self._emit(out, end, problems)
+            return True
+        if n >= cap:
+            self._emit(out, cap, [_framing(
+                rules.HEADER_CAP,
+                f"XML message longer than {self.max_xml_bytes} bytes without its "
+                "terminator; cut there", S_INTRO)], truncated=True)
+            self._start_resync(rules.HEADER_CAP, "rest of an over-long XML message")
+            return True
+        return False
+
+    def _head(self, out: list[FramerEvent]) -> bool:
+        buf, n, lead = self._buf, len(self._buf), self._lead
+        cap = lead + self.max_header_bytes
+        limit = min(n, cap)
+        p = buf.find(BLANK_LINE, self._scan, limit)
+        if p < 0:
+            self._scan = max(self._scan, limit - len(BLANK_LINE) + 1)
+            if n >= cap:
+                self._emit(out, cap, [_framing(
+                    rules.HEADER_CAP,
+                    f"ImageResponse header block longer than {self.max_header_bytes} bytes; "
+                    "cut there", S_IMAGE_SINGLE)], truncated=True)
+                self._start_resync(rules.HEADER_CAP, "rest of an over-long header block")
+                return True
+            return False
+        start = p + len(BLANK_LINE)
+        ctype, clen, boundary = headers.quick_scan(bytes(buf[lead:p]))
+        self._body_start = start
+        if ctype is not None and ctype.startswith(_MULTIPART_PREFIX) and boundary:
+            self._state = _State.MULTI
+            self._close_delimiter = b"\r\n--" + boundary.encode("latin-1") + b"--"
+            self._close_scan = start - len(CRLF)
+            self._next_scan = p
+        elif clen is None:
+            self._state, self._next_scan = _State.OPEN, p
+        elif clen > self.max_body:
+            self._emit(out, start, [_framing(
+                rules.LENGTH_CAP,
+                f"Content-length {clen} exceeds the {self.max_body}-byte cap; the body is "
+                "skipped, not buffered", S_IMAGE_SINGLE)])
+            self._start_discard(clen, rules.LENGTH_CAP,
+                                f"body of {clen} bytes beyond the length cap")
+        else:
+            self._state = _State.BODY
+            self._body_end = start + clen
+            self._next_scan = p
+        return True
+
+    def _body(self, out: list[FramerEvent]) -> bool:
+        buf, n = self._buf, len(self._buf)
+        start, end = self._body_start, self._body_end
+        if not self._overrun:
+            # A message starting inside the declared body means the length lied.
+            p, self._next_scan = _find_next_start(buf, self._next_scan, min(n, end), n >= end)
+            if p >= 0:
+                problems = []
+                if p + len(BLANK_LINE) == start:
+                    # The bytes alone cannot show this one to the dissector: say it here.
+                    problems.append(_framing(
+                        rules.IMAGE_CONTENT_LENGTH,
+                        f"Content-length {end - start} but the next message starts right "
+                        "after the header block", S_IMAGE_SINGLE))
+                self._emit(out, p + len(BLANK_LINE), problems)
+                return True
+            if n < end + len(BLANK_LINE):
+                return False
+            if buf.startswith(BLANK_LINE, end):
+                self._emit(out, end + len(BLANK_LINE), [])
+                return True
+            follows = _message_follows(buf, end)
+            if follows is None:
+                return False
+            if follows >= 0:
+                self._emit(out, follows, [_framing(
+                    rules.TERMINATOR, "ImageResponse body not followed by the double CR-LF",
+                    S_IMAGE_SINGLE)])
+                return True
+            # Body longer than declared, or junk after it: on to the next message start.
+            self._overrun = True
+            self._next_scan = max(start - len(BLANK_LINE),
+                                  end - len(BLANK_LINE) - _MAX_START)
+        return self._to_next_start(out, "ImageResponse body ran past its Content-length")
+
+    def _open(self, out: list[FramerEvent]) -> bool:
+        return self._to_next_start(out, "ImageResponse without a usable Content-length")
+
+    def _to_next_start(self, out: list[FramerEvent], what: str) -> bool:
+        """End the message at the next ``\\r\\n\\r\\n`` + message start (bounded)."""
+        buf, n = self._buf, len(self._buf)
+        cap = self._body_start + self.max_body
+        p, self._next_scan = _find_next_start(buf, self._next_scan, min(n, cap), n >= cap)
+        if p >= 0:
+            problems = []
+            if p + len(BLANK_LINE) == self._body_start and self._state is _State.BODY:
+                problems.append(_framing(
+                    rules.IMAGE_CONTENT_LENGTH,
+                    f"Content-length {self._body_end - self._body_start} but the next message "
+                    "starts right after the header block", S_IMAGE_SINGLE))
+            self._emit(out, p + len(BLANK_LINE), problems)
+            return True
+        if n >= cap:
+            self._emit(out, cap, [_framing(
+                rules.LENGTH_CAP, f"{what}, beyond the {self.max_body}-byte cap; cut there",
+                S_IMAGE_SINGLE)], truncated=True)
+            self._start_resync(rules.LENGTH_CAP, f"rest of an {what}")
+            return True
+        return False
+
+    def _multi(self, out: list[FramerEvent]) -> bool:
+        buf, n = self._buf, len(self._buf)
+        if self._close_end < 0:
+            cap = self._body_start + self.max_body
+            limit = min(n, cap)
+            delimiter = self._close_delimiter
+            c = buf.find(delimiter, self._close_scan, limit)
+            p, self._next_scan = _find_next_start(buf, self._next_scan, limit, n >= cap)
+            if c >= 0 and (p < 0 or c < p):
+                self._close_end = c + len(delimiter)
+            elif p >= 0:
+                # A new message began before the closing boundary; the dissector reports
+                # the unclosed multipart from the bytes.
+                self._emit(out, p + len(BLANK_LINE), [])
+                return True
+            else:
+                self._close_scan = max(self._close_scan, limit - len(delimiter) + 1)
+                if n >= cap:
+                    self._emit(out, cap, [_framing(
+                        rules.LENGTH_CAP,
+                        f"multipart body longer than {self.max_body} bytes without its "
+                        "closing boundary; cut there", S_IMAGE_MULTIPART)], truncated=True)
+                    self._start_resync(rules.LENGTH_CAP, "rest of an over-long multipart body")
+                    return True
+                return False
+        end = self._close_end
+        if buf.startswith(BLANK_LINE, end):
+            self._emit(out, end + len(BLANK_LINE), [])
+            return True
+        if n < end + len(BLANK_LINE) and BLANK_LINE.startswith(bytes(buf[end:])):
+            return False
+        follows = _message_follows(buf, end)
+        if follows is None:
+            return False
+        if follows < 0:
+            follows = end + (len(CRLF) if buf.startswith(CRLF, end) else 0)
+        self._emit(out, follows, [_framing(
+            rules.TERMINATOR, "closing boundary not followed by the double CR-LF",
+            S_IMAGE_MULTIPART)])
+        return True
+
+    # ---- counting down ----------------------------------------------------------------------
+
+    def _start_discard(self, count: int, rule: str, reason: str,
+                       early_rule: str = rules.IMAGE_CONTENT_LENGTH) -> None:
+        self._state = _State.DISCARD
+        self._remaining = count
+        self._expect_trailer = True
+        self._skip_start, self._skip_len = self._base, 0
+        self._skip_rule, self._skip_reason = rule, reason
+        self._early_rule = early_rule
+        self._next_scan = 0
+
+    def _discard(self, out: list[FramerEvent]) -> bool:
+        buf, n = self._buf, len(self._buf)
+        if self._remaining > 0:
+            limit = min(n, self._remaining)
+            p, resume = _find_next_start(buf, self._next_scan, limit, n >= self._remaining)
+            if p >= 0:
+                # The declared length lied: a message starts inside it.
+                self._consume_skipped(p + len(BLANK_LINE))
+                self._skip_rule = self._early_rule
+                self._skip_reason += (
+                    f"; the next message starts after {self._skip_len} bytes, "
+                    "before the declared end")
+                self._flush_skipped(out)
+                self._state = _State.SEEK
+                self._new_message()
+                return True
+            take = limit if n >= self._remaining else resume
+            self._consume_skipped(take)
+            self._remaining -= take
+            self._next_scan = max(resume - take, 0)
+            if self._remaining > 0:
+                return False
+        if self._expect_trailer:
+            n = len(buf)
+            if n < len(BLANK_LINE) and BLANK_LINE.startswith(bytes(buf)):
+                return False
+            if buf.startswith(BLANK_LINE):
+                self._consume_skipped(len(BLANK_LINE))
+        self._flush_skipped(out)
+        self._state = _State.SEEK
+        self._strict = True
+        self._new_message()
+        return True
+
+    # ---- gap / end of stream ------------------------------------------------------------------
+
+    def _give_up(self, out: list[FramerEvent], gap: int) -> None:
+        """Flush whatever is in progress, then (for a gap) step over ``gap`` lost bytes."""
+        cause = f"a gap of {gap} bytes" if gap else "the end of the stream"
+        state = self._state
+        # Declared body bytes (then a trailer) still expected at the current offset.
+        body_left = 0
+        if state is _State.SEEK:
+            if self._buf:
+                what = "whitespace" if self._scan >= len(self._buf) else \
+                    "an incomplete message start"
+                self._skip_now(out, len(self._buf), rules.SKIPPED, f"{what} before {cause}")
+        elif state is _State.RESYNC:
+            self._consume_skipped(len(self._buf))
+            self._flush_skipped(out)
+        elif state is _State.DISCARD:
+            body_left = self._flush_discard(out, cause, gap)
+        else:
+            body_left = self._flush_message(out, cause)
+        if self._buf:  # bytes after a counted-down body that are not its trailer
+            self._skip_now(out, len(self._buf), rules.SKIPPED, f"bytes before {cause}")
+        self._new_message()
+        self._state = _State.SEEK
+        self._strict = True
+        if gap:
+            self._base += gap
+            if body_left > gap:
+                # The lost bytes ended inside a body of known length: skip the rest of it
+                # exactly, then expect its trailer.
+                self._start_discard(body_left - gap, rules.TRUNCATED,
+                                    f"rest of an ImageResponse body cut by {cause}",
+                                    early_rule=rules.TRUNCATED)
+
+    def _flush_discard(self, out: list[FramerEvent], cause: str, gap: int) -> int:
+        """Give up a count-down; return the body bytes still expected."""
+        take = min(len(self._buf), self._remaining)
+        self._consume_skipped(take)
+        self._remaining -= take
+        if not self._remaining and self._expect_trailer:
+            trailer = bytes(self._buf[: len(BLANK_LINE)])
+            if BLANK_LINE.startswith(trailer):
+                self._consume_skipped(len(trailer))
+        elif self._remaining and not gap:
+            self._skip_reason += f"; the stream ended {self._remaining} bytes early"
+        self._flush_skipped(out)
+        return self._remaining
+
+    def _flush_message(self, out: list[FramerEvent], cause: str) -> int:
+        """Emit a message in progress as it is; return the body bytes still expected
+        (an ImageResponse body of known length cut short)."""
+        state, n = self._state, len(self._buf)
+        if state is _State.XML:
+            problems = [_framing(rules.TERMINATOR,
+                                 f"XML message not ended by the double CR-LF before {cause}",
+                                 S_INTRO)]
+            truncated = self._close_end < 0
+            if truncated:
+                problems.append(_framing(rules.TRUNCATED, f"XML message cut by {cause}",
+                                         S_INTRO))
+            self._emit(out, n, problems, truncated=truncated)
+        elif state is _State.HEAD:
+            self._emit(out, n, [_framing(
+                rules.TRUNCATED, f"ImageResponse header block cut by {cause}",
+                S_IMAGE_SINGLE)], truncated=True)
+        elif state is _State.BODY and not self._overrun and n < self._body_end:
+            start, end = self._body_start, self._body_end
+            self._emit(out, n, [_framing(
+                rules.TRUNCATED,
+                f"ImageResponse body cut by {cause} after {n - start} of {end - start} bytes",
+                S_IMAGE_SINGLE)], truncated=True)
+            return end - n
+        elif state is _State.MULTI and self._close_end < 0:
+            self._emit(out, n, [_framing(
+                rules.TRUNCATED, f"multipart body cut by {cause} before its closing boundary",
+                S_IMAGE_MULTIPART)], truncated=True)
+        elif self._buf.endswith(BLANK_LINE):  # OPEN: ended by its trailer after all
+            self._emit(out, n, [])
+        else:  # complete but for the trailer: BODY, MULTI, OPEN or an overrun BODY
+            self._emit(out, n, [_framing(
+                rules.TERMINATOR,
+                f"ImageResponse not followed by the double CR-LF before {cause}",
+                S_LIVE_RESPONSES)])
+        return 0
+
+    # ---- output -------------------------------------------------------------------------------
+
+    def _emit(self, out: list[FramerEvent], end: int, problems: list[Problem],
+              truncated: bool = False) -> None:
+        """Cut ``_buf[:end]`` as one message (one copy of its bytes)."""
+        if end <= 0:
+            return
+        with memoryview(self._buf) as view:
+            data = view[:end].tobytes()
+        del self._buf[:end]
+        out.append(Framed(start=self._base, data=data, problems=problems, truncated=truncated))
+        self._base += end
+        self._state = _State.SEEK
+        self._new_message()
+
+    def _consume_skipped(self, count: int) -> None:
+        if count > 0:
+            del self._buf[:count]
+            self._base += count
+            self._skip_len += count
+
+    def _flush_skipped(self, out: list[FramerEvent]) -> None:
+        if self._skip_len:
+            out.append(Skipped(self._skip_start, self._skip_len, self._skip_rule,
+                               self._skip_reason))
+        self._skip_start, self._skip_len = self._base, 0
+
+    def _skip_now(self, out: list[FramerEvent], count: int, rule: str, reason: str) -> None:
+        out.append(Skipped(self._base, count, rule, reason))
+        del self._buf[:count]
+        self._base += count
+        self._new_message()

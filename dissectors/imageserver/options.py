@@ -1,0 +1,71 @@
+"""Strictness settings and caps of the ImageServer dissector (``dissect(..., options=)``).
+
+Where reasonable readers of the document differ, the choice is a setting here, with the
+default documented in ``DECISIONS.md``. Options arrive from the engine as a plain mapping
+(``PipelineConfig.dissector_options["imageserver"]``); unknown keys and values of the wrong
+type are ignored rather than raised on, because ``dissect`` must never raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+# 1990-01-01T00:00:00Z and 2100-01-01T00:00:00Z in milliseconds.
+_TIME_MIN_MS = 631_152_000_000
+_TIME_MAX_MS = 4_102_444_800_000
+
+
+@dataclass(frozen=True, slots=True)
+class DissectOptions:
+    """
+    * ``reveal_secrets``: show passwords and connection tokens unmasked (in ``value`` and
+      ``display`` alike). Off by default so a shared report never leaks credentials.
+    * ``strict_yesno``: accept only the exact lowercase ``yes``/``no``. When off, other
+      letter cases are accepted, and in *attributes* also ``true``/``false`` (the
+      document's own ``motiononly="true"`` example).
+    * ``time_min_ms``/``time_max_ms``: millisecond timestamps outside this window are
+      reported as implausible (a warning: the usual cause is seconds sent for ms).
+    * ``report_recommended``: report an absent "(Recommended)" element (info).
+    * ``strict_image_headers``: the document lists Restriction, Prev and Next in the one
+      header layout it gives for live and browse alike, without saying they may be left
+      out; their absence is a warning by default and an error when this is on.
+    * caps bounding the work done on one message: XML size, nesting depth and element
+      count; header lines; multipart parts.
+    """
+
+    reveal_secrets: bool = False
+    strict_yesno: bool = False
+    time_min_ms: int = _TIME_MIN_MS
+    time_max_ms: int = _TIME_MAX_MS
+    report_recommended: bool = False
+    strict_image_headers: bool = False
+    max_xml_bytes: int = 1 << 20
+    max_xml_depth: int = 32
+    max_xml_elements: int = 10_000
+    max_header_lines: int = 128
+    max_parts: int = 4096
+
+    @classmethod
+    def from_any(cls, options: DissectOptions | Mapping[str, Any] | None) -> DissectOptions:
+        """Options from what the caller passed; never raises."""
+        if isinstance(options, DissectOptions):
+            return options
+        if not isinstance(options, Mapping):
+            return DEFAULT_OPTIONS
+        changes: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in options:
+                continue
+            value = options[f.name]
+            default = getattr(DEFAULT_OPTIONS, f.name)
+            if isinstance(default, bool):
+                if isinstance(value, bool):
+                    changes[f.name] = value
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                changes[f.name] = value
+        return replace(DEFAULT_OPTIONS, **changes) if changes else DEFAULT_OPTIONS
+
+
+DEFAULT_OPTIONS = DissectOptions()
