@@ -125,7 +125,8 @@ class Pipeline:
         server_ports = {port for spec in self.protocols.values() for port in spec.tcp_ports}
         server_ports |= {port for spec in self.protocols.values() for port in spec.udp_ports}
         server_ports |= {port for (_, port) in self.config.decode_as}
-        table_kwargs: dict[str, int] = {}
+        # The pipeline follows open flows only; `cvipsniff flows` keeps every Flow itself.
+        table_kwargs: dict[str, int | bool] = {"remember_flows": False}
         if self.config.max_flow_buffer is not None:
             table_kwargs["max_flow_buffer"] = self.config.max_flow_buffer
         if self.config.max_total_buffer is not None:

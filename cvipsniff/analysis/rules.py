@@ -69,6 +69,10 @@ _RULES: tuple[Rule, ...] = (
          "a per-flow buffering cap was hit; buffered data given up as a gap"),
     Rule("tcp.cap_total", "warning", "INFO", _TCP, "the total buffering cap was hit"),
     Rule("tcp.port_reuse", "info", "INFO", _TCP, "a 4-tuple reused after close: a new flow"),
+    Rule("tcp.data_after_fin", "warning", "INFO", _TCP,
+         "new data after the sender's FIN (opens a new flow)"),
+    Rule("udp.truncated", "warning", "INFO", "RFC 768 (UDP)",
+         "a UDP datagram shorter than its header says"),
     Rule("dissector_error", "error", "INFO", "cvipsniff",
          "a dissector raised on this message; it is kept raw"),
     # CVIP per message
