@@ -4,6 +4,10 @@ The format is decided by magic bytes, never by file name: pcap (any variant), pc
 either of them gzip/bzip2/xz-compressed. Everything that makes the file unreadable as a
 whole is raised at once, as :class:`CaptureError`, before the first frame — so a CLI can
 print one line and exit 2. Everything found later is a note and reading goes on.
+
+Link types are passed through as the file declares them; ``capture.unknown_linktype`` is
+noted by :class:`cvipsniff.packets.PacketDecoder` (once per interface and link type),
+since the decoder is what knows which link types it can decode.
 """
 
 from __future__ import annotations

@@ -40,11 +40,10 @@ SUPPORTED_LINKTYPES = frozenset(LINK_LAYERS)
 
 _TCP_HEADER = struct.Struct("!HHIIBBH")  # ports, seq, ack, data offset, flags, window
 _UDP_HEADER = struct.Struct("!HHH")  # ports, length
-_TCP = _TCP_HEADER.unpack_from
-_UDP = _UDP_HEADER.unpack_from
-# Ethernet type plus the IPv4 fields the fast path needs, in one unpack: EtherType,
-# version/IHL, total length, flags/fragment offset, protocol, source, destination.
-_ETHERNET_IPV4 = struct.Struct("!12xHBxH2xH1xB2x4s4s").unpack_from
+# What the fast path needs from a 54-byte Ethernet + IPv4 (no options) + TCP prefix, in
+# one unpack: EtherType; IPv4 version/IHL, total length, flags/fragment offset, protocol,
+# source, destination; TCP ports, seq, ack, data offset, flags, window.
+_ETHERNET_IPV4_TRANSPORT = struct.Struct("!12xHBxH2xH1xB2x4s4sHHIIBBH").unpack_from
 _IPV4_FRAGMENT_BITS = 0x3FFF  # MF flag and fragment offset
 _IPV4_MORE_FRAGMENTS = 0x2000
 
@@ -92,28 +91,27 @@ class PacketDecoder:
         """The TCP/UDP packet in ``frame``, or None (see the class docstring)."""
         # Fast path for the shape nearly every frame has: Ethernet, IPv4 without options,
         # not a fragment, complete in the frame, TCP or UDP with consistent lengths. One
-        # unpack covers Ethernet and IPv4, one the transport header. Anything else takes
-        # the general path, which gives the same result for these frames (tested).
+        # unpack reads Ethernet, IPv4 and the first 20 transport bytes at their fixed
+        # offsets. Anything else takes the general path, which gives the same result for
+        # these frames (tests/test_packets_robustness.py checks both claims).
         number, ts_ns, _caplen, _origlen, linktype, data, _interface = frame
         if linktype == LINKTYPE_ETHERNET and len(data) >= 54:
-            ethertype, version_ihl, total_length, fragment, protocol, src, dst = (
-                _ETHERNET_IPV4(data, 0))
+            (ethertype, version_ihl, total_length, fragment, protocol, src, dst, sport, dport,
+             seq, ack, offset_byte, flags, window) = _ETHERNET_IPV4_TRANSPORT(data, 0)
             if (ethertype == ETHERTYPE_IPV4 and version_ihl == 0x45
                     and not fragment & _IPV4_FRAGMENT_BITS
                     and 40 <= total_length <= len(data) - 14):
                 end = 14 + total_length
                 if protocol == IPPROTO_TCP:
-                    sport, dport, seq, ack, offset_byte, flags, window = _TCP(data, 34)
                     header_length = (offset_byte >> 4) << 2
                     if 20 <= header_length <= total_length - 20:
                         return Packet(number, ts_ns, 4, src, dst, IPPROTO_TCP, sport, dport,
                                       data[34 + header_length : end], 0, seq, ack,
                                       flags | (offset_byte & 1) << 8, window, (), ())
-                elif protocol == IPPROTO_UDP:
-                    sport, dport, udp_length = _UDP(data, 34)
-                    if udp_length == total_length - 20:
-                        return Packet(number, ts_ns, 4, src, dst, IPPROTO_UDP, sport, dport,
-                                      data[42:end], 0, 0, 0, 0, 0, (), ())
+                # For UDP the "seq" field holds the UDP length (high half) and checksum.
+                elif protocol == IPPROTO_UDP and seq >> 16 == total_length - 20:
+                    return Packet(number, ts_ns, 4, src, dst, IPPROTO_UDP, sport, dport,
+                                  data[42:end], 0, 0, 0, 0, 0, (), ())
         return self.decode_general(frame)
 
     def decode_general(self, frame: Frame) -> Packet | None:
