@@ -151,9 +151,14 @@ def ipv4_header(src: bytes, dst: bytes, protocol: int, payload_len: int, ident: 
     """IPv4 header without options, checksum filled in. ``fragment_offset`` in bytes
     (a multiple of 8)."""
     flags = (0x4000 if dont_fragment else 0) | (0x2000 if more_fragments else 0)
-    header = _IPV4.pack(0x45, 0, IPV4_HEADER_LEN + payload_len, ident & 0xFFFF,
-                        flags | (fragment_offset >> 3), ttl, protocol, 0, src, dst)
-    return header[:10] + finish(partial_sum(header)).to_bytes(2, "big") + header[12:]
+    total_len = IPV4_HEADER_LEN + payload_len
+    ident &= 0xFFFF
+    flags_offset = flags | (fragment_offset >> 3)
+    # The checksum from the header's words directly: no second pack on the hot path.
+    words = (0x4500 + total_len + ident + flags_offset + (ttl << 8 | protocol)
+             + partial_sum(src) + partial_sum(dst))
+    return _IPV4.pack(0x45, 0, total_len, ident, flags_offset, ttl, protocol, finish(words),
+                      src, dst)
 
 
 def ipv6_header(src: bytes, dst: bytes, next_header: int, payload_len: int,
@@ -192,18 +197,29 @@ def pseudo_header_sum(src: bytes, dst: bytes, protocol: int, length: int) -> int
 
 def tcp_segment(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
                 flags: int, window: int, payload: bytes | memoryview = b"",
-                options: bytes = b"") -> bytes:
-    """A TCP header (with ``options``, padded to 32 bits) plus payload, checksum filled."""
+                options: bytes = b"", addresses_sum: int | None = None) -> bytes:
+    """A TCP header (with ``options``, padded to 32 bits) plus payload, checksum filled.
+
+    ``addresses_sum`` is ``partial_sum(src + dst)`` when the caller keeps it per flow
+    (it is the same for every segment of a direction).
+    """
     if len(options) % 4:
         options += b"\x01" * (4 - len(options) % 4)  # NOP padding
     header_len = TCP_HEADER_LEN + len(options)
-    segment = bytearray(_TCP.pack(sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                                  (header_len // 4) << 4, flags, window, 0, 0))
-    segment += options
-    segment += payload
-    total = pseudo_header_sum(src, dst, IPPROTO_TCP, len(segment)) + partial_sum(segment)
-    segment[16:18] = finish(total).to_bytes(2, "big")
-    return bytes(segment)
+    seq &= 0xFFFFFFFF
+    ack &= 0xFFFFFFFF
+    offset_flags = (header_len // 4) << 12 | flags
+    length = header_len + len(payload)
+    if addresses_sum is None:
+        addresses_sum = partial_sum(src + dst)
+    # Header words summed arithmetically, the payload through partial_sum: the header is
+    # packed once, with its checksum, and joined with the payload in one copy.
+    total = (addresses_sum + IPPROTO_TCP + length + sport + dport + (seq >> 16)
+             + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF) + offset_flags + window
+             + partial_sum(options) + partial_sum(payload))
+    header = _TCP.pack(sport, dport, seq, ack, offset_flags >> 8, flags, window,
+                       finish(total), 0)
+    return b"".join((header, options, payload))
 
 
 def udp_datagram(src: bytes, dst: bytes, sport: int, dport: int,

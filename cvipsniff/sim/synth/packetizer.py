@@ -33,6 +33,7 @@ from cvipsniff.model import (
     Frame,
 )
 from cvipsniff.sim.synth import layers, tcp, udp
+from cvipsniff.sim.synth.checksum import partial_sum
 from cvipsniff.sim.synth.impairments import ImpairmentError, Impairments, coerce
 from cvipsniff.sim.synth.truth import TruthRecorder
 from cvipsniff.sim.transcript import Conversation, Scenario
@@ -109,6 +110,9 @@ class Synthesizer:
         self.recorder.linktype = self.linktype
         self.recorder.snaplen = self.snaplen
         self._packed: dict[str, bytes] = {}
+        # Per flow direction constants, computed once: the hot path only looks them up.
+        self._address_sums: dict[tuple[bytes, bytes], int] = {}
+        self._links: dict[tuple[int, bytes, bytes, int, tuple[int, ...]], bytes] = {}
         self._done = False
 
     def _impairment_summary(self) -> dict[str, Any]:
@@ -224,9 +228,13 @@ class Synthesizer:
         d = segment.direction
         src, dst = (plan.client, plan.server) if d == 0 else (plan.server, plan.client)
         src_ip, dst_ip = self._packed_address(src[0]), self._packed_address(dst[0])
+        addresses_sum = self._address_sums.get((src_ip, dst_ip))
+        if addresses_sum is None:
+            addresses_sum = partial_sum(src_ip + dst_ip)
+            self._address_sums[(src_ip, dst_ip)] = addresses_sum
         wire = layers.tcp_segment(src_ip, dst_ip, src[1], dst[1], segment.seq, segment.ack,
                                   segment.flags, segment.window, segment.payload,
-                                  segment.options)
+                                  segment.options, addresses_sum)
         transport_header = len(wire) - len(segment.payload)
         frames, payload_captured, header_cut = self._encapsulate(
             plan, d, src_ip, dst_ip, layers.IPPROTO_TCP, wire, transport_header,
@@ -275,7 +283,11 @@ class Synthesizer:
                                             dont_fragment=dont_fragment and not mtu)
             datagrams = [header + wire]
         ethertype = layers.ETHERTYPE_IPV6 if v6 else layers.ETHERTYPE_IPV4
-        link = self._link_header(direction, src_ip, dst_ip, ethertype, imp.vlans)
+        key = (direction, src_ip, dst_ip, ethertype, imp.vlans)
+        link = self._links.get(key)
+        if link is None:
+            link = self._link_header(direction, src_ip, dst_ip, ethertype, imp.vlans)
+            self._links[key] = link
         ts_ns = self.start_ns + t_ns
         frames = []
         whole = True

@@ -68,9 +68,13 @@ class _Direction:
     packets: list[tuple[int, int]] = field(default_factory=list)  # seq offset, frame
     base: int | None = None
     fragments: dict[int, tuple[int, ...]] = field(default_factory=dict)  # frame → all
+    _sorted: list[tuple[int, int, int]] | None = None
 
     def pieces_sorted(self) -> list[tuple[int, int, int]]:
-        return sorted(self.pieces)
+        """Pieces by stream offset (sorted once, when the capture is complete)."""
+        if self._sorted is None or len(self._sorted) != len(self.pieces):
+            self._sorted = sorted(self.pieces)
+        return self._sorted
 
     def add(self, start: int, end: int, frame: int) -> None:
         """Record bytes ``[start, end)`` seen in ``frame``; only never-seen parts count."""
@@ -439,7 +443,7 @@ def _gaps(d: _Direction, flow: int, direction: int) -> list[dict[str, Any]]:
     if d.base is None:
         return []
     evidence = max((seq for seq, _ in d.packets), default=d.base)
-    pieces = sorted(d.pieces)
+    pieces = d.pieces_sorted()
     first_frame_at = {s: f for s, _, f in pieces}
     ends_at = {e: f for _, e, f in pieces}
     out = []
