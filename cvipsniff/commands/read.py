@@ -7,7 +7,11 @@ import argparse
 import json
 import sys
 
+from cvipsniff.analysis.engine import Analysis
 from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config
+from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter, needs_analysis
+from cvipsniff.errors import UsageError
+from cvipsniff.filter import MessageFieldSource
 from cvipsniff.model import Message, TransportNote
 from cvipsniff.pipeline import iter_capture
 from cvipsniff.render import (
@@ -34,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-t", "--time-format", dest="time_format", default="r",
                    choices=sorted(set(_TIME_LETTERS) | set(TIME_FORMATS)),
                    help="time column: r relative (default), a absolute, d delta, e epoch")
+    p.add_argument("-Y", "--display-filter", dest="filter", metavar="FILTER",
+                   help="show only messages matching this display filter (docs/FILTERS.md)")
     p.add_argument("--notes", action="store_true",
                    help="also print transport notes (gaps, skipped bytes, retransmissions)")
     p.set_defaults(run=run)
@@ -42,6 +48,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
     config = pipeline_config(args, keep_data=False)
+    flt = compile_user_filter(args.filter) if args.filter else None
+    lookup: AnalysisLookup | None = None
+    if flt is not None and needs_analysis(flt):
+        if args.file == "-":
+            raise UsageError("this filter needs two passes over the capture "
+                             "(latency, transaction or finding fields): read from a file")
+        analysis = Analysis()
+        for item in iter_capture(args.file, config):
+            analysis.add(item)
+        analysis.finish()
+        lookup = AnalysisLookup(analysis)
     time_mode = _TIME_LETTERS.get(args.time_format, args.time_format)
     out = sys.stdout
     first_ts: int | None = None
@@ -50,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
     for item in iter_capture(args.file, config):
         if isinstance(item, Message):
             if first_ts is None:
-                first_ts = item.ts_ns
+                first_ts = item.first_ts_ns or item.ts_ns
+            if flt is not None:
+                source = (lookup.source(item, first_ts) if lookup is not None
+                          else MessageFieldSource(item, first_ts_ns=first_ts))
+                if not flt.matches(source):
+                    continue
             if args.format == "text":
                 if args.verbose:
                     out.write("\n".join(tree_lines(item)) + "\n\n")
@@ -64,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                     json_items.append(record)
             prev_ts = item.ts_ns
         elif isinstance(item, TransportNote):
+            if flt is not None:
+                continue  # a display filter selects messages; notes go with --notes alone
             if args.format == "text":
                 if args.notes or args.verbose:
                     out.write(note_line(item) + "\n")

@@ -18,7 +18,10 @@ from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.capture import CaptureError
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
+from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter
 from cvipsniff.errors import UsageError
+from cvipsniff.filter import Filter
+from cvipsniff.model import Message
 from cvipsniff.paths import default_capture
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.progress import Progress
@@ -47,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run only this rule (id or glob; repeatable)")
     p.add_argument("--skip-rule", action="append", default=[], metavar="ID",
                    help="skip this rule (id or glob; repeatable)")
+    p.add_argument("-Y", "--display-filter", dest="filter", metavar="FILTER",
+                   help="report only on messages matching this display filter: their "
+                   "findings and transactions (transport findings are left out)")
     p.add_argument("--default", action="store_true", help=argparse.SUPPRESS)
     add_decode_options(p)
     p.set_defaults(run=run)
@@ -73,7 +79,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 
 
 def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
-                 progress: Progress | None = None) -> FileResult:
+                 progress: Progress | None = None, flt: Filter | None = None) -> FileResult:
     """One capture through the pipeline and the analysis; never raises on its content."""
     if not os.path.exists(path):
         return FileResult(path, None, error="no such file")
@@ -92,7 +98,30 @@ def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineCon
         if progress:
             progress.finish(task)
     analysis.finish()
-    return FileResult(path, analysis, findings=list(analysis.findings))
+    result = FileResult(path, analysis, findings=list(analysis.findings))
+    if flt is not None:
+        _narrow(result, analysis, flt, pipeline_config)
+    return result
+
+
+def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
+            pipeline_config: PipelineConfig) -> None:
+    """Second pass: keep the findings and transactions of the messages the filter selects."""
+    lookup = AnalysisLookup(analysis)
+    selected: set[int] = set()
+    first_ts: int | None = None
+    for item in iter_capture(result.path, pipeline_config):
+        if isinstance(item, Message):
+            if first_ts is None:
+                first_ts = item.first_ts_ns or item.ts_ns
+            if flt.matches(lookup.source(item, first_ts)):
+                selected.add(item.number)
+    result.findings = [f for f in result.findings if f.message_number in selected]
+    result.selected_transactions = [
+        t for t in analysis.transactions
+        if (t.request is not None and t.request.number in selected)
+        or any(r.number in selected for r in t.responses)
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,11 +145,12 @@ def run(args: argparse.Namespace) -> int:
                                      keep_data=False, dissector_options=config.dissector_options)
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
+    flt = compile_user_filter(args.filter) if args.filter else None
 
     results: list[FileResult] = []
     with Progress.for_stderr() as progress:
         for path in paths:
-            result = analyse_path(path, config, pipeline_config, progress)
+            result = analyse_path(path, config, pipeline_config, progress, flt)
             if baseline is not None and result.analysis is not None:
                 result.findings, result.excused = baseline.filter_new(path, result.findings)
             results.append(result)

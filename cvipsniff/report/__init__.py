@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cvipsniff.analysis.engine import Analysis
-from cvipsniff.analysis.model import Finding
+from cvipsniff.analysis.model import Finding, Transaction
 from dissectors.base import SEVERITY_RANK
 
 
@@ -18,6 +18,14 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     excused: int = 0
     error: str | None = None
+    # Set when a display filter narrowed the report to some messages' transactions.
+    selected_transactions: list[Transaction] | None = None
+
+    @property
+    def transactions(self) -> list[Transaction]:
+        if self.selected_transactions is not None:
+            return self.selected_transactions
+        return self.analysis.transactions if self.analysis is not None else []
 
 
 def failing(findings: list[Finding], fail_on: str) -> list[Finding]:

@@ -65,7 +65,7 @@ def file_json(result: FileResult) -> dict[str, Any]:
         counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["findings"] = counts
     out["summary"] = summary
-    out["transactions"] = [transaction_json(t) for t in a.transactions]
+    out["transactions"] = [transaction_json(t) for t in result.transactions]
     out["findings"] = [finding_json(f) for f in result.findings]
     out["srt"] = a.srt.table()
     return out
