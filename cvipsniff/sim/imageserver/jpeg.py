@@ -25,6 +25,7 @@ successive frames of a test pattern share almost all their blocks.
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 from dataclasses import dataclass
@@ -400,40 +401,64 @@ def _block(plane: list[bytes], x: int, y: int) -> bytes:
     return b"".join(plane[y + r][x:x + 8] for r in range(8))
 
 
+def _fixed_table(coefficient: float, offset: int = 0) -> tuple[int, ...]:
+    """``round(coefficient·i·2^16) + offset`` for i in 0..255 (libjpeg's fixed-point trick)."""
+    return tuple(int(coefficient * 65536 * i + 0.5) + offset for i in range(256))
+
+
+# JFIF RGB → YCbCr in 16.16 fixed point, rounding folded into one table per component
+# (chroma rounds with 2^15 − 1 so that 255.5 cannot round up to 256).
+_Y_R = _fixed_table(0.299)
+_Y_G = _fixed_table(0.587)
+_Y_B = _fixed_table(0.114, 1 << 15)
+_CB_R = _fixed_table(-0.168736)
+_CB_G = _fixed_table(-0.331264)
+_CB_B = _fixed_table(0.5, (128 << 16) + (1 << 15) - 1)
+_CR_R = _fixed_table(0.5, (128 << 16) + (1 << 15) - 1)
+_CR_G = _fixed_table(-0.418688)
+_CR_B = _fixed_table(-0.081312)
+
+
 def _to_ycbcr_420(width: int, height: int, rgb: bytes) -> tuple[list[bytes], ...]:
-    """JFIF colour conversion, edge-replicated to whole MCUs, chroma averaged 2×2."""
+    """JFIF colour conversion, edge-replicated to whole MCUs, chroma averaged 2×2.
+
+    Table look-ups over zipped row slices instead of per-pixel arithmetic: this is the
+    encoder's per-pixel hot path, and it runs several times faster this way.
+    """
     pw = (width + 15) // 16 * 16
     ph = (height + 15) // 16 * 16
-    y_rows: list[bytes] = []
-    cb_full: list[list[int]] = []
-    cr_full: list[list[int]] = []
+    pad = pw - width
     stride = width * 3
-    for row in range(ph):
-        src = rgb[min(row, height - 1) * stride:][:stride]
-        ys = bytearray(pw)
-        cbs = [0] * pw
-        crs = [0] * pw
-        for col in range(width):
-            r, g, b = src[col * 3], src[col * 3 + 1], src[col * 3 + 2]
-            ys[col] = min(255, max(0, round(0.299 * r + 0.587 * g + 0.114 * b)))
-            cbs[col] = round(-0.168736 * r - 0.331264 * g + 0.5 * b + 128)
-            crs[col] = round(0.5 * r - 0.418688 * g - 0.081312 * b + 128)
-        for col in range(width, pw):
-            ys[col] = ys[width - 1]
-            cbs[col] = cbs[width - 1]
-            crs[col] = crs[width - 1]
-        y_rows.append(bytes(ys))
-        cb_full.append(cbs)
-        cr_full.append(crs)
+    y_rows: list[bytes] = []
     cb_rows: list[bytes] = []
     cr_rows: list[bytes] = []
-    for row in range(0, ph, 2):
-        for full, out in ((cb_full, cb_rows), (cr_full, cr_rows)):
-            a, b = full[row], full[row + 1]
-            out.append(bytes(
-                min(255, max(0, (a[c] + a[c + 1] + b[c] + b[c + 1] + 2) // 4))
-                for c in range(0, pw, 2)
-            ))
+    converted: dict[int, tuple[bytes, list[int], list[int]]] = {}
+
+    def row(y: int) -> tuple[bytes, list[int], list[int]]:
+        y = min(y, height - 1)  # rows below the picture repeat its last row
+        hit = converted.get(y)
+        if hit is None:
+            src = memoryview(rgb)[y * stride:(y + 1) * stride]
+            pixels = list(zip(src[0::3], src[1::3], src[2::3], strict=True))
+            ys = bytes([(_Y_R[r] + _Y_G[g] + _Y_B[b]) >> 16 for r, g, b in pixels])
+            cbs = [(_CB_R[r] + _CB_G[g] + _CB_B[b]) >> 16 for r, g, b in pixels]
+            crs = [(_CR_R[r] + _CR_G[g] + _CR_B[b]) >> 16 for r, g, b in pixels]
+            if pad:
+                ys += ys[-1:] * pad
+                cbs += cbs[-1:] * pad
+                crs += crs[-1:] * pad
+            hit = converted[y] = (ys, cbs, crs)
+            converted.pop(y - 2, None)  # only the current pair of rows is needed again
+        return hit
+
+    for y in range(0, ph, 2):
+        y0, cb0, cr0 = row(y)
+        y1, cb1, cr1 = row(y + 1)
+        y_rows += (y0, y1)
+        cb_rows.append(bytes([(a + b + c + d + 2) >> 2 for a, b, c, d in
+                              zip(cb0[0::2], cb0[1::2], cb1[0::2], cb1[1::2], strict=True)]))
+        cr_rows.append(bytes([(a + b + c + d + 2) >> 2 for a, b, c, d in
+                              zip(cr0[0::2], cr0[1::2], cr1[0::2], cr1[1::2], strict=True)]))
     return y_rows, cb_rows, cr_rows
 
 
@@ -509,19 +534,25 @@ def _encoder(quality: int) -> JpegEncoder:
     return enc
 
 
+@functools.lru_cache(maxsize=512)
 def test_pattern_jpeg(width: int, height: int, frame: int = 0, quality: int = 75) -> bytes:
-    """A JPEG of :func:`test_pattern`, with the frame number in a COM segment too."""
+    """A JPEG of :func:`test_pattern`, with the frame number in a COM segment too.
+
+    Memoised: the bytes depend only on the arguments, and peers ask for the same frames
+    again and again (every scenario browses the same recording).
+    """
     rgb = test_pattern(width, height, frame)
     return _encoder(quality).encode_rgb(width, height, rgb, comment=f"cvipsniff frame {frame}")
 
 
+@functools.lru_cache(maxsize=4)
 def noise_jpeg_of_size(target_bytes: int, seed: int = 1, width: int = 640,
                        quality: int = 90) -> bytes:
     """A noise-like JPEG of about ``target_bytes`` (slightly above), ``width`` wide.
 
     Rows of MCUs are generated from random quantised coefficients until the coded size
     reaches the target; the height is whatever that took (a multiple of 16, at most
-    4096). Deterministic for a given seed.
+    4096). Deterministic for a given seed (and memoised, being costly).
     """
     if width < 16 or width > 4096:
         raise ValueError(f"width out of range: {width}")
