@@ -58,8 +58,8 @@ def test_examples_are_verbatim_copies_of_the_document():
 WELL_FORMED = [
     ("system_describe_call.xml", "request", "system.describe", []),
     ("system_describe_response.xml", "response", None,
-     [{"id": "NVR_I", "name": " NVR_I ", "version": "1.0", "propertySupport": 0,
-       "functionsSupport": 0}]),
+     {"id": "NVR_I", "name": " NVR_I ", "version": "1.0", "propertySupport": 0,
+      "functionsSupport": 0}),
     ("system_listEvents_call.xml", "request", "system.listEvents", []),
     ("service_listEvents_call.xml", "request", "cviVideo.listEvents", []),
     ("service_listEvents_response.xml", "response", None,
@@ -71,7 +71,7 @@ WELL_FORMED = [
     ("service_listFunctions_response.xml", "response", None,
      [[{"methodName": "queryClip", "multiCallSupport": 0, "multiAnswerSupport": 1}]]),
     ("service_listParameters_call.xml", "request", "cviNvr.listParameters", ["queryClip"]),
-    ("service_getProperties_response.xml", "response", None, [{"parameter_1_AsExemple": 1}]),
+    ("service_getProperties_response.xml", "response", None, {"parameter_1_AsExemple": 1}),
     ("getProgressInfo_call.xml", "request", "cviUpdateFirmware.getProgressInfo", []),
 ]
 
@@ -152,9 +152,9 @@ def test_listevents_response_runaway_tags_and_repeated_member():
 
 def test_describe_response_missing_param_end_tags():
     rec = load("service_describe_response.xml")
-    assert rec.attrs["params"] == [{"id": "cviNetwork", "name": " cviNetwork ",
-                                    "version": "1.0", "propertySupport": 1,
-                                    "functionsSupport": 0}]
+    assert rec.attrs["params"] == {"id": "cviNetwork", "name": " cviNetwork ",
+                                   "version": "1.0", "propertySupport": 1,
+                                   "functionsSupport": 0}
 
 
 def test_listproperties_response_swapped_end_tags():
@@ -171,7 +171,7 @@ def test_listproperties_response_swapped_end_tags():
 
 def test_listparameters_response_recovered_as_a_reader_would():
     rec = load("service_listParameters_response.xml")
-    (top,) = rec.attrs["params"]
+    top = rec.attrs["params"]
     assert list(top) == ["methodCall", "MethodResponse"]
     call = top["methodCall"]
     assert [r["id"] for r in call] == ["mediaType", "major", "eventValue"]

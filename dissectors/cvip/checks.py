@@ -42,6 +42,12 @@ class Checker:
             span: tuple[int, int] = (-1, 0)) -> None:
         self.problems.append(Problem(rule, severity, message, section, span[0], span[1]))  # type: ignore[arg-type]
 
+    def label(self, method: MethodSpec) -> str:
+        """The method as the message names it (``cviVideo.1.getProperties``, not
+        ``*.getProperties``)."""
+        name = self.meaning.name
+        return name.full.strip() if name is not None else method.full_name
+
     # ---- service and method -----------------------------------------------------------
 
     def check_method(self) -> None:
@@ -64,13 +70,14 @@ class Checker:
                      _METHOD_SECTION, self.method_span)
             return
         self._check_instance(name, service)
-        if m.candidates:
-            return
         key = T.fold(name.method)
-        if key in PROPERTY_METHODS and service.property_support is False:
+        generic = all(c.service == "*" for c in m.candidates)
+        if key in PROPERTY_METHODS and service.property_support is False and generic:
             self.add("cvip.method.unknown_method", "warning",
                      f"{name.method!r} on {service.name}, which the service table lists "
                      "without property support", service.section, self.method_span)
+            return
+        if m.candidates:
             return
         hint = ""
         if self.opts.strict_spelling and T.find_methods(service, name.method):
@@ -117,7 +124,7 @@ class Checker:
         self._check_fields(binding.params, binding.fields, method, direction, binding.shape)
         if binding.shape == "raw" and binding.params:
             self.add("cvip.xmlrpc.structure", "warning",
-                     f"parameters of {method.full_name} not in a shape the catalogue describes",
+                     f"parameters of {self.label(method)} not in a shape the catalogue describes",
                      section)
 
     def _check_fields(self, params: list[Param], fields: tuple[FieldSpec, ...],
@@ -140,20 +147,20 @@ class Checker:
                 if near is not None:
                     hint = f" (the document spells it {near.name!r})"
             self.add("cvip.field.unknown", "warning",
-                     f"{what} is not in the {method.full_name} {direction} table{hint}", section,
+                     f"{what} is not in the {self.label(method)} {direction} table{hint}", section,
                      self._name_span(p))
         if shape == "positional":
             given = len(params)
             for f in fields[given:]:
                 if f.required:
                     self.add("cvip.field.missing", "warning",
-                             f"{method.full_name} {direction}: positional parameter for "
+                             f"{self.label(method)} {direction}: positional parameter for "
                              f"{f.name!r} missing ({given} of {len(fields)} given)", section)
             return
         for f in fields:
             if f.required and T.fold(f.name) not in present:
                 self.add("cvip.field.missing", "warning",
-                         f"{method.full_name} {direction} without {f.name!r}", section)
+                         f"{self.label(method)} {direction} without {f.name!r}", section)
 
     def _extra_names(self, params: list[Param], method: MethodSpec) -> set[str] | None:
         """Names a placeholder field (``<ProfileProperty>``...) allows here; None = any."""

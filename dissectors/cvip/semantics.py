@@ -301,8 +301,9 @@ def _bind_records(spec: MethodSpec, fields: tuple[FieldSpec, ...], params: list[
 
 
 def params_plain(binding: Binding, params: list[Value]) -> object:
-    """``attrs["params"]``: a dict for named parameters, a list for positional ones."""
-    if binding.shape in ("named", "property_values") and len(params) == 1:
+    """``attrs["params"]``: a dict for named parameters (one struct), a list for
+    positional ones."""
+    if len(params) == 1 and params[0].type == "struct":
         return params[0].plain()
     if binding.shape == "struct_list":
         out: dict[str, object] = {}
