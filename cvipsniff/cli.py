@@ -17,19 +17,21 @@ from collections.abc import Sequence
 from cvipsniff import __version__
 from cvipsniff.errors import UsageError
 
-# Sub-command modules, in the order `--help` lists them. Each has register() and run().
-COMMANDS = (
-    "cvipsniff.commands.read",
-    "cvipsniff.commands.report",
-    "cvipsniff.commands.flows",
-    "cvipsniff.commands.follow",
-    "cvipsniff.commands.tui",
-    "cvipsniff.commands.sniff",
-    "cvipsniff.commands.interfaces",
-    "cvipsniff.commands.rules",
-    "cvipsniff.commands.fields",
-    "cvipsniff.commands.sim",
-)
+# Sub-commands and their modules, in the order `--help` lists them. Each module has
+# register() and run(). Only the module of the command being run is imported, so a quick
+# command does not pay for the TUI or the simulator.
+COMMANDS = {
+    "read": "cvipsniff.commands.read",
+    "report": "cvipsniff.commands.report",
+    "flows": "cvipsniff.commands.flows",
+    "follow": "cvipsniff.commands.follow",
+    "tui": "cvipsniff.commands.tui",
+    "sniff": "cvipsniff.commands.sniff",
+    "interfaces": "cvipsniff.commands.interfaces",
+    "rules": "cvipsniff.commands.rules",
+    "fields": "cvipsniff.commands.fields",
+    "sim": "cvipsniff.commands.sim",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +41,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``only`` just that sub-command's (faster start-up)."""
     parser = _Parser(
         prog="cvipsniff",
         description="Protocol analyzer for CVIPv2 and Milestone XProtect ImageServer: "
@@ -49,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cvipsniff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for command, name in COMMANDS.items():
+        if only is not None and command != only:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -60,16 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+def _normalise(argv: list[str]) -> list[str]:
     """``cvipsniff`` alone → the default job; ``cvipsniff FILE`` → ``tui -r FILE``."""
     if not argv:
         return ["report", "--default"]
     first = argv[0]
-    commands = set()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            commands = set(action.choices)
-    if first not in commands and not first.startswith("-") and os.path.exists(first):
+    if first not in COMMANDS and not first.startswith("-") and os.path.exists(first):
         return ["tui", "-r", *argv]
     return argv
 
@@ -81,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Run as a program: behave like a Unix filter when piped into `head`.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        parser = build_parser()
-        args = parser.parse_args(_normalise(args_list, parser))
+        args_list = _normalise(args_list)
+        parser = build_parser(args_list[0] if args_list[0] in COMMANDS else None)
+        args = parser.parse_args(args_list)
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
