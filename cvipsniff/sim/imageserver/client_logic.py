@@ -41,6 +41,7 @@ class ClientContext:
 
     token: str
     camera_id: str
+    pretty: bool = True  # indented XML requests, as the document shows; False: one line
     connected: bool = False
     stdjpeg: bool = True
     multipart: bool = False
@@ -92,7 +93,6 @@ class Step:
     think_ms: float = 15.0
     violations: tuple[str, ...] = ()  # rule ids this request breaks on purpose
     requestid: int | None = None  # force a requestid instead of the running counter
-    kind: str = "request"
     required: bool = False  # if it fails, the rest of the script cannot run
 
 
@@ -206,7 +206,7 @@ class ScenarioClient:
         data = step.build(requestid, self.context)
         self._active = step
         self._record = StepRecord(requestid, now)
-        truth = MessageTruth("imageserver", step.kind, requestid, step.method,
+        truth = MessageTruth("imageserver", "request", requestid, step.method,
                              is_response=False, violations=list(step.violations))
         return Request(data, truth, now)
 

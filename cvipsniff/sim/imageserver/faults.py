@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from cvipsniff.sim.imageserver import encode
 from cvipsniff.sim.imageserver.inprocess import Fault
@@ -21,8 +22,8 @@ from cvipsniff.sim.transcript import MessageTruth
 Mutation = Callable[[Send], Send | None]
 
 
-def _with(send: Send, data: bytes, rule: str | None, **truth_changes: object) -> Send:
-    truth: MessageTruth = replace(send.truth, **truth_changes)  # type: ignore[arg-type]
+def _with(send: Send, data: bytes, rule: str | None, **truth_changes: Any) -> Send:
+    truth: MessageTruth = replace(send.truth, **truth_changes)
     truth.violations = [*send.truth.violations, *([rule] if rule else [])]
     return Send(data, truth, send.at_ms)
 

@@ -33,6 +33,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from typing import Any
 
 from cvipsniff.sim.imageserver import encode, faults
 from cvipsniff.sim.imageserver.client_logic import ClientContext, Step
@@ -71,8 +72,8 @@ class _Builder:
         self.epoch_ms = 1_700_000_000_000 + (seed % 1000) * 86_400_000
         self._sites: dict[ServerConfig, Site] = {}
 
-    def config(self, **changes: object) -> ServerConfig:
-        return replace(ServerConfig(seed=self.seed, epoch_ms=self.epoch_ms), **changes)  # type: ignore[arg-type]
+    def config(self, **changes: Any) -> ServerConfig:
+        return replace(ServerConfig(seed=self.seed, epoch_ms=self.epoch_ms), **changes)
 
     def run(self, steps: Sequence[Step], context: ClientContext, *,
             config: ServerConfig | None = None, start_ms: float = 0.0,
@@ -117,8 +118,8 @@ def _notes(runs: list[ConversationRun]) -> dict[str, object]:
     }
 
 
-def _script(builder: _Builder, name: str, opts: ClientOptions, **kw: object) -> ConversationRun:
-    return builder.run(SCRIPTS[name](opts), context_for(opts, name), **kw)  # type: ignore[arg-type]
+def _script(builder: _Builder, name: str, opts: ClientOptions, **kw: Any) -> ConversationRun:
+    return builder.run(SCRIPTS[name](opts), context_for(opts, name), **kw)
 
 
 def build_scenarios(seed: int = 1) -> list[Scenario]:
@@ -194,9 +195,9 @@ def build_violation_scenarios(seed: int = 1) -> list[Scenario]:
     ctx = context_for(opts, "browse")
     out: list[Scenario] = []
 
-    def basic_connect(**kw: object) -> Step:
-        options: dict[str, object] = {"stdjpeg": True, "privacymask": False, **kw}
-        return connect_step(**options)  # type: ignore[arg-type]
+    def basic_connect(**kw: Any) -> Step:
+        options: dict[str, Any] = {"stdjpeg": True, "privacymask": False, **kw}
+        return connect_step(**options)
 
     def add(name: str, description: str, steps: list[Step], fault_list: Sequence[Fault] = (),
             config: ServerConfig | None = None) -> None:

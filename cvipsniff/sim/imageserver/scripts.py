@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cvipsniff.sim.imageserver import encode
 from cvipsniff.sim.imageserver.checks import (
@@ -47,7 +48,7 @@ ImageExpect = Callable[[ClientContext, tuple[int, int, int]], str | None]
 
 
 def xml_step(name: str, method: str, build: Callable[[int, ClientContext], bytes],
-             expect: XmlExpect | None = None, **kw: object) -> Step:
+             expect: XmlExpect | None = None, **kw: Any) -> Step:
     """A request answered by a methodresponse echoing requestid and methodname."""
 
     def check(ctx: ClientContext, rec: StepRecord) -> str | None:
@@ -57,11 +58,11 @@ def xml_step(name: str, method: str, build: Callable[[int, ClientContext], bytes
         assert isinstance(rec.answer, XmlAnswer)
         return expect(ctx, rec.answer.message)
 
-    return Step(name, method, build, "xml", check, **kw)  # type: ignore[arg-type]
+    return Step(name, method, build, "xml", check, **kw)
 
 
 def image_step(name: str, method: str, build: Callable[[int, ClientContext], bytes],
-               expect: ImageExpect | None = None, **kw: object) -> Step:
+               expect: ImageExpect | None = None, **kw: Any) -> Step:
     """A request answered by an ImageResponse with real pictures of the negotiated size."""
 
     def check(ctx: ClientContext, rec: StepRecord) -> str | None:
@@ -73,7 +74,7 @@ def image_step(name: str, method: str, build: Callable[[int, ClientContext], byt
         ctx.pointer_time = _pointer_after(rec.answer, result[1])
         return problem
 
-    return Step(name, method, build, "image", check, **kw)  # type: ignore[arg-type]
+    return Step(name, method, build, "image", check, **kw)
 
 
 def _pointer_after(msg: object, current: int) -> int:
@@ -88,7 +89,7 @@ def _pointer_after(msg: object, current: int) -> int:
 
 def no_answer_step(name: str, method: str, build: Callable[[int, ClientContext], bytes],
                    wait_ms: float, expect: Callable[[ClientContext, StepRecord], str | None]
-                   | None = None, **kw: object) -> Step:
+                   | None = None, **kw: Any) -> Step:
     """A request that must get no answer at all (nothing carries its requestid)."""
 
     def check(ctx: ClientContext, rec: StepRecord) -> str | None:
@@ -99,7 +100,7 @@ def no_answer_step(name: str, method: str, build: Callable[[int, ClientContext],
                 return "got an answer, but this request gets none"
         return expect(ctx, rec) if expect is not None else None
 
-    return Step(name, method, build, "none", check, wait_ms=wait_ms, **kw)  # type: ignore[arg-type]
+    return Step(name, method, build, "none", check, wait_ms=wait_ms, **kw)
 
 
 # ------------------------------------------------------------------------ connect
@@ -122,7 +123,8 @@ def _connect_builder(*, stdjpeg: bool, privacymask: bool, maskversion: int = 0,
             transcode=None if size is None else encode.Transcode(
                 allframes=False, width=size[0], height=size[1], keepaspectratio=True,
                 allowupsizing=False),
-            timerestriction=(0, FAR_FUTURE_MS) if timerestriction else None)
+            timerestriction=(0, FAR_FUTURE_MS) if timerestriction else None,
+            pretty=ctx.pretty)
     return build
 
 
@@ -162,9 +164,9 @@ def _refused(ctx: ClientContext, doc: XmlMessage) -> str | None:
     return None
 
 
-def connect_step(name: str = "connect", **options: object) -> Step:
+def connect_step(name: str = "connect", **options: Any) -> Step:
     """A connect that must be accepted; nothing else in the script can run without it."""
-    return xml_step(name, "connect", _connect_builder(**options), _accepted,  # type: ignore[arg-type]
+    return xml_step(name, "connect", _connect_builder(**options), _accepted,
                     required=True)
 
 
@@ -177,8 +179,8 @@ def refused_connect_step(name: str = "connect (bad token)") -> Step:
 
 def connectupdate_step() -> Step:
     def build(rid: int, ctx: ClientContext) -> bytes:
-        return encode.connectupdate_request(rid, encode.connect_param(ctx.camera_id,
-                                                                      ctx.token))
+        return encode.connectupdate_request(
+            rid, encode.connect_param(ctx.camera_id, ctx.token), pretty=ctx.pretty)
 
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:
         if doc.text("connected") != "yes":
@@ -202,11 +204,12 @@ def _alarms(doc: XmlMessage) -> tuple[tuple[int, int], list[tuple[int, int, int,
         return "dblimit startTime/endTime are not ordered ms times"
     found = []
     for alarm in alarms.findall("alarm"):
-        values = [parse_int(alarm.get(a)) for a in ("startTime", "alarmTime", "endTime",
+        parsed = [parse_int(alarm.get(a)) for a in ("startTime", "alarmTime", "endTime",
                                                      "numImages")]
-        if any(v is None for v in values):
+        values = [v for v in parsed if v is not None]
+        if len(values) != 4:
             return "an alarm lacks startTime/alarmTime/endTime/numImages"
-        start, at, end, count = values  # type: ignore[misc]
+        start, at, end, count = values
         if not (lo <= start <= at <= end <= hi) or count < 1:
             return f"alarm {start}/{at}/{end}/{count} inconsistent with dblimit"
         found.append((start, at, end, count))
@@ -217,7 +220,7 @@ def _alarms(doc: XmlMessage) -> tuple[tuple[int, int], list[tuple[int, int, int,
 
 def alarms_range_step() -> Step:
     def build(rid: int, ctx: ClientContext) -> bytes:
-        return encode.alarms_range_request(rid, 0, FAR_FUTURE_MS)
+        return encode.alarms_range_request(rid, 0, FAR_FUTURE_MS, pretty=ctx.pretty)
 
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:
         parsed = _alarms(doc)
@@ -254,7 +257,7 @@ def alarms_around_step() -> Step:
 def aviinformation_step() -> Step:
     def build(rid: int, ctx: ClientContext) -> bytes:
         return encode.aviinformation_request(rid, ctx.db_start or 0,
-                                             ctx.db_end or FAR_FUTURE_MS)
+                                             ctx.db_end or FAR_FUTURE_MS, pretty=ctx.pretty)
 
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:
         width, height = parse_int(doc.text("width")), parse_int(doc.text("height"))
@@ -334,7 +337,7 @@ def _expect_goto(ctx: ClientContext, times: tuple[int, int, int]) -> str | None:
     return None if times[1] == want else f"goto returned {times[1]}, expected image {want}"
 
 
-def begin_step(**kw: object) -> Step:
+def begin_step(**kw: Any) -> Step:
     return image_step("begin", "begin",
                       lambda rid, ctx: encode.edge_request(rid, "begin"), _expect_begin, **kw)
 
@@ -460,7 +463,7 @@ def _bare(ctx: ClientContext, doc: XmlMessage) -> str | None:
 
 def ptz_step(command: str) -> Step:
     return xml_step(f"ptz {command}", "ptz",
-                    lambda rid, ctx: encode.ptz_request(rid, command), _bare)
+                    lambda rid, ctx: encode.ptz_request(rid, command, pretty=ctx.pretty), _bare)
 
 
 def control_steps() -> list[Step]:
@@ -469,13 +472,15 @@ def control_steps() -> list[Step]:
         ptz_step("zoomin"),
         ptz_step("home"),
         xml_step("ptzcenter", "ptzcenter", lambda rid, ctx: encode.ptzcenter_request(
-            rid, refwidth=160, refheight=120, centerx=40, centery=90, zoom=2), _bare),
+            rid, refwidth=160, refheight=120, centerx=40, centery=90, zoom=2,
+            pretty=ctx.pretty), _bare),
         xml_step("ptzrectangle", "ptzrectangle", lambda rid, ctx: encode.ptzrectangle_request(
-            rid, refwidth=160, refheight=120, left=10, top=20, right=90, bottom=100), _bare),
-        xml_step("preset", "preset", lambda rid, ctx: encode.preset_request(rid, "door"),
-                 _bare),
-        xml_step("output", "output", lambda rid, ctx: encode.output_request(rid, "siren"),
-                 _bare),
+            rid, refwidth=160, refheight=120, left=10, top=20, right=90, bottom=100,
+            pretty=ctx.pretty), _bare),
+        xml_step("preset", "preset", lambda rid, ctx: encode.preset_request(
+            rid, "door", pretty=ctx.pretty), _bare),
+        xml_step("output", "output", lambda rid, ctx: encode.output_request(
+            rid, "siren", pretty=ctx.pretty), _bare),
     ]
 
 
@@ -581,5 +586,7 @@ SCRIPTS: dict[str, Callable[[ClientOptions], list[Step]]] = {
 
 
 def context_for(opts: ClientOptions, script: str) -> ClientContext:
+    """A fresh context for a script; ``control`` sends its requests on one line each
+    (compact XML), the others indented as the document shows them."""
     camera = opts.large_camera_id if script == "large-image" else opts.camera_id
-    return ClientContext(token=opts.token, camera_id=camera)
+    return ClientContext(token=opts.token, camera_id=camera, pretty=script != "control")

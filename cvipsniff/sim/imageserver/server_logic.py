@@ -182,7 +182,6 @@ class _Live:
     divisor: int = 1
     motion_only: bool = False
     counter: int = 0  # frames produced by the camera since the feed started
-    sent: int = 0  # frames sent to the client
     last_time: int | None = None
     adaptive: str = "disabled"
 
@@ -566,7 +565,6 @@ class RecordingServer:
             motionlevel=(70 + counter % 30 if self._motion(counter) else counter % 5)
             if self.config.send_motion_level else None)
         live.last_time = t
-        live.sent += 1
         data = encode.image_response(headers, body, content_type=ctype)
         return [Send(data, MessageTruth("imageserver", "imageresponse", _txn(live.requestid),
                                         "live", is_response=True), due)]
