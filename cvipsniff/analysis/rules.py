@@ -57,6 +57,8 @@ _RULES: tuple[Rule, ...] = (
          "frames of a link type the decoder does not know"),
     Rule("ip.fragment_incomplete", "warning", "INFO", "RFC 791 / RFC 8200 fragmentation",
          "IP fragments never completed"),
+    Rule("ip.fragment_overlap", "warning", "INFO", "RFC 791 / RFC 8200 fragmentation",
+         "overlapping IP fragments with different bytes (the first received are kept)"),
     Rule("ip.malformed", "warning", "INFO", "RFC 791 / RFC 8200 / RFC 9293 / RFC 768",
          "an IP, UDP or TCP header that does not parse"),
     Rule("tcp.gap", "warning", "INFO", _TCP,
