@@ -79,7 +79,8 @@ def test_transcript_shape(scenario: Scenario) -> None:
         assert times == sorted(times) and times[0] > 0
         for m in conv.messages:
             assert m.truth.protocol == "imageserver" and m.data
-            assert m.truth.is_response == (m.truth.kind in ("response", "imageresponse"))
+            assert m.truth.is_response == (m.truth.kind != "request")
+            assert (m.truth.txn is None) == (m.truth.kind == "livepackage")
             assert (m.direction == 0) == (m.truth.kind == "request")
             assert m.data.endswith(b"\r\n\r\n")
     starts = [c.messages[0].t_ms for c in scenario.conversations]

@@ -574,26 +574,31 @@ class Part:
     omit_length: bool = False
 
     def encode(self, boundary: str) -> bytes:
+        """``--boundary``, the part's header lines, an empty line, the data."""
         lines = [f"--{boundary}"]
         if not self.omit_length:
             length = len(self.data) if self.content_length is None else self.content_length
             lines.append(f"Content-length: {length}")
         lines.append(f"Content-type: {self.content_type}")
-        return _header_block(lines) + self.data + CRLF
+        return _header_block(lines) + self.data
 
 
 @dataclass(frozen=True, slots=True)
 class Multipart:
-    """A ``multipart/related`` body; ``close=False`` leaves out ``--boundary--``."""
+    """A ``multipart/related`` body; ``close=False`` leaves out the closing delimiter.
+
+    As in MIME, the CR-LF before each boundary line belongs to the delimiter, so a body
+    without its closing delimiter ends with the last part's data.
+    """
 
     parts: tuple[Part, ...]
     boundary: str = DEFAULT_BOUNDARY
     close: bool = True
 
     def encode(self) -> bytes:
-        body = b"".join(p.encode(self.boundary) for p in self.parts)
+        body = CRLF.join(p.encode(self.boundary) for p in self.parts)
         if self.close:
-            body += f"--{self.boundary}--".encode("latin-1")
+            body += CRLF + f"--{self.boundary}--".encode("latin-1")
         return body
 
 

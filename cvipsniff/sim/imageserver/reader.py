@@ -282,9 +282,10 @@ class ServerStreamReader:
         if len(self._buf) < 2:
             return False
         if self._buf.startswith(CRLF):
-            # No closing boundary: the message terminator came instead.
+            # No closing boundary: the message terminator came instead (its first CR-LF
+            # was taken as the end of the part's data).
             self._msg.problems.append("multipart body without closing boundary")
-            self._expect_end(TERMINATOR)
+            self._expect_end(CRLF)
             return True
         at = self._find(CRLF, MAX_HEADER_BLOCK)
         if at is None:

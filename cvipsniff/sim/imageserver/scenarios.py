@@ -14,8 +14,9 @@ Truth conventions (``MessageTruth``):
 * ``method`` is the method named in the message; an ImageResponse names none, so there it
   is the method of the request it answers (``live`` for live frames); a live package has
   none;
-* ``is_response`` is True for methodresponses and ImageResponses, False for requests and
-  for live packages (periodic status pushes, not answers to a request).
+* ``is_response`` is False for requests and True for everything the server sends: the
+  document counts live packages among the "series of responses" to ``live``, although
+  they carry no requestid.
 
 ``Scenario.notes`` holds what the pairing stage cannot infer from single messages: the live
 streams (one ``live`` request answered by many ImageResponses), the requests that get no
@@ -95,7 +96,7 @@ def _notes(runs: list[ConversationRun]) -> dict[str, object]:
     no_response: list[dict[str, object]] = []
     for n, run in enumerate(runs):
         msgs = run.conversation.messages
-        answers = [m.truth.txn for m in msgs if m.direction == 1 and m.truth.is_response]
+        answers = [m.truth.txn for m in msgs if m.direction == 1 and m.truth.txn is not None]
         livepackages = sum(1 for m in msgs if m.truth.kind == "livepackage")
         for req in (m for m in msgs if m.direction == 0):
             txn = req.truth.txn

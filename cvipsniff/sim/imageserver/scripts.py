@@ -30,7 +30,9 @@ from cvipsniff.sim.imageserver.server_logic import (
 )
 from cvipsniff.sim.imageserver.xmlread import XmlMessage, parse_int, parse_yes_no
 
-FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: "everything" as a stop time
+# "Everything" as a time range: plausible times (analysers flag 0 as seconds-for-ms).
+EARLY_MS = 946_684_800_000  # 2000-01-01
+FAR_FUTURE_MS = 4_070_908_800_000  # 2099-01-01
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ def _connect_builder(*, stdjpeg: bool, privacymask: bool, maskversion: int = 0,
             transcode=None if size is None else encode.Transcode(
                 allframes=False, width=size[0], height=size[1], keepaspectratio=True,
                 allowupsizing=False),
-            timerestriction=(0, FAR_FUTURE_MS) if timerestriction else None,
+            timerestriction=(EARLY_MS, FAR_FUTURE_MS) if timerestriction else None,
             pretty=ctx.pretty)
     return build
 
@@ -220,7 +222,7 @@ def _alarms(doc: XmlMessage) -> tuple[tuple[int, int], list[tuple[int, int, int,
 
 def alarms_range_step() -> Step:
     def build(rid: int, ctx: ClientContext) -> bytes:
-        return encode.alarms_range_request(rid, 0, FAR_FUTURE_MS, pretty=ctx.pretty)
+        return encode.alarms_range_request(rid, EARLY_MS, FAR_FUTURE_MS, pretty=ctx.pretty)
 
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:
         parsed = _alarms(doc)
@@ -256,7 +258,7 @@ def alarms_around_step() -> Step:
 
 def aviinformation_step() -> Step:
     def build(rid: int, ctx: ClientContext) -> bytes:
-        return encode.aviinformation_request(rid, ctx.db_start or 0,
+        return encode.aviinformation_request(rid, ctx.db_start or EARLY_MS,
                                              ctx.db_end or FAR_FUTURE_MS, pretty=ctx.pretty)
 
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:

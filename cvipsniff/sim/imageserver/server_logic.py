@@ -579,9 +579,10 @@ class RecordingServer:
         if started or stopped:
             items.append(StatusItem(100, int(stopped), "Client Live feed stopped"))
         data = encode.livepackage(int(self.config.epoch_ms + due), items)
-        # A live package answers no particular request: it carries no requestid.
+        # The document counts live packages among the responses to live, but they carry no
+        # requestid: a response with no transaction number.
         return Send(data, MessageTruth("imageserver", "livepackage", None, None,
-                                       is_response=False), due)
+                                       is_response=True), due)
 
     def _changelivecompressionrate(self, req: XmlMessage, now: float) -> list[ServerOutput]:
         session = self._session
