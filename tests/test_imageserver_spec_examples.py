@@ -692,7 +692,7 @@ def test_privacy_mask_example_in_a_header() -> None:
     assert record.attrs["privacymask"] == "xml"
 
 
-# ---- the two ImageResponse layouts ---------------------------------------------------------
+# ---- the two ImageResponse layouts -----------------------------------------------------------
 
 
 def _wire(layout: str) -> bytes:
@@ -754,7 +754,7 @@ def test_multipart_layout_template() -> None:
     assert [f.data for f in framed] == [data]
 
 
-# ---- concrete instances: no findings -----------------------------------------------------------
+# ---- concrete instances: no findings ---------------------------------------------------------
 
 CONCRETE: dict[str, str] = {
     "connect_full": """<?xml version="1.0" encoding="UTF-8"?>

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dissectors.base import ProtocolSpec
 
-from .detect import detect
-from .dissect import dissect
+from .detection import detect
+from .dissector import dissect
 from .fields import FIELDS
 from .framer import ImageServerFramer
 from .options import DissectOptions
