@@ -131,13 +131,15 @@ class Checker:
                       method: MethodSpec, direction: str, shape: str) -> None:
         section = method.section
         present: dict[str, Param] = {}
-        allowed_extra = self._extra_names(params, method)
+        allowed_extra = self._extra_names(params, method, direction)
         for p in params:
             if p.spec is not None:
                 present.setdefault(T.fold(p.spec.name), p)
                 self.check_value(p, p.spec, section, params)
                 continue
-            if p.name is not None and self._is_extra(p, method, allowed_extra):
+            if (p.name is not None and method.extra is not None
+                    and direction.startswith(method.extra.where)
+                    and self._is_extra(p, method, allowed_extra)):
                 continue
             what = (f"field {p.name!r}" if p.name is not None
                     else f"positional parameter {p.position} (the table has {len(fields)} fields)")
@@ -162,10 +164,11 @@ class Checker:
                 self.add("cvip.field.missing", "warning",
                          f"{self.label(method)} {direction} without {f.name!r}", section)
 
-    def _extra_names(self, params: list[Param], method: MethodSpec) -> set[str] | None:
+    def _extra_names(self, params: list[Param], method: MethodSpec,
+                     direction: str) -> set[str] | None:
         """Names a placeholder field (``<ProfileProperty>``...) allows here; None = any."""
         extra = method.extra
-        if extra is None:
+        if extra is None or not direction.startswith(extra.where):
             return set()
         selector = next((p for p in params if p.spec is not None
                          and T.fold(p.spec.name) == T.fold(extra.selector)), None)

@@ -35,7 +35,9 @@ class Options:
     # Caps against hostile bodies (DESIGN.md: bounded memory).
     xml_size_cap: int = 8 * MIB
     xml_depth_cap: int = 64
-    xml_element_cap: int = 100_000
+    # CVIP bodies are small (list responses are paged: IsLastPage); 50 000 elements is
+    # ~12 000 parameters, and bounds the work a hostile body can cause.
+    xml_element_cap: int = 50_000
 
 
 DEFAULT_OPTIONS = Options()

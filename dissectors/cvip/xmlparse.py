@@ -47,6 +47,14 @@ _TOKEN = re.compile(
     rb"|<",  # a "<" that starts nothing
     re.S,
 )
+# The same grammar reduced to what pairing needs (tags; skipping what may hide a "<"):
+# the hot path for well-formed bodies, one regex match per tag and no token objects.
+_TAGS = re.compile(
+    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+    rb"|</([A-Za-z_:][-\w.:]*)\s*>"
+    rb"|<([A-Za-z_:][-\w.:]*)(?:\s[^<>]*?)?(/?)>",
+    re.S,
+)
 _FORBIDDEN = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I)
 _BLANK = frozenset(b" \t\r\n")
 
@@ -236,7 +244,7 @@ def parse_body(body: bytes, schema: Schema, limits: Limits) -> ParsedBody:
             XML_SECTION, 0, len(body)))
         return ParsedBody(None, problems, well_formed=False)
     body = _blank_forbidden(body, problems)
-    spans, depth, count = _pair(_tokens(body), limits)
+    spans, depth, count = _pair(body, limits)
     over = depth > limits.depth or count > limits.elements
     error: etree.XMLSyntaxError | None = None
     if not over:
@@ -260,43 +268,58 @@ def parse_body(body: bytes, schema: Schema, limits: Limits) -> ParsedBody:
         problems.append(Problem(
             "cvip.xml.malformed", "error",
             f"body XML not well-formed: {msg} (line {error.lineno}); repaired as shown",
-            XML_SECTION, where, 1 if where >= 0 else 0))
+            XML_SECTION, where, 1 if 0 <= where < len(body) else 0))
     return _repair(body, _tokens(body), schema, limits, problems)
 
 
 # ---- well-formed bodies: pair tags with lxml's elements ----------------------------------
 
 
-def _pair(tokens: Iterator[_Tok], limits: Limits) -> tuple[list[_Span] | None, int, int]:
-    """Start-tag-ordered element spans of a (hopefully) well-formed token stream, with the
-    maximum depth and element count. Spans are None if the tags do not balance. Stops as
-    soon as a cap is exceeded (the caller then cuts the tree)."""
+def _pair(body: bytes, limits: Limits) -> tuple[list[_Span] | None, int, int]:
+    """Start-tag-ordered element spans of a (hopefully) well-formed body, with the maximum
+    depth and element count. Spans are None if the tags do not balance. Stops as soon as a
+    cap is exceeded (the caller then cuts the tree)."""
     spans: list[_Span] = []
     stack: list[_Span] = []
     ok = True
     depth = 0
-    for tok in tokens:
-        if depth > limits.depth or len(spans) > limits.elements:
-            return None, depth, len(spans)
-        if tok.kind == "start":
-            span = _Span(tok.name, tok.start, tok.end)
-            spans.append(span)
-            stack.append(span)
-            depth = max(depth, len(stack))
-        elif tok.kind == "empty":
-            spans.append(_Span(tok.name, tok.start, tok.end, tok.end, tok.end))
-            depth = max(depth, len(stack) + 1)
-        elif tok.kind == "end":
-            if stack and stack[-1].tag == tok.name:
-                span = stack.pop()
-                span.inner_end, span.end = tok.start, tok.end
+    max_depth, max_elements = limits.depth, limits.elements
+    for m in _TAGS.finditer(body):
+        name = m.group(2)
+        if name is not None:
+            if m.group(3):  # <empty/>
+                end = m.end()
+                spans.append(_Span(name.decode("ascii"), m.start(), end, end, end))
+                if len(stack) + 1 > depth:
+                    depth = len(stack) + 1
             else:
-                ok = False
+                span = _Span(name.decode("ascii"), m.start(), m.end())
+                spans.append(span)
+                stack.append(span)
+                if len(stack) > depth:
+                    depth = len(stack)
+            if depth > max_depth or len(spans) > max_elements:
+                return None, depth, len(spans)
+            continue
+        name = m.group(1)
+        if name is None:
+            continue  # comment, CDATA, processing instruction
+        if stack and stack[-1].tag == name.decode("ascii"):
+            span = stack.pop()
+            span.inner_end, span.end = m.start(), m.end()
+        else:
+            ok = False
     return (spans if ok and not stack else None), depth, len(spans)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2] if tag[0] == "{" else tag
 
 
 def _leaf_text(el: etree._Element) -> str:
     """The text of an element, across comments and kept entity references."""
+    if not len(el):
+        return el.text or ""
     parts = [el.text or ""]
     for child in el:
         if isinstance(child, etree._Entity):
@@ -312,14 +335,14 @@ def _to_nodes(root: etree._Element, spans: list[_Span] | None) -> Node:
     is iterative: depth is capped, but recursion is never needed."""
     order = iter(spans or ())
     aligned = spans is not None
-    top = Node(etree.QName(root).localname)
+    top = Node(_local(root.tag))
     work: list[tuple[etree._Element, Node]] = [(root, top)]
     while work:
         el, node = work.pop()
         node.text = _leaf_text(el)
         if aligned:
             span = next(order, None)
-            if span is None or span.tag.rpartition(":")[2] != node.tag:
+            if span is None or (span.tag != node.tag and span.tag.rpartition(":")[2] != node.tag):
                 aligned = False
             else:
                 node.start, node.inner_start = span.start, span.inner_start
@@ -327,8 +350,9 @@ def _to_nodes(root: etree._Element, spans: list[_Span] | None) -> Node:
                 node.synthetic = span.synthetic
         pending: list[tuple[etree._Element, Node]] = []
         for kid in el:
-            if isinstance(kid.tag, str):
-                child = Node(etree.QName(kid).localname)
+            tag = kid.tag
+            if isinstance(tag, str):
+                child = Node(_local(tag))
                 node.children.append(child)
                 pending.append((kid, child))
         work.extend(reversed(pending))

@@ -476,6 +476,9 @@ _ENTITY_TYPE = num("EntityTypeID", "The entity type", enum="entity_type")
 _PROFILE_EXTRA = ExtraFields("profile", "ProfileTypeID")
 _ENTITY_EXTRA = ExtraFields("entity", "EntityTypeID")
 _APP_EXTRA = ExtraFields("application", "ApplicationTypeID")
+_PROFILE_LIST_EXTRA = ExtraFields("profile", "ProfileTypeID", "response")
+_ENTITY_LIST_EXTRA = ExtraFields("entity", "EntityTypeID", "response")
+_APP_LIST_EXTRA = ExtraFields("application", "ApplicationTypeID", "response")
 _APP_TYPE = num("ApplicationTypeID", "The application type ID", enum="application_type")
 _PRIVILEGE = num("UserPrivilege", "User privilege", bits="user_privilege")
 
@@ -486,7 +489,7 @@ MASTER: tuple[MethodSpec, ...] = (
         guid(),
         num("ProfileTypeID", "The profile type", enum="profile_type"),
         num("ProfileID", "The ID to identify profile"),
-    ), "response", response_list=True, extra=_PROFILE_EXTRA),
+    ), "response", response_list=True, extra=_PROFILE_LIST_EXTRA),
     method("cviProfile", "add", "cviProfile.add", _PRO + "1.2 Add Profile", (
         guid(), num("ProfileTypeID", "The profile type", enum="profile_type"),
     ), (num("ProfileID", "The ID to identify profile", required=False),), "ack",
@@ -532,7 +535,7 @@ MASTER: tuple[MethodSpec, ...] = (
         flag("IsLastPage", "Flag to indicate whether current page is the last page"),
         _ENTITY_TYPE, num("GroupID", "The entity group ID"), num("EntityID", "Entity ID"),
         text("EntityName", "Entity name"), text("EntityDesc", "Entity description"),
-    ), "response", response_list=True, extra=_ENTITY_EXTRA),
+    ), "response", response_list=True, extra=_ENTITY_LIST_EXTRA),
     method("cviEntity", "add", "cviEntity.add", _ENT + "2.8 Add <Entity>", (
         _MS_GUID, app_guid(),
         flag("IsLastPage", "Flag to indicate whether current page is the last page",
@@ -632,7 +635,7 @@ MASTER: tuple[MethodSpec, ...] = (
     ), (
         num("EntityTypeID", "Entity type", enum="entity_type"), num("EntityID", "Entity ID."),
         _APP_TYPE,
-    ), "response", response_list=True, extra=_APP_EXTRA),
+    ), "response", response_list=True, extra=_APP_LIST_EXTRA),
     method("cviApplication", "add", "cviApplication.add", _APP + "4.2 Add Application", (
         guid(), app_guid(), num("EntityTypeID", "Entity Type", enum="entity_type"),
         num("EntityID", "Entity ID"), _APP_TYPE,

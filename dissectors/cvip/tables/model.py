@@ -96,10 +96,12 @@ class ExtraFields:
     ``EntityTypeID``, ``<ApplicationProperty>`` on ``ApplicationTypeID``.
 
     ``table`` names a mapping in :mod:`.services` (type id → property names);
-    ``selector`` is the field whose value picks the row."""
+    ``selector`` is the field whose value picks the row; ``where`` says which direction
+    carries them (the list methods return them in their response records)."""
 
     table: str
     selector: str
+    where: str = "request"
 
 
 @dataclass(frozen=True, slots=True)
