@@ -344,3 +344,18 @@ def test_server_never_raises_on_arbitrary_input(chunks: list[bytes], cut: int) -
                 assert "internal error" not in out.text, out.text
         now += 50.0
     server.poll(now + 5000.0)
+
+
+def test_compression_rates_change_picture_quality() -> None:
+    peer = Peer().connected()
+    t = SITE.cameras[0].recording.sequences[1].start
+    fine = _image(peer, E.goto_request(2, t, compressionrate=5))
+    coarse = _image(peer, E.goto_request(3, t, compressionrate=90))
+    assert fine.header("Current") == coarse.header("Current")
+    assert len(coarse.body) < len(fine.body)
+    peer.send(E.live_request(4, compressionrate=5), now=0.0)
+    before = [len(m.body) for m in peer.poll(1000.0) if isinstance(m, ImageMessage)]
+    answer = peer.send(E.changelivecompressionrate_request(5, 90), now=1000.0)[-1]
+    assert answer.message.methodname == "changelivecompressionrate"
+    after = [len(m.body) for m in peer.poll(2000.0) if isinstance(m, ImageMessage)]
+    assert max(after) < min(before)

@@ -41,14 +41,10 @@ DEFAULT_TOKEN = "cvipsniff-token"
 DEFAULT_CAMERA_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 LARGE_CAMERA_ID = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d"
 
-# Requests answered by an ImageResponse (section "goto" and the sections referring to it).
-IMAGE_METHODS = frozenset({"goto", "next", "previous", "nextsequence", "previoussequence",
-                           "begin", "end"})
-# Requests answered by an XML methodresponse with the same requestid and methodname.
-XML_METHODS = frozenset({"connect", "connectupdate", "alarms", "changelivecompressionrate",
-                         "stop", "ptz", "ptzcenter", "ptzrectangle", "preset", "output",
-                         "aviinformation"})
-KNOWN_METHODS = IMAGE_METHODS | XML_METHODS | {"live"}
+# Requests answered by an ImageResponse (section "goto" and the sections referring to it);
+# the others are answered by an XML methodresponse, except live (see _live_request).
+IMAGE_METHODS = ("goto", "next", "previous", "nextsequence", "previoussequence", "begin",
+                 "end")
 
 # "The order of the parameters must be maintained": id, optional streamid, token.
 _CONNECT_PARAM = re.compile(r"^id=([^&]+)(?:&streamid=([^&]+))?&connectiontoken=(.+)$")
@@ -183,7 +179,6 @@ class _Live:
     motion_only: bool = False
     counter: int = 0  # frames produced by the camera since the feed started
     last_time: int | None = None
-    adaptive: str = "disabled"
 
 
 def _txn(requestid: str | None) -> int | str | None:
@@ -206,15 +201,9 @@ class RecordingServer:
         self._session: _Session | None = None
         self._live: _Live | None = None
         self._handlers: dict[str, Callable[[XmlMessage, float], list[ServerOutput]]] = {
+            **dict.fromkeys(IMAGE_METHODS, self._browse),
             "connect": self._connect,
             "connectupdate": self._connectupdate,
-            "goto": self._browse,
-            "next": self._browse,
-            "previous": self._browse,
-            "nextsequence": self._browse,
-            "previoussequence": self._browse,
-            "begin": self._browse,
-            "end": self._browse,
             "alarms": self._alarms,
             "live": self._live_request,
             "changelivecompressionrate": self._changelivecompressionrate,
@@ -232,10 +221,6 @@ class RecordingServer:
     @property
     def connected(self) -> bool:
         return self._session is not None and self._session.authorised
-
-    @property
-    def live_running(self) -> bool:
-        return self._live is not None
 
     def receive(self, data: bytes, now_ms: float) -> list[ServerOutput]:
         """Bytes from the client at ``now_ms``: due live output first, then the answers."""
@@ -513,14 +498,15 @@ class RecordingServer:
             kinds = [c.tag for c in adaptive if isinstance(c.tag, str)]
             adaptive_text = kinds[0] if kinds else "disabled"
         if options == {"adaptivestreaming"}:
-            if self._live is not None:
-                self._live.adaptive = adaptive_text
+            # One stream per simulated camera: nothing to switch, but say what was asked.
             return [Notice(f"live {req.requestid}: adaptive streaming set to "
                            f"{adaptive_text}; no response")]
         session = self._session
         assert session is not None
-        quality = (session.live_quality if session.live_quality is not None
-                   else quality_for(parse_int(req.text("compressionrate"))))
+        # The request's own compressionrate wins; else the last changelivecompressionrate.
+        rate = parse_int(req.text("compressionrate"))
+        quality = (session.live_quality if rate is None and session.live_quality is not None
+                   else quality_for(rate))
         divisor, motion_only = 1, False
         attrs = req.children.get("attributes")
         if attrs is not None:
@@ -534,7 +520,7 @@ class RecordingServer:
             requestid=req.requestid or "",
             next_frame_ms=now if initial else now + self.config.live_interval_ms,
             next_status_ms=now, quality=quality, divisor=divisor,
-            motion_only=motion_only, adaptive=adaptive_text)
+            motion_only=motion_only)
         return self.poll(now)
 
     @staticmethod
