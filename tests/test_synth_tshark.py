@@ -50,10 +50,12 @@ def data_by_message(sc: Scenario) -> list[bytes]:
     return [m.data for c in sc.conversations for m in c.messages]
 
 
-def parse_follow(output: str) -> list[tuple[bytes, bytes]]:
-    """Client → server and server → client bytes of each ``follow,tcp,raw`` block."""
-    streams = []
+def parse_follow(output: str) -> dict[int, tuple[bytes, bytes]]:
+    """tcp.stream → (client bytes, server bytes) from ``-z follow,tcp,raw,N`` blocks
+    (tshark prints them in reverse order of the options)."""
+    streams = {}
     for block in output.split("Follow: tcp,raw")[1:]:
+        number = int(block.split("tcp.stream eq ", 1)[1].split()[0])
         sides = [bytearray(), bytearray()]
         body = block.split("Node 1:", 1)[1].split("\n", 1)[1]
         for line in body.splitlines():
@@ -61,7 +63,7 @@ def parse_follow(output: str) -> list[tuple[bytes, bytes]]:
                 break
             if line.strip():
                 sides[1 if line.startswith("\t") else 0] += bytes.fromhex(line.strip())
-        streams.append((bytes(sides[0]), bytes(sides[1])))
+        streams[number] = (bytes(sides[0]), bytes(sides[1]))
     return streams
 
 
@@ -110,8 +112,9 @@ def test_tshark_sees_what_the_truth_says(tshark: str, tmp_path: Path, name: str,
         return  # gaps: the truth marks what is missing instead (test_synth_packetizer)
     data = data_by_message(sc)
     streams = parse_follow(followed)
-    assert len(streams) == len(tcp_flows)
-    for sides, flow in zip(streams, tcp_flows, strict=True):  # tshark numbers TCP alone
+    assert sorted(streams) == list(range(len(tcp_flows)))
+    for n, flow in enumerate(tcp_flows):  # tshark numbers TCP streams alone, same order
+        sides = streams[n]
         for direction in (0, 1):
             msgs = sorted((m for m in truth["messages"] if m["flow"] == flow["id"]
                            and m["direction"] == direction), key=lambda m: m["offset"])

@@ -44,8 +44,27 @@ def truth_path_for(path: str | os.PathLike[str]) -> Path:
 
 
 def dump_truth(truth: Mapping[str, Any]) -> str:
-    """The truth document as written: stable key order, one trailing newline."""
-    return json.dumps(truth, indent=1, ensure_ascii=False) + "\n"
+    """The truth document as written: one top-level key per line and one list item
+    (message, flow, transaction, finding) per line — compact, yet a diff of two
+    generations shows which messages changed. Stable key order, trailing newline."""
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    lines = ["{"]
+    keys = list(truth)
+    for i, key in enumerate(keys):
+        value = truth[key]
+        comma = "," if i < len(keys) - 1 else ""
+        if isinstance(value, list) and value:
+            lines.append(f" {compact(key)}: [")
+            lines.extend(f"  {compact(item)}{',' if j < len(value) - 1 else ''}"
+                         for j, item in enumerate(value))
+            lines.append(f" ]{comma}")
+        else:
+            lines.append(f" {compact(key)}: {compact(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def write_capture(scenario: Scenario, path: str | os.PathLike[str], *,
