@@ -25,13 +25,13 @@ SERVER_SCENARIOS = {
 }
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, token_help: str) -> None:
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address (default {DEFAULT_HOST}; keep traffic on loopback)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"TCP port (default {DEFAULT_PORT})")
     p.add_argument("--token", default=DEFAULT_TOKEN,
-                   help="connection token (the server accepts only this one)")
+                   help=f"{token_help} (default {DEFAULT_TOKEN!r})")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "imageserver-server", help="reference XProtect recording server (ImageServer, TCP)",
         description="Serve the ImageServer protocol from a simulated recording: real JPEG "
         "pictures, live streams with livepackages, multipart browse, PTZ and outputs.")
-    _common(server)
+    _common(server, "the only connection token the server accepts")
     server.add_argument("--scenario", choices=sorted(SERVER_SCENARIOS), default="standard",
                         help="server behaviour: " + "; ".join(
                             f"{k}: {v}" for k, v in SERVER_SCENARIOS.items()))
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "imageserver-client", help="reference ImageServer client that checks every answer",
         description="Connect to an ImageServer, exercise every request type and check each "
         "answer against the protocol document.")
-    _common(client)
+    _common(client, "connection token sent in connect and connectupdate")
     client.add_argument("--scenario", choices=["all", *SCRIPTS], default="all",
                         help="script to run (default all, each on its own connection)")
     client.add_argument("--duration", type=float, default=2.0,
