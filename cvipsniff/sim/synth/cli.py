@@ -109,8 +109,8 @@ def scenario_by_name(sources: Sources, name: str) -> Scenario:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    sources = load_sources(args.seed)
     if args.list:
+        sources = load_sources(args.seed)
         for name in COMPOSED:
             print(name)
         for scenario in (*sources.clean, *sources.violations):
@@ -122,14 +122,15 @@ def _synth(args: argparse.Namespace) -> int:
         capture_format(args.output)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    scenario = scenario_by_name(sources, args.scenario)
+    impairments = Impairments.parse(args.impair)
     per_conversation: dict[int, Impairments] = {}
     for item in args.impair_conversation:
         index, sep, spec = item.partition(":")
         if not sep or not index.strip().isdigit():
             raise UsageError(f"bad --impair-conversation {item!r}: expected N:LIST")
         per_conversation[int(index)] = Impairments.parse(spec)
-    truth = write_capture(scenario, args.output, impairments=Impairments.parse(args.impair),
+    scenario = scenario_by_name(load_sources(args.seed), args.scenario)
+    truth = write_capture(scenario, args.output, impairments=impairments,
                           per_conversation=per_conversation, seed=args.seed,
                           truth=not args.no_truth)
     where = "" if args.no_truth else f" (truth: {truth_path_for(args.output)})"
