@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by ./run.sh and ./test.sh: Debian tools the features need
-# (tshark for cross-checks, tcpdump, tmux for the real-terminal TUI test), a virtual
+# (tshark for cross-checks and the dumpcap backend, tcpdump, tmux for the real-terminal
+# TUI test, djpeg to check the simulator's JPEGs with a real decoder), a virtual
 # environment in .venv, and the package installed editable with its test extras.
 # Quiet when everything is already in place; re-installs when pyproject.toml changes.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v tshark >/dev/null 2>&1 || need_debs+=(tshark)
 command -v dumpcap >/dev/null 2>&1 || need_debs+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || need_debs+=(tcpdump)
 command -v tmux >/dev/null 2>&1 || need_debs+=(tmux)
+command -v djpeg >/dev/null 2>&1 || need_debs+=(libjpeg-turbo-progs)
 if [ ${#need_debs[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
         echo "bootstrap: missing ${need_debs[*]}; install them as root (apt-get install ${need_debs[*]})" >&2
