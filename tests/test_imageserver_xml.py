@@ -99,7 +99,7 @@ def test_oversized_document_is_capped() -> None:
 
 def test_malformed_documents_still_give_records() -> None:
     cases = {
-        b"<methodcall><requestid>1</requestid><methodname>stop</methodname>": "never closed",
+        b"<methodcall><requestid>1</requestid><methodname>stop</methodname>": "Premature end",
         b"<methodcall><requestid>1</requestid></methodname></methodcall>": "closes no open",
         b"<methodcall><requestid>1<methodname>stop</methodname></methodcall>": "is closed by",
         b"<methodcall><requestid>1</requestid></methodcall><methodcall/>": "second root",
@@ -114,7 +114,24 @@ def test_malformed_documents_still_give_records() -> None:
         assert R.XML_MALFORMED in rules_of(record), doc
         messages = " ".join(p.message for p in record.problems)
         assert note in messages, (doc, messages)
-        assert record.info.endswith("[malformed]") or record.kind == "unknown"
+        assert record.info.endswith(("[malformed]", "[incomplete]")) or record.kind == "unknown"
+
+
+def test_a_cut_document_is_shown_but_not_judged() -> None:
+    """Bytes ending inside the root (a gap, snaplen): elements left open may be cut, so
+    they are not reported as unknown, incomplete or missing things."""
+    whole = (b'<methodresponse><requestid>1</requestid><methodname>connect</methodname>'
+             b'<connected>no</connected><errorreason>Token expired</errorreason>'
+             b'<alwaysstdjpeg>no</alwaysstdjpeg></methodresponse>')
+    record = dissect(whole[:150])
+    assert [p.rule for p in record.problems] == [R.XML_MALFORMED]
+    assert record.problems[0].message.startswith(
+        "document ends inside <methodresponse> (cut short?); not well-formed:")
+    assert record.info == "connect response id=1 connected=no [incomplete]"
+    assert record.find("imageserver.connected").value is False
+    cut_tag = dissect(b'<livepackage><status><statustime>1700000000000</statustime>'
+                      b'<statusitem id="1" val')
+    assert [p.rule for p in cut_tag.problems] == [R.XML_MALFORMED]
 
 
 def test_well_formed_document_gets_no_recovery_notes() -> None:

@@ -591,14 +591,14 @@ class ImageServerFramer:
         (an ImageResponse body of known length cut short)."""
         state, n = self._state, len(self._buf)
         if state is _State.XML:
-            problems = [_framing(rules.TERMINATOR,
-                                 f"XML message not ended by the double CR-LF before {cause}",
-                                 S_INTRO)]
+            # Without its root's end tag the message was cut; with it, only the terminator
+            # is missing.
             truncated = self._close_end < 0
-            if truncated:
-                problems.append(_framing(rules.TRUNCATED, f"XML message cut by {cause}",
-                                         S_INTRO))
-            self._emit(out, n, problems, truncated=truncated)
+            problem = _framing(rules.TRUNCATED, f"XML message cut by {cause}", S_INTRO) \
+                if truncated else _framing(
+                    rules.TERMINATOR,
+                    f"XML message not ended by the double CR-LF before {cause}", S_INTRO)
+            self._emit(out, n, [problem], truncated=truncated)
         elif state is _State.HEAD:
             self._emit(out, n, [_framing(
                 rules.TRUNCATED, f"ImageResponse header block cut by {cause}",

@@ -79,7 +79,7 @@ class _Walker:
         for child in node.children:
             spec = by_name.get(child.name)
             if spec is None:
-                if report_unknown:
+                if report_unknown and child.closed:  # an open element's name may be cut
                     self.report(rules.FIELD_UNKNOWN,
                                 f"<{child.name}> is not defined inside <{node.name}>"
                                 + _case_hint(child.name, list(by_name)),
@@ -92,6 +92,8 @@ class _Walker:
                             f"<{child.name}> given more than once in <{node.name}>",
                             sec, child.start, child.end - child.start)
             out.append(self.element(child, spec, (*path, child.name), sec))
+        if not node.closed:
+            return out  # cut short: what is missing may just not have arrived
         for spec in specs:
             if spec.name in counts:
                 continue
@@ -143,7 +145,7 @@ class _Walker:
                                        minimum=spec.minimum, maximum=spec.maximum,
                                        rule=spec.rule)
                 value, display = decoded.value, decoded.display
-                if decoded.problem is not None:
+                if decoded.problem is not None and node.closed:
                     rule, message, severity = decoded.problem
                     offset, length = self._text_span(node)
                     self.report(rule, f"<{node.name}>: {message}", sec, offset, length,
@@ -160,27 +162,29 @@ class _Walker:
         out: list[Field] = []
         by_name = {a.name: a for a in specs}
         seen: set[str] = set()
+        judge = node.closed  # a start tag cut short is shown, not judged
         for attr in node.attributes:
             spec = by_name.get(attr.name)
             if spec is None:
-                self.report(rules.FIELD_UNKNOWN,
-                            f"attribute {attr.name!r} is not defined for <{node.name}>"
-                            + _case_hint(attr.name, list(by_name)),
-                            sec, attr.offset, attr.length)
+                if judge:
+                        self.report(rules.FIELD_UNKNOWN,
+                                f"attribute {attr.name!r} is not defined for <{node.name}>"
+                                + _case_hint(attr.name, list(by_name)),
+                                sec, attr.offset, attr.length)
                 out.append(_generic_attribute(attr))
                 continue
             seen.add(attr.name)
             decoded = values.parse(spec.form, attr.value.strip(), self.options,
                                    values=spec.values, minimum=spec.minimum,
                                    maximum=spec.maximum, rule=spec.rule, attribute=True)
-            if decoded.problem is not None:
+            if decoded.problem is not None and judge:
                 rule, message, severity = decoded.problem
                 self.report(rule, f"<{node.name} {attr.name}>: {message}", sec, attr.offset,
                             attr.length, severity)
             out.append(Field(keys.key(*path, attr.name), attr.name, decoded.value,
                              decoded.display, attr.offset, attr.length))
         for spec in specs:
-            if spec.required and spec.name not in seen:
+            if spec.required and spec.name not in seen and judge:
                 self.report(spec.rule or rules.FIELD_MISSING,
                             f"<{node.name}> has no {spec.name} attribute", sec, node.start,
                             node.end - node.start)
@@ -248,13 +252,13 @@ def dissect_xml(data: bytes, start: int, options: DissectOptions) -> Record:
     """One XML message; ``start`` is where its markup begins (after BOM / whitespace)."""
     doc = parse(data, start, options)
     problems = list(doc.problems)
-    malformed = not doc.well_formed
+    suffix = " [incomplete]" if doc.cut else " [malformed]" if not doc.well_formed else ""
     root = doc.root
     attrs = base_attrs()
     if root is None:
         problems.append(rules.problem(rules.XML_STRUCTURE, "no root element", S_INTRO,
                                       start, len(data) - start))
-        return Record(PROTOCOL, "unknown", "XML without an element [malformed]",
+        return Record(PROTOCOL, "unknown", "XML without an element",
                       [Field(keys.KIND, "Kind", "unknown")], problems, attrs=attrs)
     walker = _Walker(data, options, problems)
     kind = ROOTS.get(root.name)
@@ -268,12 +272,12 @@ def dissect_xml(data: bytes, start: int, options: DissectOptions) -> Record:
         info = f"<{root.name}> (not an ImageServer message)"
         return Record(PROTOCOL, "unknown", info, fields, problems, attrs=attrs)
     if kind == "livepackage":
-        return _livepackage(root, walker, problems, malformed, attrs)
-    return _method_message(root, kind, data, walker, problems, malformed, attrs, options)
+        return _livepackage(root, walker, problems, suffix, attrs)
+    return _method_message(root, kind, data, walker, problems, suffix, attrs, options)
 
 
 def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
-                    problems: list[Problem], malformed: bool, attrs: dict[str, Any],
+                    problems: list[Problem], suffix: str, attrs: dict[str, Any],
                     options: DissectOptions) -> Record:
     method_node = _first(root, "methodname")
     method = method_node.text if method_node is not None and method_node.text else None
@@ -293,7 +297,7 @@ def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
     walker.no_text(root, shape.section)
     children = walker.children(root, shape.elements, (), shape.section,
                                report_unknown=spec is not None)
-    if spec is not None:
+    if spec is not None and root.closed:
         for name in spec.checks:
             problems.extend(CHECKS[name](root, kind, data, options))
 
@@ -322,8 +326,7 @@ def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
             count = sum(1 for c in alarms.children if c.name == "alarm")
             attrs["alarms"] = count
             info += f" {count} alarms"
-    if malformed:
-        info += " [malformed]"
+    info += suffix
     root_field = Field(keys.key(root.name), root.name, method, f"{root.name}: {method or '?'}",
                        root.start, root.end - root.start, children)
     return Record(PROTOCOL, kind, info, [Field(keys.KIND, "Kind", kind), root_field],
@@ -339,7 +342,7 @@ def _requestid(root: XmlNode) -> int | str | None:
     return decoded.value if decoded.problem is None else node.text
 
 
-def _livepackage(root: XmlNode, walker: _Walker, problems: list[Problem], malformed: bool,
+def _livepackage(root: XmlNode, walker: _Walker, problems: list[Problem], suffix: str,
                  attrs: dict[str, Any]) -> Record:
     walker.no_text(root, LIVEPACKAGE.section)
     children = walker.children(root, LIVEPACKAGE.elements, (), LIVEPACKAGE.section)
@@ -360,8 +363,7 @@ def _livepackage(root: XmlNode, walker: _Walker, problems: list[Problem], malfor
     attrs.update(statustime=statustime, status_items=items)
     when = format_ms(statustime) if statustime is not None else None
     info = f"livepackage statustime={when or '?'} {len(items)} items"
-    if malformed:
-        info += " [malformed]"
+    info += suffix
     root_field = Field(keys.key("livepackage"), "livepackage", len(items),
                        f"livepackage: {len(items)} status items", root.start,
                        root.end - root.start, children)

@@ -98,10 +98,14 @@ class XmlNode:
 
 @dataclass(slots=True)
 class XmlDocument:
+    """``cut``: the bytes ended inside the root element (a message cut short, as by a gap
+    or snaplen): elements left open are shown but not judged."""
+
     root: XmlNode | None
     problems: list[Problem]
     well_formed: bool
     forbidden: bool
+    cut: bool = False
 
 
 def skip_prolog_whitespace(data: bytes, pos: int = 0) -> int:
@@ -174,10 +178,15 @@ def parse(data: bytes, start: int, options: DissectOptions) -> XmlDocument:
         well_formed = _lxml_verdict(body, start, problems)
     scanner = _Scanner(data, start, start + len(body), options, recover=not well_formed)
     root = scanner.run()
+    if scanner.cut and root is not None:
+        for p in problems:
+            if p.rule == rules.XML_MALFORMED:
+                p.message = f"document ends inside <{root.name}> (cut short?); {p.message}"
+                break
     if not well_formed:
         problems.extend(scanner.notes[:_MAX_NOTES])
     problems.extend(scanner.limits)
-    return XmlDocument(root, problems, well_formed, forbidden)
+    return XmlDocument(root, problems, well_formed, forbidden, scanner.cut)
 
 
 def _lxml_verdict(body: bytes, start: int, problems: list[Problem]) -> bool:
@@ -236,6 +245,7 @@ class _Scanner:
         self.count = 0
         self.notes: list[Problem] = []
         self.limits: list[Problem] = []
+        self.cut = False
 
     def note(self, message: str, offset: int, length: int = 1) -> None:
         if len(self.notes) < _MAX_NOTES:
@@ -250,14 +260,19 @@ class _Scanner:
             if text_end > self.pos:
                 self._text(self.pos, text_end)
             if lt < 0:
+                self.pos = stop
                 break
             self.pos = lt
             if not self._markup(lt):
                 break
         end = self.pos
+        # Out of bytes with elements open: the document was cut short (lxml's verdict says
+        # so once); a cap leaves elements open too, but that is no cut.
+        self.cut = bool(self.stack) and not self.limits and end >= self.stop
         for node in reversed(self.stack):
             node.end = end
-            self.note(f"<{node.name}> is never closed", node.start, len(node.name) + 1)
+            if not self.cut:
+                self.note(f"<{node.name}> is never closed", node.start, len(node.name) + 1)
             self._finish(node)
         self.stack.clear()
         return self.root
@@ -377,7 +392,8 @@ class _Scanner:
             gt = data.find(b">", pos, stop)
             next_lt = data.find(b"<", pos, stop)
             if gt < 0 or (0 <= next_lt < gt):
-                self.note(f"start tag <{name}> never closed", lt, pos - lt)
+                if next_lt >= 0:  # else the bytes simply end inside the tag: a cut
+                    self.note(f"start tag <{name}> never closed", lt, pos - lt)
                 self.pos = stop if next_lt < 0 else next_lt
                 return self._open(node, lt) and next_lt >= 0
             chunk = data[pos:gt]
