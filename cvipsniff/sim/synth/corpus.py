@@ -280,7 +280,7 @@ def expected_summary(truth: dict[str, Any]) -> dict[str, Any]:
     txns = truth["transactions"]
     return {
         "messages": len(truth["messages"]),
-        "lost_messages": sum(1 for m in truth["messages"] if m["lost"]),
+        "lost_messages": sum(1 for m in truth["messages"] if m.get("lost")),
         "transactions": len(txns),
         "unanswered": sum(1 for t in txns if not t["answered"]),
         "violations": dict(sorted(Counter(v["rule"] for v in truth["violations"]).items())),
@@ -329,10 +329,17 @@ def build_corpus(out_dir: str | Path, seed: int = DEFAULT_SEED,
                               per_conversation=spec.per_conversation, seed=seed)
         entries.append(_entry(spec, out, truth))
     entries.extend(_preserved(Path(preserved_from) if preserved_from else out, out))
-    manifest = {"format": MANIFEST_FORMAT, "seed": seed, "captures": entries}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    write_manifest(out, seed, entries)
     return entries
+
+
+def write_manifest(out_dir: Path, seed: int | None, entries: list[dict[str, Any]]) -> None:
+    """``manifest.json``: generated captures in plan order, recorded ones after them."""
+    ordered = ([e for e in entries if e.get("reproducible", True)]
+               + [e for e in entries if not e.get("reproducible", True)])
+    manifest = {"format": MANIFEST_FORMAT, "seed": seed, "captures": ordered}
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
 
 
 def _preserved(source_dir: Path, out_dir: Path) -> list[dict[str, Any]]:
