@@ -390,3 +390,13 @@ def test_privacy_mask_xml_bomb_is_refused() -> None:
             '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><mask>&b;</mask>')
     record = mask_record(base64.b64encode(bomb.encode()).decode())
     assert R.XML_FORBIDDEN in rules_of(record)
+
+
+def test_outer_content_length_of_a_multipart_body() -> None:
+    data = multipart([(b"abc", GBD)])
+    body = len(data) - data.index(b"\r\n\r\n") - 4 - 4  # up to the closing boundary
+    right = data.replace(b"SequenceNumber: 4\r\n", f"Content-length: {body}\r\n".encode())
+    wrong = data.replace(b"SequenceNumber: 4\r\n", f"Content-length: {body + 9}\r\n".encode())
+    assert dissect(right).problems == []
+    assert rules_of(dissect(wrong)) == [R.IMAGE_CONTENT_LENGTH]
+    assert dissect(wrong[:-30]).problems == []  # cut short: no claim about its length

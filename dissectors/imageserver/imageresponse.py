@@ -389,11 +389,11 @@ def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
     if not head_complete:
         d.attrs["body_kind"] = None
     elif is_multipart and params.get("boundary"):
-        field, size, _ = d.multipart_body(body_start, params["boundary"])
+        field, size, complete = d.multipart_body(body_start, params["boundary"])
         fields.append(field)
         d.attrs["body_kind"] = "multipart"
         summary = f"{d.attrs['parts']} parts"
-        if declared is not None and declared != size:
+        if declared is not None and declared != size and complete:
             d.report(rules.IMAGE_CONTENT_LENGTH,
                      f"Content-length {declared}, but the multipart body has {size} bytes",
                      S_IMAGE_MULTIPART, body_start, size)
