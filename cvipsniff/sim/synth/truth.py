@@ -481,8 +481,9 @@ def _gaps(d: _Direction, flow: int, direction: int) -> list[dict[str, Any]]:
 
 
 def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Requests (and device events that expect an ack) paired with what answered them,
-    per conversation, protocol, transaction number and requesting direction."""
+    """Requests paired with what answered them, per conversation, protocol, transaction
+    number and requesting direction. An event (a unit-initiated call) is a transaction
+    only when something answered it: events are often fire-and-forget notifications."""
     open_: dict[tuple[Any, ...], dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
     for msg in messages:
@@ -535,7 +536,9 @@ def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         txn["response_frames"].append(msg.get("complete_frame"))
         txn["response_kinds"].append(msg["kind"])
         txn["answered"] = True
-    return out
+    by_index = {m["index"]: m for m in messages}
+    return [t for t in out if t["answered"] or t["request"] is None
+            or by_index[t["request"]]["kind"] != "event"]
 
 
 def _violations(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
