@@ -135,7 +135,6 @@ class TruthRecorder:
         self.frame_count = 0
         self.linktype = 0
         self.snaplen = 0
-        self.last_ts_ns: dict[int, int] = {}
 
     # ---- set-up -------------------------------------------------------------------------
 
