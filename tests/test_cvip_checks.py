@@ -245,3 +245,32 @@ def test_every_problem_offset_is_inside_the_message():
             assert p.rule and p.severity in ("error", "warning", "info") and p.message
             assert p.spec.startswith("CVIPv2 §")
             assert p.offset == -1 or (p.offset >= 9 and p.length >= 0)
+
+
+def test_stop_tables_require_only_the_session_key():
+    assert message("cviRecord.delete", {"GUID": G, "major": 1, "minor": 1}).problems == []
+    assert message("cviDisplay.delete", {"GUID": G, "major": 1, "minor": 2,
+                                         "persistant": False}).problems == []
+    missing = message("cviRecord.delete", {"GUID": G, "major": 1})
+    assert "'minor'" in only(missing, "cvip.field.missing").message
+
+
+def test_list_requests_without_a_table_are_not_judged():
+    assert message("cviSerialPort.list", {"GUID": G}).problems == []
+
+
+def test_service_profile_member_follows_the_service_id():
+    base = {"GUID": G, "AppGUID": G, "EntityID": 101}
+    ok = message("cviEntity.updateservices", {**base, "ServiceID": "0x03.1",
+                                              "VideoEncoderProfile": 4})
+    assert ok.problems == []
+    wrong = message("cviEntity.updateservices", {**base, "ServiceID": 3,
+                                                 "SerialPortProfile": 4})
+    assert "ServiceProfile" in only(wrong, "cvip.field.unknown").message
+
+
+def test_acks_may_carry_the_new_id_and_never_require_it():
+    added = message("cviUser.addgroup", {"ErrorCode": 0x01000000, "GroupID": 3}, response=True)
+    assert added.problems == [] and added.attrs["params_by_name"]["GroupID"] == 3
+    failed = message("cviUser.login", {"ErrorCode": 0x01000001}, response=True)
+    assert failed.kind == "ack" and failed.problems == []

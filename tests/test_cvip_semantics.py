@@ -136,9 +136,21 @@ def test_the_two_ack_tables(field, code, table, name):
 ])
 def test_codes_outside_the_chosen_table(field, code, table):
     rec = message(None, {field: code}, response=True, options={"ack_table": table})
-    assert rec.kind == "ack" and rec.attrs["ack_name"] is None
+    assert rec.attrs["ack_name"] is None
     assert rules(rec) == {"cvip.ack.unknown_code"}
-    assert rec.info == f"ack 0x{code:08x} txn=12"
+    if field == "ErrorCode":
+        assert rec.kind == "ack" and rec.info == f"ack 0x{code:08x} txn=12"
+    else:
+        assert rec.kind == "response"
+        assert rec.info == f"response AckReturnCode=0x{code:08x} txn=12"
+
+
+def test_event_ack_return_code_is_the_data_response_of_cvievent_ack():
+    rec = message("cviEvent.ack", {"AckReturnCode": 0x01000002}, response=True)
+    assert (rec.kind, rec.attrs["ack_name"], rec.attrs["ack_table"]) == (
+        "response", "Busy", "ack_event")
+    assert rec.info == "cviEvent.ack response AckReturnCode=Busy txn=12"
+    assert rec.problems == []
 
 
 def test_response_without_method_is_not_bound():

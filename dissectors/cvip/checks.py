@@ -15,7 +15,7 @@ from dissectors.base import Problem
 from dissectors.cvip import tables as T
 from dissectors.cvip.formats import FORMAT_NAMES, check_format
 from dissectors.cvip.options import Options
-from dissectors.cvip.semantics import Binding, Meaning, Param, as_int
+from dissectors.cvip.semantics import Binding, Meaning, Param, as_int, as_type_id
 from dissectors.cvip.tables.enums import BIT_SETS, ENUMS
 from dissectors.cvip.tables.model import FieldSpec, MethodSpec
 from dissectors.cvip.tables.services import (
@@ -121,6 +121,8 @@ class Checker:
         if binding.shape == "records":
             self._check_records(binding, method)
             return
+        if not binding.known:
+            return  # no table for this direction in the document: nothing to judge
         self._check_fields(binding.params, binding.fields, method, direction, binding.shape)
         if binding.shape == "raw" and binding.params:
             self.add("cvip.xmlrpc.structure", "warning",
@@ -151,6 +153,8 @@ class Checker:
             self.add("cvip.field.unknown", "warning",
                      f"{what} is not in the {self.label(method)} {direction} table{hint}", section,
                      self._name_span(p))
+        if direction == "ack":
+            return  # an ack may report a failure and carry nothing but its code
         if shape == "positional":
             given = len(params)
             for f in fields[given:]:
@@ -172,14 +176,15 @@ class Checker:
             return set()
         selector = next((p for p in params if p.spec is not None
                          and T.fold(p.spec.name) == T.fold(extra.selector)), None)
-        names = T.type_property_names(extra.table, as_int(selector.value) if selector else None)
+        names = T.type_property_names(extra.table,
+                                      as_type_id(selector.value) if selector else None)
         return None if names is None else {T.fold(n) for n in names}
 
     def _is_extra(self, p: Param, method: MethodSpec, allowed: set[str] | None) -> bool:
         extra = method.extra
         if extra is None or p.name is None:
             return False
-        placeholder = T.fold(extra.table + "property")
+        placeholder = T.fold(extra.placeholder)
         if T.fold(p.name) == placeholder:
             if p.value is not None and p.value.type == "struct":
                 for member in p.value.value:
@@ -195,9 +200,11 @@ class Checker:
         return False
 
     def _unknown_extra(self, p: Param, method: MethodSpec) -> None:
-        _rows, section = PROPERTY_SETS[method.extra.table]  # type: ignore[union-attr]
+        extra = method.extra
+        assert extra is not None
+        _rows, section = PROPERTY_SETS[extra.table]
         self.add("cvip.field.unknown", "warning",
-                 f"{p.name!r} is not a property of this {method.extra.table} type",  # type: ignore[union-attr]
+                 f"{p.name!r} is not admitted as {extra.placeholder} for this {extra.selector}",
                  section, self._name_span(p))
 
     def _check_entity_code(self, p: Param, method: MethodSpec) -> None:
@@ -327,7 +334,8 @@ def check_message(meaning: Meaning, opts: Options, method_span: tuple[int, int])
     """Every per-message conformance problem of a bound body."""
     checker = Checker(meaning, opts, method_span)
     checker.check_method()
-    direction = "request" if meaning.kind in ("request", "event") else "response"
+    direction = {"request": "request", "event": "request", "ack": "ack"}.get(meaning.kind,
+                                                                           "response")
     checker.check_binding(meaning.binding, direction)
     ack = meaning.ack
     if ack is not None:

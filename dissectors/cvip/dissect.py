@@ -211,6 +211,10 @@ def _info(header: Header, xml: XmlRpcBody, meaning: Meaning, truncated: bool) ->
         text = f"{method + ' ' if method else ''}ack {name} {txn}"
     elif kind == "fault":
         text = f"fault {meaning.fault_code}: {meaning.fault_string or ''} {txn}".replace("  ", " ")
+    elif kind == "response" and meaning.ack is not None:  # cviEvent.ack's AckReturnCode
+        ack = meaning.ack
+        name = ack.name or (f"0x{ack.code:08x}" if ack.code is not None else "?")
+        text = f"{method + ' ' if method else ''}response {ack.field}={name} {txn}"
     elif kind in ("request", "event", "response"):
         text = f"{method + ' ' if method else ''}{kind} {txn}"
     else:

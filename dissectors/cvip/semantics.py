@@ -67,6 +67,7 @@ class Binding:
     params: list[Param] = field(default_factory=list)
     method: MethodSpec | None = None
     fields: tuple[FieldSpec, ...] = ()
+    known: bool = True  # False: the document gives no table for this direction
 
 
 @dataclass(slots=True)
@@ -114,6 +115,18 @@ def as_int(value: Value | None) -> int | None:
     return None
 
 
+def as_type_id(value: Value | None) -> int | None:
+    """A type id: an integer, or the id part of a string like ``0x03.1`` (Service ID with
+    its instance, as the Service ID table writes it)."""
+    number = as_int(value)
+    if number is None and value is not None and value.ok and isinstance(value.value, str):
+        try:
+            return int(value.value.strip().split(".")[0], 0)
+        except ValueError:
+            return None
+    return number
+
+
 def interpret(body: XmlRpcBody, opts: Options) -> Meaning:
     """The meaning of a decoded body (never raises)."""
     if body.root == "AnalyticsData":
@@ -155,7 +168,9 @@ def _response(body: XmlRpcBody, opts: Options) -> Meaning:
         return meaning
     ack = find_ack(body.params, opts)
     if ack is not None:
-        meaning.kind = "ack"
+        # AckReturnCode is the data answer of cviEvent.ack (§5.4 4.4), not an Acknowledge
+        # Response (§3.1): a response whose code is still named.
+        meaning.kind = "ack" if not _is_event_ack(ack) else "response"
         meaning.ack = ack
         fields: tuple[FieldSpec, ...] = ()
         for spec in meaning.candidates:
@@ -168,6 +183,10 @@ def _response(body: XmlRpcBody, opts: Options) -> Meaning:
     meaning.kind = "response"
     meaning.binding = bind(meaning.candidates, body.params, "response", opts)
     return meaning
+
+
+def _is_event_ack(ack: Ack) -> bool:
+    return ack.field is not None and T.fold(ack.field) == T.fold(EVENT_ACK_FIELD)
 
 
 def _ack_field(ack: Ack) -> FieldSpec:
@@ -235,9 +254,8 @@ def bind(candidates: tuple[MethodSpec, ...], params: list[Value], direction: str
     best_score = 0
     for spec in candidates:
         fields = spec.request if direction == "request" else spec.response
-        if fields is None and not (direction == "request" and spec.shape != "fields"):
-            continue
         binding = _bind_spec(spec, fields or (), params, direction, opts)
+        binding.known = fields is not None or (direction == "request" and spec.shape != "fields")
         score = sum(1 if p.spec is not None else -1 for p in binding.params)
         if best is None or score > best_score:
             best, best_score = binding, score

@@ -11,6 +11,8 @@ integer. ``()`` accepts any type where the document gives no clue at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dissectors.cvip.tables.model import SPEC, ExtraFields, FieldSpec, MethodSpec
 
 INT = ("int",)
@@ -184,6 +186,14 @@ _SRC = (
     anything("srcTransport", "Remote media source transport protocol"),
 )
 
+
+def optional(*fields: FieldSpec) -> tuple[FieldSpec, ...]:
+    """The same rows, not required. The stop (delete) tables repeat the create table's
+    descriptive rows; the session is identified by GUID, major and minor ("specifies the
+    media source for the current session to stop"), so the rest is optional."""
+    return tuple(replace(f, required=False) for f in fields)
+
+
 _SER = "4.1) Manage Serial Port Service, "
 _STR = "4.2) Manage Streaming Service, "
 _DIS = "4.3) Manage Display Service, "
@@ -200,7 +210,7 @@ DEVICE: tuple[MethodSpec, ...] = (
     method("cviSerialPort", "delete", "cviSerialPort.delete", _SER + "3. Stop Serial Port piping",
            (guid(), num("ID", "The serial port to use as an output")), None, "ack"),
     method("cviSerialPort", "list", "cviSerialPort.list", _SER + "4. List Serial Port Piping",
-           (), (guid(), *_SERIAL,
+           None, (guid(), *_SERIAL,
                 anything("ConnectionType", "The type of connection, TCP/UDP"),
                 port("ConnectionPort", "The port of connection"),
                 flag("Persistent", "Restart or not this streaming after reboot")),
@@ -241,11 +251,10 @@ DEVICE: tuple[MethodSpec, ...] = (
         guid(),
         num("major", "The output to use as a media source"),
         num("minor", "The decoder to use as a media source"),
-        anything("mediatype", "The media source type"),
-        flag("persistant", "Restart or not this display after reboot"),
-        *_SRC,
+        *optional(anything("mediatype", "The media source type"),
+                  flag("persistant", "Restart or not this display after reboot"), *_SRC),
     ), None, "ack"),
-    method("cviDisplay", "list", "cviDisplay.list", _DIS + "3. List display", (), (
+    method("cviDisplay", "list", "cviDisplay.list", _DIS + "3. List display", None, (
         guid(),
         num("major", "The output to use as a media source"),
         num("minor", "The decoder to use as a media source"),
@@ -266,12 +275,11 @@ DEVICE: tuple[MethodSpec, ...] = (
         guid(),
         num("major", "The input to use as a media source"),
         num("minor", "The encoder to use as a media source"),
-        anything("mediatype", "The media source type"),
-        flag("persistent", "Restart or not this streaming after reboot"),
-        *_DEST,
+        *optional(anything("mediatype", "The media source type"),
+                  flag("persistent", "Restart or not this streaming after reboot"), *_DEST),
     ), None, "ack", note="the section is titled cviDisplay.delete; read as cviAnalytics.delete"),
     # Titled "cviDisplay.list" in the document (a copy error: NOTES 11).
-    method("cviAnalytics", "list", "cviDisplay.list (sic)", _ANA + "3. List Analytics", (), (
+    method("cviAnalytics", "list", "cviDisplay.list (sic)", _ANA + "3. List Analytics", None, (
         guid(),
         num("major", "The input to use as a media source"),
         num("minor", "The encoder to use as a media source"),
@@ -323,23 +331,23 @@ NVR: tuple[MethodSpec, ...] = (
     ), None, "ack"),
     method("cviRecord", "delete", "cviRecord.delete", _REC + "1.2 Stop Recording", (
         *_RECORD_SINK,
-        anything("mediatype", "The media sink type"),
-        flag("persistant", "Restart or not this recording after reboot"),
-        *_SRC,
+        *optional(anything("mediatype", "The media sink type"),
+                  flag("persistant", "Restart or not this recording after reboot"), *_SRC),
     ), None, "ack"),
-    method("cviRecord", "list", "cviRecord.list", _REC + "1.3 List Recording", (), (
+    method("cviRecord", "list", "cviRecord.list", _REC + "1.3 List Recording", None, (
         *_RECORD_SINK,
         anything("mediatype", "The media sink type"),
         flag("persistant", "Restart or not this recording after reboot"),
         *_SRC,
         num("scheduleProfileID", "Schedule profile ID"),
     ), "response", response_list=True),
-    # Printed under "Response:", but the section says the client sends the schedule.
+    # Printed under "Response:", but the section says the client sends the schedule: the
+    # schedule and the session it applies to are required, the rest of the garbled table
+    # optional.
     method("cviRecord", "update", "cviRecord.update", _REC + "1.4 Update Recording Schedule", (
         *_RECORD_SINK,
-        anything("mediatype", "The media sink type"),
-        flag("persistant", "Restart or not this recording after reboot"),
-        *_SRC,
+        *optional(anything("mediatype", "The media sink type"),
+                  flag("persistant", "Restart or not this recording after reboot"), *_SRC),
         num("scheduleProfileID", "Schedule profile ID"),
     ), None, "unspecified",
            note="the table is headed 'Response:' but lists what the client sends"),
@@ -358,7 +366,7 @@ NVR: tuple[MethodSpec, ...] = (
     method("cviPlayback", "delete", "cviPlayback.delete", _PLAY + "2.2 Stop playback", (
         guid(), num("PlaybackID", "Numeric value unique to every playback stream"),
     ), None, "ack"),
-    method("cviPlayback", "list", "cviPlayback.list", _PLAY + "2.3 List playback", (), (
+    method("cviPlayback", "list", "cviPlayback.list", _PLAY + "2.3 List playback", None, (
         guid(),
         _PLAYBACK_ID,
         num("major", "The channel ID to use as a media source"),
@@ -473,13 +481,26 @@ _APP = "6.4) Manage Application Service, "
 
 _MS_GUID = guid(details="Numeric value unique to every device.")
 _ENTITY_TYPE = num("EntityTypeID", "The entity type", enum="entity_type")
-_PROFILE_EXTRA = ExtraFields("profile", "ProfileTypeID")
-_ENTITY_EXTRA = ExtraFields("entity", "EntityTypeID")
-_APP_EXTRA = ExtraFields("application", "ApplicationTypeID")
-_PROFILE_LIST_EXTRA = ExtraFields("profile", "ProfileTypeID", "response")
-_ENTITY_LIST_EXTRA = ExtraFields("entity", "EntityTypeID", "response")
-_APP_LIST_EXTRA = ExtraFields("application", "ApplicationTypeID", "response")
+# Every entity has the name and description cviEntity.list returns; add/update may set
+# them though their tables do not list them.
+_ENTITY_NAMING = (text("EntityName", "Entity name (as in cviEntity.list)", required=False),
+                  text("EntityDesc", "Entity description (as in cviEntity.list)",
+                       required=False))
+_PROFILE_EXTRA = ExtraFields("profile", "ProfileTypeID", "ProfileProperty")
+_ENTITY_EXTRA = ExtraFields("entity", "EntityTypeID", "EntityProperty")
+_APP_EXTRA = ExtraFields("application", "ApplicationTypeID", "ApplicationProperty")
+_PROFILE_LIST_EXTRA = ExtraFields("profile", "ProfileTypeID", "ProfileProperty", "response")
+_ENTITY_LIST_EXTRA = ExtraFields("entity", "EntityTypeID", "EntityProperty", "response")
+_APP_LIST_EXTRA = ExtraFields("application", "ApplicationTypeID", "ApplicationProperty",
+                              "response")
+_SERVICE_EXTRA = ExtraFields("service", "ServiceID", "ServiceProfile")
+_SERVICE_LIST_EXTRA = ExtraFields("service", "ServiceID", "ServiceProfile", "response")
 _APP_TYPE = num("ApplicationTypeID", "The application type ID", enum="application_type")
+# Use case 4.4 deletes "an existing application with specified application ID", which the
+# table leaves out; an application is known by its type (add) or the id add returned.
+_APP_KEY = (num("ApplicationTypeID", "The application type ID", required=False,
+                enum="application_type"),
+            num("ApplicationID", "application ID (use case 4.4)", required=False))
 _PRIVILEGE = num("UserPrivilege", "User privilege", bits="user_privilege")
 
 MASTER: tuple[MethodSpec, ...] = (
@@ -540,14 +561,14 @@ MASTER: tuple[MethodSpec, ...] = (
         _MS_GUID, app_guid(),
         flag("IsLastPage", "Flag to indicate whether current page is the last page",
              required=False),
-        _ENTITY_TYPE, num("GroupID", "The entity group ID"),
+        _ENTITY_TYPE, num("GroupID", "The entity group ID"), *_ENTITY_NAMING,
     ), (num("EntityID", "Entity ID", required=False),), "ack", extra=_ENTITY_EXTRA,
            note="use case 2.6: returns an acknowledgement and entity ID"),
     method("cviEntity", "update", "cviEntity.update", _ENT + "2.9 Update < Entity >", (
         guid(), app_guid(),
         flag("IsLastPage", "Flag to indicate whether current page is the last page",
              required=False),
-        _ENTITY_TYPE, num("EntityID", "Entity ID"),
+        _ENTITY_TYPE, num("EntityID", "Entity ID"), *_ENTITY_NAMING,
     ), None, "ack", extra=_ENTITY_EXTRA),
     method("cviEntity", "delete", "cviEntity.delete", _ENT + "2.10 Delete <Entity>", (
         _MS_GUID, app_guid(), num("EntityTypeID", "The entity type ID", enum="entity_type"),
@@ -561,16 +582,15 @@ MASTER: tuple[MethodSpec, ...] = (
                num("EntityID", "Entity ID."),
                FieldSpec("ServiceID", "Service ID", NUM_STR, enum="service_id",
                          fmt="service_id"),
-               anything("ServiceProfile", "The profile of the service", required=False),
-           ), "response", response_list=True),
+           ), "response", response_list=True, extra=_SERVICE_LIST_EXTRA),
     method("cviEntity", "updateservices", "cviEntity.updateservices",
            _ENT + "2.12 Update <entity> service", (
                _MS_GUID, app_guid("AppGUID", "The application GUID."),
                num("EntityID", "The entity ID"),
                FieldSpec("ServiceID", "The service ID", NUM_STR, enum="service_id",
                          fmt="service_id"),
-               anything("ServiceProfile", "The profile ID of the service", required=False),
-           ), None, "ack", note="use case 2.10: Master Server returns the acknowledgement"),
+           ), None, "ack", extra=_SERVICE_EXTRA,
+           note="use case 2.10: Master Server returns the acknowledgement"),
     method("cviUser", "login", "cviUser.login", _USR + "3.1 Login", (
         guid(details="Numeric value unique to every device"),
         text("UserName", "User Name (MD5)", fmt="md5"),
@@ -592,7 +612,9 @@ MASTER: tuple[MethodSpec, ...] = (
         _MS_GUID, app_guid(), text("GroupName", "The new group name"),
         text("GroupDescription", "Group description"),
         num("GroupPrivilege", "Group privilege", bits="user_privilege"),
-    ), None, "ack"),
+    ), (num("GroupID", "Group ID", required=False),), "ack",
+           note="use case 3.4: 'adds the user group and returns an' (cut); read as the other "
+                "add use cases: an acknowledgement and the group ID"),
     method("cviUser", "updategroup", "cviUser.updategroup", _USR + "3.5 Update group", (
         _MS_GUID, app_guid(), num("GroupID", "The group ID"),
         text("GroupName", "The new group name"), text("GroupDescription", "Group description"),
@@ -612,7 +634,8 @@ MASTER: tuple[MethodSpec, ...] = (
         _MS_GUID, app_guid(), text("UserName", "The new user name"),
         text("UserDescription", "user description"), _PRIVILEGE,
         num("UserPriority", "User priority"), num("GroupID", "Group ID"),
-    ), None, "ack"),
+    ), (num("UserID", "User ID", required=False),), "ack",
+           note="use case 3.8: returns an acknowledgement and user ID"),
     method("cviUser", "updateuser", "cviUser.updateuser", _USR + "3.9 Update user", (
         guid(), app_guid(), num("UserID", "User ID"), text("UserName", "user name"),
         text("UserPassword", "User password"), text("UserDescription", "user description"),
@@ -645,10 +668,11 @@ MASTER: tuple[MethodSpec, ...] = (
            _APP + "4.2 Update Application (sic: second 4.2)", (
                guid(), app_guid(), num("EntityTypeID", "Entity type", enum="entity_type"),
                num("EntityID", "Entity ID"), _APP_TYPE,
+               num("ApplicationID", "application ID (use case 4.4)", required=False),
            ), None, "ack", extra=_APP_EXTRA),
     method("cviApplication", "delete", "cviApplication.delete", _APP + "4.3 Delete Application", (
         guid(), app_guid(), num("EntityTypeID", "Entity type", enum="entity_type"),
-        num("EntityID", "Entity ID"),
+        num("EntityID", "Entity ID"), *_APP_KEY,
     ), None, "ack"),
 )
 

@@ -93,14 +93,17 @@ class FieldSpec:
 class ExtraFields:
     """Fields beyond the fixed rows, whose names depend on a type id in the message:
     ``<ProfileProperty>`` depends on ``ProfileTypeID``, ``<EntityProperty>`` on
-    ``EntityTypeID``, ``<ApplicationProperty>`` on ``ApplicationTypeID``.
+    ``EntityTypeID``, ``<ApplicationProperty>`` on ``ApplicationTypeID``,
+    ``<ServiceProfile>`` (a member named after the service's profile) on ``ServiceID``.
 
-    ``table`` names a mapping in :mod:`.services` (type id → property names);
-    ``selector`` is the field whose value picks the row; ``where`` says which direction
-    carries them (the list methods return them in their response records)."""
+    ``table`` names a mapping in :mod:`.services` (type id → admitted names);
+    ``selector`` is the field whose value picks the row; ``placeholder`` is the table row
+    as printed (a member of that name may also hold the names); ``where`` says which
+    direction carries them (the list methods return them in their response records)."""
 
     table: str
     selector: str
+    placeholder: str
     where: str = "request"
 
 
@@ -111,7 +114,9 @@ class MethodSpec:
     ``service`` is the base service name as the document's section spells it
     (``cviStream``), or ``"*"`` for the generic discovery/configuration methods every
     service may offer (``<Service>.describe``). ``request``/``response`` are ``None`` when
-    the document gives no table for that direction. ``shape`` tells how the request's
+    the document gives no table for that direction (the list methods print only their
+    response): such parameters are shown by name but not judged; ``()`` means "no
+    parameters" (the examples send ``<params/>``). ``shape`` tells how the request's
     parameters are laid out when the catalogue can say more than "a struct of fields":
     ``property_ids`` (getProperties: a list of property ids), ``property_values``
     (setProperties: property id → value), ``method_name`` (listParameters: one string);

@@ -136,10 +136,21 @@ APPLICATION_PROPERTIES: dict[int, tuple[str, ...]] = {
            "VideoSinkEntityIP", "VideoSinkEntityPort", "VideoRecoderServiceID"),
 }
 
+# The Service ID table (2.12): "<ServiceProfile>" is a member named after the service's
+# profile; "RecoderProfile" as printed (sic), "RecorderProfile" as meant.
+SERVICE_PROFILES: dict[int, tuple[str, ...]] = {
+    0x01: ("SerialPortProfile",),
+    0x02: ("RecoderProfile", "RecorderProfile"),
+    0x03: ("VideoEncoderProfile",),
+    0x04: ("AudioEncoderProfile",),
+}
+_SERVICE_SECTION = SPEC + "Command details 6.2) Manage Device Entity Service (Service ID)"
+
 PROPERTY_SETS: dict[str, tuple[dict[int, tuple[str, ...]], str]] = {
     "profile": (PROFILE_PROPERTIES, _PROFILE_SECTION),
     "entity": (ENTITY_PROPERTIES, _ENTITY_SECTION),
     "application": (APPLICATION_PROPERTIES, _APP_SECTION),
+    "service": (SERVICE_PROFILES, _SERVICE_SECTION),
 }
 
 # Entity properties whose values are codes of another table.
