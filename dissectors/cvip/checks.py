@@ -150,6 +150,9 @@ class Checker:
                 near = T.find_field(fields, p.name)
                 if near is not None:
                     hint = f" (the document spells it {near.name!r})"
+            extra = method.extra
+            if p.name is not None and extra is not None and direction.startswith(extra.where):
+                hint += f", nor admitted as {extra.placeholder} for this {extra.selector}"
             self.add("cvip.field.unknown", "warning",
                      f"{what} is not in the {self.label(method)} {direction} table{hint}", section,
                      self._name_span(p))
