@@ -294,3 +294,11 @@ def test_random_bytes_never_raise_and_are_accounted(blob):
     events = run([blob])
     assert accounted(events) == len(blob)
     assert run([blob[i:i + 5] for i in range(0, len(blob), 5)]) == events
+
+
+def test_resync_finds_a_body_that_starts_with_a_byte_order_mark():
+    bom = encode_message(b"\xef\xbb\xbf<?xml version=\"1.0\"?><methodCall><methodName>a.b"
+                         b"</methodName></methodCall>", 9)
+    events = run([b"\x00junk" + bom])
+    assert [e.data for e in framed(events)] == [bom]
+    assert dissect(bom, "tcp").method == "a.b"

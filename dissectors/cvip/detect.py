@@ -10,7 +10,7 @@ the little-endian ``01 02`` a bit lower), a plausible size, and then either a pi
 from __future__ import annotations
 
 from dissectors.cvip.framer import DEFAULT_SIZE_CAP
-from dissectors.cvip.header import HEADER_SIZE, byte_order_of, parse_header
+from dissectors.cvip.header import HEADER_SIZE, XML_LEAD, byte_order_of, parse_header
 from dissectors.cvip.ping import REQUEST_SIZE, RESPONSE_SIZE
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE, MSG_TYPE_PING
 
@@ -36,7 +36,7 @@ def detect(data: bytes, transport: str, sport: int = 0, dport: int = 0) -> int:
         return (90 if exact else 75) - penalty
     if header.msg_type != MSG_TYPE_NONE:
         return 10
-    body = data[HEADER_SIZE:HEADER_SIZE + 80].lstrip(b" \t\r\n")
+    body = data[HEADER_SIZE:HEADER_SIZE + 80].lstrip(XML_LEAD)
     if not body:
         return max(0, 30 - penalty)
     if body.startswith(_XML_STARTS):

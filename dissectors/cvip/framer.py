@@ -6,7 +6,8 @@ Every message carries its own length (Packet Size, header included), so framing 
 * **Garbage / mid-session start**: bytes that do not start a plausible header are skipped
   until the next *resync point*: version bytes (``02 01`` or ``01 02``), then a header
   whose size is sane, and either ping-shaped (type 0x01, 16 or 37 bytes) or, for type
-  0x00, a body whose first non-blank byte is ``<``. The skipped run is reported once as
+  0x00, a body whose first non-blank byte (a UTF-8 byte order mark counts as blank) is
+  ``<``. The skipped run is reported once as
   ``Skipped(rule="cvip.framing.skipped")``.
 * **Gaps**: the message in progress is emitted truncated; if the gap ended inside it, its
   remaining bytes are counted down and reported as skipped, and framing resumes on the
@@ -27,7 +28,7 @@ import re
 from enum import Enum
 
 from dissectors.base import Framed, FramerEvent, Problem, Skipped
-from dissectors.cvip.header import HEADER_SIZE, SECTION, byte_order_of, parse_header
+from dissectors.cvip.header import HEADER_SIZE, SECTION, XML_LEAD, byte_order_of, parse_header
 from dissectors.cvip.ping import REQUEST_SIZE, RESPONSE_SIZE
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE, MSG_TYPE_PING
 
@@ -36,7 +37,7 @@ DEFAULT_SIZE_CAP = 16 * 1024 * 1024
 # with an XML declaration after a little whitespace, never after pages of it.
 MAX_LEADING_BLANKS = 64
 _VERSION_BYTES = re.compile(rb"\x02\x01|\x01\x02")
-_BLANKS = b" \t\r\n"
+_BLANKS = XML_LEAD
 _COMPACT_AT = 64 * 1024
 
 SKIPPED = "cvip.framing.skipped"

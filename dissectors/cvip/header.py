@@ -30,6 +30,9 @@ HEADER_SIZE = 9
 VERSION = 0x0201
 VERSION_BE = b"\x02\x01"
 VERSION_LE = b"\x01\x02"
+# What may precede the "<" of an XML body: blanks and a UTF-8 byte order mark. Used by
+# the heuristics (framer resync, detection, ping-or-XML) only.
+XML_LEAD = b" \t\r\n\xef\xbb\xbf"
 RESPONSE_FLAG = 0x8000
 TXN_MASK = 0x7FFF
 SECTION = SPEC + "Command details 2. CVIPv2 Message Header"

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from dissectors.base import Field, Problem, Record
-from dissectors.cvip.header import HEADER_SIZE, Header, encode_header, header_field
+from dissectors.cvip.header import HEADER_SIZE, XML_LEAD, Header, encode_header, header_field
 from dissectors.cvip.options import Options
 from dissectors.cvip.tables.enums import (
     CONNECTION_TYPE,
@@ -64,7 +64,7 @@ def looks_like_ping(header: Header, body: bytes) -> bool:
     if header.size not in (REQUEST_SIZE, RESPONSE_SIZE) and len(body) + HEADER_SIZE not in (
             REQUEST_SIZE, RESPONSE_SIZE):
         return False
-    return not body.lstrip(b" \t\r\n").startswith(b"<")
+    return not body.lstrip(XML_LEAD).startswith(b"<")
 
 
 def _read(data: bytes, f: PingField, order: str) -> object:
