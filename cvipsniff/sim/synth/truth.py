@@ -11,10 +11,11 @@ Definitions that matter when comparing with an analyser:
   together (like Wireshark's ``tcp.stream``, one numbering). A TCP conversation is one
   flow; UDP flows are keyed by their address/port pair, so a broadcast ping answered by
   three devices spans four flows. Direction 0 is client → server.
-* a message's **frames** are those that *first* carried any of its bytes, in capture
-  order (a duplicate or retransmission of bytes already seen is not listed; for a
-  fragmented IP datagram the frame completing it). ``complete_frame`` is the last of
-  them, where an analyser completes the message.
+* a message's **frames** are those that *first* carried any of its bytes, in the order
+  of the bytes they carried (Wireshark's "reassembled TCP segments" order; a duplicate
+  or retransmission of bytes already seen is not listed; for a fragmented IP datagram the
+  frame completing it). ``complete_frame`` is the highest of them, where an analyser
+  completes the message.
 * **offsets** count from the first byte after the SYN, or in a flow captured mid-session
   from the sequence number of the first packet seen in that direction.
 """
@@ -283,7 +284,7 @@ class TruthRecorder:
             for s, e, frame in _overlapping(d.pieces_sorted(), start, end):
                 captured += min(e, end) - max(s, start)
                 frames.append(frame)
-        frames = sorted(set(frames))
+        frames = list(dict.fromkeys(frames))  # stream order, each frame once
         entry: dict[str, Any] = {
             "flow": flow.id if flow is not None else None,
             "direction": direction,
@@ -291,14 +292,14 @@ class TruthRecorder:
             "dst": list(dst),
             "offset": start - base,
             "frames": frames,
-            "complete_frame": frames[-1] if frames and captured == length else None,
+            "complete_frame": max(frames) if frames and captured == length else None,
             "lost": captured < length,
         }
         if captured < length:
             entry["captured_bytes"] = captured
         if d is not None and d.fragments:
             all_frames = sorted({f for frame in frames for f in d.fragments.get(frame, (frame,))})
-            if all_frames != frames:
+            if set(all_frames) != set(frames):
                 entry["fragment_frames"] = all_frames
         return entry
 
