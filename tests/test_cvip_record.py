@@ -82,10 +82,11 @@ def test_attrs_are_json_and_carry_the_contract_keys():
     for data in corpus():
         rec = dissect(data, "tcp")
         json.dumps(rec.attrs)
-        assert {"byte_order", "version"} <= set(rec.attrs)
-        if rec.protocol == "cvip":
-            assert {"service", "method_name", "ack_code", "ack_name", "params"} <= set(rec.attrs)
-            assert isinstance(rec.attrs["params"], dict | list)
+        assert {"byte_order", "version", "service", "method_name", "ack_code", "ack_name",
+                "params", "truncated"} <= set(rec.attrs)
+        assert isinstance(rec.attrs["params"], dict | list)
+        if rec.protocol == "cvip-ping":
+            assert rec.attrs["params"]["ip"].startswith("10.1.2.")
         assert rec.kind in ("request", "response", "ack", "event", "fault", "ping-request",
                             "ping-response", "unknown")
         assert rec.info

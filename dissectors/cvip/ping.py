@@ -128,13 +128,16 @@ def dissect_ping(data: bytes, header: Header, transport: str, opts: Options) -> 
             3 if header.byte_order == "big" else 4, 1))
 
     attrs: dict[str, object] = {"version": header.version, "byte_order": header.byte_order,
-                                "msg_type": header.msg_type}
+                                "msg_type": header.msg_type, "size": header.size,
+                                "service": None, "method_name": None, "ack_code": None,
+                                "ack_name": None}
+    decoded: dict[str, object] = {}
     children: list[Field] = []
     for f in layout:
         if f.offset + f.length > n:
             break
         value = _read(data, f, header.byte_order)
-        attrs[f.attr] = value
+        attrs[f.attr] = decoded[f.attr] = value
         children.append(Field(f.key, f.label, value, _display(f.attr, value), f.offset, f.length))
     conn = attrs.get("connection_type")
     if isinstance(conn, int):
@@ -168,9 +171,10 @@ def dissect_ping(data: bytes, header: Header, transport: str, opts: Options) -> 
         info += f" from {attrs['ip']}:{attrs.get('port', '?')}"
     if n < expected:
         info += " [truncated]"
+    attrs.update(params=decoded, transport=transport, truncated=n < expected)
     return Record(protocol="cvip-ping", kind=kind, info=info, fields=[header_field(header), body],
                   problems=problems, txn=header.txn, is_response=is_response, method=None,
-                  attrs={**attrs, "transport": transport})
+                  attrs=attrs)
 
 
 def encode_ping_request(txn: int, ip: str, port: int, connection_type: int,
