@@ -139,8 +139,10 @@ def test_broadcast_ping_is_answered_by_several_units(scenarios):
 def test_every_catalogued_method_is_exercised(scenarios):
     called = {m.truth.method for s in scenarios for c in s.conversations for m in c.messages
               if m.truth.kind == "request"}
+    custom = {"cviStream.getKeyFrame", "cviNvr.queryClip"}  # left out, see scenarios.py
+    assert not custom & called
     for method in METHODS:
-        assert method.full_name in called, method.full_name
+        assert method.full_name in called or method.full_name in custom, method.full_name
     for generic in GENERIC_METHODS:
         assert any(name.endswith("." + generic) for name in called), generic
     for name in SYSTEM_METHODS:
@@ -268,7 +270,10 @@ def rules_in_message(data: bytes) -> set[str]:
             found.add("cvip.method.unknown_service")
         elif document.method.casefold() not in METHODS_BY_NAME and name not in (
                 *GENERIC_METHODS, *SYSTEM_METHODS):
-            found.add("cvip.method.unknown_method")
+            # On a service with custom functions an unknown name may be one of them.
+            if not any(s.functions for role in ROLES for s in services_for(role)
+                       if s.id.casefold() == service.casefold()):
+                found.add("cvip.method.unknown_method")
         else:
             found |= _field_rules(document.method, fields)
         if name == "setProperties" and any(n in READ_ONLY for n in fields.names()):
