@@ -154,7 +154,8 @@ class Peer:
             self.sessions.remove(session)
 
     def handle_datagram(self, data: bytes, *, common_port: bool = False) -> list[bytes]:
-        """A UDP datagram on the CVIP or the common port: only pings are answered."""
+        """A UDP datagram on the CVIP or the common port (``common_port``): either way
+        only pings are answered, since everything else travels over TCP."""
         ping = parse_ping_request(data)
         if ping is None:
             self.stats.ignored += 1

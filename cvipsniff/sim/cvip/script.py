@@ -739,6 +739,11 @@ def nvr_services(ctx: ScriptContext) -> Steps:
                                "event based media browsing", ("ClipID",))
     ctx.check("event based browsing narrows the list", 0 < len(motion) < len(clips),
               f"{len(motion)} of {len(clips)}")
+    other = yield from _pages(ctx, "cviMedia.query", {**query, "Major": UInt(2)},
+                              "media source based browsing", ("ClipID",))
+    ctx.check("another media source has its own clips",
+              bool(other) and not {c.get("ClipID") for c in other}
+              & {c.get("ClipID") for c in clips}, f"{len(other)} clip(s)")
     first = clips[0].get("ClipID") if clips else UInt(0)
     r = yield ctx.call("cviMedia.export", {
         "GUID": me, "ClipID": UInt(first), "serverIP": ip, "serverPort": UInt(7500),

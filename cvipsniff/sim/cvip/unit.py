@@ -235,11 +235,12 @@ class Unit:
     # --- lookups ----------------------------------------------------------------------
 
     def service(self, service_id: str) -> Service | None:
+        """The service by id, ignoring letter case: the service table writes cviNVR, the
+        examples cviNvr, the PTZ example cviPTZ (NOTES 10)."""
         folded = service_id.casefold()
         for service in self.services:
             if service.id.casefold() == folded:
                 return service
-        # The service table writes cviNVR, the examples cviNvr, the PTZ example cviPTZ.
         return None
 
     def next_id(self, counter: str, start: int = 1) -> int:
