@@ -169,3 +169,12 @@ def test_expire_turns_old_requests_into_findings_while_live() -> None:
     findings = p.expire(now_ns=2_500_000, timeout_ns=1_000_000)
     assert [f.transaction for f in findings] == [1]
     assert p.finish()[0].transaction == 2
+
+
+def test_imageserver_unknown_method_pairs_anything_and_silence_is_no_finding() -> None:
+    m, p = Msgs(), Pairer(lambda msg: msg.record.attrs["answered_by"])
+    p.feed(_is_request(m, 1, "teleport", "unknown"))
+    assert p.feed(m("imageserver", "imageresponse", 1, response=True)) == []
+    p.feed(_is_request(m, 2, "teleport", "unknown"))
+    assert p.finish() == []
+    assert [t.state for t in p.transactions] == [ANSWERED, UNANSWERED]

@@ -26,9 +26,9 @@ MessageFilter = Callable[[Message], bool]
 def imageserver_answer_kind(msg: Message) -> str:
     """What the ImageServer spec table says answers this request ("xml", "image",
     "stream" or "none"); the dissector resolves it from its table, including the
-    adaptive-streaming-only ``live`` that gets no answer. A method the document does not
-    define is expected to get an XML methodresponse."""
-    return str(msg.record.attrs.get("answered_by") or "xml")
+    adaptive-streaming-only ``live`` that gets no answer. For a method the document does
+    not define the answer is "unknown": whatever comes is paired, silence is no finding."""
+    return str(msg.record.attrs.get("answered_by") or "unknown")
 
 
 class Analysis:

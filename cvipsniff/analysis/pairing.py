@@ -142,6 +142,8 @@ class Pairer:
             self._settle(txn, ANSWERED)
             return []
         self._settle(txn, UNANSWERED)
+        if entry.answer == "unknown":
+            return []  # the spec does not say a method it lacks gets an answer
         rule, spec = _UNANSWERED_RULES[txn.protocol]
         req = txn.request
         return [Finding(

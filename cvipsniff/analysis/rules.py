@@ -131,44 +131,6 @@ _RULES: tuple[Rule, ...] = (
     Rule("cvip.txn.method_mismatch", "error", "MUST", _ACK,
          "a response names a method other than the request's"),
     Rule("cvip.ping.unanswered", "info", "INFO", _PING, "no device answered a ping"),
-    # ImageServer per message
-    Rule("imageserver.framing.skipped", "warning", "MUST", _IS,
-         "bytes skipped before a plausible message start"),
-    Rule("imageserver.framing.truncated", "warning", "MUST", _IS,
-         "message cut by a gap or the end of the stream"),
-    Rule("imageserver.framing.header_cap", "error", "MUST", _IS_IMG,
-         "header block too long or with too many lines"),
-    Rule("imageserver.framing.length_cap", "error", "MUST", _IS_IMG,
-         "declared Content-length beyond the cap; body not buffered"),
-    Rule("imageserver.framing.terminator", "warning", "MUST", _IS,
-         "message not ended by the double CR-LF"),
-    Rule("imageserver.xml.malformed", "error", "MUST", _IS, "XML not well-formed"),
-    Rule("imageserver.xml.forbidden", "error", "MUST", _IS,
-         "DTD or entity declarations (refused, never expanded)"),
-    Rule("imageserver.xml.structure", "error", "MUST", _IS,
-         "root is not methodcall, methodresponse or livepackage"),
-    Rule("imageserver.method.unknown", "warning", "SHOULD", _IS,
-         "methodname not defined by the spec"),
-    Rule("imageserver.field.missing", "error", "MUST", _IS, "a required element is absent"),
-    Rule("imageserver.field.unknown", "info", "SHOULD", _IS,
-         "an element the spec does not define for that method"),
-    Rule("imageserver.field.yesno", "error", "MUST", _IS, "a yes/no element with another value"),
-    Rule("imageserver.field.number", "error", "MUST", _IS,
-         "a numeric element that is not a number"),
-    Rule("imageserver.field.time", "error", "MUST", _IS,
-         "a malformed millisecond timestamp"),
-    Rule("imageserver.connect.errorreason", "error", "MUST", _IS_CONNECT,
-         "errorreason with connected=yes, or connected=no without it"),
-    Rule("imageserver.live.status_item", "error", "MUST", _IS_LIVE,
-         "status item id unknown or value not 0/1"),
-    Rule("imageserver.live.statustime", "error", "MUST", _IS_LIVE,
-         "a livepackage without exactly one statustime"),
-    Rule("imageserver.privacymask.syntax", "error", "MUST", _IS_IMG,
-         "PrivacyMask not 'none', a grid, or base64 XML as specified"),
-    Rule("imageserver.image.content_length", "error", "MUST", _IS_IMG,
-         "Content-length differs from the body actually sent"),
-    Rule("imageserver.multipart.structure", "error", "MUST", _IS_IMG,
-         "multipart boundary, part headers or closing boundary wrong"),
     # ImageServer cross-message
     Rule("imageserver.txn.unanswered", "warning", "MUST", _IS, "request never answered"),
     Rule("imageserver.txn.orphan_response", "warning", "MUST", _IS,
@@ -181,7 +143,30 @@ _RULES: tuple[Rule, ...] = (
          "answered by the wrong kind of message (XML vs ImageResponse)"),
 )
 
-CATALOGUE: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def _imageserver_message_rules() -> tuple[Rule, ...]:
+    """The ImageServer dissector's own rule table (dissectors/imageserver/rules.py) is the
+    source for its per-message rules: severity and description are read from it, not
+    restated here."""
+    from dissectors.imageserver.rules import RULES
+
+    sections = {"framing": _IS, "xml": _IS, "method": _IS, "field": _IS,
+                "connect": _IS_CONNECT, "live": _IS_LIVE, "privacymask": _IS_IMG,
+                "image": _IS_IMG, "multipart": _IS_IMG}
+    out = []
+    for rule in RULES.values():
+        if not rule.id.startswith("imageserver."):
+            continue
+        area = rule.id.split(".")[1]
+        out.append(Rule(rule.id, rule.severity,
+                        "MUST" if rule.severity == "error" else "SHOULD",
+                        sections.get(area, _IS), rule.what))
+    return tuple(out)
+
+
+CATALOGUE: dict[str, Rule] = {
+    rule.id: rule for rule in (*_RULES, *_imageserver_message_rules())}
 
 
 def rule_for(rule_id: str, severity: str = "warning", spec: str = "") -> Rule:
