@@ -59,15 +59,19 @@ def test_cvip_orphan_response() -> None:
     assert p.transactions[0].state == ORPHAN and p.transactions[0].request is None
 
 
-def test_cvip_duplicate_outstanding_number() -> None:
+def test_cvip_duplicate_outstanding_number_pairs_first_in_first_out() -> None:
     m, p = Msgs(), Pairer()
     p.feed(m("cvip", "request", 4, method="a.x"))
     findings = p.feed(m("cvip", "request", 4, method="a.y"))
     assert [f.rule for f in findings] == ["cvip.txn.duplicate"]
     assert findings[0].frames == [2, 4]
     p.feed(m("cvip", "ack", 4, response=True))
+    p.feed(m("cvip", "ack", 4, response=True))
+    assert p.finish() == []
     first, second = p.transactions
-    assert first.state == DUPLICATE and second.state == ANSWERED
+    assert first.state == ANSWERED and first.responses[0].frames == (6,)
+    assert second.state == DUPLICATE and second.responses[0].frames == (8,)
+    assert findings[0].transaction == second.number
 
 
 def test_same_number_in_two_flows_is_not_a_duplicate() -> None:
@@ -89,14 +93,15 @@ def test_cvip_method_name_mismatch_in_response() -> None:
     assert p.feed(m("cvip", "ack", 2, response=True, method="cviPtz.cmd")) == []
 
 
-def test_cvip_event_is_its_own_kind_and_may_be_acknowledged() -> None:
+def test_cvip_event_is_its_own_kind_and_expects_no_answer() -> None:
     m, p = Msgs(), Pairer()
     p.feed(m("cvip", "event", 7, method="cviEvent.notify", direction=1))
-    p.feed(m("cvip", "ack", 7, response=True, direction=0))
-    p.feed(m("cvip", "event", 8, method="cviEvent.notify", direction=1))
-    assert p.finish() == []  # an unacknowledged event is not an unanswered request
-    assert [t.state for t in p.transactions] == [EVENT, EVENT]
-    assert len(p.transactions[0].responses) == 1
+    p.feed(m("cvip", "request", 7, method="cviEvent.ack", direction=0))
+    p.feed(m("cvip", "response", 7, response=True, direction=1))
+    assert p.finish() == []  # an event is not a request waiting for an answer
+    event, ack = p.transactions
+    assert event.state == EVENT and event.responses == []
+    assert ack.state == ANSWERED and ack.method == "cviEvent.ack"
 
 
 def test_broadcast_ping_collects_every_device_answer() -> None:

@@ -42,7 +42,8 @@ AnswerKind = Callable[[Message], str]
 @dataclass(slots=True)
 class _Open:
     txn: Transaction
-    answer: str  # expected answer kind ("xml", "image", "stream", "ack", "any", "many")
+    answer: str  # expected answer kind ("xml", "image", "stream", "any", "many", "unknown")
+    duplicate: bool = False  # reused an id that was still outstanding
 
 
 class Pairer:
@@ -55,7 +56,10 @@ class Pairer:
         self.transactions: list[Transaction] = []
         self.count = 0
         self.states: dict[str, int] = {}
-        self._open: dict[tuple, _Open] = {}
+        # Outstanding requests by key, oldest first: a duplicate id queues behind the
+        # earlier request, and answers are taken first-in, first-out.
+        self._open: dict[tuple, list[_Open]] = {}
+        self._flow_keys: dict[int, set[tuple]] = {}
         self._live: dict[int, Transaction] = {}  # flow → open ImageServer live stream
         self._by_message: dict[int, int] = {}  # message number → transaction number
 
@@ -75,29 +79,67 @@ class Pairer:
     def close_flow(self, flow: int) -> list[Finding]:
         """The flow ended: its outstanding requests are unanswered."""
         findings: list[Finding] = []
-        for key in [k for k in self._open if k[0] == "flow" and k[1] == flow]:
-            findings.extend(self._settle_unanswered(self._open.pop(key)))
+        for key in self._flow_keys.pop(flow, ()):
+            for entry in self._open.pop(key, ()):
+                findings.extend(self._settle_unanswered(entry))
         self._live.pop(flow, None)
         return findings
 
     def expire(self, now_ns: int, timeout_ns: int) -> list[Finding]:
         """Live use: requests older than ``timeout_ns`` become unanswered findings now."""
         findings: list[Finding] = []
-        for key, entry in list(self._open.items()):
-            req = entry.txn.request
-            if req is not None and now_ns - req.ts_ns >= timeout_ns and not entry.txn.responses:
-                del self._open[key]
-                findings.extend(self._settle_unanswered(entry))
+        for key, queue in list(self._open.items()):
+            keep = []
+            for entry in queue:
+                req = entry.txn.request
+                if req is not None and now_ns - req.ts_ns >= timeout_ns \
+                        and not entry.txn.responses:
+                    findings.extend(self._settle_unanswered(entry))
+                else:
+                    keep.append(entry)
+            if keep:
+                self._open[key] = keep
+            else:
+                self._drop(key)
         return findings
 
     def finish(self) -> list[Finding]:
         """End of analysis: everything still open is settled."""
         findings: list[Finding] = []
-        for entry in list(self._open.values()):
-            findings.extend(self._settle_unanswered(entry))
+        for queue in self._open.values():
+            for entry in queue:
+                findings.extend(self._settle_unanswered(entry))
         self._open.clear()
+        self._flow_keys.clear()
         self._live.clear()
         return findings
+
+    # ---- the outstanding-request queues -----------------------------------------------
+
+    def _push(self, key: tuple, entry: _Open) -> None:
+        self._open.setdefault(key, []).append(entry)
+        if key[0] == "flow":
+            self._flow_keys.setdefault(key[1], set()).add(key)
+
+    def _head(self, key: tuple) -> _Open | None:
+        queue = self._open.get(key)
+        return queue[0] if queue else None
+
+    def _pop_head(self, key: tuple) -> _Open | None:
+        queue = self._open.get(key)
+        if not queue:
+            return None
+        entry = queue.pop(0)
+        if not queue:
+            self._drop(key)
+        return entry
+
+    def _drop(self, key: tuple) -> None:
+        self._open.pop(key, None)
+        if key[0] == "flow":
+            keys = self._flow_keys.get(key[1])
+            if keys is not None:
+                keys.discard(key)
 
     def transaction_of(self, message_number: int) -> int | None:
         return self._by_message.get(message_number)
@@ -139,8 +181,11 @@ class Pairer:
         if txn.state == EVENT:
             return []  # an event nobody acknowledged: the event itself is the record
         if txn.responses:
-            self._settle(txn, ANSWERED)
+            self._settle(txn, DUPLICATE if entry.duplicate else ANSWERED)
             return []
+        if entry.duplicate:
+            self._settle(txn, DUPLICATE)
+            return []  # already reported as a duplicate
         self._settle(txn, UNANSWERED)
         if entry.answer == "unknown":
             return []  # the spec does not say a method it lacks gets an answer
@@ -163,7 +208,6 @@ class Pairer:
         )]
 
     def _duplicate(self, old: _Open, msg: Message, rule: str, spec: str) -> Finding:
-        self._settle(old.txn, DUPLICATE)
         frames = list(old.txn.request.frames) if old.txn.request else []
         return Finding(
             rule=rule, severity="warning",
@@ -179,22 +223,26 @@ class Pairer:
         rec = msg.record
         if rec.txn is None:
             return []
+        if rec.kind == "event":
+            # cviEvent.notify: the one message a server originates; the spec names no
+            # answer to it (cviEvent.ack is a request of its own).
+            self._new(msg, "cvip", EVENT, request=True, expects="none")
+            return []
         key = ("flow", msg.flow, "cvip", rec.txn)
         if not rec.is_response:
             findings: list[Finding] = []
-            event = rec.kind == "event"
-            old = self._open.pop(key, None)
+            old = self._head(key)
+            txn = self._new(msg, "cvip", UNANSWERED, request=True)
             if old is not None:
                 findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
-            txn = self._new(msg, "cvip", EVENT if event else UNANSWERED, request=True)
-            self._open[key] = _Open(txn, "ack" if event else "any")
+                findings[-1].transaction = txn.number
+            self._push(key, _Open(txn, "any", duplicate=old is not None))
             return findings
-        entry = self._open.pop(key, None)
+        entry = self._pop_head(key)
         if entry is None:
             return self._orphan(msg, "cvip", "cvip.txn.orphan_response", CVIP_TXN_SPEC)
         self._answer(entry, msg)
-        if entry.txn.state != EVENT:
-            self._settle(entry.txn, ANSWERED)
+        self._settle(entry.txn, DUPLICATE if entry.duplicate else ANSWERED)
         findings = []
         req_method = entry.txn.method
         if rec.method and req_method and not _same_cvip_method(rec.method, req_method):
@@ -215,16 +263,16 @@ class Pairer:
         if not rec.is_response:
             key = ("ping", msg.src, rec.txn)
             findings: list[Finding] = []
-            old = self._open.pop(key, None)
-            if old is not None and not old.txn.responses:
-                findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
-            elif old is not None:
-                self._settle(old.txn, ANSWERED)
+            # A ping collects answers until the same requester reuses the number: a
+            # re-sent ping (a retry) starts a new collection.
+            old = self._pop_head(key)
+            if old is not None:
+                findings.extend(self._settle_unanswered(old))
             txn = self._new(msg, "cvip-ping", UNANSWERED, request=True, expects="many")
-            self._open[key] = _Open(txn, "many")
+            self._push(key, _Open(txn, "many"))
             return findings
         key = ("ping", msg.dst, rec.txn)
-        entry = self._open.get(key)
+        entry = self._head(key)
         if entry is None:
             return self._orphan(msg, "cvip-ping", "cvip.txn.orphan_response", CVIP_PING_SPEC)
         self._answer(entry, msg)
@@ -248,7 +296,7 @@ class Pairer:
         if not rec.is_response:
             return []
         key = ("flow", msg.flow, "imageserver", rec.txn)
-        entry = self._open.get(key)
+        entry = self._head(key)
         if entry is None:
             live = self._live.get(msg.flow)
             if live is not None and rec.kind in ("imageresponse", "livepackage"):
@@ -280,8 +328,8 @@ class Pairer:
             ))
         self._answer(entry, msg)
         if expected != "stream":
-            del self._open[key]
-            self._settle(entry.txn, ANSWERED)
+            self._pop_head(key)
+            self._settle(entry.txn, DUPLICATE if entry.duplicate else ANSWERED)
         return findings
 
     def _is_request(self, msg: Message) -> list[Finding]:
@@ -289,25 +337,33 @@ class Pairer:
         answer = self._imageserver_answer(msg)
         key = ("flow", msg.flow, "imageserver", rec.txn)
         findings: list[Finding] = []
-        old = self._open.pop(key, None)
+        old = self._head(key)
+        duplicate = False
         if old is not None:
             if old.answer == "stream" and old.txn.responses:
+                self._pop_head(key)  # a running live stream restarted with its id
                 self._settle(old.txn, ANSWERED)
             else:
-                findings.append(self._duplicate(old, msg, "imageserver.txn.duplicate", IS_SPEC))
+                duplicate = True
         if answer == "none":
             self._new(msg, "imageserver", ONEWAY, request=True, expects="none")
             return findings
         txn = self._new(msg, "imageserver", UNANSWERED, request=True,
                         expects="many" if answer == "stream" else "one")
-        self._open[key] = _Open(txn, answer)
+        if duplicate and old is not None:
+            findings.append(self._duplicate(old, msg, "imageserver.txn.duplicate", IS_SPEC))
+            findings[-1].transaction = txn.number
+        self._push(key, _Open(txn, answer, duplicate=duplicate))
         if answer == "stream":
             previous = self._live.get(msg.flow)
             if previous is not None and previous is not txn:
                 prev_key = ("flow", msg.flow, "imageserver", previous.id)
-                prev = self._open.pop(prev_key, None)
-                if prev is not None:
+                queue = self._open.get(prev_key, [])
+                for prev in [e for e in queue if e.txn is previous]:
+                    queue.remove(prev)
                     self._settle(prev.txn, ANSWERED if prev.txn.responses else UNANSWERED)
+                if not queue:
+                    self._drop(prev_key)
             self._live[msg.flow] = txn
         return findings
 
