@@ -55,6 +55,9 @@ class PipelineConfig:
     decode_as: dict[tuple[str, int], str] = field(default_factory=dict)
     heuristics: bool = True
     keep_data: bool = True
+    # False: dissectors may skip building the Field tree (batch reports need only the
+    # record's scalars and problems; the TUI re-dissects a message when it is opened).
+    tree: bool = True
     dissector_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     max_flow_buffer: int | None = None
     max_total_buffer: int | None = None
@@ -134,6 +137,7 @@ class Pipeline:
         self.flow_table = FlowTable(server_ports=frozenset(server_ports), **table_kwargs)
         self._port_map = self._build_port_map()
         self._flows: dict[int, _FlowState] = {}
+        self._options = self._dissector_options()
         self.message_count = 0
         self.frame_count = 0
         self.first_ts_ns: int | None = None
@@ -150,6 +154,16 @@ class Pipeline:
         for key, name in self.config.decode_as.items():
             port_map[key] = self.protocols[name]
         return port_map
+
+    def _dissector_options(self) -> dict[str, Mapping[str, object] | None]:
+        """Per protocol, the options its dissector is called with (None: defaults)."""
+        out: dict[str, Mapping[str, object] | None] = {}
+        for name in self.protocols:
+            options = dict(self.config.dissector_options.get(name) or {})
+            if not self.config.tree:
+                options["tree"] = False
+            out[name] = options or None
+        return out
 
     def _protocol_by_port(self, flow: Flow) -> ProtocolSpec | None:
         by_server = self._port_map.get((flow.transport, flow.server[1]))
@@ -408,7 +422,7 @@ class Pipeline:
 
     def _dissect(self, spec: ProtocolSpec, data: bytes, transport: str,
                  framing_problems: list[Problem]) -> Record:
-        options = self.config.dissector_options.get(spec.name)
+        options = self._options.get(spec.name)
         try:
             if options:
                 record = spec.dissect(data, transport, options=options)

@@ -141,11 +141,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no capture given (usage: cvipsniff report FILE... )")
     paths = expand_inputs(inputs)
     decode_as = parse_decode_as(config.decode_as + list(args.decode_as))
+    flt = compile_user_filter(args.filter) if args.filter else None
     pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
-                                     keep_data=False, dissector_options=config.dissector_options)
+                                     keep_data=False, dissector_options=config.dissector_options,
+                                     tree=flt is not None and _reads_record_fields(flt))
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
-    flt = compile_user_filter(args.filter) if args.filter else None
 
     results: list[FileResult] = []
     with Progress.for_stderr() as progress:
@@ -179,6 +180,13 @@ def run(args: argparse.Namespace) -> int:
     if any(r.error is not None for r in results):
         return 2
     return 1 if any(failing(r.findings, fail_on) for r in results) else 0
+
+
+def _reads_record_fields(flt: Filter) -> bool:
+    """Whether a filter needs the dissection tree (protocol fields such as cvip.param.*),
+    or only what every record carries without it."""
+    return any(name.split(".", 1)[0] in ("cvip", "cvip-ping", "imageserver")
+               for name in flt.fields)
 
 
 def _write(payload: str | bytes, output: str | None) -> None:
