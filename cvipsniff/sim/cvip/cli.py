@@ -73,7 +73,7 @@ def register(subparsers: Any) -> None:
                         help="IP address announced in ping responses (default: --host)")
     server.add_argument("--seed", type=int, default=1, help="seed of the unit's identity")
     server.add_argument("-v", "--verbose", action="store_true", help="log connections")
-    server.set_defaults(func=run, cvip_command="server")
+    server.set_defaults(run=run, cvip_command="server")
 
     client = subparsers.add_parser(
         "cvip-client", help="run scripted CVIP scenarios against a unit and check answers",
@@ -90,7 +90,7 @@ def register(subparsers: Any) -> None:
                         help="seconds to wait for event notifications (default 10)")
     client.add_argument("-T", "--format", choices=("text", "json"), default="text",
                         dest="output_format", help="output format (default text)")
-    client.set_defaults(func=run, cvip_command="client")
+    client.set_defaults(run=run, cvip_command="client")
 
 
 def run(args: argparse.Namespace) -> int:
