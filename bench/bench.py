@@ -22,6 +22,7 @@ import argparse
 import os
 import random
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,8 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cvipsniff.capture import PcapWriter  # noqa: E402
-from cvipsniff.sim.cvip import encode as cvip  # noqa: E402
-from cvipsniff.sim.cvip.values import UInt  # noqa: E402
 from cvipsniff.sim.imageserver import encode as imgs  # noqa: E402
 from cvipsniff.sim.imageserver.jpeg import noise_jpeg_of_size  # noqa: E402
 from cvipsniff.sim.synth import Synthesizer  # noqa: E402
@@ -39,39 +38,47 @@ from cvipsniff.sim.transcript import Conversation, MessageTruth, Scenario, WireM
 
 OUT = ROOT / "bench" / "out"
 
-# Shapes of CVIP traffic: (method, request params, answer kind).
-_CVIP_CALLS = (
-    ("cviStream.01.1.create", {"destIp": "10.1.0.9", "destPort": UInt(5004),
-                               "transport": "udp", "profile": "main"}, "ack"),
-    ("cviVideo.01.1.getProperties", None, "response"),
-    ("cviPTZ.01.1.cmd", None, "ack"),
-    ("cviPlayback.01.1.getstatus", {"PlaybackId": UInt(3)}, "response"),
-    ("cviEvent.subscribe", {"EventType": UInt(1), "persistent": True}, "ack"),
-)
+def _cvip_exchanges(seed: int) -> list[list[tuple[int, bytes, MessageTruth]]]:
+    """Request/answer exchanges taken from the CVIP reference peers' clean scenarios, so
+    the benchmark dissects realistic, spec-conformant bodies of every method."""
+    from cvipsniff.sim.cvip.scenarios import build_scenarios
+
+    exchanges: list[list[tuple[int, bytes, MessageTruth]]] = []
+    for scenario in build_scenarios(seed):
+        for conv in scenario.conversations:
+            if conv.transport != "tcp":
+                continue
+            open_: dict[object, list[tuple[int, bytes, MessageTruth]]] = {}
+            for msg in conv.messages:
+                if msg.truth.protocol != "cvip":
+                    continue
+                if not msg.truth.is_response and msg.truth.kind == "request":
+                    open_[msg.truth.txn] = [(msg.direction, msg.data, msg.truth)]
+                elif msg.truth.txn in open_:
+                    exchange = open_.pop(msg.truth.txn)
+                    exchange.append((msg.direction, msg.data, msg.truth))
+                    exchanges.append(exchange)
+    return exchanges
 
 
-def _cvip_conversation(index: int, rng: random.Random, messages: int) -> Conversation:
+def _with_txn(data: bytes, txn: int) -> bytes:
+    """A CVIP message renumbered: the 15-bit transaction number at bytes 3-4 (big-endian),
+    keeping the response bit."""
+    word = int.from_bytes(data[3:5], "big")
+    return data[:3] + ((word & 0x8000) | txn).to_bytes(2, "big") + data[5:]
+
+
+def _cvip_conversation(index: int, rng: random.Random, messages: int,
+                       exchanges: list[list[tuple[int, bytes, MessageTruth]]]) -> Conversation:
     conv = Conversation("tcp", (f"10.0.{index // 250}.{index % 250 + 1}", 40000 + index),
                         ("10.1.0.1", 7110))
     t = rng.random() * 100.0
     txn = 1
     while len(conv.messages) < messages:
-        method, params, answer = _CVIP_CALLS[rng.randrange(len(_CVIP_CALLS))]
-        args = (params,) if params else ()
-        body = cvip.method_call(method, *args, pretty=True)
-        conv.messages.append(WireMessage(0, cvip.frame(body, txn), t, MessageTruth(
-            "cvip", "request", txn, method)))
-        t += 0.2 + rng.random()
-        if answer == "ack":
-            reply = cvip.ack(0x01000000, method=method)
-            kind = "ack"
-        else:
-            members = {f"Property{i}": f"value-{rng.randrange(10_000)}" for i in range(24)}
-            reply = cvip.method_response(members, pretty=True)
-            kind = "response"
-        conv.messages.append(WireMessage(1, cvip.frame(reply, txn, response=True), t,
-                                         MessageTruth("cvip", kind, txn, method, True)))
-        t += 1.0 + rng.random() * 5
+        for direction, data, truth in exchanges[rng.randrange(len(exchanges))]:
+            conv.messages.append(WireMessage(direction, _with_txn(data, txn), t, MessageTruth(
+                truth.protocol, truth.kind, txn, truth.method, truth.is_response)))
+            t += 0.2 + rng.random() * (1 if direction else 5)
         txn = txn % 0x7FFF + 1
     return conv
 
@@ -105,9 +112,10 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
     cvip_flows, is_flows = 300, 30
     cvip_messages = max(2, int(62_000 * scale / cvip_flows) // 2 * 2)
     image_requests = max(1, int(2_000 * scale / is_flows))
+    exchanges = _cvip_exchanges(seed)
     scenario = Scenario("bench", "benchmark traffic")
     for i in range(cvip_flows):
-        scenario.conversations.append(_cvip_conversation(i, rng, cvip_messages))
+        scenario.conversations.append(_cvip_conversation(i, rng, cvip_messages, exchanges))
     for i in range(is_flows):
         scenario.conversations.append(_imageserver_conversation(i, rng, image_requests, jpeg))
     synth = Synthesizer(scenario, seed=seed)
@@ -121,24 +129,26 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
     tmp.replace(path)
 
 
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "wall = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(code, wall, rss)\n"
+)
+
+
 def _rss_of(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child: fork + wait4 gives its own rusage."""
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # child
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        try:
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    """Wall seconds and peak RSS (MB) of one run of ``argv``, measured by a small
+    wrapper process so that the figure is the tool's own (a fork of this process would
+    carry the generator's memory)."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True,
+                         text=True, check=True).stdout.split()
+    code, wall, rss_kb = int(out[0]), float(out[1]), int(out[2])
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, rss_kb / 1024.0
 
 
 def count_packets(path: Path) -> int:
