@@ -188,10 +188,11 @@ FlowEvent = FlowOpened | StreamData | StreamGap | Datagram | TransportNote | Flo
 class Message:
     """One protocol message located in the capture.
 
-    ``frames`` are all frames that carried its bytes (1-based, in order); ``ts_ns`` is the
-    time of the frame that completed it (Wireshark shows a reassembled PDU there), and
-    ``first_ts_ns`` the time of its first byte. ``offset`` is its stream offset in its
-    flow direction, so any field's bytes can be traced back to hex.
+    ``frames`` are all frames that carried its bytes (1-based, in the order of the bytes
+    they carried, as Wireshark lists reassembled segments); ``ts_ns`` is the time of the
+    frame that completed it (the latest captured of them, where Wireshark shows a
+    reassembled PDU), and ``first_ts_ns`` the time of its first byte. ``offset`` is its
+    stream offset in its flow direction, so any field's bytes can be traced back to hex.
     """
 
     number: int
@@ -210,5 +211,7 @@ class Message:
 
     @property
     def frame(self) -> int:
-        """The frame that completed the message (where Wireshark would show it)."""
-        return self.frames[-1] if self.frames else 0
+        """The frame that completed the message (where Wireshark would show it): the
+        latest captured of its frames, which after reordering need not carry its last
+        bytes."""
+        return max(self.frames) if self.frames else 0

@@ -85,7 +85,8 @@ class _Direction:
         self.times.append(ts_ns)
 
     def frames_for(self, start: int, end: int) -> tuple[list[int], int, int]:
-        """Frames carrying stream bytes ``[start, end)``, with first and last times.
+        """Frames carrying stream bytes ``[start, end)`` (in stream order), with the time
+        of the first byte and the time of the frame that completed them (the latest).
 
         Entries wholly before ``start`` are released, keeping the index small.
         """
@@ -94,12 +95,16 @@ class _Direction:
         lo = max(lo, self.head)
         hi = bisect.bisect_left(offsets, max(end, start + 1), lo)
         frames: list[int] = []
+        last_ts = 0
         for i in range(lo, hi):
             f = self.frames[i]
             if not frames or frames[-1] != f:
                 frames.append(f)
+            if self.times[i] > last_ts:
+                last_ts = self.times[i]
         first_ts = self.times[lo] if lo < len(self.times) else 0
-        last_ts = self.times[hi - 1] if hi - 1 >= lo and hi - 1 < len(self.times) else first_ts
+        if not last_ts:
+            last_ts = first_ts
         # The entry at hi-1 may still hold bytes past `end`; keep it as the new head.
         self.head = max(self.head, hi - 1 if hi - 1 >= lo else lo)
         if self.head > 1024 and self.head * 2 > len(offsets):
