@@ -322,3 +322,23 @@ def test_close_ends_every_open_flow_in_id_order() -> None:
         (0, "end-of-capture"), (1, "end-of-capture")]
     assert [f.closed for f in wire.table.flows] == ["end-of-capture", "end-of-capture", "rst"]
     assert wire.table.tracked == 0 and wire.table.close() == []
+
+
+def test_udp_capture_duplicate_is_noted_not_delivered() -> None:
+    """A datagram seen twice within 1 ms is a capture artefact; a later resend is data."""
+    from cvipsniff.model import Datagram, Packet, TransportNote
+
+    table = FlowTable()
+
+    def udp(frame: int, ts_ns: int, payload: bytes) -> list:
+        return table.feed(Packet(frame=frame, ts_ns=ts_ns, ip_version=4, src=b"\x0a\0\0\1",
+                                 dst=b"\x0a\0\0\2", transport=17, sport=5000, dport=7110,
+                                 payload=payload))
+
+    first = udp(1, 1_000_000, b"ping")
+    dup = udp(2, 1_000_500, b"ping")
+    retry = udp(3, 900_000_000, b"ping")
+    assert [type(e) for e in first if type(e) is Datagram] == [Datagram]
+    assert [e.kind for e in dup if type(e) is TransportNote] == ["udp.duplicate"]
+    assert not any(type(e) is Datagram for e in dup)
+    assert any(type(e) is Datagram for e in retry)

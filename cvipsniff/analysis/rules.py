@@ -73,6 +73,8 @@ _RULES: tuple[Rule, ...] = (
     Rule("tcp.port_reuse", "info", "INFO", _TCP, "a 4-tuple reused after close: a new flow"),
     Rule("tcp.data_after_fin", "warning", "INFO", _TCP,
          "new data after the sender's FIN (opens a new flow)"),
+    Rule("udp.duplicate", "info", "INFO", "RFC 768 (UDP)",
+         "a datagram identical to the previous one within 1 ms: a capture duplicate"),
     Rule("udp.truncated", "warning", "INFO", "RFC 768 (UDP)",
          "a UDP datagram shorter than its header says"),
     Rule("dissector_error", "error", "INFO", "cvipsniff",
