@@ -483,8 +483,12 @@ def _gaps(d: _Direction, flow: int, direction: int) -> list[dict[str, Any]]:
 def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Requests paired with what answered them, per conversation, protocol, transaction
     number and requesting direction. An event (a unit-initiated call) is a transaction
-    only when something answered it: events are often fire-and-forget notifications."""
-    open_: dict[tuple[Any, ...], dict[str, Any]] = {}
+    only when something answered it: events are often fire-and-forget notifications.
+
+    Requests reusing a number queue behind each other: an answer goes to the oldest
+    request still without one (first in, first out); once all have one, further answers
+    join the newest (a live stream, a broadcast ping answered by several units)."""
+    open_: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     out: list[dict[str, Any]] = []
     for msg in messages:
         if msg["txn"] is None:
@@ -505,17 +509,19 @@ def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "answered": False,
             }
             key = (msg["conversation"], msg["protocol"], msg["txn"], requester)
-            open_[key] = txn
+            open_.setdefault(key, []).append(txn)
             out.append(txn)
             continue
         direction = msg.get("direction", 1)
         key = (msg["conversation"], msg["protocol"], msg["txn"], 1 - direction)
-        txn = open_.get(key)
-        if txn is None:
+        queue = open_.get(key)
+        if not queue:
             # UDP answers come from other flows: match on conversation only.
-            candidates = [t for k, t in open_.items()
-                          if k[:3] == key[:3]]
-            txn = candidates[-1] if candidates else None
+            queue = next((q for k, q in reversed(open_.items()) if k[:3] == key[:3] and q),
+                         None)
+        txn = None
+        if queue:
+            txn = next((t for t in queue if not t["answered"]), queue[-1])
         if txn is None:
             out.append({
                 "protocol": msg["protocol"],
