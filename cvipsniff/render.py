@@ -37,13 +37,22 @@ def format_time(ts_ns: int, mode: str, first_ts_ns: int, prev_ts_ns: int | None 
 
 
 def summary_line(msg: Message, first_ts_ns: int, time_mode: str = "relative",
-                 prev_ts_ns: int | None = None) -> str:
-    """One tshark-like line: frame, time, source → destination, protocol, length, info."""
+                 prev_ts_ns: int | None = None, *, request_method: str | None = None,
+                 request_frame: int | None = None) -> str:
+    """One tshark-like line: frame, time, source → destination, protocol, length, info.
+
+    A response carries no method name of its own in either protocol; when pairing knows
+    the request, its method and frame are added (like Wireshark's "response to" link).
+    """
     proto = PROTOCOL_LABELS.get(msg.record.protocol, msg.record.protocol)
+    info = msg.record.info
+    if request_method and not msg.record.method:
+        info = f"{request_method} {info}"
+    if request_frame:
+        info = f"{info} [request in {request_frame}]"
     return (
         f"{msg.frame:>6} {format_time(msg.ts_ns, time_mode, first_ts_ns, prev_ts_ns):>11} "
-        f"{endpoint_text(msg.src)} → {endpoint_text(msg.dst)} {proto} {msg.length} "
-        f"{msg.record.info}"
+        f"{endpoint_text(msg.src)} → {endpoint_text(msg.dst)} {proto} {msg.length} {info}"
     )
 
 

@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 
-from cvipsniff.analysis.engine import Analysis
+from cvipsniff.analysis.engine import Analysis, imageserver_answer_kind
+from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config
 from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter, needs_analysis
 from cvipsniff.errors import UsageError
@@ -60,12 +61,16 @@ def run(args: argparse.Namespace) -> int:
         analysis.finish()
         lookup = AnalysisLookup(analysis)
     time_mode = _TIME_LETTERS.get(args.time_format, args.time_format)
+    # Pairing runs alongside so a response's line can name its request (cheap: no rules
+    # output, only the transaction table).
+    pairer = Pairer(imageserver_answer_kind)
     out = sys.stdout
     first_ts: int | None = None
     prev_ts: int | None = None
     json_items: list[dict] = []
     for item in iter_capture(args.file, config):
         if isinstance(item, Message):
+            pairer.feed(item)
             if first_ts is None:
                 first_ts = item.first_ts_ns or item.ts_ns
             if flt is not None:
@@ -77,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
                 if args.verbose:
                     out.write("\n".join(tree_lines(item)) + "\n\n")
                 else:
-                    out.write(summary_line(item, first_ts, time_mode, prev_ts) + "\n")
+                    method, request_frame = _request_of(pairer, item)
+                    out.write(summary_line(item, first_ts, time_mode, prev_ts,
+                                           request_method=method,
+                                           request_frame=request_frame) + "\n")
             else:
                 record = message_json(item, first_ts)
                 if args.format == "jsonl":
@@ -99,3 +107,16 @@ def run(args: argparse.Namespace) -> int:
         json.dump(json_items, out, ensure_ascii=False, indent=1)
         out.write("\n")
     return 0
+
+
+def _request_of(pairer: Pairer, msg: Message) -> tuple[str | None, int | None]:
+    """For an answer: its request's method and completing frame, if pairing knows them."""
+    if not msg.record.is_response:
+        return None, None
+    number = pairer.transaction_of(msg.number)
+    if number is None:
+        return None, None
+    txn = pairer.transactions[number - 1]
+    if txn.request is None:
+        return None, None
+    return txn.method, max(txn.request.frames)
