@@ -9,6 +9,7 @@ tree (:mod:`.fields`). This module glues them and writes the summary line.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from dissectors.base import Field, Problem, Record
@@ -48,7 +49,7 @@ def dissect(data: bytes, transport: str = "tcp",
 def _dissect(data: bytes, transport: str, opts: Options) -> Record:
     header = parse_header(data)
     if header is None:
-        return _fragment(data, transport)
+        return _fragment(data, transport, opts.tree)
     problems = header_problems(header)
     body = data[HEADER_SIZE:]
     if looks_like_ping(header, body):
@@ -72,9 +73,8 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
                                 "message without an XML-RPC body" if not truncated else
                                 "body not captured", XML_SECTION, HEADER_SIZE, len(body)))
         return _record(data, header, XmlRpcBody(""), Meaning("unknown"), None, problems,
-                       transport, truncated)
-    parsed = parse_body(body, SCHEMA, Limits(opts.xml_size_cap, opts.xml_depth_cap,
-                                             opts.xml_element_cap))
+                       transport, truncated, opts.tree)
+    parsed = parse_body(body, SCHEMA, _limits(opts), offsets=opts.tree)
     for p in parsed.problems:
         if truncated and p.rule == "cvip.xml.malformed":
             continue  # the framer reported the cut; a cut body is of course unfinished
@@ -89,10 +89,16 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
     analytics = decode_analytics(xml, opts) if xml.root == "AnalyticsData" else None
     if analytics is not None:
         problems += analytics.problems
-    record = _record(data, header, xml, meaning, analytics, problems, transport, truncated)
+    record = _record(data, header, xml, meaning, analytics, problems, transport, truncated,
+                     opts.tree)
     record.attrs["xml_well_formed"] = parsed.well_formed
     record.attrs["xml_repaired"] = parsed.repaired
     return record
+
+
+@functools.lru_cache(maxsize=8)
+def _limits(opts: Options) -> Limits:
+    return Limits(opts.xml_size_cap, opts.xml_depth_cap, opts.xml_element_cap)
 
 
 def _response_bit(header: Header, meaning: Meaning) -> list[Problem]:
@@ -108,14 +114,15 @@ def _response_bit(header: Header, meaning: Meaning) -> list[Problem]:
     return []
 
 
-def _fragment(data: bytes, transport: str) -> Record:
+def _fragment(data: bytes, transport: str, tree: bool) -> Record:
     """Fewer than 9 bytes: what there is of a header."""
     fields: list[Field] = []
     attrs: dict[str, object] = {"truncated": True}
     order = byte_order_of(data[:2]) if len(data) >= 2 else None
     if order is not None:
         attrs["byte_order"] = order
-        fields.append(Field("cvip.version", "Protocol Version", 0x0201, "0x0201", 0, 2))
+        if tree:
+            fields.append(Field("cvip.version", "Protocol Version", 0x0201, "0x0201", 0, 2))
     problems = []
     if transport == "udp":
         problems.append(Problem("cvip.header.size_mismatch", "error",
@@ -151,10 +158,8 @@ def _split_fields(data: bytes, xml: XmlRpcBody, meaning: Meaning) -> list[Field]
 
 def _record(data: bytes, header: Header, xml: XmlRpcBody, meaning: Meaning,
             analytics: Analytics | None, problems: list[Problem], transport: str,
-            truncated: bool) -> Record:
+            truncated: bool, tree: bool) -> Record:
     kind = meaning.kind
-    children: list[Field] = [Field("cvip.kind", "Message kind", kind)]
-    children += _split_fields(data, xml, meaning)
     attrs: dict[str, object] = {
         "version": header.version, "byte_order": header.byte_order, "msg_type": header.msg_type,
         "size": header.size, "transport": transport, "root": xml.root or None,
@@ -165,18 +170,10 @@ def _record(data: bytes, header: Header, xml: XmlRpcBody, meaning: Meaning,
     ack = meaning.ack
     if ack is not None:
         attrs.update(ack_code=ack.code, ack_name=ack.name, ack_table=ack.table.name)
-        shown = f"0x{ack.code:08x}" if ack.code is not None else repr(ack.value.text)
-        children.append(Field("cvip.ack.code", "Ack code", ack.code, shown, ack.value.offset,
-                              ack.value.length))
-        children.append(Field("cvip.ack.name", "Ack code name", ack.name or "unknown",
-                              f"{ack.name or 'unknown'} ({ack.table.title})"))
     if kind == "fault":
         attrs.update(fault_code=meaning.fault_code, fault_string=meaning.fault_string)
-        children.append(Field("cvip.fault.code", "Fault code", meaning.fault_code))
-        children.append(Field("cvip.fault.string", "Fault string", meaning.fault_string))
     if analytics is not None:
         attrs["analytics"] = analytics.plain()
-        children.append(analytics_field(analytics))
     binding = meaning.binding
     attrs["params"] = params_plain(binding, xml.params if kind != "fault" else
                                    ([xml.fault] if xml.fault else []))
@@ -185,16 +182,37 @@ def _record(data: bytes, header: Header, xml: XmlRpcBody, meaning: Meaning,
     method = meaning.method
     if method is not None:
         attrs.update(spec_section=method.section, answer=method.answer)
-    if binding.params or xml.params:
-        children.append(params_field(binding))
-    body = Field("cvip.body", "XML-RPC body", xml.root or None,
-                 f"<{xml.root}> ({len(data) - HEADER_SIZE} bytes)" if xml.root else
-                 f"{len(data) - HEADER_SIZE} bytes", HEADER_SIZE, len(data) - HEADER_SIZE, children)
-    info = _info(header, xml, meaning, truncated)
-    return Record(protocol="cvip", kind=kind, info=info, fields=[header_field(header), body],
-                  problems=problems, txn=header.txn,
+    fields = [header_field(header), _body_field(data, xml, meaning, analytics)] if tree else []
+    return Record(protocol="cvip", kind=kind, info=_info(header, xml, meaning, truncated),
+                  fields=fields, problems=problems, txn=header.txn,
                   is_response=kind in _RESPONSE_KINDS or (kind == "unknown" and header.response),
                   method=xml.method_name or None, attrs=attrs)
+
+
+def _body_field(data: bytes, xml: XmlRpcBody, meaning: Meaning,
+                analytics: Analytics | None) -> Field:
+    """The body subtree (full mode only)."""
+    kind = meaning.kind
+    children: list[Field] = [Field("cvip.kind", "Message kind", kind)]
+    children += _split_fields(data, xml, meaning)
+    ack = meaning.ack
+    if ack is not None:
+        shown = f"0x{ack.code:08x}" if ack.code is not None else repr(ack.value.text)
+        children.append(Field("cvip.ack.code", "Ack code", ack.code, shown, ack.value.offset,
+                              ack.value.length))
+        children.append(Field("cvip.ack.name", "Ack code name", ack.name or "unknown",
+                              f"{ack.name or 'unknown'} ({ack.table.title})"))
+    if kind == "fault":
+        children.append(Field("cvip.fault.code", "Fault code", meaning.fault_code))
+        children.append(Field("cvip.fault.string", "Fault string", meaning.fault_string))
+    if analytics is not None:
+        children.append(analytics_field(analytics))
+    if meaning.binding.params or xml.params:
+        children.append(params_field(meaning.binding))
+    size = len(data) - HEADER_SIZE
+    return Field("cvip.body", "XML-RPC body", xml.root or None,
+                 f"<{xml.root}> ({size} bytes)" if xml.root else f"{size} bytes",
+                 HEADER_SIZE, size, children)
 
 
 def _info(header: Header, xml: XmlRpcBody, meaning: Meaning, truncated: bool) -> str:

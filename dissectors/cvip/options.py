@@ -38,6 +38,11 @@ class Options:
     # CVIP bodies are small (list responses are paged: IsLastPage); 50 000 elements is
     # ~12 000 parameters, and bounds the work a hostile body can cause.
     xml_element_cap: int = 50_000
+    # Build the Field tree (and find the bytes of every value). Batch reports pass False
+    # (lean mode): the record's kind, txn, method, info, attrs and problems are exactly the
+    # same, ``fields`` stays empty and problem offsets may be -1. Not a reading of the
+    # document: the engine sets it (PipelineConfig.tree).
+    tree: bool = True
 
 
 DEFAULT_OPTIONS = Options()
@@ -50,11 +55,29 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 
 
 def parse_options(options: Mapping[str, object] | Options | None) -> Options:
-    """Options from a mapping; bad or unknown entries fall back to the defaults."""
+    """Options from a mapping; bad or unknown entries fall back to the defaults.
+
+    The engine passes the same small mapping with every message, so the last one parsed
+    is remembered, compared by value and type (a caller may change its mapping between
+    calls, and ``1 == True`` must not pass for a bool)."""
     if options is None:
         return DEFAULT_OPTIONS
     if isinstance(options, Options):
         return options
+    key = [(name, type(value), value) for name, value in options.items()]
+    last_key, last_parsed = _LAST[0]  # one read: another thread may replace it meanwhile
+    if last_key == key:
+        return last_parsed
+    parsed = _parse(options)
+    _LAST[0] = (key, parsed)
+    return parsed
+
+
+# The last mapping parsed (as its typed items) and its Options.
+_LAST: list[tuple[list[tuple[str, type, object]] | None, Options]] = [(None, DEFAULT_OPTIONS)]
+
+
+def _parse(options: Mapping[str, object]) -> Options:
     values: dict[str, object] = {}
     for f in fields(Options):
         if f.name not in options:

@@ -138,7 +138,9 @@ def dissect_ping(data: bytes, header: Header, transport: str, opts: Options) -> 
             break
         value = _read(data, f, header.byte_order)
         attrs[f.attr] = decoded[f.attr] = value
-        children.append(Field(f.key, f.label, value, _display(f.attr, value), f.offset, f.length))
+        if opts.tree:
+            children.append(Field(f.key, f.label, value, _display(f.attr, value), f.offset,
+                                  f.length))
     conn = attrs.get("connection_type")
     if isinstance(conn, int):
         attrs["connection_type_name"] = CONNECTION_TYPE.name_of(conn)
@@ -155,8 +157,6 @@ def dissect_ping(data: bytes, header: Header, transport: str, opts: Options) -> 
                 f"ping Status {status}: the document defines 1 (rebooted) and 0 (not)",
                 section, 36, 1))
 
-    body = Field("cvip.ping", "CVIP Ping " + ("Response" if is_response else "Request"), None,
-                 None, HEADER_SIZE, max(0, min(n, expected) - HEADER_SIZE), children)
     info = f"ping {'response' if is_response else 'request'} txn={header.txn}"
     if is_response and "ip" in attrs:
         info += f" {attrs['ip']}:{attrs.get('port', '?')}"
@@ -172,7 +172,13 @@ def dissect_ping(data: bytes, header: Header, transport: str, opts: Options) -> 
     if n < expected:
         info += " [truncated]"
     attrs.update(params=decoded, transport=transport, truncated=n < expected)
-    return Record(protocol="cvip-ping", kind=kind, info=info, fields=[header_field(header), body],
+    fields: list[Field] = []
+    if opts.tree:
+        fields = [header_field(header),
+                  Field("cvip.ping", "CVIP Ping " + ("Response" if is_response else "Request"),
+                        None, None, HEADER_SIZE, max(0, min(n, expected) - HEADER_SIZE),
+                        children)]
+    return Record(protocol="cvip-ping", kind=kind, info=info, fields=fields,
                   problems=problems, txn=header.txn, is_response=is_response, method=None,
                   attrs=attrs)
 

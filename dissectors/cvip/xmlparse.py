@@ -19,13 +19,27 @@ resolution, no DTD loading, no network, libxml2's own size/depth protections on
   missing ones at the end) and lxml then parses the repaired text with ``recover=True``.
   The first lxml error is reported as ``cvip.xml.malformed`` and each repair as a note.
 
-The result is a small tree of :class:`Node`\\ s (tag, decoded text, byte spans), which
-:mod:`dissectors.cvip.xmlrpc` turns into XML-RPC values.
+The result is a :class:`Tree`: lxml's own element tree, normalised so that a walk needs no
+per-node type tests (every child is an element named by its local name, comments folded
+into the text around them), plus, in full mode, the byte spans of its elements.
+:mod:`dissectors.cvip.xmlrpc` walks it once into XML-RPC values.
+
+Two modes, one result (``parse_body(..., offsets=...)``):
+
+* **full** (``offsets=True``, the tree the TUI and ``read -V`` show): the tag-pairing pass
+  runs on every body, so every value knows its bytes;
+* **lean** (``offsets=False``, batch reports): a well-formed body within the caps costs one
+  lxml parse and nothing else in Python; no per-tag pass, no spans. A body that lxml
+  refuses, or that may exceed a cap, takes the full path (rare, and the result is the
+  same either way), so both modes report exactly the same problems and values; only the
+  offsets differ (``-1`` in lean mode).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -77,32 +91,20 @@ class Schema(Protocol):
 
 
 @dataclass(slots=True)
-class Node:
-    """An element of a parsed body. Offsets are into the body bytes; ``-1`` when the
-    element was supplied by the repair pass or could not be located."""
+class Tree:
+    """A parsed body: lxml's root element and, in full mode, where each element's bytes are.
 
-    tag: str
-    text: str = ""
-    start: int = -1
-    inner_start: int = -1
-    inner_end: int = -1
-    end: int = -1
-    children: list[Node] = field(default_factory=list)
-    synthetic: bool = False
+    The tree is normalised (:func:`_normalise`): every child is an element whose ``tag`` is
+    its local name, and comments and kept entity references are folded into the text
+    around them. That lets the XML-RPC walk read ``tag``, ``text`` and ``tail`` and iterate
+    children directly, with no per-node type test on the hot path.
 
-    @property
-    def span(self) -> tuple[int, int]:
-        """Where the whole element is."""
-        if self.start < 0 or self.end < self.start:
-            return (-1, 0)
-        return (self.start, self.end - self.start)
+    ``spans`` maps an element to the bytes of its tags (offsets into the body); ``None`` in
+    lean mode, and elements whose tags could not be located are simply absent.
+    """
 
-    @property
-    def inner_span(self) -> tuple[int, int]:
-        """Where the element's content (a value's literal) is."""
-        if self.inner_start < 0 or self.inner_end < self.inner_start:
-            return self.span
-        return (self.inner_start, self.inner_end - self.inner_start)
+    root: etree._Element
+    spans: dict[etree._Element, Span] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ class Limits:
 
 @dataclass(slots=True)
 class ParsedBody:
-    root: Node | None
+    root: Tree | None
     problems: list[Problem]
     well_formed: bool
     repaired: bool = False
@@ -130,8 +132,9 @@ class _Tok:
 
 
 @dataclass(slots=True)
-class _Span:
-    """Where an element's tags are, in start-tag order."""
+class Span:
+    """Where an element's tags are (offsets into the body); ``inner_*`` delimit its
+    content. ``synthetic``: supplied by the repair pass, not in the bytes."""
 
     tag: str
     start: int
@@ -139,6 +142,20 @@ class _Span:
     inner_end: int = -1
     end: int = -1
     synthetic: bool = False
+
+    @property
+    def whole(self) -> tuple[int, int]:
+        """(offset, length) of the whole element, or ``(-1, 0)``."""
+        if self.start < 0 or self.end < self.start:
+            return (-1, 0)
+        return (self.start, self.end - self.start)
+
+    @property
+    def inner(self) -> tuple[int, int]:
+        """(offset, length) of the element's content (a value's literal)."""
+        if self.inner_start < 0 or self.inner_end < self.inner_start:
+            return self.whole
+        return (self.inner_start, self.inner_end - self.inner_start)
 
 
 def _tokens(body: bytes) -> Iterator[_Tok]:
@@ -167,12 +184,23 @@ def _tokens(body: bytes) -> Iterator[_Tok]:
         yield _Tok("text", pos, len(body))
 
 
-def _parser(recover: bool) -> etree.XMLParser:
-    # A fresh parser per body: lxml parsers must not be shared between threads, and the
-    # cost is small next to the parse.
+def _new_parser(recover: bool) -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            huge_tree=False, recover=recover, remove_comments=False,
                            remove_pis=True, strip_cdata=True, collect_ids=False)
+
+
+class _Parsers(threading.local):
+    """One strict and one recovering parser per thread: an lxml parser must not be shared
+    between threads (the TUI dissects on a capture thread and the UI thread), and making
+    one per body costs more than the parse of a small body."""
+
+    def __init__(self) -> None:
+        self.strict = _new_parser(recover=False)
+        self.recovering = _new_parser(recover=True)
+
+
+_PARSERS = _Parsers()
 
 
 def _line_offsets(body: bytes) -> list[int]:
@@ -234,14 +262,19 @@ def _declaration_end(body: bytes, start: int) -> int:
     return n
 
 
-def parse_body(body: bytes, schema: Schema, limits: Limits) -> ParsedBody:
-    """Parse a CVIP body into a :class:`Node` tree; never raises."""
+def parse_body(body: bytes, schema: Schema, limits: Limits, offsets: bool = True) -> ParsedBody:
+    """Parse a CVIP body into a :class:`Tree`; never raises.
+
+    ``offsets=False`` is lean mode (see the module docstring): the same tree and problems,
+    without spans, and without any Python pass over the bytes for a well-formed body.
+    """
+    if not offsets:
+        lean = _parse_lean(body, limits)
+        if lean is not None:
+            return lean
     problems: list[Problem] = []
     if len(body) > limits.size:
-        problems.append(Problem(
-            "cvip.xml.limits", "error",
-            f"XML body of {len(body)} bytes is beyond the {limits.size}-byte cap; not parsed",
-            XML_SECTION, 0, len(body)))
+        problems.append(_size_problem(body, limits))
         return ParsedBody(None, problems, well_formed=False)
     body = _blank_forbidden(body, problems)
     spans, depth, count = _pair(body, limits)
@@ -249,13 +282,13 @@ def parse_body(body: bytes, schema: Schema, limits: Limits) -> ParsedBody:
     error: etree.XMLSyntaxError | None = None
     if not over:
         try:
-            root = etree.fromstring(body, _parser(recover=False))
+            root = etree.fromstring(body, _PARSERS.strict)
         except etree.XMLSyntaxError as exc:
             error = exc
         except (ValueError, TypeError) as exc:  # e.g. an unsupported encoding declaration
             error = etree.XMLSyntaxError(str(exc), None, 1, 1)
         else:
-            return ParsedBody(_to_nodes(root, spans), problems, well_formed=True)
+            return ParsedBody(_tree(root, body, spans), problems, well_formed=True)
     if over:
         problems.append(Problem(
             "cvip.xml.limits", "error",
@@ -272,15 +305,59 @@ def parse_body(body: bytes, schema: Schema, limits: Limits) -> ParsedBody:
     return _repair(body, _tokens(body), schema, limits, problems)
 
 
+def _size_problem(body: bytes, limits: Limits) -> Problem:
+    return Problem("cvip.xml.limits", "error",
+                   f"XML body of {len(body)} bytes is beyond the {limits.size}-byte cap; "
+                   "not parsed", XML_SECTION, 0, len(body))
+
+
+def _parse_lean(body: bytes, limits: Limits) -> ParsedBody | None:
+    """The lean fast path: one lxml parse of a well-formed body within the caps, or None
+    when the body needs the full path (malformed, or a cap may be exceeded). Whatever
+    needs the full path gets exactly the full path's result, so the modes cannot differ.
+    """
+    if len(body) > limits.size:
+        return ParsedBody(None, [_size_problem(body, limits)], well_formed=False)
+    if _FORBIDDEN.search(body) is not None:
+        return None  # refused declarations: reported (with their bytes) by the full path
+    try:
+        root = etree.fromstring(body, _PARSERS.strict)
+    except (etree.XMLSyntaxError, ValueError, TypeError):
+        return None  # the error and the repair are the full path's
+    if not _within_caps(body, root, limits):
+        return None
+    return ParsedBody(_tree(root, body, None), [], well_formed=True)
+
+
+def _within_caps(body: bytes, root: etree._Element, limits: Limits) -> bool:
+    """Whether a parsed body is within the depth and element caps.
+
+    Every element starts with a ``<`` that does not start an end tag, so that count bounds
+    both the element count and the depth; it settles almost every body with two C-level
+    counts. Bigger bodies are measured by lxml itself (XPath, in C)."""
+    starts = body.count(b"<") - body.count(b"</")
+    if starts <= limits.depth and starts <= limits.elements:
+        return True
+    return bool(_caps_xpath(limits.depth, limits.elements)(root))
+
+
+@functools.lru_cache(maxsize=8)
+def _caps_xpath(depth: int, elements: int) -> etree.XPath:
+    """``true()`` when the tree holds at most ``elements`` elements none deeper than
+    ``depth`` (the root is at depth 1). Compiled once per pair of caps."""
+    deeper = "/" + "/".join(["*"] * (depth + 1))
+    return etree.XPath(f"count(//*) <= {elements} and not({deeper})")
+
+
 # ---- well-formed bodies: pair tags with lxml's elements ----------------------------------
 
 
-def _pair(body: bytes, limits: Limits) -> tuple[list[_Span] | None, int, int]:
+def _pair(body: bytes, limits: Limits) -> tuple[list[Span] | None, int, int]:
     """Start-tag-ordered element spans of a (hopefully) well-formed body, with the maximum
     depth and element count. Spans are None if the tags do not balance. Stops as soon as a
     cap is exceeded (the caller then cuts the tree)."""
-    spans: list[_Span] = []
-    stack: list[_Span] = []
+    spans: list[Span] = []
+    stack: list[Span] = []
     ok = True
     depth = 0
     max_depth, max_elements = limits.depth, limits.elements
@@ -289,11 +366,11 @@ def _pair(body: bytes, limits: Limits) -> tuple[list[_Span] | None, int, int]:
         if name is not None:
             if m.group(3):  # <empty/>
                 end = m.end()
-                spans.append(_Span(name.decode("ascii"), m.start(), end, end, end))
+                spans.append(Span(name.decode("ascii"), m.start(), end, end, end))
                 if len(stack) + 1 > depth:
                     depth = len(stack) + 1
             else:
-                span = _Span(name.decode("ascii"), m.start(), m.end())
+                span = Span(name.decode("ascii"), m.start(), m.end())
                 spans.append(span)
                 stack.append(span)
                 if len(stack) > depth:
@@ -312,51 +389,68 @@ def _pair(body: bytes, limits: Limits) -> tuple[list[_Span] | None, int, int]:
     return (spans if ok and not stack else None), depth, len(spans)
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2] if tag[0] == "{" else tag
+# ---- the tree -----------------------------------------------------------------------------
 
 
-def _leaf_text(el: etree._Element) -> str:
-    """The text of an element, across comments and kept entity references."""
+def _tree(root: etree._Element, body: bytes, spans: list[Span] | None) -> Tree:
+    """:class:`Tree` of a parsed (or repaired) body; ``spans`` in start-tag order, as the
+    pairing pass found them (None: offsets not wanted or the tags did not balance)."""
+    if _needs_normalising(body):
+        _normalise(root)
+    if spans is None:
+        return Tree(root, None)
+    return Tree(root, _span_map(root, spans))
+
+
+def _needs_normalising(body: bytes) -> bool:
+    """Whether the tree may hold comments or namespaced tags. A well-formed body without
+    a DTD cannot hold entity references (an undefined entity is fatal); a repaired one
+    may, so :func:`_repair` always normalises."""
+    return b"<!--" in body or b"xmlns" in body or b"<xml:" in body
+
+
+def _normalise(root: etree._Element) -> None:
+    """Make the tree plain: comments, processing instructions and kept entity references
+    are removed, their text (an entity reference reads as itself) and their tails joined to
+    the text around them; namespaced tags become their local names. The text an element
+    reads as is unchanged (its own text and its children's tails, in order)."""
+    for node in list(root.iter()):
+        tag = node.tag
+        if isinstance(tag, str):
+            if tag[0] == "{":
+                node.tag = tag.rpartition("}")[2]
+            continue
+        parent = node.getparent()
+        if parent is None:
+            continue
+        text = (node.text or "") if isinstance(node, etree._Entity) else ""
+        text += node.tail or ""
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+        parent.remove(node)
+
+
+def _span_map(root: etree._Element, spans: list[Span]) -> dict[etree._Element, Span]:
+    """Elements (in document order, the order of the spans) to their spans, as long as the
+    tags line up; from the first element that does not, the rest have no span."""
+    out: dict[etree._Element, Span] = {}
+    for el, span in zip(root.iter(), spans, strict=False):
+        tag = el.tag
+        if span.tag != tag and span.tag.rpartition(":")[2] != tag:
+            break
+        out[el] = span
+    return out
+
+
+def element_text(el: etree._Element) -> str:
+    """The text of an element of a normalised tree: its own text and its children's tails
+    (what an XML-RPC leaf reads as, across a comment)."""
     if not len(el):
         return el.text or ""
-    parts = [el.text or ""]
-    for child in el:
-        if isinstance(child, etree._Entity):
-            parts.append(child.text or "")
-        parts.append(child.tail or "")
-    return "".join(parts)
-
-
-def _to_nodes(root: etree._Element, spans: list[_Span] | None) -> Node:
-    """Node tree from lxml's tree, with the spans of the tags when they line up.
-
-    Elements are visited in document order (pre-order), the order of the spans; the walk
-    is iterative: depth is capped, but recursion is never needed."""
-    order = iter(spans or ())
-    aligned = spans is not None
-    top = Node(_local(root.tag))
-    work: list[tuple[etree._Element, Node]] = [(root, top)]
-    while work:
-        el, node = work.pop()
-        node.text = _leaf_text(el)
-        if aligned:
-            span = next(order, None)
-            if span is None or (span.tag != node.tag and span.tag.rpartition(":")[2] != node.tag):
-                aligned = False
-            else:
-                node.start, node.inner_start = span.start, span.inner_start
-                node.inner_end, node.end = span.inner_end, span.end
-                node.synthetic = span.synthetic
-        pending: list[tuple[etree._Element, Node]] = []
-        for kid in el:
-            tag = kid.tag
-            if isinstance(tag, str):
-                child = Node(_local(tag))
-                node.children.append(child)
-                pending.append((kid, child))
-        work.extend(reversed(pending))
-    return top
+    return (el.text or "") + "".join(kid.tail or "" for kid in el)
 
 
 # ---- malformed bodies: schema-aware repair ---------------------------------------------
@@ -533,27 +627,29 @@ def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
     text, spans = _serialize(body, doc.children[0], declaration, notes)
     problems.extend(notes.problems())
     try:
-        root = etree.fromstring(text, _parser(recover=True))
+        root = etree.fromstring(text, _PARSERS.recovering)
     except (etree.XMLSyntaxError, ValueError, TypeError):
         root = None
     if root is None:
         return ParsedBody(None, problems, well_formed=False, repaired=True)
-    return ParsedBody(_to_nodes(root, spans), problems, well_formed=False, repaired=True)
+    _normalise(root)  # the repaired text carries leaf text raw: entity references too
+    return ParsedBody(Tree(root, _span_map(root, spans)), problems, well_formed=False,
+                      repaired=True)
 
 
 def _serialize(body: bytes, root: _RNode, declaration: bytes,
-               notes: _Notes) -> tuple[bytes, list[_Span]]:
+               notes: _Notes) -> tuple[bytes, list[Span]]:
     """The repaired tree as well-formed bytes (leaf text copied raw, so lxml decodes
     entities and character references) and the spans of its elements in order."""
     out = bytearray(declaration)
-    spans: list[_Span] = []
+    spans: list[Span] = []
     work: list[tuple[_RNode, bool]] = [(root, False)]
     while work:
         node, closing = work.pop()
         if closing:
             out += b"</" + node.tag.encode("ascii") + b">"
             continue
-        spans.append(_Span(node.tag, node.start, node.inner_start, node.inner_end, node.end,
+        spans.append(Span(node.tag, node.start, node.inner_start, node.inner_end, node.end,
                            node.synthetic))
         out += b"<" + node.tag.encode("ascii") + b">"
         if node.children:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
+
 from dissectors.base import Problem
 from dissectors.cvip.tables.enums import TYPE_TYPOS
-from dissectors.cvip.xmlparse import DOCUMENT, XML_SECTION, Node
+from dissectors.cvip.xmlparse import DOCUMENT, XML_SECTION, Span, Tree, element_text
 
 SCALAR_TYPES = frozenset({"int", "i4", "i8", "uint", "double", "boolean", "string",
                           "dateTime.iso8601", "base64", "nil"})
@@ -139,222 +142,313 @@ class XmlRpcBody:
     problems: list[Problem] = field(default_factory=list)
 
 
+_NOWHERE = (-1, 0)
+
+
 class _Builder:
-    def __init__(self, base: int) -> None:
+    """One walk over a parsed body's elements (a normalised lxml tree: every child is an
+    element with its local tag). Tags are read once per element and handed down; offsets
+    are looked up only when the tree carries spans (full mode)."""
+
+    def __init__(self, base: int, spans: dict[etree._Element, Span] | None) -> None:
         self.base = base
+        self.spans = spans
         self.problems: list[Problem] = []
 
-    def at(self, span: tuple[int, int]) -> tuple[int, int]:
-        offset, length = span
-        return (offset + self.base, length) if offset >= 0 else (-1, 0)
+    def whole(self, el: etree._Element) -> tuple[int, int]:
+        """Message offset and length of the whole element (``(-1, 0)`` if unknown)."""
+        span = self.spans.get(el) if self.spans is not None else None
+        if span is None:
+            return _NOWHERE
+        offset, length = span.whole
+        return (offset + self.base, length) if offset >= 0 else _NOWHERE
 
-    def report(self, rule: str, severity: str, message: str, node: Node | None) -> None:
-        offset, length = self.at(node.span) if node is not None else (-1, 0)
+    def inner(self, el: etree._Element) -> tuple[int, int]:
+        """Message offset and length of the element's content."""
+        span = self.spans.get(el) if self.spans is not None else None
+        if span is None:
+            return _NOWHERE
+        offset, length = span.inner
+        return (offset + self.base, length) if offset >= 0 else _NOWHERE
+
+    def report(self, rule: str, severity: str, message: str,
+               el: etree._Element | None) -> None:
+        offset, length = self.whole(el) if el is not None else _NOWHERE
         self.problems.append(Problem(rule, severity, message, XML_SECTION, offset,  # type: ignore[arg-type]
                                      length))
 
     # ---- values -------------------------------------------------------------------------
 
-    def value_of(self, node: Node, context: str = "") -> Value:
+    def value_of(self, el: etree._Element, tag: str, context: str = "") -> Value:
         """A ``<value>`` element, or a bare typed element standing in for one."""
-        if node.tag != "value":
-            return self.typed(node, context)
-        kids = node.children
-        if not kids:
-            offset, length = self.at(node.inner_span)
-            return Value("", node.text, node.text, offset, length)
-        if len(kids) > 1:
+        if tag != "value":
+            return self.typed(el, tag, context)
+        count = len(el)
+        if not count:
+            text = el.text or ""
+            if self.spans is None:
+                return Value("", text, text)
+            offset, length = self.inner(el)
+            return Value("", text, text, offset, length)
+        first = el[0]
+        if count > 1:
             self.report("cvip.xmlrpc.structure", "warning",
-                        f"<value> holds {len(kids)} elements; the first is used", node)
-        if node.text.strip():
+                        f"<value> holds {count} elements; the first is used", el)
+            beside = element_text(el)
+        else:
+            beside = (el.text or "") + (first.tail or "")
+        if beside and not beside.isspace():
             self.report("cvip.xmlrpc.structure", "warning",
-                        "text beside the typed element in <value> ignored", node)
-        return self.typed(kids[0], context)
+                        "text beside the typed element in <value> ignored", el)
+        return self.typed(first, first.tag, context)
 
-    def typed(self, node: Node, context: str) -> Value:
-        tag = node.tag
+    def typed(self, el: etree._Element, tag: str, context: str) -> Value:
         if tag == "struct":
-            return self.struct(node)
+            return self.struct(el)
         if tag == "array":
-            return self.array(node)
-        offset, length = self.at(node.inner_span)
-        text = node.text
-        if node.children:
+            return self.array(el)
+        offset, length = self.inner(el) if self.spans is not None else _NOWHERE
+        if len(el):
+            text = element_text(el)
             self.report("cvip.xmlrpc.structure", "warning",
-                        f"<{tag}> holds elements; only its text is used", node)
-        canonical = TYPE_TYPOS.get(tag, tag)
+                        f"<{tag}> holds elements; only its text is used", el)
+        else:
+            text = el.text or ""
+        canonical, read = _SCALARS.get(tag) or (tag, None)
         if canonical != tag:
             self.report("cvip.xmlrpc.value_type", "warning",
-                        f"unknown type <{tag}> read as <{canonical}> (a typo)", node)
-        if canonical not in SCALAR_TYPES:
+                        f"unknown type <{tag}> read as <{canonical}> (a typo)", el)
+        if read is None:
             self.report("cvip.xmlrpc.value_type", "error",
-                        f"unknown XML-RPC type <{tag}>; kept as text", node)
+                        f"unknown XML-RPC type <{tag}>; kept as text", el)
             return Value(tag, text, text, offset, length, ok=False)
-        value, problem = _scalar(canonical, text)
+        value, problem = read(text)
         if problem and not (context == "valueType" and not text.strip()):
             # An empty typed element under "valueType" names a type (listParameters idiom).
-            self.report("cvip.xmlrpc.value_type", "error", f"<{tag}> {problem}", node)
+            self.report("cvip.xmlrpc.value_type", "error", f"<{tag}> {problem}", el)
             return Value(tag, value, text, offset, length, ok=False)
         return Value(tag, value, text, offset, length)
 
-    def struct(self, node: Node) -> Value:
+    def struct(self, el: etree._Element) -> Value:
         members: list[Member] = []
-        for kid in node.children:
-            if kid.tag != "member":
+        for kid in el:
+            tag = kid.tag
+            if tag != "member":
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<{kid.tag}> inside <struct> is not a <member>; ignored", kid)
+                            f"<{tag}> inside <struct> is not a <member>; ignored", kid)
                 continue
             members.append(self.member(kid))
-        offset, length = self.at(node.span)
+        offset, length = self.whole(el)
         return Value("struct", members, "", offset, length)
 
-    def member(self, node: Node) -> Member:
-        name_node = next((k for k in node.children if k.tag == "name"), None)
-        value_nodes = [k for k in node.children if k.tag != "name"]
-        if name_node is None:
-            self.report("cvip.xmlrpc.structure", "error", "<member> without <name>", node)
-            name, (offset, length) = "", self.at(node.span)
+    def member(self, el: etree._Element) -> Member:
+        kids = list(el)
+        if len(kids) == 2:  # the usual <name/><value/>: no list of candidates to build
+            name_el, value_el = kids
+            value_tag = value_el.tag
+            if name_el.tag == "name" and value_tag != "name":
+                name = (element_text(name_el) if len(name_el) else name_el.text or "").strip()
+                if value_tag != "value":
+                    self.report("cvip.xmlrpc.structure", "warning",
+                                f"<{value_tag}> in <member> {name!r} without <value>", value_el)
+                value = self.value_of(value_el, value_tag, name)
+                if self.spans is None:
+                    return Member(name, value)
+                return Member(name, value, *self.inner(name_el))
+        name_el = None
+        values: list[tuple[etree._Element, str]] = []
+        for kid in kids:
+            tag = kid.tag
+            if tag != "name":
+                values.append((kid, tag))
+            elif name_el is None:
+                name_el = kid
+        if name_el is None:
+            self.report("cvip.xmlrpc.structure", "error", "<member> without <name>", el)
+            name, (offset, length) = "", self.whole(el)
         else:
-            name = name_node.text.strip()
-            offset, length = self.at(name_node.inner_span)
-        value: Value | None = None
-        if not value_nodes:
+            name = element_text(name_el).strip()
+            offset, length = self.inner(name_el)
+        first_value: Value | None = None
+        if not values:
             self.report("cvip.xmlrpc.structure", "error",
-                        f"<member> {name!r} without a <value>", node)
+                        f"<member> {name!r} without a <value>", el)
         else:
-            first = value_nodes[0]
-            if first.tag != "value":
+            first, tag = values[0]
+            if tag != "value":
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<{first.tag}> in <member> {name!r} without <value>", first)
-            if len(value_nodes) > 1:
+                            f"<{tag}> in <member> {name!r} without <value>", first)
+            if len(values) > 1:
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<member> {name!r} holds {len(value_nodes)} values; the first "
-                            "is used", node)
-            value = self.value_of(first, name)
-        return Member(name, value, offset, length)
+                            f"<member> {name!r} holds {len(values)} values; the first "
+                            "is used", el)
+            first_value = self.value_of(first, tag, name)
+        return Member(name, first_value, offset, length)
 
-    def array(self, node: Node) -> Value:
+    def array(self, el: etree._Element) -> Value:
         items: list[Value] = []
-        for kid in node.children:
-            if kid.tag == "data":
-                for item in kid.children:
-                    items.append(self.item(item))
+        for kid in el:
+            tag = kid.tag
+            if tag == "data":
+                for item in kid:
+                    items.append(self.item(item, item.tag))
             else:
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<{kid.tag}> directly in <array>, without <data>", kid)
-                items.append(self.item(kid))
-        offset, length = self.at(node.span)
+                            f"<{tag}> directly in <array>, without <data>", kid)
+                items.append(self.item(kid, tag))
+        offset, length = self.whole(el)
         return Value("array", items, "", offset, length)
 
-    def item(self, node: Node) -> Value:
-        if node.tag != "value":
+    def item(self, el: etree._Element, tag: str) -> Value:
+        if tag != "value":
             self.report("cvip.xmlrpc.structure", "warning",
-                        f"<{node.tag}> in an array without <value>", node)
-        return self.value_of(node)
+                        f"<{tag}> in an array without <value>", el)
+        return self.value_of(el, tag)
 
-    def params(self, node: Node) -> list[Value]:
+    def params(self, el: etree._Element) -> list[Value]:
         out: list[Value] = []
-        for param in node.children:
-            if param.tag != "param":
+        for param in el:
+            tag = param.tag
+            if tag != "param":
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<{param.tag}> inside <params> is not a <param>; ignored", param)
+                            f"<{tag}> inside <params> is not a <param>; ignored", param)
                 continue
-            if not param.children:
+            count = len(param)
+            if not count:
                 self.report("cvip.xmlrpc.structure", "error", "<param> without a value", param)
                 continue
-            if len(param.children) > 1:
+            if count > 1:
                 self.report("cvip.xmlrpc.structure", "warning",
-                            f"<param> holds {len(param.children)} values; each is read as a "
+                            f"<param> holds {count} values; each is read as a "
                             "parameter of its own", param)
-            for kid in param.children:
-                if kid.tag != "value":
+            for kid in param:
+                kid_tag = kid.tag
+                if kid_tag != "value":
                     self.report("cvip.xmlrpc.structure", "warning",
-                                f"<{kid.tag}> in <param> without <value>", kid)
-                out.append(self.value_of(kid))
+                                f"<{kid_tag}> in <param> without <value>", kid)
+                out.append(self.value_of(kid, kid_tag))
         return out
 
 
-def _scalar(tag: str, text: str) -> tuple[Any, str | None]:
-    """Decode a scalar literal; the value and what is wrong with it (None if nothing)."""
-    if tag in INT_RANGES:
+# ---- scalar literals: one reader per type, looked up once per value ----------------------
+
+Reading = tuple[Any, str | None]  # the value, and what is wrong with the literal (or None)
+
+
+def _int_reader(tag: str) -> Callable[[str], Reading]:
+    low, high = INT_RANGES[tag]
+    fullmatch = _INT.fullmatch
+
+    def read(text: str) -> Reading:
         stripped = text.strip()
-        if not _INT.fullmatch(stripped):
+        if not fullmatch(stripped):
             return None, f"{text!r} is not an integer"
         number = int(stripped)
-        low, high = INT_RANGES[tag]
         if not low <= number <= high:
             return number, f"{number} is outside the {tag} range {low}..{high}"
         return number, None
-    if tag == "boolean":
-        stripped = text.strip()
-        if stripped in ("0", "1"):
-            return stripped == "1", None
-        if stripped.lower() in ("true", "false"):
-            return stripped.lower() == "true", f"{text!r}: XML-RPC booleans are 0 or 1"
-        return None, f"{text!r} is not a boolean (0 or 1)"
-    if tag == "double":
-        try:
-            return float(text.strip()), None
-        except ValueError:
-            return None, f"{text!r} is not a double"
-    if tag == "dateTime.iso8601":
-        if not _ISO8601.fullmatch(text.strip()):
-            return text, f"{text!r} is not an ISO 8601 date-time"
-        return text, None
-    if tag == "base64":
-        try:
-            base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            return text, "is not valid base64"
-        return text, None
-    if tag == "nil":
-        return None, None if not text.strip() else "<nil/> must be empty"
+
+    return read
+
+
+def _boolean(text: str) -> Reading:
+    stripped = text.strip()
+    if stripped in ("0", "1"):
+        return stripped == "1", None
+    if stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true", f"{text!r}: XML-RPC booleans are 0 or 1"
+    return None, f"{text!r} is not a boolean (0 or 1)"
+
+
+def _double(text: str) -> Reading:
+    try:
+        return float(text.strip()), None
+    except ValueError:
+        return None, f"{text!r} is not a double"
+
+
+def _datetime(text: str) -> Reading:
+    if not _ISO8601.fullmatch(text.strip()):
+        return text, f"{text!r} is not an ISO 8601 date-time"
     return text, None
 
 
-def decode(root: Node | None, base: int) -> XmlRpcBody:
+def _base64(text: str) -> Reading:
+    try:
+        base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return text, "is not valid base64"
+    return text, None
+
+
+def _nil(text: str) -> Reading:
+    return None, None if not text.strip() else "<nil/> must be empty"
+
+
+def _string(text: str) -> Reading:
+    return text, None
+
+
+_READERS: dict[str, Callable[[str], Reading]] = {
+    **{tag: _int_reader(tag) for tag in INT_RANGES},
+    "boolean": _boolean, "double": _double, "dateTime.iso8601": _datetime,
+    "base64": _base64, "nil": _nil, "string": _string,
+}
+# Element name as sent → (the type it is read as, its reader or None if that is no scalar
+# type); the document's typos included.
+_SCALARS: dict[str, tuple[str, Callable[[str], Reading] | None]] = {
+    tag: (TYPE_TYPOS.get(tag, tag), _READERS.get(TYPE_TYPOS.get(tag, tag)))
+    for tag in (*SCALAR_TYPES, *TYPE_TYPOS)
+}
+
+
+def decode(tree: Tree | None, base: int) -> XmlRpcBody:
     """The XML-RPC content of a parsed body; ``base`` is the body's offset in the message."""
-    b = _Builder(base)
-    if root is None:
+    b = _Builder(base, tree.spans if tree is not None else None)
+    if tree is None:
         return XmlRpcBody("", problems=b.problems)
-    if root.tag == WRAPPER_ROOT:
-        inner = next((k for k in root.children if k.tag in ROOTS), None)
+    root = tree.root
+    tag = root.tag
+    if tag == WRAPPER_ROOT:
+        inner = next((k for k in root if k.tag in ROOTS), None)
         b.report("cvip.xmlrpc.structure", "warning",
-                 f"<{root.tag}> wraps the message" + ("" if inner else " but holds none"), root)
+                 f"<{tag}> wraps the message" + ("" if inner is not None else " but holds none"),
+                 root)
         if inner is None:
-            return XmlRpcBody(root.tag, problems=b.problems)
-        root = inner
-    out = XmlRpcBody(root.tag)
-    if root.tag not in ROOTS:
+            return XmlRpcBody(tag, problems=b.problems)
+        root, tag = inner, inner.tag
+    out = XmlRpcBody(tag)
+    if tag not in ROOTS:
         b.report("cvip.xmlrpc.structure", "error",
-                 f"root element <{root.tag}> is not methodCall, methodResponse or AnalyticsData",
+                 f"root element <{tag}> is not methodCall, methodResponse or AnalyticsData",
                  root)
         out.problems = b.problems
         return out
-    for kid in root.children:
-        if kid.tag == "methodName":
+    for kid in root:
+        kid_tag = kid.tag
+        if kid_tag == "methodName":
             if out.method_name is None:
-                out.method_name = kid.text.strip()
-                out.method_offset, out.method_length = b.at(kid.inner_span)
-        elif kid.tag == "params":
+                out.method_name = element_text(kid).strip()
+                out.method_offset, out.method_length = b.inner(kid)
+        elif kid_tag == "params":
             out.params.extend(b.params(kid))
-        elif kid.tag == "fault":
-            value_node = kid.children[0] if kid.children else None
-            if value_node is None:
+        elif kid_tag == "fault":
+            if not len(kid):
                 b.report("cvip.xmlrpc.structure", "error", "<fault> without a value", kid)
             else:
-                out.fault = b.value_of(value_node)
-        elif root.tag == "AnalyticsData" and kid.tag in ("DataSourceGUID", "DataTime"):
-            offset, length = b.at(kid.inner_span)
-            out.extras[kid.tag] = (kid.text.strip(), offset, length)
+                value_el = kid[0]
+                out.fault = b.value_of(value_el, value_el.tag)
+        elif tag == "AnalyticsData" and kid_tag in ("DataSourceGUID", "DataTime"):
+            offset, length = b.inner(kid)
+            out.extras[kid_tag] = (element_text(kid).strip(), offset, length)
         else:
             b.report("cvip.xmlrpc.structure", "warning",
-                     f"<{kid.tag}> is not expected in <{root.tag}>; ignored", kid)
-    if root.tag == "methodCall" and out.method_name is None:
+                     f"<{kid_tag}> is not expected in <{tag}>; ignored", kid)
+    if tag == "methodCall" and out.method_name is None:
         b.report("cvip.xmlrpc.structure", "error", "<methodCall> without <methodName>", root)
-    if root.tag == "methodCall" and out.method_name == "":
+    if tag == "methodCall" and out.method_name == "":
         b.report("cvip.xmlrpc.structure", "error", "empty <methodName>", root)
-    if root.tag == "methodResponse" and out.fault is not None and out.params:
+    if tag == "methodResponse" and out.fault is not None and out.params:
         b.report("cvip.xmlrpc.structure", "error",
                  "<methodResponse> holds both <fault> and <params>", root)
     out.problems = b.problems
