@@ -58,6 +58,7 @@ class Row:
     method: str | None
     txn: int | str | None
     severity: int  # worst finding: 0 none, 1 info, 2 warning, 3 error
+    is_response: bool = False
 
 
 class MessageStore:
@@ -81,7 +82,11 @@ class MessageStore:
         self._transport = array("l")
         self._method = array("l")
         self._txn = array("l")
-        self._info: list[str] = []
+        self._is_response = array("b")
+        # Summary lines, UTF-8 in one buffer: a million small str objects would cost
+        # about 60 bytes each in object headers alone.
+        self._info_blob = bytearray()
+        self._info_start = array("q")
         self._severity = array("b")
         self._frames_start = array("q")
         self._frames_flat = array("q")
@@ -92,7 +97,9 @@ class MessageStore:
         self._spill_len = array("q")
         self._spill_end = 0
         self._cache: OrderedDict[int, Record] = OrderedDict()
-        self._by_number: dict[int, int] = {}
+        # Message numbers are normally 1, 2, 3 ... in store order: the index is then
+        # number - 1 and no dict is needed. The dict is built on the first exception.
+        self._by_number: dict[int, int] | None = None
         self.findings: list[Finding] = []
         self._findings_of: dict[int, list[int]] = {}
         self.first_ts_ns: int | None = None
@@ -110,7 +117,11 @@ class MessageStore:
         s = self._strings.id
         index = len(self._numbers)
         rec = msg.record
-        self._by_number[msg.number] = index
+        if self._by_number is not None:
+            self._by_number[msg.number] = index
+        elif msg.number != index + 1:
+            self._by_number = {n: i for i, n in enumerate(self._numbers)}
+            self._by_number[msg.number] = index
         self._numbers.append(msg.number)
         self._frame.append(msg.frame)
         self._ts.append(msg.ts_ns)
@@ -125,7 +136,9 @@ class MessageStore:
         self._transport.append(s(msg.transport))
         self._method.append(s(rec.method))
         self._txn.append(s(rec.txn))
-        self._info.append(rec.info)
+        self._is_response.append(bool(rec.is_response))
+        self._info_start.append(len(self._info_blob))
+        self._info_blob += rec.info.encode("utf-8", "surrogatepass")
         self._offset.append(msg.offset)
         worst = 0
         for p in rec.problems:
@@ -152,7 +165,7 @@ class MessageStore:
         number = finding.message_number
         if number is None:
             return
-        index = self._by_number.get(number)
+        index = self.index_of_number(number)
         if index is None:
             return
         self._findings_of.setdefault(index, []).append(len(self.findings) - 1)
@@ -168,11 +181,18 @@ class MessageStore:
             index=index, number=self._numbers[index], frame=self._frame[index],
             ts_ns=self._ts[index], src=v[self._src[index]], dst=v[self._dst[index]],
             protocol=v[self._protocol[index]], kind=v[self._kind[index]],
-            length=self._length[index], info=self._info[index], flow=self._flow[index],
+            length=self._length[index], info=self.info(index), flow=self._flow[index],
             direction=self._direction[index], transport=v[self._transport[index]],
             method=v[self._method[index]], txn=v[self._txn[index]],
-            severity=self._severity[index],
+            severity=self._severity[index], is_response=bool(self._is_response[index]),
         )
+
+    def info(self, index: int) -> str:
+        """The message's summary line (what the list's Info column shows)."""
+        start = self._info_start[index]
+        end = (self._info_start[index + 1] if index + 1 < len(self._info_start)
+               else len(self._info_blob))
+        return self._info_blob[start:end].decode("utf-8", "surrogatepass")
 
     def frames(self, index: int) -> list[int]:
         start = self._frames_start[index]
@@ -222,7 +242,33 @@ class MessageStore:
         return [self.findings[i] for i in self._findings_of.get(index, ())]
 
     def index_of_number(self, number: int) -> int | None:
-        return self._by_number.get(number)
+        if self._by_number is not None:
+            return self._by_number.get(number)
+        return number - 1 if 0 < number <= len(self._numbers) else None
+
+    def number(self, index: int) -> int:
+        """The message number of the message at ``index``."""
+        return self._numbers[index]
+
+    # Single columns, for callers that need one value of many rows (a list's delta time,
+    # a column layout) without building a Row each time.
+
+    def ts_ns(self, index: int) -> int:
+        return self._ts[index]
+
+    def frame(self, index: int) -> int:
+        """The frame that completed the message at ``index``."""
+        return self._frame[index]
+
+    def protocol(self, index: int) -> str:
+        return self._strings.values[self._protocol[index]]
+
+    def severity(self, index: int) -> int:
+        """Worst finding of the message at ``index``: 0 none, 1 info, 2 warning, 3 error."""
+        return self._severity[index]
+
+    def findings_count(self, index: int) -> int:
+        return len(self._findings_of.get(index, ()))
 
     def index_of_frame(self, frame: int) -> int | None:
         """The first message that a frame belongs to (binary search on completing frame,

@@ -1,0 +1,77 @@
+"""The help screen (``?``): every key of every view, on one page."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Everywhere", (
+        ("1 2 3 4 5", "Messages, Transactions, Findings, Flows, Statistics"),
+        ("?", "this help"),
+        ("T", "dark / light theme"),
+        ("q", "quit (Esc or q closes a dialog or the stream view)"),
+        ("Tab / Shift+Tab", "next / previous pane"),
+        ("↑ ↓ PgUp PgDn Home End", "move (also j k space g G); the mouse works too"),
+    )),
+    ("Messages", (
+        ("/", "display filter: type, Enter applies, Esc clears (docs/FILTERS.md)"),
+        ("Enter", "open the message's details; Esc back to the list"),
+        ("r", "jump request ↔ response"),
+        ("Ctrl+F, n, N", "find text in summaries and fields; next, previous"),
+        ("t", "time column: relative, delta, absolute, epoch"),
+        ("m, ], [", "mark / unmark; next, previous marked"),
+        ("c", "copy the selected field's value to the clipboard"),
+        ("s", "follow the selected message's stream"),
+        ("e", "export the displayed or marked messages (pcapng or JSON)"),
+    )),
+    ("Details", (
+        ("↑ ↓ ← →", "move, collapse, expand; the field's bytes light up in the hex pane"),
+        ("Enter", "expand; on a request/response line, jump there"),
+    )),
+    ("Transactions", (("Enter", "open the request"), ("r", "open the response"))),
+    ("Findings", (("Enter", "expand a rule; on a finding, open its message"),)),
+    ("Flows", (("Enter", "follow the stream (h: text / hex)"),
+               ("f", "filter the messages to this flow"))),
+    ("Statistics", (("↑ ↓", "latency histogram of the method"), ("F5", "recompute"))),
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for title, keys in SECTIONS:
+        table.add_row(Text(title, style="bold underline"), "")
+        for key, what in keys:
+            table.add_row(key, what)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 90%;
+                                  border: round $primary; background: $surface;
+                                  padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "cvipsniff — keys"
+            yield Static(help_table())
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,451 @@
+"""The main view: filter bar, message list, details tree and hex pane (Wireshark's three
+panes), a search line and the status line.
+
+Long jobs over a big capture (filter, search, export) run as async workers in
+time-boxed slices on the UI's event loop — the session is single-threaded — so the list
+keeps scrolling while they run and a new filter simply cancels the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.widgets import Footer, Input, Tree
+
+from cvipsniff.filter import FilterError, compile_filter
+from cvipsniff.tui.export import FrameCollector, JsonExporter, write_frames
+from cvipsniff.tui.filtering import FilterJob
+from cvipsniff.tui.screens.base import SessionScreen
+from cvipsniff.tui.screens.export import ExportDialog, ExportRequest
+from cvipsniff.tui.search import SearchJob
+from cvipsniff.tui.session import Ingested
+from cvipsniff.tui.transactions import TransactionInfo
+from cvipsniff.tui.widgets.details import DetailsTree, NodeInfo
+from cvipsniff.tui.widgets.filter_bar import FilterBar
+from cvipsniff.tui.widgets.hexview import HexView
+from cvipsniff.tui.widgets.message_list import MessageList
+from cvipsniff.tui.widgets.status import StatusBar
+
+SLICE_S = 0.03  # how long a filter/search/export slice may hold the event loop
+
+_TIME_SHORT = {"relative": "rel", "delta": "delta", "absolute": "abs", "epoch": "epoch"}
+
+
+class SearchInput(Input):
+    """The Ctrl-F line: Enter finds the next message containing the text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", show=False),
+    ]
+
+    def action_close(self) -> None:
+        self.remove_class("-open")
+        screen = self.screen
+        if isinstance(screen, MessagesScreen):
+            screen.message_list.focus()
+
+
+class MessagesScreen(SessionScreen):
+    """Message list, details and bytes of the selected message."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("ctrl+f", "search", "Find"),
+        Binding("n", "search_next(1)", "Next match", show=False),
+        Binding("N", "search_next(-1)", "Previous match", show=False),
+        Binding("t", "time_format", "Time"),
+        Binding("m", "mark", "Mark"),
+        Binding("right_square_bracket", "next_mark(1)", "Next mark", show=False),
+        Binding("left_square_bracket", "next_mark(-1)", "Previous mark", show=False),
+        Binding("r", "partner", "Req↔Resp"),
+        Binding("c", "copy", "Copy", show=False),
+        Binding("e", "export", "Export"),
+        Binding("s", "follow", "Stream", show=False),
+        Binding("escape", "focus_list", "List", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MessagesScreen { layout: vertical; }
+    MessagesScreen MessageList { height: 2fr; min-height: 4; }
+    MessagesScreen #panes { height: 2fr; layout: vertical; }
+    MessagesScreen.-wide #panes { layout: horizontal; }
+    MessagesScreen #panes > DetailsTree, MessagesScreen #panes > HexView {
+        border-top: hkey $primary-muted; border-title-color: $text-muted;
+        height: 1fr;
+    }
+    MessagesScreen #panes > DetailsTree:focus, MessagesScreen #panes > HexView:focus {
+        border-top: hkey $primary;
+        border-title-color: $text;
+    }
+    MessagesScreen.-wide #panes > DetailsTree { width: 1fr; height: 100%; }
+    MessagesScreen.-wide #panes > HexView { width: 78; height: 100%; }
+    MessagesScreen SearchInput { display: none; border: none; height: 1; padding: 0 1;
+                                 background: $boost; }
+    MessagesScreen SearchInput.-open { display: block; }
+    """
+
+    WIDE = 150  # columns from which details and bytes sit side by side
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_job: FilterJob | None = None
+        self.search_text = ""
+        self._details_pending = False
+        self._shown_index: int | None = None
+        self._shown_txn: TransactionInfo | None = None
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(id="filter-bar")
+        yield MessageList(self.session, id="message-list")
+        with Container(id="panes"):
+            yield DetailsTree(self.session, id="details")
+            yield HexView(id="hex")
+        yield SearchInput(placeholder="Find text in summaries and fields (Enter: next, Esc: close)",
+                          id="search")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    # ---- parts ---------------------------------------------------------------------------
+
+    @property
+    def message_list(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    @property
+    def details(self) -> DetailsTree:
+        return self.query_one(DetailsTree)
+
+    @property
+    def hex(self) -> HexView:
+        return self.query_one(HexView)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.details.border_title = "Details"
+        self.hex.border_title = "Bytes"
+        self.message_list.focus()
+        self.session_changed(None)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= self.WIDE, "-wide")
+
+    # ---- the session grows -----------------------------------------------------------
+
+    def session_changed(self, ingested: Ingested | None) -> None:
+        lst = self.message_list
+        job = self.filter_job
+        if ingested is not None and job is not None and job.feed(ingested):
+            self.session.view.touch()
+        lst.sync()
+        if ingested is not None and ingested.findings:
+            lst.invalidate()  # findings recolour rows already on screen
+        if self._shown_index is None and lst.row_count():
+            lst.move_cursor(lst.cursor)
+        elif ingested is not None and self._shown_index is not None \
+                and not self.details.has_focus \
+                and self.session.transaction_at(self._shown_index) != self._shown_txn:
+            self.refresh_details()  # its transaction got its answer meanwhile
+        self.update_status()
+        load = self.session.load
+        if ingested is not None and load.done:
+            if load.error:
+                self.notify(load.error, title="Capture", severity="error", timeout=10)
+            if job is not None and job.late and self.session.view.filtered:
+                # Pairing and checks are complete now: apply the filter again (tshark -2).
+                self.apply_filter(job.filter.text, quiet=True)
+
+    def update_status(self) -> None:
+        session = self.session
+        view = session.view
+        load = session.load
+        parts = [os.path.basename(session.path), f"{len(session):,} msgs"]
+        if view.filtered:
+            parts.append(f"shown {len(view):,}")
+        findings = len(session.store.findings)
+        if findings:
+            parts.append(f"{findings:,} findings")
+        if session.marks:
+            parts.append(f"{len(session.marks)} marked")
+        parts.append(f"time {_TIME_SHORT[self.message_list.time_mode]}")
+        busy: float | None = None
+        if not load.done:
+            parts.append("loading…")
+            busy = load.progress if load.progress is not None else 0.0
+        elif load.error:
+            parts.append("load failed")
+        job = self.filter_job
+        if job is not None and not job.caught_up:
+            parts.append("filtering…")
+            busy = job.progress
+        self.status.set_text("  ".join(parts))
+        self.status.set_progress(busy)
+
+    # ---- details ----------------------------------------------------------------------
+
+    @on(MessageList.Highlighted)
+    def _cursor_moved(self, event: MessageList.Highlighted) -> None:
+        # Holding a key down moves the cursor faster than a tree can be rebuilt: the
+        # details follow once per refresh, for wherever the cursor is then.
+        if not self._details_pending:
+            self._details_pending = True
+            self.call_after_refresh(self._show_details)
+
+    def _show_details(self) -> None:
+        self._details_pending = False
+        index = self.message_list.selected_index
+        if index == self._shown_index:
+            return
+        self._shown_index = index
+        self._shown_txn = self.session.transaction_at(index) if index is not None else None
+        self.details.show(index)
+        self.hex.show(self.session.store.data(index) if index is not None else b"")
+        self.hex.border_title = "Bytes" if index is None else \
+            f"Bytes: {self.session.store.row(index).length}"
+
+    def refresh_details(self) -> None:
+        """Show the selected message now (tests and jumps don't wait for a refresh)."""
+        self._shown_index = None
+        self._details_pending = False
+        self._show_details()
+
+    @on(MessageList.Selected)
+    def _open_message(self) -> None:
+        self.details.focus()
+
+    @on(Tree.NodeHighlighted, "#details")
+    def _node_highlighted(self, event: Tree.NodeHighlighted[NodeInfo]) -> None:
+        info = event.node.data
+        if info is None:
+            return
+        self.hex.set_highlight(info.offset, info.length)
+        if info.offset >= 0 and info.length > 0:
+            self.hex.border_title = (f"Bytes: {info.key} [{info.offset}:"
+                                     f"{info.offset + info.length}] ({info.length} bytes)")
+        elif self._shown_index is not None:
+            self.hex.border_title = f"Bytes: {self.session.store.row(self._shown_index).length}"
+
+    @on(Tree.NodeSelected, "#details")
+    def _node_selected(self, event: Tree.NodeSelected[NodeInfo]) -> None:
+        info = event.node.data
+        if info is not None and info.target is not None:
+            self.select_index(info.target)
+
+    # ---- navigation --------------------------------------------------------------------
+
+    def select_index(self, index: int) -> bool:
+        """Show the message at store ``index`` (False, with a note, if filtered out)."""
+        if self.message_list.select_index(index):
+            self.message_list.focus()
+            self.refresh_details()
+            return True
+        number = self.session.store.number(index)
+        self.notify(f"Message {number} is hidden by the display filter "
+                    "(Esc in the filter bar clears it)", severity="warning")
+        return False
+
+    def action_focus_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_focus_list(self) -> None:
+        self.message_list.focus()
+
+    def action_time_format(self) -> None:
+        mode = self.message_list.cycle_time_mode()
+        self.update_status()
+        self.notify(f"Time column: {mode}", timeout=2)
+
+    def action_mark(self) -> None:
+        index = self.message_list.selected_index
+        if index is None:
+            return
+        self.session.toggle_mark(index)
+        self.message_list.invalidate()
+        self.message_list.action_cursor(1)
+        self.update_status()
+
+    def action_next_mark(self, direction: int) -> None:
+        marks = self.session.marks
+        view = self.session.view
+        positions = sorted(p for p in (view.position_of(i) for i in marks) if p is not None)
+        if not positions:
+            self.notify("No marked message is displayed", severity="warning", timeout=3)
+            return
+        here = self.message_list.cursor
+        if direction > 0:
+            target = next((p for p in positions if p > here), positions[0])
+        else:
+            target = next((p for p in reversed(positions) if p < here), positions[-1])
+        self.message_list.move_cursor(target)
+
+    def action_partner(self) -> None:
+        index = self.message_list.selected_index
+        if index is None:
+            return
+        target = self.session.partner(index)
+        if target is None:
+            txn = self.session.transaction_at(index)
+            why = "not part of a transaction" if txn is None else f"transaction {txn.state}"
+            self.notify(f"No request/response to jump to ({why})", severity="warning",
+                        timeout=3)
+            return
+        self.select_index(target)
+
+    def action_copy(self) -> None:
+        info = self.details.selected_info
+        if info is None:
+            return
+        self.app.copy_to_clipboard(info.value)
+        self.notify(f"{info.key} = {info.value}", title="Copied", timeout=3)
+
+    def action_follow(self) -> None:
+        index = self.message_list.selected_index
+        if index is not None:
+            self.cvipsniff.follow_flow(self.session.store.row(index).flow)
+
+    # ---- filtering ----------------------------------------------------------------------
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        self.apply_filter(event.text)
+
+    def apply_filter(self, text: str, *, quiet: bool = False) -> bool:
+        """Compile and apply ``text`` (empty: show everything). False on a syntax error,
+        which is shown inline and leaves the list as it was."""
+        bar = self.filter_bar
+        if bar.text != text:
+            bar.input.value = text
+        try:
+            flt = compile_filter(text)
+        except FilterError as exc:
+            bar.show_error(exc)
+            return False
+        lst = self.message_list
+        keep = lst.selected_index
+        self.workers.cancel_group(self, "filter")
+        if flt.is_empty:
+            self.filter_job = None
+            self.session.view.apply("", None)
+            bar.clear_error(active=False)
+            self._after_filter(keep)
+            return True
+        bar.clear_error(active=True)
+        job = self.filter_job = FilterJob(self.session, flt)
+        self.session.view.apply(text, job.matched)
+        lst.cursor = 0
+        self._run_filter(job, keep, quiet)
+        return True
+
+    @work(exclusive=True, group="filter")
+    async def _run_filter(self, job: FilterJob, keep: int | None, quiet: bool) -> None:
+        while not job.run(SLICE_S):
+            self.session.view.touch()
+            self.message_list.sync()
+            self.update_status()
+            await asyncio.sleep(0)
+        self.session.view.touch()
+        self._after_filter(keep)
+        if job.errors:
+            self.notify(f"The filter failed on {job.errors} messages (counted as no match)",
+                        severity="warning")
+        elif not quiet and not job.matched:
+            self.notify("No message matches the filter", timeout=3)
+
+    def _after_filter(self, keep: int | None) -> None:
+        lst = self.message_list
+        lst.invalidate()
+        view = self.session.view
+        if len(view):
+            lst.move_cursor(view.nearest_position(keep) if keep is not None else 0)
+        else:
+            lst.cursor = 0
+        self.refresh_details()
+        self.update_status()
+
+    # ---- search ------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        search = self.query_one(SearchInput)
+        search.add_class("-open")
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search_text = event.value
+        self.find(1)
+
+    def action_search_next(self, direction: int) -> None:
+        if not self.search_text:
+            self.action_search()
+            return
+        self.find(direction)
+
+    def find(self, direction: int) -> None:
+        """Look for the search text from the message after (or before) the cursor."""
+        if not self.search_text or not len(self.session.view):
+            return
+        start = self.message_list.cursor + direction
+        job = SearchJob(self.session, self.search_text, start % len(self.session.view),
+                        forward=direction > 0)
+        self._run_search(job)
+
+    @work(exclusive=True, group="search")
+    async def _run_search(self, job: SearchJob) -> None:
+        while not job.run(SLICE_S):
+            await asyncio.sleep(0)
+        if job.found is None:
+            self.notify(f"{job.needle!r} not found", severity="warning", timeout=3)
+            return
+        self.message_list.move_cursor(job.found)
+        self.refresh_details()
+
+    # ---- export --------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        default = os.path.splitext(self.session.path)[0] + "-export"
+        self.app.push_screen(ExportDialog(default, bool(self.session.marks)),
+                             self._export_chosen)
+
+    def _export_chosen(self, request: ExportRequest | None) -> None:
+        if request is not None:
+            self.export(request)
+
+    @work(exclusive=True, group="export")
+    async def export(self, request: ExportRequest) -> None:
+        """Write the displayed (or marked) messages as ``request`` says."""
+        indices: Sequence[int] = (sorted(self.session.marks) if request.scope == "marked"
+                                  else self.session.view.indices())
+        try:
+            if request.format == "json":
+                with open(request.path, "w", encoding="utf-8") as out:
+                    exporter = JsonExporter(self.session, indices, out)
+                    while not exporter.run(SLICE_S):
+                        await asyncio.sleep(0)
+                count = exporter.done
+                what = "messages"
+            else:
+                collector = FrameCollector(self.session, indices)
+                while not collector.run(SLICE_S):
+                    await asyncio.sleep(0)
+                count = await asyncio.to_thread(write_frames, self.session.path,
+                                                collector.bitmap, request.path)
+                what = "frames"
+        except Exception as exc:  # an unwritable path, a vanished capture: say so
+            self.notify(f"Export failed: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"{count:,} {what} written to {request.path}", title="Exported",
+                    timeout=5)

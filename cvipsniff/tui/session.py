@@ -1,0 +1,228 @@
+"""Everything the UI knows about the capture it shows, independent of any widget.
+
+A :class:`CaptureSession` is filled on the UI thread from the loader's batches
+(:meth:`CaptureSession.ingest`) and read by every view: the message store (columns and
+spilled bytes, :mod:`cvipsniff.store`), the per-message transaction numbers, the compact
+transaction table, the flows, the marks and the list of displayed messages
+(:class:`~cvipsniff.tui.view.MessageView`).
+
+Single-threaded by design: only the UI thread touches a session (the store's spill file
+has one file position; arrays and dicts are not shared with a writer thread), so no
+locks. Work that is long over a big capture (filtering, search, export) is done in
+chunks by the UI's workers, reading the session between chunks.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.analysis.model import Finding
+from cvipsniff.model import Flow, Message
+from cvipsniff.pipeline import PipelineConfig
+from cvipsniff.render import endpoint_text
+from cvipsniff.store import MessageStore
+from cvipsniff.tui.loader import Batch
+from cvipsniff.tui.transactions import TransactionInfo, TransactionTable
+from cvipsniff.tui.view import MessageView
+
+
+@dataclass(slots=True)
+class FlowSummary:
+    """A flow as the flows view lists it: known from its first message, completed by the
+    pipeline's :class:`~cvipsniff.model.Flow` when the flow ends."""
+
+    id: int
+    transport: str
+    client: tuple[str, int]
+    server: tuple[str, int]
+    first_frame: int
+    first_ts_ns: int
+    last_ts_ns: int
+    messages: int = 0
+    first_index: int = -1  # store index of its first message, -1 if none
+    flow: Flow | None = None  # set when the flow ended (statistics, close reason)
+
+    @property
+    def closed(self) -> str | None:
+        return self.flow.closed if self.flow is not None else None
+
+
+@dataclass(slots=True)
+class LoadState:
+    """How far loading got: ``progress`` 0..1 (None when the size is unknown)."""
+
+    done: bool = False
+    error: str | None = None
+    bytes_read: int = 0
+    size: int | None = None
+    notes: int = 0
+
+    @property
+    def progress(self) -> float | None:
+        if self.size:
+            return min(1.0, self.bytes_read / self.size)
+        return None
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What one batch added: store indices ``[start, end)`` and the batch's messages."""
+
+    start: int
+    end: int
+    messages: list[Message] = field(default_factory=list)
+    findings: int = 0
+    flows_changed: bool = False
+
+
+class CaptureSession:
+    """The capture being looked at, as the views need it."""
+
+    def __init__(self, path: str, config: PipelineConfig | None = None,
+                 analysis_config: AnalysisConfig | None = None) -> None:
+        self.path = path
+        self.config = config or PipelineConfig(keep_data=True)
+        self.analysis_config = analysis_config
+        self.store = MessageStore()
+        self.transactions = TransactionTable()
+        self._txn_of = array("l")  # per store index: transaction number, 0 for none
+        self.flows: dict[int, FlowSummary] = {}
+        self.marks: set[int] = set()  # store indices
+        self.protocol_counts: Counter[str] = Counter()
+        self.endpoint_cells = 0  # the longest endpoint text, for the list's columns
+        self.load = LoadState()
+        self.view = MessageView(self.store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def first_ts_ns(self) -> int:
+        return self.store.first_ts_ns or 0
+
+    # ---- filling (UI thread) -----------------------------------------------------------
+
+    def ingest(self, batch: Batch) -> Ingested:
+        """Take one loader batch: messages first, then the transactions created and the
+        findings emitted meanwhile (a finding refers to a message of this batch or an
+        earlier one), then ended flows."""
+        store = self.store
+        start = len(store)
+        messages: list[Message] = []
+        for msg, txn in batch.messages:
+            index = store.add(msg)
+            self._txn_of.append(txn)
+            self._note_flow(msg, index)
+            self.protocol_counts[msg.record.protocol] += 1
+            messages.append(msg)
+        for txn_obj in batch.transactions:
+            self.transactions.add(txn_obj)
+        self.transactions.settle(everything=batch.done and batch.error is None)
+        for finding in batch.findings:
+            store.add_finding(finding)
+        for flow in batch.flows:
+            self._end_flow(flow)
+        state = self.load
+        state.bytes_read, state.size = batch.progress
+        state.notes += batch.notes
+        if batch.done:
+            state.done = True
+            state.error = batch.error
+        self.view.extend_to(len(store))
+        return Ingested(start, len(store), messages, len(batch.findings), bool(batch.flows))
+
+    def _note_flow(self, msg: Message, index: int) -> None:
+        summary = self.flows.get(msg.flow)
+        if summary is None:
+            client, server = (msg.src, msg.dst) if msg.direction == 0 else (msg.dst, msg.src)
+            summary = self.flows[msg.flow] = FlowSummary(
+                msg.flow, msg.transport, client, server, min(msg.frames, default=0),
+                msg.first_ts_ns or msg.ts_ns, msg.ts_ns, first_index=index)
+            self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(client)),
+                                      len(endpoint_text(server)))
+        elif msg.src != summary.client and msg.src != summary.server:
+            # A UDP flow answered from another address (a broadcast ping's replies).
+            self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(msg.src)))
+        summary.messages += 1
+        if summary.first_index < 0:
+            summary.first_index = index
+        summary.last_ts_ns = max(summary.last_ts_ns, msg.ts_ns)
+
+    def _end_flow(self, flow: Flow) -> None:
+        summary = self.flows.get(flow.id)
+        if summary is None:
+            summary = self.flows[flow.id] = FlowSummary(
+                flow.id, flow.transport, flow.client, flow.server, flow.first_frame,
+                flow.first_ts_ns, flow.last_ts_ns)
+        else:  # the flow knows its endpoints and first frame better than its messages
+            summary.client, summary.server = flow.client, flow.server
+            summary.first_frame, summary.first_ts_ns = flow.first_frame, flow.first_ts_ns
+            summary.last_ts_ns = max(summary.last_ts_ns, flow.last_ts_ns)
+        summary.flow = flow
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def transaction_number(self, index: int) -> int:
+        return self._txn_of[index]
+
+    def transaction_at(self, index: int) -> TransactionInfo | None:
+        """The transaction the message at store ``index`` belongs to."""
+        number = self._txn_of[index]
+        return self.transactions.get(number) if number else None
+
+    def partner(self, index: int) -> int | None:
+        """Request ↔ response: for a request, the store index of its first answer; for
+        an answer, its request's. None when the other side is not in the capture."""
+        txn = self.transaction_at(index)
+        if txn is None:
+            return None
+        number = self.store.number(index)
+        if txn.request == number:
+            target = txn.response
+        else:
+            target = txn.request
+        return self.store.index_of_number(target) if target is not None else None
+
+    def index_of_finding(self, finding: Finding) -> int | None:
+        """The message a finding is about: its own message, else the first message of
+        one of its frames."""
+        if finding.message_number is not None:
+            index = self.store.index_of_number(finding.message_number)
+            if index is not None:
+                return index
+        for frame in finding.frames:
+            index = self.store.index_of_frame(frame)
+            if index is not None and frame in self.store.frames(index):
+                return index
+        return None
+
+    def flow_of(self, flow_id: int) -> Flow | None:
+        summary = self.flows.get(flow_id)
+        return summary.flow if summary is not None else None
+
+    def toggle_mark(self, index: int) -> bool:
+        """Mark or unmark a message; returns whether it is now marked."""
+        if index in self.marks:
+            self.marks.discard(index)
+            return False
+        self.marks.add(index)
+        return True
+
+    def frames_of(self, indices: Iterable[int]) -> bytearray:
+        """A bitmap (one byte per frame number) of the frames carrying these messages,
+        compact enough for a million messages."""
+        store = self.store
+        bitmap = bytearray()
+        for index in indices:
+            for frame in store.frames(index):
+                if frame >= len(bitmap):
+                    bitmap.extend(bytes(frame + 1 - len(bitmap) + 4096))
+                bitmap[frame] = 1
+        return bitmap
