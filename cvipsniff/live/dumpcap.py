@@ -179,14 +179,24 @@ class DumpcapSource:
         try:
             # A session of its own: the terminal's Ctrl-C reaches us, and we stop dumpcap
             # in order (so it can flush its last packets and report drops).
-            proc = subprocess.Popen(self.command(executable), stdin=subprocess.DEVNULL,
+            # stdin: an empty pipe rather than /dev/null (nothing to open, nothing read).
+            proc = subprocess.Popen(self.command(executable), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
+        except PermissionError:
+            # Debian installs dumpcap executable by the 'wireshark' group only when
+            # non-root capture is enabled.
+            raise LiveCaptureError(
+                self.interface, f"permission denied running {executable}", kind="permission",
+                hint="add yourself to its group, e.g. 'sudo usermod -a -G wireshark $USER', "
+                "and log in again; or run as root") from None
         except OSError as exc:
             raise backend_missing(self.interface,
                                   f"cannot run {executable}: {exc.strerror or exc}",
                                   "use --backend scapy") from None
         self._proc = proc
+        assert proc.stdin is not None
+        proc.stdin.close()
         self._start(self._collect_stderr, "dumpcap-stderr")
         deadline = time.monotonic() + START_TIMEOUT_S
         while not (self._capturing.is_set() or self._stderr_done.is_set()):

@@ -73,7 +73,7 @@ def dumpcap_interfaces(executable: str | None = None) -> list[InterfaceInfo]:
                          "'apt-get install tshark', or use --backend scapy)")
     try:
         done = subprocess.run([path, "-D", "-M"], capture_output=True, check=False,
-                              timeout=_LIST_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                              timeout=_LIST_TIMEOUT_S, input=b"")
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"cannot list interfaces: {path} failed: {exc}") from None
     if done.returncode != 0:
