@@ -92,6 +92,7 @@ def test_missing_dumpcap_names_the_package(tmp_path: Path) -> None:
     (["-w", "/nonexistent-dir/out.pcapng"], "cannot write '/nonexistent-dir/out.pcapng'"),
     (["--report", "json", "-o", "/nonexistent-dir/r.json"],
      "cannot write '/nonexistent-dir/r.json'"),
+    (["-o", "report.json"], "-o needs --report FORMAT"),
     (["-Y", "cvip.method =="], "bad display filter"),
     (["-d", "tcp.port==8000,nope"], "unknown protocol 'nope'"),
     (["--unanswered-timeout", "0"], "must be a positive number"),

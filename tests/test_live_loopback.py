@@ -261,8 +261,10 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
         backend: str, peers: Peers, tmp_path: Path) -> None:
     _needs_capture_rights(backend)
     out = tmp_path / "live.pcapng"
+    live_report = tmp_path / "live-report.json"
     sniffer = Sniffer(["-i", "lo", "--backend", backend, "-f", peers.capture_filter(),
-                       *peers.decode_as(), "-w", str(out), "-T", "jsonl"], tmp_path).start()
+                       *peers.decode_as(), "-w", str(out), "-T", "jsonl",
+                       "--report", "json", "-o", str(live_report)], tmp_path).start()
     try:
         verdicts = peers.run_clients()
         time.sleep(1.0)  # the last ACKs and FINs, and dumpcap's buffering
@@ -290,6 +292,12 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
     for key in ("messages", "transactions", "findings", "flows", "duration_s"):
         assert analysis[key] == offline["summary"][key], key
     assert summary[0]["srt"] == offline["srt"]
+    # The --report written at the end is the batch report of the file, plus the capture.
+    reported = json.loads(live_report.read_text())["files"][0]
+    assert reported.pop("path") == "live capture on lo"
+    assert reported.pop("capture") == summary[0]["capture"]
+    offline.pop("path")
+    assert reported == offline
 
     # What was captured is a real exchange of both protocols, seen once per packet.
     protocols = {m["protocol"] for m in _of_type(live, "message")}

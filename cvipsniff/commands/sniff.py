@@ -74,10 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-B", "--buffer-size", dest="buffer_mb", type=_count, default=2,
                    metavar="MB", help="kernel capture buffer in megabytes (default 2)")
     p.add_argument("--report", choices=REPORT_FORMATS, metavar="FORMAT",
-                   help="at the end, print this report instead of the summary: "
-                   + ", ".join(REPORT_FORMATS))
+                   help="at the end, also produce this report (" + ", ".join(REPORT_FORMATS)
+                   + "); on standard output it replaces the text summary")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="write the summary or report to OUT instead of standard output")
+                   help="write the --report to OUT instead of standard output")
     p.add_argument("--fail-on", choices=FAIL_ON, default=None,
                    help="exit 1 when a finding of this severity or worse was reported "
                    "(default from config, else error)")
@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--ring-size needs -w FILE (the ring's file name)")
     flt = compile_user_filter(args.filter) if args.filter else None
     if args.output is not None:
+        if args.report is None:
+            raise UsageError("-o needs --report FORMAT (the report it writes)")
         _check_writable(args.output)  # now, not after an hour of capture
     capture_filter = (args.capture_filter if args.capture_filter is not None
                       else default_capture_filter(decode_as))
@@ -231,25 +233,40 @@ def _narrow(result: FileResult, selected: set[int]) -> None:
 
 def _final_output(args: argparse.Namespace, result: FileResult, ended: SessionEnded,
                   fail_on: str, stream: TextIO) -> None:
-    """The summary in the stream's format, or the --report, to stdout or -o."""
-    payload: str | bytes
-    if args.report == "json":
+    """What ends the output: in JSON lines the transaction and summary records, always
+    (they belong to the stream); in text the summary, unless a --report takes standard
+    output instead. The --report goes to -o, else to standard output."""
+    assert result.analysis is not None
+    if args.format == "jsonl":
+        _write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in
+                       summary_records(result.analysis, ended.stats, result.transactions)),
+               None, stream)
+    elif args.report is None or args.output is not None:
+        _write(_text_summary(result, ended, fail_on), None, stream)
+    if args.report is not None:
+        _write(_report(args.report, result, ended, fail_on), args.output, stream)
+
+
+def _text_summary(result: FileResult, ended: SessionEnded, fail_on: str) -> str:
+    lines = text.render_file(result, fail_on)
+    lines.insert(1, "   " + capture_line(ended.stats))
+    return "\n".join(lines) + "\n"
+
+
+def _report(report_format: str, result: FileResult, ended: SessionEnded, fail_on: str
+            ) -> str | bytes:
+    """The batch report's formats over the live capture (JSON adds a "capture" object
+    with the capture's own figures: packets, bytes, drops, elapsed time)."""
+    assert result.analysis is not None
+    if report_format == "json":
         report = json_report.report_json([result], fail_on)
         report["files"][0]["capture"] = ended.stats.to_json()
-        payload = json.dumps(report, indent=1, ensure_ascii=False) + "\n"
-    elif args.report == "junit":
-        payload = junit.render([result], fail_on, result.analysis.config)  # type: ignore[union-attr]
-    elif args.report == "markdown":
-        payload = markdown.render([result], fail_on)
-    elif args.report == "text" or args.format == "text":
-        lines = text.render_file(result, fail_on)
-        lines.insert(1, "   " + capture_line(ended.stats))
-        payload = "\n".join(lines) + "\n"
-    else:
-        assert result.analysis is not None
-        payload = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in
-                          summary_records(result.analysis, ended.stats, result.transactions))
-    _write(payload, args.output, stream)
+        return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
+    if report_format == "junit":
+        return junit.render([result], fail_on, result.analysis.config)
+    if report_format == "markdown":
+        return markdown.render([result], fail_on)
+    return _text_summary(result, ended, fail_on)
 
 
 def _check_writable(path: str) -> None:

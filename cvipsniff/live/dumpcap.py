@@ -40,6 +40,7 @@ from cvipsniff.live.errors import (
     backend_missing,
     bad_filter,
     capture_failed,
+    interface_down,
     no_such_interface,
     permission_denied,
 )
@@ -104,6 +105,8 @@ def failure_from_stderr(interface: str, stderr: str, returncode: int | None
         return no_such_interface(interface)
     if "permission" in lower or "operation not permitted" in lower:
         return permission_denied(interface, "dumpcap")
+    if "that device is not up" in lower or " is not up." in lower:
+        return interface_down(interface)
     if "invalid capture filter" in lower:
         detail = ""
         for line in text.splitlines():

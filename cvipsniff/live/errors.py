@@ -15,6 +15,7 @@ __all__ = [
     "backend_missing",
     "bad_filter",
     "capture_failed",
+    "interface_down",
     "no_such_interface",
     "permission_denied",
 ]
@@ -58,6 +59,11 @@ def permission_denied(interface: str, backend: str) -> LiveCaptureError:
         hint = (f"run as root, or grant dumpcap capabilities: '{SETCAP}', "
                 "and use --backend dumpcap")
     return LiveCaptureError(interface, "permission denied", kind="permission", hint=hint)
+
+
+def interface_down(interface: str) -> LiveCaptureError:
+    return LiveCaptureError(interface, "the interface is down", kind="failed",
+                            hint=f"bring it up first: 'sudo ip link set {interface} up'")
 
 
 def bad_filter(interface: str, capture_filter: str, detail: str) -> LiveCaptureError:

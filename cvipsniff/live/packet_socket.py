@@ -36,6 +36,7 @@ from cvipsniff.live.errors import (
     backend_missing,
     bad_filter,
     capture_failed,
+    interface_down,
     no_such_interface,
     permission_denied,
 )
@@ -306,5 +307,5 @@ def _os_error(interface: str, exc: OSError) -> LiveCaptureError:
     if exc.errno in (errno.ENODEV, errno.ENXIO):
         return no_such_interface(interface)
     if exc.errno == errno.ENETDOWN:
-        return capture_failed(interface, "the interface is down")
+        return interface_down(interface)
     return capture_failed(interface, exc.strerror or str(exc))

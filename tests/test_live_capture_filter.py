@@ -1,0 +1,47 @@
+"""The default capture filter: the protocols' ports and the mapped ones, valid BPF for
+libpcap on the link types live capture meets."""
+
+from __future__ import annotations
+
+import pytest
+
+from cvipsniff.live.capture_filter import default_capture_filter
+
+
+def _terms(text: str) -> list[str]:
+    return text.split(" or ")
+
+
+def test_the_protocols_default_ports() -> None:
+    terms = _terms(default_capture_filter())
+    # CVIP listens on TCP and UDP 7110 and 9990; ImageServer on TCP 7563 only.
+    assert terms[:3] == ["port 7110", "tcp port 7563", "port 9990"]
+    assert "(ip[6:2] & 0x1fff != 0)" in terms  # later IPv4 fragments carry no ports
+    assert "(ip6[6] == 44)" in terms
+
+
+def test_decode_as_ports_join_by_transport() -> None:
+    text = default_capture_filter({("tcp", 17110): "cvip", ("udp", 17110): "cvip",
+                                   ("tcp", 17563): "imageserver", ("udp", 9999): "cvip"})
+    terms = _terms(text)
+    assert "port 17110" in terms and "tcp port 17110" not in terms
+    assert "tcp port 17563" in terms and "udp port 9999" in terms
+    assert terms.index("port 9990") < terms.index("udp port 9999") < terms.index("port 17110")
+
+
+def test_extra_ports_and_duplicates_of_defaults() -> None:
+    text = default_capture_filter({("tcp", 7110): "cvip"}, extra=[("udp", 7563)])
+    terms = _terms(text)
+    assert terms.count("port 7110") == 1
+    assert "port 7563" in terms and "tcp port 7563" not in terms
+
+
+@pytest.mark.parametrize("linktype", [1, 101, 113, 276])  # Ethernet, raw IP, cooked v1/v2
+def test_libpcap_compiles_it(linktype: int) -> None:
+    arch = pytest.importorskip("scapy.arch.common")
+    try:
+        program = arch.compile_filter(
+            default_capture_filter({("tcp", 8000): "cvip"}), linktype=linktype)
+    except ImportError:
+        pytest.skip("libpcap not installed")
+    assert program.bf_len > 10
