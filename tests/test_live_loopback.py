@@ -312,6 +312,22 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
     assert capture["interface"] == "lo" and capture["backend"] == backend
     assert capture["dropped"] == 0
     assert any(line.startswith("Capturing on 'lo'") for line in sniffer.stderr_lines)
+    assert _processes_running_with(peers.capture_filter()) == []  # dumpcap is gone too
+
+
+def _processes_running_with(text: str) -> list[int]:
+    """Processes whose command line contains ``text`` (a capture filter of ours)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def _silent_cvip_server() -> tuple[socket.socket, int]:
@@ -351,6 +367,7 @@ def test_an_unanswered_request_is_reported_while_the_capture_runs(
         listener.close()
         sniffer.kill()
     assert code == 1  # a warning, and --fail-on warning
+    assert _processes_running_with(f"tcp port {port}") == []
     text = "\n".join(sniffer.stdout_lines)
     assert sum("cvip.txn.unanswered" in ln for ln in sniffer.stdout_lines) == 2  # live + summary
     assert "== live capture on lo" in text

@@ -343,3 +343,13 @@ def test_findings_follow_the_message_that_produced_them() -> None:
             assert item.message_number in shown
             checked += 1
     assert checked >= 5
+
+
+def test_abort_closes_the_source_at_once() -> None:
+    source = ScriptedSource()
+    session = LiveSession("test0", "tcp", source, tick_s=0.05)
+    session.start()
+    session.abort()
+    ended = session.join(DEADLINE_S)
+    assert ended is not None and source.closed
+    assert ended.reason == "stopped" and ended.error is None

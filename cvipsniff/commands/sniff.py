@@ -201,7 +201,7 @@ def _wait(session: LiveSession) -> SessionEnded:
                 if ended is not None:
                     return ended
         except KeyboardInterrupt:
-            session.stop()
+            session.abort()
             session.join(5.0)
             raise
 

@@ -23,6 +23,7 @@ session to allow for it before calling a request unanswered.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -198,6 +199,9 @@ class DumpcapSource:
                                   f"cannot run {executable}: {exc.strerror or exc}",
                                   "use --backend scapy") from None
         self._proc = proc
+        # Whatever ends this process (an exception, a second Ctrl-C), dumpcap, which runs
+        # in a session of its own, must not outlive it.
+        atexit.register(self._kill)
         assert proc.stdin is not None
         proc.stdin.close()
         self._start(self._collect_stderr, "dumpcap-stderr")
@@ -372,6 +376,7 @@ class DumpcapSource:
         """Stop dumpcap if it still runs, and release the pipes and threads."""
         self._closing.set()
         self._kill()
+        atexit.unregister(self._kill)
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)
         self._threads.clear()

@@ -222,6 +222,15 @@ class LiveSession:
         """Ask the capture to end (thread-safe, signal-safe, idempotent)."""
         self._stop.set()
 
+    def abort(self) -> None:
+        """Stop at once, without waiting for the backend to hand over what it still
+        holds: closes the source from the calling thread (a second Ctrl-C). The capture
+        thread then ends as after a stop, with what it had."""
+        self._stop.set()
+        source = self._source
+        if source is not None:
+            source.close()
+
     def join(self, timeout: float | None = None) -> SessionEnded | None:
         """Wait for the capture to end; its :class:`SessionEnded`, or None on timeout."""
         if not self._done.wait(timeout):
