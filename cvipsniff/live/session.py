@@ -268,11 +268,13 @@ class LiveSession:
         self.analysis = Analysis(self.analysis_config)
         self._counters = _Counters()
         writer = self._open_writer()
-        source = self._new_source()
+        source: FrameSource | None = None
         try:
+            source = self._new_source()
             source.open()
         except BaseException:
-            source.close()
+            if source is not None:
+                source.close()
             if writer is not None:
                 writer.close()
             raise
