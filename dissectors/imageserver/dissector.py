@@ -39,26 +39,33 @@ def dissect(data: bytes, transport: str = "tcp",
             return dissect_image(data, start, opts)
         if data.startswith(b"<", start):
             return dissect_xml(data, start, opts)
-        return _unknown(data, start)
+        return _unknown(data, start, opts.tree)
     except Exception as exc:  # never let one message stop the analysis
         return Record(
             protocol=PROTOCOL,
             kind="unknown",
             info=f"[dissector error: {type(exc).__name__}]",
-            fields=[Field(keys.KIND, "Kind", "unknown")],
+            fields=[Field(keys.KIND, "Kind", "unknown")] if _wants_tree(options) else [],
             problems=[rules.problem(rules.DISSECTOR_ERROR,
                                     f"imageserver dissector raised {type(exc).__name__}: {exc}")],
             attrs=base_attrs(),
         )
 
 
-def _unknown(data: bytes, start: int) -> Record:
+def _wants_tree(options: object) -> bool:
+    """Whether the caller wants fields; read defensively (the dissector's last resort)."""
+    if isinstance(options, DissectOptions):
+        return options.tree
+    return not (isinstance(options, Mapping) and options.get("tree") is False)
+
+
+def _unknown(data: bytes, start: int, tree: bool) -> Record:
     what = "empty message" if start >= len(data) else "neither XML nor an ImageResponse"
     return Record(
         protocol=PROTOCOL,
         kind="unknown",
         info=f"[{what}, {len(data)} B]",
-        fields=[Field(keys.KIND, "Kind", "unknown")],
+        fields=[Field(keys.KIND, "Kind", "unknown")] if tree else [],
         problems=[rules.problem(rules.XML_STRUCTURE, f"{what}", S_INTRO, start,
                                 len(data) - start)],
         attrs=base_attrs(),

@@ -55,10 +55,15 @@ class _Body:
 
 
 class _Dissection:
+    """One ImageResponse being dissected. In lean mode (``options.tree`` False) every check
+    runs and every attr is set as in full mode, but no field is built (the methods that
+    return fields return empty lists or None)."""
+
     def __init__(self, data: bytes, start: int, options: DissectOptions) -> None:
         self.data = data
         self.start = start
         self.options = options
+        self.tree = options.tree
         self.problems: list[Problem] = []
         self.attrs: dict[str, Any] = base_attrs()
 
@@ -113,19 +118,22 @@ class _Dissection:
                     self.report(rules.FIELD_UNKNOWN,
                                 f"header {line.name!r} is not in the document", sec,
                                 line.offset, line.length, severity="info")
-                out.append(Field(other_key, line.name, line.value, None, line.offset,
-                                 line.length))
+                if self.tree:
+                    out.append(Field(other_key, line.name, line.value, None, line.offset,
+                                     line.length))
                 continue
             counts[spec.key] = counts.get(spec.key, 0) + 1
             if counts[spec.key] == 2:
                 self.report(rules.FIELD_DUPLICATE, f"header {spec.name} given more than once",
                             sec, line.offset, line.length)
-            out.append(self.header_field(line, spec, prefix, sec))
+            field = self.header_field(line, spec, prefix, sec)
+            if field is not None:
+                out.append(field)
         return out
 
     def header_field(self, line: HeaderLine, spec: Header, prefix: tuple[str, ...],
-                     sec: str) -> Field:
-        key = keys.key(*prefix, spec.key)
+                     sec: str) -> Field | None:
+        """Judge one header the document names; its field (None in lean mode)."""
         kids: list[Field] = []
         if spec.form is Form.PRIVACYMASK:
             value, display, kids = self.privacy_mask(line)
@@ -138,13 +146,17 @@ class _Dissection:
                             line.value_offset, line.value_length, severity="warning")
         else:
             decoded = values.parse(spec.form, line.value, self.options, values=spec.values,
-                                   minimum=0 if spec.form is Form.NUMBER else None)
+                                   minimum=0 if spec.form is Form.NUMBER else None,
+                                   describe=self.tree)
             value, display = decoded.value, decoded.display
             if decoded.problem is not None:
                 rule, message, severity = decoded.problem
                 self.report(rule, f"{spec.name}: {message}", sec, line.value_offset,
                             line.value_length, severity)
-        return Field(key, spec.name, value, display, line.offset, line.length, kids)
+        if not self.tree:
+            return None
+        return Field(keys.key(*prefix, spec.key), spec.name, value, display, line.offset,
+                     line.length, kids)
 
     def privacy_mask(self, line: HeaderLine) -> tuple[str, str, list[Field]]:
         mask = privacymask.decode(line.value, self.options)
@@ -155,6 +167,9 @@ class _Dissection:
                         S_PRIVACY_MASK, *where)
         for message in mask.problems:
             self.report(rules.PRIVACYMASK_SYNTAX, message, S_PRIVACY_MASK, *where)
+        self.attrs["privacymask"] = mask.kind
+        if not self.tree:
+            return line.value, "", []
         kids = [Field(keys.key("privacymask", "kind"), "form", mask.kind)]
         if mask.width is not None and mask.height is not None:
             kids += [
@@ -168,7 +183,6 @@ class _Dissection:
         kids += [Field(keys.key("privacymask", "method"), m.name, m.value,
                        f"{m.name} value={m.value} removable={m.removable}")
                  for m in mask.methods]
-        self.attrs["privacymask"] = mask.kind
         if mask.kind in ("grid", "xml") and mask.width:
             display = f"{mask.kind} {mask.width}x{mask.height}, {mask.masked} masked cells"
         else:
@@ -240,6 +254,11 @@ class _Dissection:
             self.report(rules.IMAGE_BODY, f"JPEG: {message}", sec, start, end - start)
         if info.width is None:
             return [], ""
+        self.attrs.setdefault("width", info.width)
+        self.attrs.setdefault("height", info.height)
+        summary = f"{info.width}x{info.height}"
+        if not self.tree:
+            return [], summary
         where = (info.sof_offset, info.sof_length)
         kids = [
             Field(keys.key("jpeg", "sof"), "frame", info.sof, None, *where),
@@ -248,20 +267,32 @@ class _Dissection:
             Field(keys.key("jpeg", "components"), "components", info.components, None, *where),
             Field(keys.key("jpeg", "precision"), "precision", info.precision, None, *where),
         ]
-        self.attrs.setdefault("width", info.width)
-        self.attrs.setdefault("height", info.height)
-        return kids, f"{info.width}x{info.height}"
+        return kids, summary
 
     def gbd_fields(self, start: int, end: int, complete: bool, sec: str,
                    ) -> tuple[list[Field], str]:
         header, why = genericbytedata.inspect(self.data, start, end)
         if header is None:
+            if not self.tree:
+                return [], ""
             note = f"generic byte data header not decoded: {why}"
             return [Field(keys.key("gbd", "datatype"), "header", None, note)], ""
+        summary = f"{header.codec_name}{' key frame' if header.keyframe else ''}"
+        self.attrs.setdefault("codec", header.codec_name)
+        self.attrs.setdefault("keyframe", header.keyframe)
+        kids = self.gbd_header_fields(header) if self.tree else []
+        payload = start + genericbytedata.HEADER_SIZE
+        if header.codec_name == "JPEG" and jpeg.looks_like_jpeg(self.data, payload):
+            more, dims = self.jpeg_fields(payload, end, complete, sec)
+            kids += more
+            summary = f"{summary} {dims}".strip()
+        return kids, summary
+
+    def gbd_header_fields(self, header: genericbytedata.GenericByteData) -> list[Field]:
         src = genericbytedata.SOURCE
         where = (header.offset, genericbytedata.HEADER_SIZE)
         sync, picture = values.format_ms(header.sync_ms), values.format_ms(header.picture_ms)
-        kids = [
+        return [
             Field(keys.key("gbd", "datatype"), f"data type ({src})", header.datatype,
                   header.datatype_name, *where),
             Field(keys.key("gbd", "length"), "total length", header.length, None, *where),
@@ -275,18 +306,11 @@ class _Dissection:
             Field(keys.key("gbd", "picturetime"), "picture time", header.picture_ms,
                   f"{header.picture_ms} ({picture})" if picture else None, *where),
         ]
-        summary = f"{header.codec_name}{' key frame' if header.keyframe else ''}"
-        self.attrs.setdefault("codec", header.codec_name)
-        self.attrs.setdefault("keyframe", header.keyframe)
-        payload = start + genericbytedata.HEADER_SIZE
-        if header.codec_name == "JPEG" and jpeg.looks_like_jpeg(self.data, payload):
-            more, dims = self.jpeg_fields(payload, end, complete, sec)
-            kids += more
-            summary = f"{summary} {dims}".strip()
-        return kids, summary
 
-    def multipart_body(self, body_start: int, boundary: str) -> tuple[Field, int, bool]:
-        """Fields for the parts; returns (multipart field, body size, complete)."""
+    def multipart_body(self, body_start: int, boundary: str,
+                       ) -> tuple[Field | None, int, bool]:
+        """Fields for the parts; returns (multipart field or None in lean mode, body size,
+        complete)."""
         data = self.data
         trailer = data.endswith(BLANK_LINE) and len(data) - body_start >= len(BLANK_LINE)
         end = len(data) - len(BLANK_LINE) if trailer else len(data)
@@ -312,18 +336,22 @@ class _Dissection:
         kids = [Field(keys.key("multipart", "boundary"), "boundary", boundary)]
         kinds: set[str] = set()
         for part in mp.parts:
-            field = self.part_field(part, complete=not truncated or part is not mp.parts[-1])
-            kinds.add(str(field.value))
-            kids.append(field)
+            kind, field = self.part(part, complete=not truncated or part is not mp.parts[-1])
+            kinds.add(kind)
+            if field is not None:
+                kids.append(field)
         size = (mp.end if mp.closed else end) - body_start
         self.attrs["parts"] = len(mp.parts)
         self.attrs["part_kinds"] = sorted(kinds)
+        if not self.tree:
+            return None, size, not truncated
         field = Field(keys.MULTIPART, "multipart", len(mp.parts),
                       f"{len(mp.parts)} parts{'' if mp.closed else ' (not closed)'}",
                       body_start, size, kids)
         return field, size, not truncated
 
-    def part_field(self, part: multipart.Part, complete: bool) -> Field:
+    def part(self, part: multipart.Part, complete: bool) -> tuple[str, Field | None]:
+        """Judge one part; its body kind and its field (None in lean mode)."""
         sec = S_IMAGE_MULTIPART
         kids = self.header_fields(part.headers, PART_HEADERS_BY_NAME, ("part", "header"),
                                   keys.PART_HEADER_OTHER, sec)
@@ -341,6 +369,8 @@ class _Dissection:
                         + " or ".join(PART_CONTENT_TYPES), sec, type_line.offset,
                         type_line.length, severity="warning")
         body = self.classify(part.body_start, part.body_end, media, complete, sec)
+        if not self.tree:
+            return body.kind, None
         kids += [
             Field(keys.PART_INDEX, "part", part.index),
             Field(keys.PART_KIND, "kind", body.kind),
@@ -352,8 +382,8 @@ class _Dissection:
         display = f"part {part.index}: {media or '?'} {part.size} B"
         if body.summary:
             display += f" ({body.summary})"
-        return Field(keys.PART, f"part {part.index}", body.kind, display, part.start,
-                     part.body_end - part.start, kids)
+        return body.kind, Field(keys.PART, f"part {part.index}", body.kind, display,
+                                part.start, part.body_end - part.start, kids)
 
 
 def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
@@ -372,17 +402,20 @@ def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
 
     txn = None
     id_line = headers.find(lines, "RequestId")
-    fields: list[Field] = [Field(keys.KIND, "Kind", "imageresponse")]
     if id_line is not None:
         decoded = values.parse_number(id_line.value)
         txn = decoded.value if decoded.problem is None else (id_line.value or None)
-        fields.append(Field(keys.REQUESTID, "Request id", txn, None, id_line.value_offset,
-                            id_line.value_length))
     d.attrs["requestid"] = txn
-    head_length = (body_start if head_complete else len(data)) - start
-    fields.append(Field(keys.IMAGERESPONSE, IMAGE_FIRST_LINE, len(lines),
-                        f"ImageResponse header: {len(lines)} lines", start, head_length,
-                        header_fields))
+    fields: list[Field] = []
+    if d.tree:
+        fields.append(Field(keys.KIND, "Kind", "imageresponse"))
+        if id_line is not None:
+            fields.append(Field(keys.REQUESTID, "Request id", txn, None, id_line.value_offset,
+                                id_line.value_length))
+        head_length = (body_start if head_complete else len(data)) - start
+        fields.append(Field(keys.IMAGERESPONSE, IMAGE_FIRST_LINE, len(lines),
+                            f"ImageResponse header: {len(lines)} lines", start, head_length,
+                            header_fields))
 
     summary = ""
     size = 0
@@ -390,7 +423,8 @@ def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
         d.attrs["body_kind"] = None
     elif is_multipart and params.get("boundary"):
         field, size, complete = d.multipart_body(body_start, params["boundary"])
-        fields.append(field)
+        if field is not None:
+            fields.append(field)
         d.attrs["body_kind"] = "multipart"
         summary = f"{d.attrs['parts']} parts"
         if declared is not None and declared != size and complete:
@@ -404,12 +438,13 @@ def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
                      type_line.length if type_line else 0)
         body, complete = d.single_body(body_start, declared)
         size = body.end - body.start
-        note = "" if complete else f" (truncated: {size} of {declared} bytes)"
-        fields.append(Field(keys.BODY, "body", size, f"{body.kind}, {size} B{note}",
-                            body.start, size, [
-                                Field(keys.BODY_KIND, "kind", body.kind),
-                                Field(keys.BODY_SIZE, "size", size),
-                                *body.fields]))
+        if d.tree:
+            note = "" if complete else f" (truncated: {size} of {declared} bytes)"
+            fields.append(Field(keys.BODY, "body", size, f"{body.kind}, {size} B{note}",
+                                body.start, size, [
+                                    Field(keys.BODY_KIND, "kind", body.kind),
+                                    Field(keys.BODY_SIZE, "size", size),
+                                    *body.fields]))
         d.attrs["body_kind"] = body.kind
         summary = body.summary
     d.attrs["body_size"] = size

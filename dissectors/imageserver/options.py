@@ -33,6 +33,12 @@ class DissectOptions:
       out; their absence is a warning by default and an error when this is on.
     * caps bounding the work done on one message: XML size, nesting depth and element
       count; header lines; multipart parts.
+    * ``tree``: build the Field tree. Batch reports pass False (lean mode, set by the
+      engine from ``PipelineConfig.tree``, not a reading of the document): kind, txn,
+      method, info, attrs and problems are exactly those of full mode, ``fields`` stays
+      empty and no display text is formatted. The XML scanner still records offsets in
+      both modes: they are how a check reads raw bytes (``<connectparam>``), not only
+      where the hex pane points.
     """
 
     reveal_secrets: bool = False
@@ -46,14 +52,29 @@ class DissectOptions:
     max_xml_elements: int = 10_000
     max_header_lines: int = 128
     max_parts: int = 4096
+    tree: bool = True
 
     @classmethod
     def from_any(cls, options: DissectOptions | Mapping[str, Any] | None) -> DissectOptions:
-        """Options from what the caller passed; never raises."""
+        """Options from what the caller passed; never raises.
+
+        The engine passes the same small mapping with every message: the last one parsed
+        is remembered, compared by value and type (``1 == True`` must not pass for a bool).
+        """
         if isinstance(options, DissectOptions):
             return options
         if not isinstance(options, Mapping):
             return DEFAULT_OPTIONS
+        key = [(name, type(value), value) for name, value in options.items()]
+        last_key, last_parsed = _LAST[0]  # one read: another thread may replace it meanwhile
+        if last_key == key:
+            return last_parsed
+        parsed = cls._parse(options)
+        _LAST[0] = (key, parsed)
+        return parsed
+
+    @classmethod
+    def _parse(cls, options: Mapping[str, Any]) -> DissectOptions:
         changes: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in options:
@@ -69,3 +90,5 @@ class DissectOptions:
 
 
 DEFAULT_OPTIONS = DissectOptions()
+# The last mapping parsed (as its typed items) and its options.
+_LAST: list[tuple[list[tuple[str, type, Any]] | None, DissectOptions]] = [(None, DEFAULT_OPTIONS)]

@@ -73,9 +73,10 @@ def parse_number(
     return Value(number, str(number))
 
 
-def parse_time(text: str, options: DissectOptions) -> Value:
+def parse_time(text: str, options: DissectOptions, describe: bool = True) -> Value:
     """Milliseconds since the UNIX epoch (section "goto": ``[milliseconds since UNIX
-    epoch]``). Not digits → error; digits outside the plausible window → warning."""
+    epoch]``). Not digits → error; digits outside the plausible window → warning.
+    ``describe=False`` (lean mode) leaves out the date in the display text."""
     if not _TIME.fullmatch(text):
         return Value(
             text,
@@ -83,7 +84,7 @@ def parse_time(text: str, options: DissectOptions) -> Value:
             (rules.FIELD_TIME, f"{text!r} is not a millisecond timestamp", "error"),
         )
     ms = int(text)
-    when = format_ms(ms)
+    when = format_ms(ms) if describe else None
     display = f"{ms} ({when})" if when else str(ms)
     if not options.time_min_ms <= ms <= options.time_max_ms:
         hint = " (seconds instead of milliseconds?)" if ms < options.time_min_ms // 100 else ""
@@ -122,14 +123,16 @@ def parse(
     maximum: int | None = None,
     rule: str = "",
     attribute: bool = False,
+    describe: bool = True,
 ) -> Value:
-    """Decode ``text`` (already stripped) according to ``form``."""
+    """Decode ``text`` (already stripped) according to ``form``. ``describe=False``: the
+    display text may be left plain (nobody reads it in lean mode)."""
     if form is Form.YESNO:
         result = parse_yesno(text, options, attribute)
     elif form is Form.NUMBER:
         result = parse_number(text, minimum, maximum)
     elif form is Form.TIME:
-        result = parse_time(text, options)
+        result = parse_time(text, options, describe)
     elif form is Form.FLOAT:
         result = parse_float(text)
     elif form is Form.ENUM:

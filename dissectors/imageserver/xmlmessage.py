@@ -58,12 +58,16 @@ def _case_hint(name: str, known: list[str] | tuple[str, ...]) -> str:
 
 
 class _Walker:
-    """Walks elements against their layout, collecting fields and problems."""
+    """Walks elements against their layout, collecting fields and problems.
+
+    In lean mode (``options.tree`` False) the walk judges exactly the same things but
+    builds no fields: :meth:`element` returns None and the lists stay empty."""
 
     def __init__(self, data: bytes, options: DissectOptions, problems: list[Problem]) -> None:
         self.data = data
         self.options = options
         self.problems = problems
+        self.tree = options.tree
 
     def report(self, rule: str, message: str, spec: str, offset: int, length: int,
                severity=None) -> None:
@@ -84,14 +88,17 @@ class _Walker:
                                 f"<{child.name}> is not defined inside <{node.name}>"
                                 + _case_hint(child.name, list(by_name)),
                                 sec, child.start, child.end - child.start)
-                out.append(self.generic(child))
+                if self.tree:
+                    out.append(self.generic(child))
                 continue
             counts[child.name] = counts.get(child.name, 0) + 1
             if counts[child.name] == 2 and not spec.repeated:
                 self.report(spec.rule or rules.FIELD_DUPLICATE,
                             f"<{child.name}> given more than once in <{node.name}>",
                             sec, child.start, child.end - child.start)
-            out.append(self.element(child, spec, (*path, child.name), sec))
+            field = self.element(child, spec, (*path, child.name), sec)
+            if field is not None:
+                out.append(field)
         if not node.closed:
             return out  # cut short: what is missing may just not have arrived
         for spec in specs:
@@ -118,7 +125,9 @@ class _Walker:
                             "may be supplied", sec, node.start, node.end - node.start)
         return out
 
-    def element(self, node: XmlNode, spec: Element, path: tuple[str, ...], sec: str) -> Field:
+    def element(self, node: XmlNode, spec: Element, path: tuple[str, ...],
+                sec: str) -> Field | None:
+        """Judge an element against its layout; its field (None in lean mode)."""
         form = spec.form
         kids: list[Field] = []
         value: Any = None
@@ -131,10 +140,12 @@ class _Walker:
             kids = self.children(node, (), path, sec)
             value, display = True, "present"
         elif form is Form.FREE:
-            value = display = node.text
-            kids = [self.generic(c) for c in node.children]
+            if self.tree:  # shown as it is, never judged
+                value = display = node.text
+                kids = [self.generic(c) for c in node.children]
         elif form is Form.CONNECTPARAM:
-            value, display, kids = self._connectparam(node)
+            if self.tree:  # its keys are judged by the connectparam check
+                value, display, kids = self._connectparam(node)
         else:
             kids = self.children(node, (), path, sec)
             if form is Form.SECRET:
@@ -143,7 +154,7 @@ class _Walker:
             else:
                 decoded = values.parse(form, node.text, self.options, values=spec.values,
                                        minimum=spec.minimum, maximum=spec.maximum,
-                                       rule=spec.rule)
+                                       rule=spec.rule, describe=self.tree)
                 value, display = decoded.value, decoded.display
                 if decoded.problem is not None and node.closed:
                     rule, message, severity = decoded.problem
@@ -151,9 +162,11 @@ class _Walker:
                     self.report(rule, f"<{node.name}>: {message}", sec, offset, length,
                                 severity)
         kids[:0] = self.attributes(node, spec.attributes, path, sec)
+        if not self.tree:
+            return None
         field = Field(keys.key(*path), node.name, value, display, node.start,
                       node.end - node.start, kids)
-        if path == ("status", "statusitem"):
+        if path == ("status", "statusitem"):  # full mode only: lean returned above
             _describe_status_item(field)
         return field
 
@@ -167,28 +180,31 @@ class _Walker:
             spec = by_name.get(attr.name)
             if spec is None:
                 if judge:
-                        self.report(rules.FIELD_UNKNOWN,
+                    self.report(rules.FIELD_UNKNOWN,
                                 f"attribute {attr.name!r} is not defined for <{node.name}>"
                                 + _case_hint(attr.name, list(by_name)),
                                 sec, attr.offset, attr.length)
-                out.append(_generic_attribute(attr))
+                if self.tree:
+                    out.append(_generic_attribute(attr))
                 continue
             seen.add(attr.name)
             decoded = values.parse(spec.form, attr.value.strip(), self.options,
                                    values=spec.values, minimum=spec.minimum,
-                                   maximum=spec.maximum, rule=spec.rule, attribute=True)
+                                   maximum=spec.maximum, rule=spec.rule, attribute=True,
+                                   describe=self.tree)
             if decoded.problem is not None and judge:
                 rule, message, severity = decoded.problem
                 self.report(rule, f"<{node.name} {attr.name}>: {message}", sec, attr.offset,
                             attr.length, severity)
-            out.append(Field(keys.key(*path, attr.name), attr.name, decoded.value,
-                             decoded.display, attr.offset, attr.length))
+            if self.tree:
+                out.append(Field(keys.key(*path, attr.name), attr.name, decoded.value,
+                                 decoded.display, attr.offset, attr.length))
         for spec in specs:
             if spec.required and spec.name not in seen and judge:
                 self.report(spec.rule or rules.FIELD_MISSING,
                             f"<{node.name}> has no {spec.name} attribute", sec, node.start,
                             node.end - node.start)
-        if node.junk:
+        if node.junk and self.tree:
             out.append(Field(keys.ATTRIBUTE, "unparsed tag content", node.junk, None,
                              node.start, node.end - node.start))
         return out
@@ -259,7 +275,8 @@ def dissect_xml(data: bytes, start: int, options: DissectOptions) -> Record:
         problems.append(rules.problem(rules.XML_STRUCTURE, "no root element", S_INTRO,
                                       start, len(data) - start))
         return Record(PROTOCOL, "unknown", "XML without an element",
-                      [Field(keys.KIND, "Kind", "unknown")], problems, attrs=attrs)
+                      [Field(keys.KIND, "Kind", "unknown")] if options.tree else [], problems,
+                      attrs=attrs)
     walker = _Walker(data, options, problems)
     kind = ROOTS.get(root.name)
     if kind is None:
@@ -268,7 +285,8 @@ def dissect_xml(data: bytes, start: int, options: DissectOptions) -> Record:
             f"root element <{root.name}> is not methodcall, methodresponse or livepackage"
             + _case_hint(root.name, tuple(ROOTS)),
             S_INTRO, root.start, root.end - root.start))
-        fields = [Field(keys.KIND, "Kind", "unknown"), walker.generic(root)]
+        fields = [Field(keys.KIND, "Kind", "unknown"), walker.generic(root)] \
+            if options.tree else []
         info = f"<{root.name}> (not an ImageServer message)"
         return Record(PROTOCOL, "unknown", info, fields, problems, attrs=attrs)
     if kind == "livepackage":
@@ -327,11 +345,14 @@ def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
             attrs["alarms"] = count
             info += f" {count} alarms"
     info += suffix
-    root_field = Field(keys.key(root.name), root.name, method, f"{root.name}: {method or '?'}",
-                       root.start, root.end - root.start, children)
-    return Record(PROTOCOL, kind, info, [Field(keys.KIND, "Kind", kind), root_field],
-                  problems, txn=txn, is_response=kind == "response", method=method,
-                  attrs=attrs)
+    fields: list[Field] = []
+    if walker.tree:
+        fields = [Field(keys.KIND, "Kind", kind),
+                  Field(keys.key(root.name), root.name, method,
+                        f"{root.name}: {method or '?'}", root.start, root.end - root.start,
+                        children)]
+    return Record(PROTOCOL, kind, info, fields, problems, txn=txn,
+                  is_response=kind == "response", method=method, attrs=attrs)
 
 
 def _requestid(root: XmlNode) -> int | str | None:
@@ -364,10 +385,12 @@ def _livepackage(root: XmlNode, walker: _Walker, problems: list[Problem], suffix
     when = format_ms(statustime) if statustime is not None else None
     info = f"livepackage statustime={when or '?'} {len(items)} items"
     info += suffix
-    root_field = Field(keys.key("livepackage"), "livepackage", len(items),
-                       f"livepackage: {len(items)} status items", root.start,
-                       root.end - root.start, children)
-    return Record(PROTOCOL, "livepackage", info,
-                  [Field(keys.KIND, "Kind", "livepackage"), root_field], problems,
-                  is_response=True, attrs=attrs)
+    fields: list[Field] = []
+    if walker.tree:
+        fields = [Field(keys.KIND, "Kind", "livepackage"),
+                  Field(keys.key("livepackage"), "livepackage", len(items),
+                        f"livepackage: {len(items)} status items", root.start,
+                        root.end - root.start, children)]
+    return Record(PROTOCOL, "livepackage", info, fields, problems, is_response=True,
+                  attrs=attrs)
 
