@@ -243,8 +243,15 @@ def _raw(params: list[Value]) -> list[Param]:
 
 def _members(struct: Value, fields: tuple[FieldSpec, ...], strict: bool = False,
              record: int = -1) -> list[Param]:
-    return [Param(m.value, m.name, T.find_field(fields, m.name, strict), 0, m.offset, m.length,
-                  record) for m in struct.value]
+    if not fields:
+        return [Param(m.value, m.name, None, 0, m.offset, m.length, record)
+                for m in struct.value]
+    if strict:
+        return [Param(m.value, m.name, T.find_field(fields, m.name, True), 0, m.offset,
+                      m.length, record) for m in struct.value]
+    index, fold = T.field_index(fields), T.fold
+    return [Param(m.value, m.name, index.get(fold(m.name)), 0, m.offset, m.length, record)
+            for m in struct.value]
 
 
 def bind(candidates: tuple[MethodSpec, ...], params: list[Value], direction: str,

@@ -318,7 +318,8 @@ def _parse_lean(body: bytes, limits: Limits) -> ParsedBody | None:
     """
     if len(body) > limits.size:
         return ParsedBody(None, [_size_problem(body, limits)], well_formed=False)
-    if _FORBIDDEN.search(body) is not None:
+    markup = b"<!" in body  # a declaration, a comment or CDATA: worth a closer look
+    if markup and _FORBIDDEN.search(body) is not None:
         return None  # refused declarations: reported (with their bytes) by the full path
     try:
         root = etree.fromstring(body, _PARSERS.strict)
@@ -326,7 +327,9 @@ def _parse_lean(body: bytes, limits: Limits) -> ParsedBody | None:
         return None  # the error and the repair are the full path's
     if not _within_caps(body, root, limits):
         return None
-    return ParsedBody(_tree(root, body, None), [], well_formed=True)
+    if (markup and b"<!--" in body) or _may_be_namespaced(body):
+        _normalise(root)
+    return ParsedBody(Tree(root), [], well_formed=True)
 
 
 def _within_caps(body: bytes, root: etree._Element, limits: Limits) -> bool:
@@ -406,7 +409,13 @@ def _needs_normalising(body: bytes) -> bool:
     """Whether the tree may hold comments or namespaced tags. A well-formed body without
     a DTD cannot hold entity references (an undefined entity is fatal); a repaired one
     may, so :func:`_repair` always normalises."""
-    return b"<!--" in body or b"xmlns" in body or b"<xml:" in body
+    return b"<!--" in body or _may_be_namespaced(body)
+
+
+def _may_be_namespaced(body: bytes) -> bool:
+    """A tag has a namespace only under an ``xmlns`` declaration or with the predeclared
+    ``xml:`` prefix."""
+    return b"xmlns" in body or b"<xml:" in body
 
 
 def _normalise(root: etree._Element) -> None:

@@ -104,18 +104,22 @@ class Value:
     def plain(self) -> Any:
         """A JSON-able rendering: structs as dicts (a repeated member name gets a ``#2``,
         ``#3``... suffix), arrays as lists, base64 as its text."""
-        if self.type == "struct":
+        kind = self.type
+        if kind == "struct":
             out: dict[str, Any] = {}
             for m in self.value:
                 key = m.name
-                n = 2
-                while key in out:
+                if key in out:
+                    n = 2
+                    while f"{m.name}#{n}" in out:
+                        n += 1
                     key = f"{m.name}#{n}"
-                    n += 1
-                out[key] = m.value.plain() if m.value is not None else None
+                v = m.value
+                out[key] = None if v is None else v.plain() if v.type in CONTAINER_TYPES \
+                    else v.value
             return out
-        if self.type == "array":
-            return [v.plain() for v in self.value]
+        if kind == "array":
+            return [v.plain() if v.type in CONTAINER_TYPES else v.value for v in self.value]
         return self.value
 
 
@@ -183,17 +187,17 @@ class _Builder:
         """A ``<value>`` element, or a bare typed element standing in for one."""
         if tag != "value":
             return self.typed(el, tag, context)
-        count = len(el)
-        if not count:
+        kids = el[:]
+        if not kids:
             text = el.text or ""
             if self.spans is None:
                 return Value("", text, text)
             offset, length = self.inner(el)
             return Value("", text, text, offset, length)
-        first = el[0]
-        if count > 1:
+        first = kids[0]
+        if len(kids) > 1:
             self.report("cvip.xmlrpc.structure", "warning",
-                        f"<value> holds {count} elements; the first is used", el)
+                        f"<value> holds {len(kids)} elements; the first is used", el)
             beside = element_text(el)
         else:
             beside = (el.text or "") + (first.tail or "")
@@ -203,11 +207,25 @@ class _Builder:
         return self.typed(first, first.tag, context)
 
     def typed(self, el: etree._Element, tag: str, context: str) -> Value:
+        """A typed element (``<int>``, ``<struct>``...)."""
         if tag == "struct":
             return self.struct(el)
         if tag == "array":
             return self.array(el)
-        offset, length = self.inner(el) if self.spans is not None else _NOWHERE
+        read = _PLAIN_SCALARS.get(tag)
+        if read is not None and not len(el):  # the common case: nothing to report
+            text = el.text or ""
+            value, problem = read(text)
+            if problem is None:
+                if self.spans is None:
+                    return Value(tag, value, text)
+                offset, length = self.inner(el)
+                return Value(tag, value, text, offset, length)
+        return self.scalar(el, tag, context)
+
+    def scalar(self, el: etree._Element, tag: str, context: str) -> Value:
+        """A scalar (or unknown) typed element, with everything there is to report."""
+        offset, length = self.inner(el)
         if len(el):
             text = element_text(el)
             self.report("cvip.xmlrpc.structure", "warning",
@@ -242,7 +260,7 @@ class _Builder:
         return Value("struct", members, "", offset, length)
 
     def member(self, el: etree._Element) -> Member:
-        kids = list(el)
+        kids = el[:]
         if len(kids) == 2:  # the usual <name/><value/>: no list of candidates to build
             name_el, value_el = kids
             value_tag = value_el.tag
@@ -394,6 +412,8 @@ _READERS: dict[str, Callable[[str], Reading]] = {
     "boolean": _boolean, "double": _double, "dateTime.iso8601": _datetime,
     "base64": _base64, "nil": _nil, "string": _string,
 }
+# The standard scalar types (and <uint>) by element name: the fast path of a well-formed value.
+_PLAIN_SCALARS = _READERS
 # Element name as sent → (the type it is read as, its reader or None if that is no scalar
 # type); the document's typos included.
 _SCALARS: dict[str, tuple[str, Callable[[str], Reading] | None]] = {

@@ -26,8 +26,8 @@ from dissectors.cvip.tables.services import PROPERTIES, PROPERTY_SETS, SERVICES
 __all__ = [
     "BIT_SETS", "CATALOGUE", "ENUMS", "PROPERTIES", "SERVICES", "TYPE_TYPOS", "BitSetSpec",
     "EnumSpec", "FieldSpec", "MethodName", "MethodSpec", "PropertySpec", "ServiceSpec",
-    "all_field_names", "find_field", "find_methods", "find_property", "find_service", "fold",
-    "properties_of", "split_method", "type_property_names",
+    "all_field_names", "field_index", "find_field", "find_methods", "find_property",
+    "find_service", "fold", "properties_of", "split_method", "type_property_names",
 ]
 
 # Cyrillic letters that look like Latin ones; the PDF prints "Туре" with a Cyrillic Т.
@@ -36,9 +36,23 @@ _HOMOGLYPHS = str.maketrans("АВЕКМНОРСТХаеорсухіІ", "ABEKMHO
 
 def fold(name: str) -> str:
     """The tolerant matching key of a name: look-alike letters to Latin, case folded, and
-    the document's own spelling variants (``persistant``) mapped to one spelling."""
-    key = name.translate(_HOMOGLYPHS).casefold()
-    return SPELLING_VARIANTS.get(key, key)
+    the document's own spelling variants (``persistant``) mapped to one spelling.
+
+    Every member name of every message is folded, and the names repeat (a few hundred in
+    the catalogue), so keys are remembered; the memo is bounded (emptied when full) so a
+    capture of random names cannot grow it."""
+    key = _FOLDED.get(name)
+    if key is None:
+        key = name.translate(_HOMOGLYPHS).casefold()
+        key = SPELLING_VARIANTS.get(key, key)
+        if len(_FOLDED) >= _FOLD_MEMO_SIZE:
+            _FOLDED.clear()
+        _FOLDED[name] = key
+    return key
+
+
+_FOLDED: dict[str, str] = {}
+_FOLD_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +114,34 @@ def find_methods(service: ServiceSpec | None, method: str,
 
 
 def find_field(fields: Iterable[FieldSpec], name: str, strict: bool = False) -> FieldSpec | None:
+    """The first field of ``fields`` with this name (tolerantly matched unless ``strict``)."""
     if strict:
         return next((f for f in fields if f.name == name), None)
+    if isinstance(fields, tuple):
+        return field_index(fields).get(fold(name))
     key = fold(name)
     return next((f for f in fields if fold(f.name) == key), None)
+
+
+def field_index(fields: tuple[FieldSpec, ...]) -> dict[str, FieldSpec]:
+    """Folded name → the first field of that name, for a tuple of fields (a catalogue
+    entry's request or response table). Built once per tuple: the tables are static, so
+    a message binds each member with one lookup instead of folding every field name."""
+    entry = _FIELD_INDEX.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    index: dict[str, FieldSpec] = {}
+    for f in fields:
+        index.setdefault(fold(f.name), f)
+    if len(_FIELD_INDEX) >= _FIELD_INDEX_SIZE:
+        _FIELD_INDEX.clear()
+    # The tuple is kept with its index, so its id cannot be reused while the entry lives.
+    _FIELD_INDEX[id(fields)] = (fields, index)
+    return index
+
+
+_FIELD_INDEX: dict[int, tuple[tuple[FieldSpec, ...], dict[str, FieldSpec]]] = {}
+_FIELD_INDEX_SIZE = 1024
 
 
 def _pattern_of(base: str, instance: tuple[str, ...]) -> str:
