@@ -25,6 +25,7 @@ one byte at a time or all at once gives the same events.
 from __future__ import annotations
 
 import re
+import struct
 from enum import Enum
 
 from dissectors.base import Framed, FramerEvent, Problem, Skipped
@@ -37,6 +38,9 @@ DEFAULT_SIZE_CAP = 16 * 1024 * 1024
 # with an XML declaration after a little whitespace, never after pages of it.
 MAX_LEADING_BLANKS = 64
 _VERSION_BYTES = re.compile(rb"\x02\x01|\x01\x02")
+# Packet Size (bytes 5..8 of the header) in each byte order.
+_SIZE_BE = struct.Struct(">I")
+_SIZE_LE = struct.Struct("<I")
 _BLANKS = XML_LEAD
 _COMPACT_AT = 64 * 1024
 
@@ -163,28 +167,34 @@ class CvipFramer:
             elif mode is _Mode.SYNC:
                 if avail < 2:
                     return
-                if byte_order_of(buf[self._pos:self._pos + 2]) is None:
+                pos = self._pos
+                first, second = buf[pos], buf[pos + 1]
+                if first == 0x02 and second == 0x01:
+                    size_at = _SIZE_BE
+                elif first == 0x01 and second == 0x02:
+                    size_at = _SIZE_LE
+                else:
                     self._enter_resync()
                     continue
                 if avail < HEADER_SIZE:
                     return
-                header = parse_header(buf, self._pos)
-                assert header is not None
-                total = self._total(header.size)
+                # struct on the hot path: only the size is needed to cut the message.
+                (size,) = size_at.unpack_from(buf, pos + 5)
+                total = size if self.size_includes_header else size + HEADER_SIZE
                 if total < HEADER_SIZE:
                     self._enter_resync()
                 elif total > self.size_cap:
                     self._flush_skipped(out)
                     problem = Problem(
                         SIZE_CAP, "error",
-                        f"declared size {header.size} bytes is beyond the {self.size_cap}-byte "
+                        f"declared size {size} bytes is beyond the {self.size_cap}-byte "
                         "cap; body counted down, not buffered", SECTION, 5, 4)
                     out.append(Framed(self._base + self._pos,
                                       bytes(buf[self._pos:self._pos + HEADER_SIZE]), [problem],
                                       truncated=True))
                     self._pos += HEADER_SIZE
                     self._start_discard(self._base + self._pos, total - HEADER_SIZE, SIZE_CAP,
-                                        f"body of a message declaring {header.size} bytes "
+                                        f"body of a message declaring {size} bytes "
                                         f"(cap {self.size_cap})")
                     self._mode = _Mode.DISCARD
                 else:
@@ -193,10 +203,12 @@ class CvipFramer:
             elif mode is _Mode.BODY:
                 if avail < self._msg_len:
                     return
-                self._flush_skipped(out)
+                if self._skip_len:
+                    self._flush_skipped(out)
                 start = self._pos
-                self._pos += self._msg_len
-                out.append(Framed(self._base + start, bytes(buf[start:self._pos])))
+                end = self._pos = start + self._msg_len
+                with memoryview(buf) as view:  # one copy, straight out of the buffer
+                    out.append(Framed(self._base + start, bytes(view[start:end])))
                 self._mode = _Mode.SYNC
             elif not self._resync_step():
                 return

@@ -199,22 +199,8 @@ class ImageServerFramer:
     # ---- steps ----------------------------------------------------------------------------
 
     def _step(self, out: list[FramerEvent]) -> bool:
-        state = self._state
-        if state is _State.SEEK:
-            return self._seek(out)
-        if state is _State.RESYNC:
-            return self._resync(out)
-        if state is _State.XML:
-            return self._xml(out)
-        if state is _State.HEAD:
-            return self._head(out)
-        if state is _State.BODY:
-            return self._body(out)
-        if state is _State.OPEN:
-            return self._open(out)
-        if state is _State.MULTI:
-            return self._multi(out)
-        return self._discard(out)
+        """One step of the state's reader; True when it made progress (call again)."""
+        return _READERS[self._state](self, out)
 
     def _seek(self, out: list[FramerEvent]) -> bool:
         buf = self._buf
@@ -395,8 +381,16 @@ class ImageServerFramer:
         buf, n = self._buf, len(self._buf)
         start, end = self._body_start, self._body_end
         if not self._overrun:
-            # A message starting inside the declared body means the length lied.
-            p, self._next_scan = _find_next_start(buf, self._next_scan, min(n, end), n >= end)
+            # A message starting inside the declared body means the length lied. Most
+            # segments of an image hold no blank line at all: that case is answered here.
+            limit = min(n, end)
+            if buf.find(BLANK_LINE, self._next_scan, limit) < 0:
+                self._next_scan = max(self._next_scan, limit - len(BLANK_LINE) + 1)
+                if n < end + len(BLANK_LINE):
+                    return False
+                p = -1
+            else:
+                p, self._next_scan = _find_next_start(buf, self._next_scan, limit, n >= end)
             if p >= 0:
                 problems = []
                 if p + len(BLANK_LINE) == start:
@@ -655,3 +649,16 @@ class ImageServerFramer:
         del self._buf[:count]
         self._base += count
         self._new_message()
+
+
+# The reader of each state (a table, as h11 maps states to readers).
+_READERS = {
+    _State.SEEK: ImageServerFramer._seek,
+    _State.RESYNC: ImageServerFramer._resync,
+    _State.XML: ImageServerFramer._xml,
+    _State.HEAD: ImageServerFramer._head,
+    _State.BODY: ImageServerFramer._body,
+    _State.OPEN: ImageServerFramer._open,
+    _State.MULTI: ImageServerFramer._multi,
+    _State.DISCARD: ImageServerFramer._discard,
+}
