@@ -30,11 +30,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the terminal UI reads its keys from the terminal: give a capture "
                          "file, not standard input")
     check_readable(args.file)
+    config = pipeline_config(args, keep_data=True)
+    analysis_config = load_config(args.config)
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("the terminal UI needs a terminal; use 'cvipsniff read' or "
                          "'cvipsniff report' in pipes and scripts")
-    config = pipeline_config(args, keep_data=True)
-    analysis_config = load_config(args.config)
     # Imported here: the CLI's other commands must not pay for Textual.
     from cvipsniff.tui.app import THEMES, CvipsniffApp
 

@@ -72,7 +72,8 @@ def message_columns(width: int, mode: str, time_cells: int, last_frame: int,
     fixed = number + time_cells + protocol + (7 if show_length else 0)
     separators = 6 if show_length else 5
     rest = width - fixed - separators
-    endpoint = max(12, min(23, endpoint_cells, (rest - 24) // 2))
+    # Addresses first (an IPv4 endpoint with its port is 21 cells at most), then Info.
+    endpoint = max(12, min(23, endpoint_cells, (rest - 18) // 2))
     info = max(8, rest - 2 * endpoint)
     columns = [
         Column("No.", number, right=True),

@@ -49,6 +49,10 @@ def group_findings(findings) -> dict[tuple[str, str], list[int]]:
 class FindingsTree(Tree[FindingNode]):
     DEFAULT_CSS = "FindingsTree { height: 1fr; background: $surface; }"
 
+    def process_label(self, label: str | Text) -> Text:  # type: ignore[override]
+        """Labels are data (messages quoting the capture), never Rich markup."""
+        return Text(label) if isinstance(label, str) else label
+
 
 class FindingsScreen(SessionScreen):
     """Findings by severity and rule."""

@@ -204,10 +204,10 @@ class MessagesScreen(SessionScreen):
             self._details_pending = True
             self.call_after_refresh(self._show_details)
 
-    def _show_details(self) -> None:
+    def _show_details(self, force: bool = False) -> None:
         self._details_pending = False
         index = self.message_list.selected_index
-        if index == self._shown_index:
+        if index == self._shown_index and not force:
             return
         self._shown_index = index
         self._shown_txn = self.session.transaction_at(index) if index is not None else None
@@ -218,9 +218,7 @@ class MessagesScreen(SessionScreen):
 
     def refresh_details(self) -> None:
         """Show the selected message now (tests and jumps don't wait for a refresh)."""
-        self._shown_index = None
-        self._details_pending = False
-        self._show_details()
+        self._show_details(force=True)
 
     @on(MessageList.Selected)
     def _open_message(self) -> None:
@@ -320,7 +318,8 @@ class MessagesScreen(SessionScreen):
 
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
-        self.apply_filter(event.text)
+        if self.apply_filter(event.text):
+            self.message_list.focus()  # type, Enter, then arrows: keyboard first
 
     def apply_filter(self, text: str, *, quiet: bool = False) -> bool:
         """Compile and apply ``text`` (empty: show everything). False on a syntax error,

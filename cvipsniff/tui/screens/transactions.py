@@ -51,8 +51,8 @@ class TransactionList(VirtualTable):
         return self.session.transactions.get(row + 1)
 
     def columns(self, width: int) -> Sequence[Column]:
-        fixed = [("#", 6, True), ("Protocol", 9, False), ("Id", 6, True),
-                 ("Req", 7, True), ("Resp", 9, True), ("Latency ms", 10, True),
+        fixed = [("#", 5, True), ("Protocol", 9, False), ("Id", 5, True),
+                 ("Req", 6, True), ("Resp", 8, True), ("Latency", 8, True),
                  ("State", 10, False)]
         if width >= 100:
             fixed.insert(3, ("Flow", 5, True))
@@ -83,7 +83,7 @@ class TransactionList(VirtualTable):
             "Flow": str(txn.flow),
             "Req": self._frame_of(txn.request),
             "Resp": response,
-            "Latency ms": "" if txn.latency_ms is None else f"{txn.latency_ms:.3f}",
+            "Latency": "" if txn.latency_ms is None else f"{txn.latency_ms:.3f}",
             "State": txn.state,
         }
         return [fit(values[c.title], c.width, right=c.right) for c in columns]
@@ -125,7 +125,8 @@ class TransactionsScreen(SessionScreen):
         txns = self.session.transactions
         pending = f", {txns.pending:,} open" if txns.pending else ""
         self.query_one("#txn-title", Static).update(
-            f"Transactions: {len(txns):,}{pending}   Enter: request   r: response")
+            f"Transactions: {len(txns):,}{pending}   latency in ms   Enter: request   "
+            "r: response")
 
     @on(VirtualTable.Selected, "#transactions")
     async def action_open_request(self) -> None:

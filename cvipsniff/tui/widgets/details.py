@@ -58,6 +58,10 @@ class DetailsTree(Tree[NodeInfo]):
         self.index: int | None = None
         self._pending: dict[int, tuple[Field, ...]] = {}  # node id → children not yet added
 
+    def process_label(self, label: str | Text) -> Text:  # type: ignore[override]
+        """Labels are data (field values, XML text), never Rich markup."""
+        return Text(label) if isinstance(label, str) else label
+
     def show(self, index: int | None) -> None:
         """Show the message at store ``index`` (None: nothing)."""
         self.index = index
@@ -122,8 +126,11 @@ class DetailsTree(Tree[NodeInfo]):
                           NodeInfo("txn.response", ""))
 
     def _label(self, f: Field) -> Text:
+        value = f.text()
+        if value.startswith(f.label):  # a node whose summary already names it
+            return Text(value, style="bold")
         text = Text(f"{f.label}: ", style="bold")
-        text.append(f.text())
+        text.append(value)
         return text
 
     def _add_field(self, parent: TreeNode[NodeInfo], f: Field, budget: list[int],

@@ -42,8 +42,10 @@ class FilterBar(Widget):
     FilterBar > #filter-row { height: 1; }
     FilterBar #filter-prompt { width: auto; padding: 0 1; background: $panel; }
     FilterBar FilterInput { border: none; height: 1; padding: 0 1; background: $boost; }
-    FilterBar FilterInput:focus { background: $primary 20%; }
-    FilterBar FilterInput.-invalid { background: $error 30%; }
+    FilterBar FilterInput:focus { border: none; background: $primary 20%; }
+    FilterBar FilterInput.-invalid, FilterBar FilterInput.-invalid:focus {
+        border: none; background: $error 30%;
+    }
     FilterBar FilterInput.-active { background: $success 20%; }
     FilterBar #filter-error { height: auto; color: $text-error; display: none; }
     FilterBar.-error #filter-error { display: block; }

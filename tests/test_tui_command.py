@@ -1,0 +1,54 @@
+"""``cvipsniff tui`` on the command line: its options, and one clear line (exit 2) for
+every way it cannot start. The running UI itself is tested in test_tui_tmux.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli_helpers import assert_clean_error, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = str(ROOT / "captures" / "demo.pcapng")
+
+
+def test_help_lists_the_read_and_decode_options():
+    result = run_cli("tui", "--help")
+    assert result.code == 0
+    for option in ("-r FILE", "--decode-as", "--no-heuristics", "--config", "--light"):
+        assert option in result.stdout
+
+
+def test_the_tui_is_listed_among_the_commands():
+    result = run_cli("--help")
+    assert result.code == 0 and "tui" in result.stdout
+
+
+def test_without_a_terminal_it_says_what_to_use_instead():
+    result = run_cli("tui", "-r", DEMO)
+    assert_clean_error(result, "needs a terminal", "cvipsniff read")
+
+
+def test_a_bare_capture_path_opens_the_tui():
+    # `cvipsniff FILE` is `cvipsniff tui -r FILE`: the same refusal without a terminal.
+    result = run_cli(DEMO)
+    assert_clean_error(result, "needs a terminal")
+
+
+def test_standard_input_is_refused():
+    assert_clean_error(run_cli("tui", "-r", "-"), "give a capture file")
+
+
+def test_a_missing_file_is_one_line():
+    assert_clean_error(run_cli("tui", "-r", "/nonexistent/capture.pcapng"), "no such file")
+
+
+def test_a_directory_is_one_line(tmp_path):
+    assert_clean_error(run_cli("tui", "-r", str(tmp_path)), "is a directory")
+
+
+def test_a_bad_decode_as_rule_is_one_line():
+    assert_clean_error(run_cli("tui", "-r", DEMO, "-d", "tcp.port=80"), "decode-as")
+
+
+def test_a_missing_file_argument_is_a_usage_error():
+    assert_clean_error(run_cli("tui"), "-r")
