@@ -68,7 +68,7 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
         problems.append(Problem("cvip.header.size_mismatch", "error",
                                 f"Packet Size says {header.size} bytes, the message is "
                                 f"{len(data)}{hint}", SECTION, 5, 4))
-    if not body.strip():
+    if not body or body.isspace():  # (what body.strip() would leave empty, without a copy)
         problems.append(Problem("cvip.xmlrpc.structure", "error",
                                 "message without an XML-RPC body" if not truncated else
                                 "body not captured", XML_SECTION, HEADER_SIZE, len(body)))

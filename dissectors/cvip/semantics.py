@@ -141,10 +141,25 @@ def interpret(body: XmlRpcBody, opts: Options) -> Meaning:
 def _resolve(method_name: str | None, opts: Options) -> Meaning:
     if not method_name:
         return Meaning("request")
-    name = T.split_method(method_name)
-    service = T.find_service(name.base, opts.strict_spelling) if name.base else None
-    candidates = T.find_methods(service, name.method, opts.strict_spelling) if name.base else ()
-    return Meaning("request", name, service, candidates)
+    key = (method_name, opts.strict_spelling)
+    found = _RESOLVED.get(key)
+    if found is None:
+        name = T.split_method(method_name)
+        service = T.find_service(name.base, opts.strict_spelling) if name.base else None
+        candidates = T.find_methods(service, name.method, opts.strict_spelling) \
+            if name.base else ()
+        found = (name, service, candidates)
+        if len(_RESOLVED) >= _RESOLVED_SIZE:
+            _RESOLVED.clear()
+        _RESOLVED[key] = found
+    return Meaning("request", *found)
+
+
+# Method name as sent → its split name, service and catalogue entries (all immutable). A
+# capture repeats a few hundred names; the memo is bounded against one of random names.
+_RESOLVED: dict[tuple[str, bool],
+                tuple[T.MethodName, ServiceSpec | None, tuple[MethodSpec, ...]]] = {}
+_RESOLVED_SIZE = 4096
 
 
 def _call(body: XmlRpcBody, opts: Options) -> Meaning:

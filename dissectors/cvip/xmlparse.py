@@ -104,7 +104,7 @@ class Tree:
     """
 
     root: etree._Element
-    spans: dict[etree._Element, Span] | None = None
+    spans: dict[etree._Element, Offsets] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,31 +131,12 @@ class _Tok:
     odd: bool = False  # an end tag written with blanks ("</ xml >")
 
 
-@dataclass(slots=True)
-class Span:
-    """Where an element's tags are (offsets into the body); ``inner_*`` delimit its
-    content. ``synthetic``: supplied by the repair pass, not in the bytes."""
-
-    tag: str
-    start: int
-    inner_start: int
-    inner_end: int = -1
-    end: int = -1
-    synthetic: bool = False
-
-    @property
-    def whole(self) -> tuple[int, int]:
-        """(offset, length) of the whole element, or ``(-1, 0)``."""
-        if self.start < 0 or self.end < self.start:
-            return (-1, 0)
-        return (self.start, self.end - self.start)
-
-    @property
-    def inner(self) -> tuple[int, int]:
-        """(offset, length) of the element's content (a value's literal)."""
-        if self.inner_start < 0 or self.inner_end < self.inner_start:
-            return self.whole
-        return (self.inner_start, self.inner_end - self.inner_start)
+# Where an element's bytes are, as the tag pairing (or the repair) found them:
+# [tag, start, inner_start, inner_end, end], offsets into the body, -1 where unknown.
+SpanRecord = list
+# What a full-mode tree keeps per element: (offset, length) of the whole element, then of
+# its content (a value's literal); offsets into the body, -1 (length 0) where unknown.
+Offsets = tuple[int, int, int, int]
 
 
 def _tokens(body: bytes) -> Iterator[_Tok]:
@@ -355,47 +336,51 @@ def _caps_xpath(depth: int, elements: int) -> etree.XPath:
 # ---- well-formed bodies: pair tags with lxml's elements ----------------------------------
 
 
-def _pair(body: bytes, limits: Limits) -> tuple[list[Span] | None, int, int]:
+def _pair(body: bytes, limits: Limits) -> tuple[list[SpanRecord] | None, int, int]:
     """Start-tag-ordered element spans of a (hopefully) well-formed body, with the maximum
     depth and element count. Spans are None if the tags do not balance. Stops as soon as a
-    cap is exceeded (the caller then cuts the tree)."""
-    spans: list[Span] = []
-    stack: list[Span] = []
+    cap is exceeded (the caller then cuts the tree).
+
+    The one linear pass of full mode: a regex finds the tags (in C) and the loop does the
+    least per tag (which alternative matched, its span, the name of a start tag)."""
+    spans: list[SpanRecord] = []
+    stack: list[SpanRecord] = []
+    names: list[bytes] = []  # the open elements' names as bytes, to pair end tags
     ok = True
     depth = 0
     max_depth, max_elements = limits.depth, limits.elements
     for m in _TAGS.finditer(body):
-        name = m.group(2)
-        if name is not None:
-            if m.group(3):  # <empty/>
-                end = m.end()
-                spans.append(Span(name.decode("ascii"), m.start(), end, end, end))
-                if len(stack) + 1 > depth:
-                    depth = len(stack) + 1
+        kind = m.lastindex  # 3: start or empty tag, 1: end tag, None: comment, CDATA, PI
+        if kind == 3:
+            start, end = m.span()
+            raw = m.group(2)
+            if body[end - 2] == 0x2F:  # "/>": an empty element
+                spans.append([raw.decode("ascii"), start, end, end, end])
+                level = len(stack) + 1
             else:
-                span = Span(name.decode("ascii"), m.start(), m.end())
+                span = [raw.decode("ascii"), start, end, -1, -1]
                 spans.append(span)
                 stack.append(span)
-                if len(stack) > depth:
-                    depth = len(stack)
+                names.append(raw)
+                level = len(stack)
+            if level > depth:
+                depth = level
             if depth > max_depth or len(spans) > max_elements:
                 return None, depth, len(spans)
-            continue
-        name = m.group(1)
-        if name is None:
-            continue  # comment, CDATA, processing instruction
-        if stack and stack[-1].tag == name.decode("ascii"):
-            span = stack.pop()
-            span.inner_end, span.end = m.start(), m.end()
-        else:
-            ok = False
+        elif kind == 1:
+            if names and names[-1] == m.group(1):
+                span = stack.pop()
+                names.pop()
+                span[3], span[4] = m.span()
+            else:
+                ok = False
     return (spans if ok and not stack else None), depth, len(spans)
 
 
 # ---- the tree -----------------------------------------------------------------------------
 
 
-def _tree(root: etree._Element, body: bytes, spans: list[Span] | None) -> Tree:
+def _tree(root: etree._Element, body: bytes, spans: list[SpanRecord] | None) -> Tree:
     """:class:`Tree` of a parsed (or repaired) body; ``spans`` in start-tag order, as the
     pairing pass found them (None: offsets not wanted or the tags did not balance)."""
     if _needs_normalising(body):
@@ -442,15 +427,23 @@ def _normalise(root: etree._Element) -> None:
         parent.remove(node)
 
 
-def _span_map(root: etree._Element, spans: list[Span]) -> dict[etree._Element, Span]:
-    """Elements (in document order, the order of the spans) to their spans, as long as the
-    tags line up; from the first element that does not, the rest have no span."""
-    out: dict[etree._Element, Span] = {}
-    for el, span in zip(root.iter(), spans, strict=False):
+def _span_map(root: etree._Element,
+              spans: list[SpanRecord]) -> dict[etree._Element, Offsets]:
+    """Elements (in document order, the order of the spans) to their offsets, as long as
+    the tags line up; from the first element that does not, the rest have none."""
+    out: dict[etree._Element, Offsets] = {}
+    for el, (name, start, inner_start, inner_end, end) in zip(root.iter(), spans,
+                                                               strict=False):
         tag = el.tag
-        if span.tag != tag and span.tag.rpartition(":")[2] != tag:
+        if name != tag and name.rpartition(":")[2] != tag:
             break
-        out[el] = span
+        length = end - start
+        if start < 0 or length < 0:
+            start, length = -1, 0
+        inner_length = inner_end - inner_start
+        if inner_start < 0 or inner_length < 0:  # no content located: the whole element
+            inner_start, inner_length = start, length
+        out[el] = (start, length, inner_start, inner_length)
     return out
 
 
@@ -647,19 +640,18 @@ def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
 
 
 def _serialize(body: bytes, root: _RNode, declaration: bytes,
-               notes: _Notes) -> tuple[bytes, list[Span]]:
+               notes: _Notes) -> tuple[bytes, list[SpanRecord]]:
     """The repaired tree as well-formed bytes (leaf text copied raw, so lxml decodes
     entities and character references) and the spans of its elements in order."""
     out = bytearray(declaration)
-    spans: list[Span] = []
+    spans: list[SpanRecord] = []
     work: list[tuple[_RNode, bool]] = [(root, False)]
     while work:
         node, closing = work.pop()
         if closing:
             out += b"</" + node.tag.encode("ascii") + b">"
             continue
-        spans.append(Span(node.tag, node.start, node.inner_start, node.inner_end, node.end,
-                           node.synthetic))
+        spans.append([node.tag, node.start, node.inner_start, node.inner_end, node.end])
         out += b"<" + node.tag.encode("ascii") + b">"
         if node.children:
             for s, e in node.texts:

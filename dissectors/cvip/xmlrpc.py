@@ -24,7 +24,7 @@ from lxml import etree
 
 from dissectors.base import Problem
 from dissectors.cvip.tables.enums import TYPE_TYPOS
-from dissectors.cvip.xmlparse import DOCUMENT, XML_SECTION, Span, Tree, element_text
+from dissectors.cvip.xmlparse import DOCUMENT, XML_SECTION, Offsets, Tree, element_text
 
 SCALAR_TYPES = frozenset({"int", "i4", "i8", "uint", "double", "boolean", "string",
                           "dateTime.iso8601", "base64", "nil"})
@@ -154,26 +154,24 @@ class _Builder:
     element with its local tag). Tags are read once per element and handed down; offsets
     are looked up only when the tree carries spans (full mode)."""
 
-    def __init__(self, base: int, spans: dict[etree._Element, Span] | None) -> None:
+    def __init__(self, base: int, spans: dict[etree._Element, Offsets] | None) -> None:
         self.base = base
         self.spans = spans
         self.problems: list[Problem] = []
 
     def whole(self, el: etree._Element) -> tuple[int, int]:
         """Message offset and length of the whole element (``(-1, 0)`` if unknown)."""
-        span = self.spans.get(el) if self.spans is not None else None
-        if span is None:
+        found = self.spans.get(el) if self.spans is not None else None
+        if found is None or found[0] < 0:
             return _NOWHERE
-        offset, length = span.whole
-        return (offset + self.base, length) if offset >= 0 else _NOWHERE
+        return (found[0] + self.base, found[1])
 
     def inner(self, el: etree._Element) -> tuple[int, int]:
         """Message offset and length of the element's content."""
-        span = self.spans.get(el) if self.spans is not None else None
-        if span is None:
+        found = self.spans.get(el) if self.spans is not None else None
+        if found is None or found[2] < 0:
             return _NOWHERE
-        offset, length = span.inner
-        return (offset + self.base, length) if offset >= 0 else _NOWHERE
+        return (found[2] + self.base, found[3])
 
     def report(self, rule: str, severity: str, message: str,
                el: etree._Element | None) -> None:
