@@ -40,3 +40,47 @@ def assert_clean_error(result: Result, *needles: str) -> None:
     assert lines[0].startswith("cvipsniff: ")
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def run_in_terminal(argv: list[str], *, env: dict[str, str] | None = None,
+                    preexec_fn=None, cwd: str | Path | None = None,
+                    timeout: float = 60) -> Result:
+    """Run ``argv`` with a pseudo-terminal as standard input and output (so a terminal
+    UI believes it has one) and standard error on a pipe, the way a user sees an error
+    line under the UI. Whatever the program drew on the terminal is returned as stdout."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd or ROOT, preexec_fn=preexec_fn,
+                                close_fds=True)
+    finally:
+        os.close(slave)
+    drawn = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"{argv} did not end within {timeout} s")
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    drawn += os.read(master, 65536)
+                except OSError:  # the terminal's other side closed
+                    break
+        _, stderr = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+    return Result(proc.returncode, drawn.decode("utf-8", "replace"),
+                  stderr.decode("utf-8", "replace"))
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CVIPSNIFF_DEBUG", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env

@@ -12,7 +12,6 @@ every sniff, deadlines on every wait.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -22,20 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cvipsniff.capture import open_capture
-from cvipsniff.sim.cvip.client import ClientConfig, run_client
 from cvipsniff.sim.cvip.encode import frame, method_call
-from cvipsniff.sim.cvip.server import CvipServer, ServerConfig
-from cvipsniff.sim.imageserver.client import run_scripts
-from cvipsniff.sim.imageserver.scripts import ClientOptions
-from cvipsniff.sim.imageserver.server import ReferenceServer
+from tests.live_helpers import Peers
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -48,94 +41,6 @@ def cli_env() -> dict[str, str]:
     env.pop("CVIPSNIFF_DEBUG", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
-
-
-class EventLoopThread:
-    """An asyncio loop in a daemon thread: servers live there while the test drives."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
-
-
-@dataclass
-class Peers:
-    """The CVIP reference device and the ImageServer reference server."""
-
-    runner: EventLoopThread
-    cvip: CvipServer
-    imageserver: ReferenceServer
-    imageserver_port: int
-    ports: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def start(cls) -> Peers:
-        runner = EventLoopThread()
-
-        async def up() -> tuple[CvipServer, ReferenceServer, int]:
-            cvip = CvipServer(ServerConfig(host=HOST, port=0, ping_port=0, role="device",
-                                           event_interval=0.2))
-            await cvip.start()
-            imageserver = ReferenceServer()
-            _, port = await imageserver.start(HOST, 0)
-            return cvip, imageserver, port
-
-        cvip, imageserver, port = runner.call(up())
-        return cls(runner, cvip, imageserver, port, dict(cvip.ports))
-
-    def decode_as(self) -> list[str]:
-        """``-d`` rules that map the ephemeral ports to their protocols."""
-        p = self.ports
-        rules = []
-        for port in sorted({p["tcp"], p["tcp_common"]}):
-            rules += ["-d", f"tcp.port=={port},cvip"]
-        for port in sorted({p["udp"], p["udp_common"]}):
-            rules += ["-d", f"udp.port=={port},cvip"]
-        rules += ["-d", f"tcp.port=={self.imageserver_port},imageserver"]
-        return rules
-
-    def capture_filter(self) -> str:
-        ports = sorted({*self.ports.values(), self.imageserver_port})
-        return f"host {HOST} and (" + " or ".join(f"port {p}" for p in ports) + ")"
-
-    def run_clients(self) -> list[bool]:
-        """A bounded set of scripted scenarios of both protocols; each step's verdict."""
-        p = self.ports
-        config = ClientConfig(host=HOST, port=p["tcp"], ping_port=p["tcp_common"],
-                              udp_port=p["udp"], udp_ping_port=p["udp_common"], role="device",
-                              timeout=3.0, event_timeout=3.0)
-
-        async def clients() -> list[bool]:
-            verdicts: list[bool] = []
-            for name in ("discovery", "configure", "events", "device-services"):
-                for result in await run_client(config, name, duration=15.0):
-                    verdicts.extend(step.ok for step in result.steps)
-            results = await run_scripts(HOST, self.imageserver_port,
-                                        ["browse", "live", "control"],
-                                        ClientOptions(live_ms=400.0))
-            verdicts.extend(step.ok for steps in results.values() for step in steps)
-            return verdicts
-
-        return self.runner.call(clients(), timeout=60.0)
-
-    def close(self) -> None:
-        async def down() -> None:
-            await self.imageserver.close()
-            await self.cvip.close()
-
-        try:
-            self.runner.call(down(), timeout=10.0)
-        finally:
-            self.runner.close()
 
 
 class Sniffer:

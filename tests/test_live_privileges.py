@@ -152,3 +152,14 @@ def test_a_normal_user_captures_once_dumpcap_has_capabilities(
     summary = records[-1]
     assert summary["type"] == "summary"
     assert summary["capture"]["packets"] == 1 and summary["capture"]["dropped"] == 0
+
+
+def test_the_live_tui_without_rights_names_root_or_dumpcap(python_for_nobody: str) -> None:
+    from tests.cli_helpers import run_in_terminal
+
+    done = run_in_terminal([python_for_nobody, "-m", "cvipsniff", "tui", "-i", "lo"],
+                           env=_env(), preexec_fn=_as_nobody, cwd="/tmp")
+    assert done.code == 2, (done.code, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"cvipsniff: cannot capture on 'lo': permission denied ({PERMISSION_HINT}, "
+                     "and use --backend dumpcap)"], done.stderr

@@ -4,7 +4,6 @@ failures of the source or the ``-w`` file ending the capture cleanly."""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from pathlib import Path
@@ -22,11 +21,8 @@ from cvipsniff.live import (
     LiveCaptureError,
     LiveSession,
     SessionEnded,
-    SourceOptions,
-    SourceStats,
     StopConditions,
 )
-from cvipsniff.live.errors import capture_failed
 from cvipsniff.model import LINKTYPE_ETHERNET, Frame, Message, TransportNote
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.render import message_json, note_json
@@ -34,80 +30,9 @@ from cvipsniff.report.json_report import finding_json, transaction_json
 from cvipsniff.sim.cvip.encode import frame as cvip_frame
 from cvipsniff.sim.cvip.encode import method_call
 from tests.conftest import CAPTURES
+from tests.live_helpers import ScriptedSource
 
 DEADLINE_S = 10.0
-
-
-class ScriptedSource:
-    """A FrameSource the test feeds: ``push`` frames, optionally end by itself when it
-    has handed everything over (like a capture of a finite exchange)."""
-
-    backend = "scripted"
-    latency_ns = 0
-
-    def __init__(self, frames: list[Frame] = (), *, end_when_empty: bool = False,
-                 batch: int = 64, fail_after: int | None = None,
-                 refuse: Exception | None = None) -> None:
-        self.interface = "test0"
-        self.capture_filter = "tcp"
-        self.error: Exception | None = None
-        self.frames: queue.Queue[Frame] = queue.Queue()
-        for f in frames:
-            self.frames.put(f)
-        self.end_when_empty = end_when_empty
-        self.batch = batch
-        self.fail_after = fail_after
-        self.refuse = refuse
-        self.delivered = 0
-        self.last_ts = 0
-        self.stopped = False
-        self.closed = False
-        self._ended = False
-
-    def __call__(self, interface: str, capture_filter: str, options: SourceOptions
-                 ) -> ScriptedSource:
-        return self  # the session's factory
-
-    def push(self, frame: Frame) -> None:
-        self.frames.put(frame)
-
-    def open(self) -> None:
-        if self.refuse is not None:
-            raise self.refuse
-
-    def read(self, timeout_s: float) -> list[Frame]:
-        out: list[Frame] = []
-        try:
-            out.append(self.frames.get(timeout=min(timeout_s, 0.05) if timeout_s else 0))
-            while len(out) < self.batch:
-                out.append(self.frames.get_nowait())
-        except queue.Empty:
-            pass
-        for f in out:
-            self.delivered += 1
-            self.last_ts = f.ts_ns
-            if self.fail_after is not None and self.delivered >= self.fail_after:
-                self.error = capture_failed(self.interface, "capture stopped: Network is down")
-        if self.stopped or (self.end_when_empty and self.frames.empty()):
-            self._ended = True
-        return out
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
-    def stats(self) -> SourceStats:
-        return SourceStats(dropped=3, final=True)
-
-    def take_notes(self) -> list[TransportNote]:
-        return []
-
-    def close(self) -> None:
-        self.closed = True
-        self._ended = True
 
 
 def _frames(path: Path) -> list[Frame]:

@@ -3,9 +3,10 @@ every way it cannot start. The running UI itself is tested in test_tui_tmux.py."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from tests.cli_helpers import assert_clean_error, run_cli
+from tests.cli_helpers import assert_clean_error, cli_env, run_cli, run_in_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = str(ROOT / "captures" / "demo.pcapng")
@@ -52,3 +53,31 @@ def test_a_bad_decode_as_rule_is_one_line():
 
 def test_a_missing_file_argument_is_a_usage_error():
     assert_clean_error(run_cli("tui"), "-r")
+
+
+def test_help_lists_the_live_options():
+    result = run_cli("tui", "--help")
+    for option in ("-i IFACE", "-w FILE", "-f BPF", "--backend", "--unanswered-timeout",
+                   "Ctrl+E"):
+        assert option in result.stdout, option
+
+
+def test_a_file_and_an_interface_together_are_a_usage_error():
+    assert_clean_error(run_cli("tui", "-r", DEMO, "-i", "lo"), "not allowed with")
+
+
+def test_the_live_tui_cannot_write_its_capture_to_standard_output():
+    assert_clean_error(run_cli("tui", "-i", "lo", "-w", "-"), "give -w a file name")
+
+
+def test_a_live_tui_on_a_missing_interface_is_one_line_naming_the_fix():
+    result = run_in_terminal([sys.executable, "-m", "cvipsniff", "tui", "-i", "nosuch0"],
+                             env=cli_env())
+    assert_clean_error(result, "cannot capture on 'nosuch0': no such interface",
+                       "cvipsniff interfaces")
+
+
+def test_a_live_tui_with_an_unwritable_capture_file_is_one_line(tmp_path):
+    result = run_in_terminal([sys.executable, "-m", "cvipsniff", "tui", "-i", "lo", "-w",
+                              str(tmp_path / "missing" / "x.pcapng")], env=cli_env())
+    assert_clean_error(result, "x.pcapng")

@@ -136,3 +136,32 @@ def test_the_real_tui_in_tmux_lists_filters_details_and_quits(terminal):
     terminal.wait_for(lambda s: "cvipsniff — keys" in s, "the help screen")
     terminal.keys("Escape", "q")
     terminal.wait_for(lambda s: "EXIT=0" in s, "the program to exit cleanly", timeout=15)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs root")
+def test_the_real_live_tui_in_tmux_shows_the_peers_traffic_stops_and_quits(terminal,
+                                                                           tmp_path):
+    from tests.live_helpers import Peers
+
+    peers = Peers.start()
+    try:
+        written = tmp_path / "live.pcapng"
+        rules = " ".join(f"'{rule}'" if rule != "-d" else rule for rule in peers.decode_as())
+        env = f"-u COLUMNS -u LINES PYTHONPATH={ROOT} TERM=xterm-256color"
+        command = (f"cd {ROOT} && env {env} {sys.executable} -m cvipsniff tui -i lo "
+                   f"-f '{peers.capture_filter()}' {rules} -w {written}; "
+                   "echo EXIT=$?; sleep 60")
+        terminal.start(command, 110, 30)
+        terminal.wait_for(lambda s: "● lo" in s and "following" in s, "the capture to start")
+        assert all(peers.run_clients())
+        screen = terminal.wait_for(lambda s: "ImageSrv" in s, "the peers' messages")
+        assert "connectupdate" in screen or "ImageSrv" in screen
+        terminal.keys("C-e")
+        screen = terminal.wait_for(lambda s: "■ lo stopped" in s, "the capture to stop")
+        terminal.keys("1", "Home")
+        screen = terminal.wait_for(lambda s: "CVIP" in s, "the first (CVIP) messages")
+        terminal.keys("q")
+        terminal.wait_for(lambda s: "EXIT=0" in s, "the program to exit cleanly", timeout=15)
+    finally:
+        peers.close()
+    assert written.stat().st_size > 0

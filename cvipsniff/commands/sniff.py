@@ -25,11 +25,17 @@ from typing import Any, TextIO
 from cvipsniff.analysis.config import FAIL_ON, load_config
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
 from cvipsniff.commands.filtering import compile_user_filter
+from cvipsniff.commands.live_options import (
+    add_capture_source_options,
+    add_timeout_options,
+    count_arg,
+    positive_float_arg,
+    source_options,
+)
 from cvipsniff.errors import UsageError
 from cvipsniff.live.capture_filter import default_capture_filter
 from cvipsniff.live.printer import LivePrinter, capture_line, summary_records
 from cvipsniff.live.session import LiveSession, SessionEnded, StopConditions
-from cvipsniff.live.source import BACKENDS, DEFAULT_SNAPLEN, SourceOptions
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import FileResult, failing, json_report, junit, markdown, text
 
@@ -41,17 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-i", "--interface", required=True, metavar="IFACE",
                    help="interface to capture on, by name or number ('cvipsniff interfaces')")
-    p.add_argument("-f", "--capture-filter", dest="capture_filter", metavar="BPF",
-                   help="capture filter in pcap-filter syntax (default: the protocols' "
-                   "ports and --decode-as ports; '' captures everything)")
-    p.add_argument("--backend", choices=BACKENDS, default="scapy",
-                   help="scapy: packet socket in this process, needs root (default); "
-                   "dumpcap: Wireshark's dumpcap, works for users once it has capabilities")
     p.add_argument("-w", "--write", dest="write", metavar="FILE",
                    help="also write the captured frames to FILE as pcapng ('-' for stdout)")
-    p.add_argument("--ring-size", type=_positive_float, metavar="MB",
+    p.add_argument("--ring-size", type=positive_float_arg, metavar="MB",
                    help="with -w: start a new file when the current one reaches MB megabytes")
-    p.add_argument("--ring-files", type=_count, default=0, metavar="N",
+    p.add_argument("--ring-files", type=count_arg, default=0, metavar="N",
                    help="with --ring-size: keep only the newest N files")
     p.add_argument("-T", "--output-format", dest="format", default="text",
                    choices=("text", "jsonl"), help="output format (default text)")
@@ -62,17 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-Y", "--display-filter", dest="filter", metavar="FILTER",
                    help="show only messages matching this display filter (docs/FILTERS.md) "
                    "and their findings; the summary covers them alone")
-    p.add_argument("-c", "--count", type=_count, metavar="COUNT",
+    p.add_argument("-c", "--count", type=count_arg, metavar="COUNT",
                    help="stop after COUNT packets")
     p.add_argument("-a", "--autostop", action="append", default=[], metavar="COND",
                    help="stop condition: duration:SECONDS or packets:N (repeatable)")
-    p.add_argument("-s", "--snapshot-length", dest="snaplen", type=_count,
-                   default=DEFAULT_SNAPLEN, metavar="BYTES",
-                   help=f"bytes captured per packet (default {DEFAULT_SNAPLEN})")
-    p.add_argument("-p", "--no-promiscuous-mode", dest="promiscuous", action="store_false",
-                   help="do not put the interface into promiscuous mode")
-    p.add_argument("-B", "--buffer-size", dest="buffer_mb", type=_count, default=2,
-                   metavar="MB", help="kernel capture buffer in megabytes (default 2)")
     p.add_argument("--report", choices=REPORT_FORMATS, metavar="FORMAT",
                    help="at the end, also produce this report (" + ", ".join(REPORT_FORMATS)
                    + "); on standard output it replaces the text summary")
@@ -87,33 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run only this rule (id or glob; repeatable)")
     p.add_argument("--skip-rule", action="append", default=[], metavar="ID",
                    help="skip this rule (id or glob; repeatable)")
-    p.add_argument("--unanswered-timeout", type=_positive_float, metavar="SECONDS",
-                   help="report a request unanswered after this long (default from config "
-                   "live.unanswered_timeout_s, else 10)")
-    p.add_argument("--idle-timeout", type=_positive_float, default=300.0, metavar="SECONDS",
-                   help="close and forget flows idle this long (default 300)")
+    add_capture_source_options(p)
+    add_timeout_options(p)
     add_decode_options(p)
     p.set_defaults(run=run)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 def parse_autostop(conditions: list[str], count: int | None) -> StopConditions:
@@ -124,9 +94,9 @@ def parse_autostop(conditions: list[str], count: int | None) -> StopConditions:
         kind, _, value = condition.partition(":")
         try:
             if kind == "duration":
-                duration = _positive_float(value)
+                duration = positive_float_arg(value)
             elif kind == "packets":
-                packets = _count(value) or None
+                packets = count_arg(value) or None
             else:
                 raise UsageError(f"bad -a {condition!r}: expected duration:SECONDS or "
                                  "packets:N")
@@ -169,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
         args.interface, capture_filter, args.backend, pipeline_config=pipeline_config,
         analysis_config=config, write_to=args.write, ring_size_mb=args.ring_size,
         ring_files=args.ring_files, stop_conditions=stop,
-        source_options=SourceOptions(snaplen=args.snaplen or DEFAULT_SNAPLEN,
-                                     promiscuous=args.promiscuous, buffer_mb=args.buffer_mb),
+        source_options=source_options(args),
         idle_timeout_s=args.idle_timeout, on_output=printer)
     session.start()  # raises the one-line LiveCaptureError (exit 2) if it cannot capture
     described = repr(capture_filter) if capture_filter else "none"

@@ -18,6 +18,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.model import Finding
@@ -28,6 +29,9 @@ from cvipsniff.store import MessageStore
 from cvipsniff.tui.loader import Batch
 from cvipsniff.tui.transactions import TransactionInfo, TransactionTable
 from cvipsniff.tui.view import MessageView
+
+if TYPE_CHECKING:
+    from cvipsniff.tui.live import CaptureStatus
 
 
 @dataclass(slots=True)
@@ -87,6 +91,12 @@ class CaptureSession:
         self.path = path
         self.config = config or PipelineConfig(keep_data=True)
         self.analysis_config = analysis_config
+        # Set for a live capture (``tui -i``): what the status line shows instead of the
+        # loading progress. ``path`` is then the file the capture is written to.
+        self.capture: CaptureStatus | None = None
+        self._start_empty(generation=0)
+
+    def _start_empty(self, generation: int) -> None:
         self.store = MessageStore()
         self.transactions = TransactionTable()
         self._txn_of = array("l")  # per store index: transaction number, 0 for none
@@ -96,9 +106,17 @@ class CaptureSession:
         self.endpoint_cells = 0  # the longest endpoint text, for the list's columns
         self.load = LoadState()
         self.view = MessageView(self.store)
+        self.view.generation = generation
 
     def close(self) -> None:
         self.store.close()
+
+    def reset(self) -> None:
+        """Forget every message (a live capture restarted): an empty session again, whose
+        view's generation moves on so that every list redraws."""
+        generation = self.view.generation + 1
+        self.store.close()
+        self._start_empty(generation)
 
     @property
     def first_ts_ns(self) -> int:

@@ -32,6 +32,12 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("s", "follow the selected message's stream"),
         ("e", "export the displayed or marked messages (pcapng or JSON)"),
     )),
+    ("Live capture (tui -i)", (
+        ("End", "follow new messages (moving up pauses, the status line says which)"),
+        ("Ctrl+E", "stop the capture; once stopped, start a new one"),
+        ("Ctrl+R", "restart: discard the messages so far and capture afresh"),
+        ("Ctrl+S", "save the frames captured so far as pcapng"),
+    )),
     ("Details", (
         ("↑ ↓ ← →", "move, collapse, expand; the field's bytes light up in the hex pane"),
         ("Enter", "expand; on a request/response line, jump there"),

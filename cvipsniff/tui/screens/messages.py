@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, Tree
 from cvipsniff.filter import FilterError, compile_filter
 from cvipsniff.tui.export import FrameCollector, JsonExporter, write_frames
 from cvipsniff.tui.filtering import FilterJob
+from cvipsniff.tui.live import CaptureStatus
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.screens.export import ExportDialog, ExportRequest
 from cvipsniff.tui.search import SearchJob
@@ -34,6 +35,35 @@ from cvipsniff.tui.widgets.message_list import MessageList
 from cvipsniff.tui.widgets.status import StatusBar
 
 SLICE_S = 0.03  # how long a filter/search/export slice may hold the event loop
+
+def capture_status_parts(status: CaptureStatus) -> list[str]:
+    """The live capture's part of the status line: state, interface, counts, time."""
+    stats = status.stats
+    elapsed = int(stats.elapsed_s)
+    clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02}:{elapsed % 60:02}"
+    if status.running:
+        state = f"● {stats.interface}"
+    elif status.error is not None:
+        state = f"✖ {stats.interface} failed"
+    else:
+        state = f"■ {stats.interface} stopped"
+    drops = f"{stats.dropped:,} dropped" if stats.drops_final else "drops at stop"
+    if stats.interface_dropped:
+        drops += f" (+{stats.interface_dropped:,} by the interface)"
+    return [state, clock, f"{stats.packets:,} pkts", _size(stats.bytes), drops]
+
+
+def _size(count: int) -> str:
+    """Bytes as people read them: 950 B, 12.3 kB, 4.5 MB, 1.2 GB."""
+    if count < 1000:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("kB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
 
 _TIME_SHORT = {"relative": "rel", "delta": "delta", "absolute": "abs", "epoch": "epoch"}
 
@@ -100,6 +130,9 @@ class MessagesScreen(SessionScreen):
         self._details_pending = False
         self._shown_index: int | None = None
         self._shown_txn: TransactionInfo | None = None
+        # Live: the cursor follows new messages while it sits on the last one (and that
+        # row is on screen); moving up or scrolling away pauses, End resumes.
+        self._follow = True
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filter-bar")
@@ -145,15 +178,23 @@ class MessagesScreen(SessionScreen):
 
     # ---- the session grows -----------------------------------------------------------
 
+    @property
+    def following(self) -> bool:
+        """Live only: whether new messages move the cursor along."""
+        return self.session.capture is not None and self._follow
+
     def session_changed(self, ingested: Ingested | None) -> None:
         lst = self.message_list
         job = self.filter_job
+        follow = self.following and (lst.row_count() == 0 or self._cursor_on_screen())
         if ingested is not None and job is not None and job.feed(ingested):
             self.session.view.touch()
         lst.sync()
         if ingested is not None and ingested.findings:
             lst.invalidate()  # findings recolour rows already on screen
-        if self._shown_index is None and lst.row_count():
+        if follow and lst.row_count() and lst.cursor != lst.row_count() - 1:
+            lst.move_cursor(lst.row_count() - 1)
+        elif self._shown_index is None and lst.row_count():
             lst.move_cursor(lst.cursor)
         elif ingested is not None and self._shown_index is not None \
                 and not self.details.has_focus \
@@ -168,11 +209,38 @@ class MessagesScreen(SessionScreen):
                 # Pairing and checks are complete now: apply the filter again (tshark -2).
                 self.apply_filter(job.filter.text, quiet=True)
 
+    def _cursor_on_screen(self) -> bool:
+        lst = self.message_list
+        top = round(lst.scroll_y)
+        return top <= lst.cursor < top + max(1, lst.size.height - 1)
+
+    def restarted(self) -> None:
+        """A live capture started afresh (the session was reset): forget the selection
+        and run the display filter again over the new messages."""
+        self.workers.cancel_group(self, "filter")
+        self.workers.cancel_group(self, "search")
+        self._shown_index = None
+        self._follow = True
+        lst = self.message_list
+        lst.cursor = 0
+        lst.invalidate()
+        text = self.filter_bar.text
+        self.filter_job = None
+        if text:
+            self.apply_filter(text, quiet=True)
+        lst.sync()
+        self.refresh_details()
+        self.update_status()
+
     def update_status(self) -> None:
         session = self.session
         view = session.view
         load = session.load
-        parts = [os.path.basename(session.path), f"{len(session):,} msgs"]
+        if session.capture is not None:
+            parts = capture_status_parts(session.capture)
+            parts.append(f"{len(session):,} msgs")
+        else:
+            parts = [os.path.basename(session.path), f"{len(session):,} msgs"]
         if view.filtered:
             parts.append(f"shown {len(view):,}")
         findings = len(session.store.findings)
@@ -182,7 +250,10 @@ class MessagesScreen(SessionScreen):
             parts.append(f"{len(session.marks)} marked")
         parts.append(f"time {_TIME_SHORT[self.message_list.time_mode]}")
         busy: float | None = None
-        if not load.done:
+        if session.capture is not None:
+            if session.capture.running:
+                parts.append("following" if self._follow else "paused (End: follow)")
+        elif not load.done:
             parts.append("loading…")
             busy = load.progress if load.progress is not None else 0.0
         elif load.error:
@@ -198,6 +269,11 @@ class MessagesScreen(SessionScreen):
 
     @on(MessageList.Highlighted)
     def _cursor_moved(self, event: MessageList.Highlighted) -> None:
+        if self.session.capture is not None:
+            following = event.position >= self.message_list.row_count() - 1
+            if following != self._follow:
+                self._follow = following
+                self.update_status()
         # Holding a key down moves the cursor faster than a tree can be rebuilt: the
         # details follow once per refresh, for wherever the cursor is then.
         if not self._details_pending:
@@ -415,7 +491,11 @@ class MessagesScreen(SessionScreen):
     # ---- export --------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        default = os.path.splitext(self.session.path)[0] + "-export"
+        capture = self.session.capture
+        if capture is not None:  # live: the capture file may be a temporary one
+            default = f"cvipsniff-{capture.stats.interface}-export"
+        else:
+            default = os.path.splitext(self.session.path)[0] + "-export"
         self.app.push_screen(ExportDialog(default, bool(self.session.marks)),
                              self._export_chosen)
 
