@@ -140,7 +140,7 @@ class LiveApp(CvipsniffApp):
         default = f"cvipsniff-{stats.interface}-{time.strftime('%Y%m%d-%H%M%S')}.pcapng"
         note = f"{stats.packets:,} frames captured"
         if self.live.running:
-            note += " so far (up to the last half second; the capture goes on)"
+            note += " so far (the capture goes on)"
         self.push_screen(SaveDialog(default, note), self._save_chosen)
 
     def _save_chosen(self, path: str | None) -> None:

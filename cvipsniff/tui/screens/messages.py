@@ -36,13 +36,14 @@ from cvipsniff.tui.widgets.status import StatusBar
 
 SLICE_S = 0.03  # how long a filter/search/export slice may hold the event loop
 
-def capture_status_parts(status: CaptureStatus) -> list[str]:
-    """The live capture's part of the status line: state, interface, counts, time."""
+def capture_status_parts(status: CaptureStatus, following: bool) -> list[str]:
+    """The live capture's part of the status line, most important first (an 80-column
+    terminal cuts the end): state and follow mode, time, packets, bytes, drops."""
     stats = status.stats
     elapsed = int(stats.elapsed_s)
     clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02}:{elapsed % 60:02}"
     if status.running:
-        state = f"● {stats.interface}"
+        state = f"● {stats.interface} " + ("following" if following else "paused (End)")
     elif status.error is not None:
         state = f"✖ {stats.interface} failed"
     else:
@@ -237,7 +238,7 @@ class MessagesScreen(SessionScreen):
         view = session.view
         load = session.load
         if session.capture is not None:
-            parts = capture_status_parts(session.capture)
+            parts = capture_status_parts(session.capture, self._follow)
             parts.append(f"{len(session):,} msgs")
         else:
             parts = [os.path.basename(session.path), f"{len(session):,} msgs"]
@@ -245,19 +246,17 @@ class MessagesScreen(SessionScreen):
             parts.append(f"shown {len(view):,}")
         findings = len(session.store.findings)
         if findings:
-            parts.append(f"{findings:,} findings")
+            parts.append(f"{findings:,} finding{'s' if findings != 1 else ''}")
         if session.marks:
             parts.append(f"{len(session.marks)} marked")
         parts.append(f"time {_TIME_SHORT[self.message_list.time_mode]}")
         busy: float | None = None
-        if session.capture is not None:
-            if session.capture.running:
-                parts.append("following" if self._follow else "paused (End: follow)")
-        elif not load.done:
-            parts.append("loading…")
-            busy = load.progress if load.progress is not None else 0.0
-        elif load.error:
-            parts.append("load failed")
+        if session.capture is None:  # live, the capture's state leads the line instead
+            if not load.done:
+                parts.append("loading…")
+                busy = load.progress if load.progress is not None else 0.0
+            elif load.error:
+                parts.append("load failed")
         job = self.filter_job
         if job is not None and not job.caught_up:
             parts.append("filtering…")
