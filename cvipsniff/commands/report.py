@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cvipsniff.analysis.baseline import Baseline, write_baseline
@@ -162,10 +162,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cvipsniff: wrote {n} finding(s) to baseline {args.write_baseline}",
               file=sys.stderr)
 
-    payload: str | bytes
+    payload: str | bytes | Iterator[str]
     if args.format == "json":
-        payload = json.dumps(json_report.report_json(results, fail_on), indent=1,
-                             ensure_ascii=False) + "\n"
+        payload = json_report.render(results, fail_on)
     elif args.format == "junit":
         payload = junit.render(results, fail_on, config)
     elif args.format == "markdown":
@@ -189,17 +188,25 @@ def _reads_record_fields(flt: Filter) -> bool:
                for name in flt.fields)
 
 
-def _write(payload: str | bytes, output: str | None) -> None:
+def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
+    """Write a report to ``output`` or stdout; an iterator's pieces as they come."""
+    if isinstance(payload, bytes):
+        pieces: Iterable[str] | None = None
+    else:
+        pieces = (payload,) if isinstance(payload, str) else payload
     if output is None:
-        if isinstance(payload, bytes):
-            sys.stdout.buffer.write(payload)
+        if pieces is None:
+            sys.stdout.buffer.write(payload)  # type: ignore[arg-type]
             sys.stdout.flush()
         else:
-            sys.stdout.write(payload)
+            sys.stdout.writelines(pieces)
         return
     try:
-        mode = "wb" if isinstance(payload, bytes) else "w"
+        mode = "wb" if pieces is None else "w"
         with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(payload)
+            if pieces is None:
+                fh.write(payload)
+            else:
+                fh.writelines(pieces)
     except OSError as exc:
         raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None

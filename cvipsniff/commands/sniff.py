@@ -38,6 +38,7 @@ from cvipsniff.live.printer import LivePrinter, capture_line, summary_records
 from cvipsniff.live.session import LiveSession, SessionEnded, StopConditions
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import FileResult, failing, json_report, junit, markdown, text
+from cvipsniff.report.jsontext import dumps_indented
 
 REPORT_FORMATS = ("text", "json", "junit", "markdown")
 
@@ -230,7 +231,7 @@ def _report(report_format: str, result: FileResult, ended: SessionEnded, fail_on
     if report_format == "json":
         report = json_report.report_json([result], fail_on)
         report["files"][0]["capture"] = ended.stats.to_json()
-        return json.dumps(report, indent=1, ensure_ascii=False) + "\n"
+        return dumps_indented(report, 1) + "\n"
     if report_format == "junit":
         return junit.render([result], fail_on, result.analysis.config)
     if report_format == "markdown":

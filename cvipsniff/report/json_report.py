@@ -5,10 +5,12 @@ Extended freely, never broken: keys are only ever added.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from cvipsniff.analysis.model import Finding, MessageRef, Transaction
 from cvipsniff.report import FileResult
+from cvipsniff.report.jsontext import iter_indented
 
 VERSION = 1
 
@@ -73,3 +75,11 @@ def file_json(result: FileResult) -> dict[str, Any]:
 
 def report_json(results: list[FileResult], fail_on: str) -> dict[str, Any]:
     return {"version": VERSION, "fail_on": fail_on, "files": [file_json(r) for r in results]}
+
+
+def render(results: list[FileResult], fail_on: str) -> Iterator[str]:
+    """The report as written, in pieces: ``json.dumps(report, indent=1,
+    ensure_ascii=False)`` and a newline, through the fast encoder. Written as it is made,
+    a large report (mostly transactions) never exists as one string."""
+    yield from iter_indented(report_json(results, fail_on), 1)
+    yield "\n"
