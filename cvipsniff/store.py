@@ -211,10 +211,13 @@ class MessageStore:
         if cached is not None:
             self._cache.move_to_end(index)
             return cached
-        row = self.row(index)
+        return self._dissect(index, self.row(index), self.data(index))
+
+    def _dissect(self, index: int, row: Row, data: bytes) -> Record:
+        """Dissect the message at ``index`` again (its row and bytes in hand) and cache
+        the record."""
         spec_name = "cvip" if row.protocol == "cvip-ping" else row.protocol
         spec = registry().get(spec_name)
-        data = self.data(index)
         if spec is None:
             rec = Record(protocol=row.protocol, kind=row.kind, info=row.info)
         else:
@@ -229,13 +232,20 @@ class MessageStore:
         return rec
 
     def message(self, index: int) -> Message:
-        """A full Message again (bytes and record), e.g. for the filter or export."""
+        """A full Message again (bytes and record), e.g. for the filter or export. The
+        row and the bytes are read once (a filter on tree fields does this per message)."""
         row = self.row(index)
+        data = self.data(index)
+        record = self._cache.get(index)
+        if record is not None:
+            self._cache.move_to_end(index)
+        else:
+            record = self._dissect(index, row, data)
         return Message(
             number=row.number, flow=row.flow, direction=row.direction,
             transport=row.transport, src=row.src, dst=row.dst, frames=self.frames(index),
             ts_ns=row.ts_ns, first_ts_ns=self._first_ts[index], offset=self._offset[index],
-            length=row.length, record=self.record(index), data=self.data(index),
+            length=row.length, record=record, data=data,
         )
 
     def findings_of(self, index: int) -> list[Finding]:
@@ -262,6 +272,33 @@ class MessageStore:
 
     def protocol(self, index: int) -> str:
         return self._strings.values[self._protocol[index]]
+
+    def kind(self, index: int) -> str:
+        return self._strings.values[self._kind[index]]
+
+    def method(self, index: int) -> str | None:
+        return self._strings.values[self._method[index]]
+
+    def is_response(self, index: int) -> bool:
+        return bool(self._is_response[index])
+
+    def direction(self, index: int) -> int:
+        return self._direction[index]
+
+    def length(self, index: int) -> int:
+        return self._length[index]
+
+    def flow(self, index: int) -> int:
+        return self._flow[index]
+
+    def transport(self, index: int) -> str:
+        return self._strings.values[self._transport[index]]
+
+    def src(self, index: int) -> tuple[str, int]:
+        return self._strings.values[self._src[index]]
+
+    def dst(self, index: int) -> tuple[str, int]:
+        return self._strings.values[self._dst[index]]
 
     def severity(self, index: int) -> int:
         """Worst finding of the message at ``index``: 0 none, 1 info, 2 warning, 3 error."""

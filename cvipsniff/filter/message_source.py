@@ -41,6 +41,7 @@ class MessageFieldSource:
     """
 
     __slots__ = (
+        "_attrs_done",
         "_index",
         "_names",
         "findings",
@@ -66,6 +67,7 @@ class MessageFieldSource:
         self.first_ts_ns = first_ts_ns
         self._index: dict[str, list[object]] | None = None
         self._names: frozenset[str] | None = None
+        self._attrs_done = False
 
     def values(self, key: str) -> Sequence[object]:
         getter = _ENGINE_VALUES.get(key)
@@ -74,6 +76,8 @@ class MessageFieldSource:
         index = self._index
         if index is None:
             index = self._build_index()
+        if not self._attrs_done and key.startswith("attrs"):
+            self._add_record_attrs(index)
         return index.get(key, _NONE)
 
     def has_prefix(self, prefix: str) -> bool:
@@ -82,17 +86,22 @@ class MessageFieldSource:
             return test(self)
         if prefix == self.message.record.protocol:
             return True
+        index = self._index if self._index is not None else self._build_index()
+        if not self._attrs_done and prefix.startswith("attrs"):
+            self._add_record_attrs(index)
         names = self._names
         if names is None:
-            index = self._index if self._index is not None else self._build_index()
             names = self._names = frozenset(
                 name for key in index for name in key_and_parents(key)
             )
         return prefix in names
 
     def _build_index(self) -> dict[str, list[object]]:
-        """Key → values of the record tree and of ``attrs``; every key present is in the
-        index, structure nodes with an empty list (present, but no value to compare).
+        """Key → values of the record tree; every key present is in the index, structure
+        nodes with an empty list (present, but no value to compare). ``attrs`` are added
+        to it only when a key under ``attrs`` is asked for (:meth:`_add_record_attrs`):
+        flattening them cost as much as walking the tree, for filters that rarely name
+        them, and every key they add starts with ``attrs``.
 
         This is the per-message cost of a filter on record fields, so the loop is inlined
         and scalar values take a single type check.
@@ -117,12 +126,18 @@ class MessageFieldSource:
             children = node.children
             if children:
                 stack.extend(children[::-1])
-        attrs = record.attrs
+        self._index = index
+        return index
+
+    def _add_record_attrs(self, index: dict[str, list[object]]) -> None:
+        """``Record.attrs`` as ``attrs.<name>`` keys, after the tree's (as if added with
+        it: a tree key under ``attrs`` keeps its values first)."""
+        self._attrs_done = True
+        attrs = self.message.record.attrs
         if attrs:
             index.setdefault("attrs", [])
             _add_attrs(index, "attrs", attrs, 0, [0])
-        self._index = index
-        return index
+            self._names = None
 
 
 def _add_value(bucket: list[object], value: object) -> None:

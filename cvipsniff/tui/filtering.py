@@ -17,32 +17,67 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cvipsniff.commands.filtering import needs_analysis
 from cvipsniff.filter import ENGINE_FIELDS, Filter, MessageFieldSource
 from cvipsniff.filter.message_source import ENGINE_KEYS
 from cvipsniff.filter.source import key_and_parents
+from cvipsniff.filter.values import plain
 from cvipsniff.model import Message
+from cvipsniff.store import MessageStore
 from cvipsniff.tui.session import CaptureSession, Ingested
 from dissectors.base import Record
 
 # Every name an engine field answers to (``finding`` for ``finding.rule`` ...).
 ENGINE_NAMES = frozenset(name for f in ENGINE_FIELDS for name in key_and_parents(f.key))
 
+_NONE: tuple[()] = ()
+
+# Engine fields read straight from one or two store columns, without building the
+# message shell (a Row, a Record, a Message and its context: most of the cost of a
+# filter such as ``direction == 1`` over a million messages). The values are those
+# MessageFieldSource gives for the same message (cvipsniff.filter.message_source).
+_COLUMN_VALUES: dict[str, Callable[[MessageStore, int], Sequence[object]]] = {
+    "direction": lambda st, i: [st.direction(i)],
+    "protocol": lambda st, i: [st.protocol(i)],
+    "kind": lambda st, i: [st.kind(i)],
+    "method": lambda st, i: _optional(st.method(i)),
+    "response": lambda st, i: [st.is_response(i)],
+    "info": lambda st, i: [st.info(i)],
+    "length": lambda st, i: [st.length(i)],
+    "transport": lambda st, i: [st.transport(i)],
+    "message": lambda st, i: [st.number(i)],
+    "flow": lambda st, i: [st.flow(i)],
+    "ip.src": lambda st, i: [st.src(i)[0]],
+    "ip.dst": lambda st, i: [st.dst(i)[0]],
+    "ip.addr": lambda st, i: [st.src(i)[0], st.dst(i)[0]],
+    "src.port": lambda st, i: [st.src(i)[1]],
+    "dst.port": lambda st, i: [st.dst(i)[1]],
+}
+
+
+def _optional(value: object) -> Sequence[object]:
+    value = plain(value)
+    return _NONE if value is None else [value]
+
 
 class StoreFieldSource:
     """The fields of the message at store ``index``, for the filter language."""
 
-    __slots__ = ("_full", "_index", "_session", "_shell")
+    __slots__ = ("_context_args", "_full", "_index", "_session", "_shell")
 
     def __init__(self, session: CaptureSession, index: int) -> None:
         self._session = session
         self._index = index
         self._shell: MessageFieldSource | None = None
         self._full: MessageFieldSource | None = None
+        self._context_args: dict | None = None
 
     def values(self, key: str) -> Sequence[object]:
+        column = _COLUMN_VALUES.get(key)
+        if column is not None:
+            return column(self._session.store, self._index)
         if key in ENGINE_KEYS:
             return self._shell_source().values(key)
         return self._full_source().values(key)
@@ -55,13 +90,17 @@ class StoreFieldSource:
         return self._full_source().has_prefix(prefix)
 
     def _context(self, flow: int) -> dict:
-        session, index = self._session, self._index
-        return {
-            "flow": session.flow_of(flow),
-            "transaction": session.transaction_at(index),
-            "findings": session.store.findings_of(index),
-            "first_ts_ns": session.first_ts_ns,
-        }
+        """The message's flow, transaction and findings, looked up once for both the
+        shell and the full source."""
+        if self._context_args is None:
+            session, index = self._session, self._index
+            self._context_args = {
+                "flow": session.flow_of(flow),
+                "transaction": session.transaction_at(index),
+                "findings": session.store.findings_of(index),
+                "first_ts_ns": session.first_ts_ns,
+            }
+        return self._context_args
 
     def _shell_source(self) -> MessageFieldSource:
         """The message without its bytes or tree: all the engine fields need."""
