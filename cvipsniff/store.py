@@ -96,6 +96,9 @@ class MessageStore:
         self._spill_pos = array("q")
         self._spill_len = array("q")
         self._spill_end = 0
+        # Whether the file position may be elsewhere than the end (a read moved it):
+        # seeking flushes the write buffer, a system call per message when loading.
+        self._spill_moved = False
         self._cache: OrderedDict[int, Record] = OrderedDict()
         # Message numbers are normally 1, 2, 3 ... in store order: the index is then
         # number - 1 and no dict is needed. The dict is built on the first exception.
@@ -112,8 +115,11 @@ class MessageStore:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def add(self, msg: Message) -> int:
-        """Store a message (its bytes go to the spill file); returns its index."""
+    def add(self, msg: Message, *, keep_record: bool = True) -> int:
+        """Store a message (its bytes go to the spill file); returns its index.
+
+        ``keep_record=False``: the record has no dissection tree (lean mode), so it must
+        not answer :meth:`record`; the first look re-dissects the bytes."""
         s = self._strings.id
         index = len(self._numbers)
         rec = msg.record
@@ -147,16 +153,19 @@ class MessageStore:
         self._frames_start.append(len(self._frames_flat))
         self._frames_flat.extend(msg.frames)
         data = msg.data or b""
-        self._spill.seek(self._spill_end)
+        if self._spill_moved:
+            self._spill.seek(self._spill_end)
+            self._spill_moved = False
         self._spill.write(data)
         self._spill_pos.append(self._spill_end)
         self._spill_len.append(len(data))
         self._spill_end += len(data)
         if self.first_ts_ns is None:
             self.first_ts_ns = msg.first_ts_ns or msg.ts_ns
-        self._cache[index] = rec
-        if len(self._cache) > self.CACHE_SIZE:
-            self._cache.popitem(last=False)
+        if keep_record:
+            self._cache[index] = rec
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
         return index
 
     def add_finding(self, finding: Finding) -> None:
@@ -202,6 +211,7 @@ class MessageStore:
 
     def data(self, index: int) -> bytes:
         """The message's bytes, read back from the spill file."""
+        self._spill_moved = True
         self._spill.seek(self._spill_pos[index])
         return self._spill.read(self._spill_len[index])
 

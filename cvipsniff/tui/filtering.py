@@ -178,13 +178,18 @@ class FilterJob:
 
     def feed(self, ingested: Ingested) -> list[int]:
         """New messages arrived; if the job had caught up, test them from the batch (the
-        records are in hand) and return the store indices that match."""
+        records are in hand; lean ones, without a tree, only through the store, which
+        re-dissects when a tree field is asked for) and return the store indices that
+        match."""
         if self.next != ingested.start:
             return []
         found: list[int] = []
+        session = self.session
         for offset, message in enumerate(ingested.messages):
             index = ingested.start + offset
-            if self._test(message_source(self.session, message, index)):
+            source = (message_source(session, message, index) if ingested.complete
+                      else StoreFieldSource(session, index))
+            if self._test(source):
                 self.matched.append(index)
                 found.append(index)
         self.next = ingested.end

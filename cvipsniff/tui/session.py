@@ -81,6 +81,7 @@ class Ingested:
     messages: list[Message] = field(default_factory=list)
     findings: int = 0
     flows_changed: bool = False
+    complete: bool = True  # the messages' records carry their dissection tree
 
 
 class CaptureSession:
@@ -132,7 +133,7 @@ class CaptureSession:
         start = len(store)
         messages: list[Message] = []
         for msg, txn in batch.messages:
-            index = store.add(msg)
+            index = store.add(msg, keep_record=batch.complete)
             self._txn_of.append(txn)
             self._note_flow(msg, index)
             self.protocol_counts[msg.record.protocol] += 1
@@ -151,7 +152,8 @@ class CaptureSession:
             state.done = True
             state.error = batch.error
         self.view.extend_to(len(store))
-        return Ingested(start, len(store), messages, len(batch.findings), bool(batch.flows))
+        return Ingested(start, len(store), messages, len(batch.findings), bool(batch.flows),
+                        batch.complete)
 
     def _note_flow(self, msg: Message, index: int) -> None:
         summary = self.flows.get(msg.flow)
