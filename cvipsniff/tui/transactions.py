@@ -56,16 +56,17 @@ class TransactionTable:
     def __init__(self) -> None:
         self._strings: list[object] = []
         self._string_ids: dict[object, int] = {}
-        self._protocol = array("l")
-        self._id = array("l")
+        # String ids and counts: 4 bytes ("i") where "l" takes 8 on 64-bit Linux.
+        self._protocol = array("i")
+        self._id = array("i")
         self._flow = array("q")
-        self._method = array("l")
-        self._state = array("l")
-        self._expects = array("l")
+        self._method = array("i")
+        self._state = array("i")
+        self._expects = array("i")
         self._request = array("q")  # 0: none
         self._latency = array("d")  # NaN: none
         self._responses_start = array("q")
-        self._responses_count = array("l")
+        self._responses_count = array("i")
         self._responses_flat = array("q")
         self._pending: dict[int, Transaction] = {}
         self.latest_settled = 0  # bumped whenever a row changes, so views can refresh
