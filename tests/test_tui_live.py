@@ -174,7 +174,8 @@ def test_messages_arrive_are_followed_and_the_stopped_capture_equals_its_file(
 def test_the_live_view_keeps_its_filter_across_a_restart(tmp_path: Path) -> None:
     frames = frames_of(CAPTURES / "loopback-real.pcapng")
     sources = Sources()
-    live = LiveSession("test0", "tcp", sources, pipeline_config=PipelineConfig(keep_data=True),
+    live = LiveSession("test0", "tcp", sources,
+                       pipeline_config=PipelineConfig(keep_data=True, tree=False),
                        write_to=str(tmp_path / "f.pcapng"), tick_s=0.05,
                        clock=sources.clock)
 

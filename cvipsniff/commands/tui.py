@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 
 from cvipsniff.analysis.config import AnalysisConfig, load_config
 from cvipsniff.commands.common import add_decode_options, check_readable, parse_decode_as
@@ -94,7 +95,8 @@ def _run_live(args: argparse.Namespace, config: PipelineConfig,
                       else default_capture_filter(config.decode_as))
     try:
         live = LiveSession(args.interface, capture_filter, args.backend,
-                           pipeline_config=config, analysis_config=analysis_config,
+                           pipeline_config=replace(config, tree=False),
+                           analysis_config=analysis_config,
                            write_to=write_to, source_options=source_options(args),
                            idle_timeout_s=args.idle_timeout)
         app = LiveApp(live, analysis_config, theme=THEMES[1] if args.light else THEMES[0])

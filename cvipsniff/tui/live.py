@@ -46,8 +46,11 @@ class LiveFeed:
 
     def __init__(self, session: LiveSession) -> None:
         self.session = session
+        # Lean dissection (no tree) is what the UI wants: the store re-dissects a message
+        # when it is shown. Batches say which kind of records they carry.
+        self._complete = session.pipeline_config.tree
         self._lock = threading.Lock()
-        self._batch = Batch()
+        self._batch = self._new_batch()
         self._status = CaptureStatus(session.stats)
         self._ended = False
 
@@ -93,13 +96,16 @@ class LiveFeed:
             if not (batch.messages or batch.findings or batch.flows or batch.transactions
                     or batch.notes or batch.done):
                 return None
-            self._batch = Batch(progress=batch.progress)
+            self._batch = self._new_batch(batch.progress)
             return batch
+
+    def _new_batch(self, progress: tuple[int, int | None] = (0, None)) -> Batch:
+        return Batch(progress=progress, complete=self._complete)
 
     def start(self) -> None:
         """Begin a (new) capture: raises the session's one-line error if it cannot."""
         with self._lock:
-            self._batch = Batch()
+            self._batch = self._new_batch()
             self._ended = False
         self.session.start()
         with self._lock:
