@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exchanges import cvip_exchanges, with_txn  # noqa: E402  (bench/, the script's folder)
+
 from cvipsniff.capture import PcapWriter  # noqa: E402
 from cvipsniff.sim.imageserver import encode as imgs  # noqa: E402
 from cvipsniff.sim.imageserver.jpeg import noise_jpeg_of_size  # noqa: E402
@@ -37,36 +39,6 @@ from cvipsniff.sim.synth import Synthesizer  # noqa: E402
 from cvipsniff.sim.transcript import Conversation, MessageTruth, Scenario, WireMessage  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-
-def _cvip_exchanges(seed: int) -> list[list[tuple[int, bytes, MessageTruth]]]:
-    """Request/answer exchanges taken from the CVIP reference peers' clean scenarios, so
-    the benchmark dissects realistic, spec-conformant bodies of every method."""
-    from cvipsniff.sim.cvip.scenarios import build_scenarios
-
-    exchanges: list[list[tuple[int, bytes, MessageTruth]]] = []
-    for scenario in build_scenarios(seed):
-        for conv in scenario.conversations:
-            if conv.transport != "tcp":
-                continue
-            open_: dict[object, list[tuple[int, bytes, MessageTruth]]] = {}
-            for msg in conv.messages:
-                if msg.truth.protocol != "cvip":
-                    continue
-                if not msg.truth.is_response and msg.truth.kind == "request":
-                    open_[msg.truth.txn] = [(msg.direction, msg.data, msg.truth)]
-                elif msg.truth.txn in open_:
-                    exchange = open_.pop(msg.truth.txn)
-                    exchange.append((msg.direction, msg.data, msg.truth))
-                    exchanges.append(exchange)
-    return exchanges
-
-
-def _with_txn(data: bytes, txn: int) -> bytes:
-    """A CVIP message renumbered: the 15-bit transaction number at bytes 3-4 (big-endian),
-    keeping the response bit."""
-    word = int.from_bytes(data[3:5], "big")
-    return data[:3] + ((word & 0x8000) | txn).to_bytes(2, "big") + data[5:]
-
 
 def _cvip_conversation(index: int, rng: random.Random, messages: int,
                        exchanges: list[list[tuple[int, bytes, MessageTruth]]]) -> Conversation:
@@ -76,7 +48,7 @@ def _cvip_conversation(index: int, rng: random.Random, messages: int,
     txn = 1
     while len(conv.messages) < messages:
         for direction, data, truth in exchanges[rng.randrange(len(exchanges))]:
-            conv.messages.append(WireMessage(direction, _with_txn(data, txn), t, MessageTruth(
+            conv.messages.append(WireMessage(direction, with_txn(data, txn), t, MessageTruth(
                 truth.protocol, truth.kind, txn, truth.method, truth.is_response)))
             t += 0.2 + rng.random() * (1 if direction else 5)
         txn = txn % 0x7FFF + 1
@@ -112,7 +84,7 @@ def generate(path: Path, size_mb: int, seed: int = 7) -> None:
     cvip_flows, is_flows = 300, 30
     cvip_messages = max(2, int(62_000 * scale / cvip_flows) // 2 * 2)
     image_requests = max(1, int(2_000 * scale / is_flows))
-    exchanges = _cvip_exchanges(seed)
+    exchanges = cvip_exchanges(seed)
     scenario = Scenario("bench", "benchmark traffic")
     for i in range(cvip_flows):
         scenario.conversations.append(_cvip_conversation(i, rng, cvip_messages, exchanges))

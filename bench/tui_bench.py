@@ -39,6 +39,8 @@ START = time.perf_counter()
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exchanges import cvip_exchanges, with_txn  # noqa: E402  (bench/, the script's folder)
+
 OUT = ROOT / "bench" / "out"
 FLOWS = 500
 CHUNK_FLOWS = 50
@@ -46,38 +48,6 @@ MAX_MESSAGE = 300  # bytes: "small CVIP messages"
 
 
 # ---- the capture --------------------------------------------------------------------
-
-
-def _exchanges(seed: int) -> list[list[tuple[int, bytes, object]]]:
-    """Request/answer pairs of the CVIP reference peers' clean scenarios whose messages
-    are all small, so the benchmark lists realistic, conformant messages."""
-    from cvipsniff.sim.cvip.scenarios import build_scenarios
-
-    exchanges: list[list[tuple[int, bytes, object]]] = []
-    for scenario in build_scenarios(seed):
-        for conv in scenario.conversations:
-            if conv.transport != "tcp":
-                continue
-            open_: dict[object, list[tuple[int, bytes, object]]] = {}
-            for msg in conv.messages:
-                truth = msg.truth
-                if truth.protocol != "cvip" or truth.violations:
-                    continue
-                if not truth.is_response and truth.kind == "request":
-                    open_[truth.txn] = [(msg.direction, msg.data, truth)]
-                elif truth.txn in open_:
-                    exchange = open_.pop(truth.txn)
-                    exchange.append((msg.direction, msg.data, truth))
-                    if all(len(data) <= MAX_MESSAGE for _, data, _ in exchange):
-                        exchanges.append(exchange)
-    return exchanges
-
-
-def _renumbered(data: bytes, txn: int) -> bytes:
-    """A CVIP message with another 15-bit transaction number (bytes 3-4, big-endian),
-    keeping the response bit."""
-    word = int.from_bytes(data[3:5], "big")
-    return data[:3] + ((word & 0x8000) | txn).to_bytes(2, "big") + data[5:]
 
 
 def _chunk(first_flow: int, flows: int, messages_per_flow: int, exchanges, rng):
@@ -92,7 +62,7 @@ def _chunk(first_flow: int, flows: int, messages_per_flow: int, exchanges, rng):
         while len(conv.messages) < messages_per_flow:
             for direction, data, truth in exchanges[rng.randrange(len(exchanges))]:
                 conv.messages.append(WireMessage(
-                    direction, _renumbered(data, txn), t,
+                    direction, with_txn(data, txn), t,
                     MessageTruth(truth.protocol, truth.kind, txn, truth.method,
                                  truth.is_response)))
                 t += 0.5 + rng.random() * (2.0 if direction else 8.0)
@@ -109,7 +79,7 @@ def generate(path: Path, messages: int, seed: int = 11) -> None:
     from cvipsniff.sim.synth import BASE_EPOCH_NS, Synthesizer
 
     rng = random.Random(seed)
-    exchanges = _exchanges(seed)
+    exchanges = cvip_exchanges(seed, max_message=MAX_MESSAGE, conformant_only=True)
     per_flow = max(2, messages // FLOWS)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
