@@ -4,16 +4,14 @@ displayed ones or the marked ones) and where."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from cvipsniff.tui.export import FORMATS
+from cvipsniff.tui.screens.dialog import Dialog
 
 EXTENSIONS = {"pcapng": ".pcapng", "json": ".json"}
 
@@ -25,19 +23,11 @@ class ExportRequest:
     path: str
 
 
-class ExportDialog(ModalScreen[ExportRequest | None]):
+class ExportDialog(Dialog[ExportRequest | None]):
     """Ask for format, scope and path; dismiss with an :class:`ExportRequest` or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
     DEFAULT_CSS = """
-    ExportDialog { align: center middle; }
-    ExportDialog > Vertical { width: 70; max-width: 100%; height: auto; padding: 0 1;
-                              border: round $primary; background: $surface; }
-    ExportDialog Horizontal { height: auto; }
     ExportDialog RadioSet { width: 1fr; }
-    ExportDialog #export-buttons { align-horizontal: right; height: auto; }
-    ExportDialog Button { margin-left: 1; min-width: 10; }
     """
 
     def __init__(self, base_path: str, has_marks: bool) -> None:
@@ -59,7 +49,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
                                       disabled=not self.has_marks)
             yield Label("File:")
             yield Input(self.base_path + EXTENSIONS[self.format], id="export-path")
-            with Horizontal(id="export-buttons"):
+            with Horizontal(id="export-buttons", classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
 
@@ -94,5 +84,5 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         self.dismiss(request)
 
     @on(Button.Pressed, "#export-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def _cancel(self) -> None:
+        self.action_cancel()

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from cvipsniff.tui.screens.dialog import Dialog
 
-class SaveDialog(ModalScreen[str | None]):
+
+class SaveDialog(Dialog[str | None]):
     """Ask for a file name; dismiss with it, or None when cancelled."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    SaveDialog { align: center middle; }
-    SaveDialog > Vertical { width: 70; max-width: 100%; height: auto; padding: 0 1;
-                            border: round $primary; background: $surface; }
-    SaveDialog #save-buttons { align-horizontal: right; height: auto; }
-    SaveDialog Button { margin-left: 1; min-width: 10; }
-    """
 
     def __init__(self, default_path: str, frames_note: str) -> None:
         super().__init__()
@@ -35,7 +23,7 @@ class SaveDialog(ModalScreen[str | None]):
             yield Label("[b]Save the capture[/b] (pcapng)")
             yield Label(self.frames_note)
             yield Input(self.default_path, id="save-path")
-            with Horizontal(id="save-buttons"):
+            with Horizontal(id="save-buttons", classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save-ok")
                 yield Button("Cancel", id="save-cancel")
 
@@ -52,5 +40,5 @@ class SaveDialog(ModalScreen[str | None]):
         self.dismiss(path)
 
     @on(Button.Pressed, "#save-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def _cancel(self) -> None:
+        self.action_cancel()
