@@ -10,7 +10,9 @@ default.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from dissectors.options import OptionsReader
 
 MIB = 1024 * 1024
 
@@ -54,42 +56,14 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_options(options: Mapping[str, object] | Options | None) -> Options:
-    """Options from a mapping; bad or unknown entries fall back to the defaults.
+_READER = OptionsReader(DEFAULT_OPTIONS, int_minimum=1, choices=_CHOICES)
 
-    The engine passes the same small mapping with every message, so the last one parsed
-    is remembered, compared by value and type (a caller may change its mapping between
-    calls, and ``1 == True`` must not pass for a bool)."""
+
+def parse_options(options: Mapping[str, object] | Options | None) -> Options:
+    """Options from a mapping; bad or unknown entries fall back to the defaults
+    (:class:`dissectors.options.OptionsReader`; caps must be positive)."""
     if options is None:
         return DEFAULT_OPTIONS
     if isinstance(options, Options):
         return options
-    key = [(name, type(value), value) for name, value in options.items()]
-    last_key, last_parsed = _LAST[0]  # one read: another thread may replace it meanwhile
-    if last_key == key:
-        return last_parsed
-    parsed = _parse(options)
-    _LAST[0] = (key, parsed)
-    return parsed
-
-
-# The last mapping parsed (as its typed items) and its Options.
-_LAST: list[tuple[list[tuple[str, type, object]] | None, Options]] = [(None, DEFAULT_OPTIONS)]
-
-
-def _parse(options: Mapping[str, object]) -> Options:
-    values: dict[str, object] = {}
-    for f in fields(Options):
-        if f.name not in options:
-            continue
-        value = options[f.name]
-        default = getattr(DEFAULT_OPTIONS, f.name)
-        if isinstance(default, bool):
-            if isinstance(value, bool):
-                values[f.name] = value
-        elif isinstance(default, int):
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                values[f.name] = value
-        elif isinstance(value, str) and value in _CHOICES.get(f.name, (value,)):
-            values[f.name] = value
-    return Options(**values) if values else DEFAULT_OPTIONS  # type: ignore[arg-type]
+    return _READER(options)

@@ -9,8 +9,10 @@ type are ignored rather than raised on, because ``dissect`` must never raise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
+
+from dissectors.options import OptionsReader
 
 # 1990-01-01T00:00:00Z and 2100-01-01T00:00:00Z in milliseconds.
 _TIME_MIN_MS = 631_152_000_000
@@ -56,39 +58,14 @@ class DissectOptions:
 
     @classmethod
     def from_any(cls, options: DissectOptions | Mapping[str, Any] | None) -> DissectOptions:
-        """Options from what the caller passed; never raises.
-
-        The engine passes the same small mapping with every message: the last one parsed
-        is remembered, compared by value and type (``1 == True`` must not pass for a bool).
-        """
+        """Options from what the caller passed; never raises (a mapping is read by
+        :class:`dissectors.options.OptionsReader`, which remembers the last one)."""
         if isinstance(options, DissectOptions):
             return options
         if not isinstance(options, Mapping):
             return DEFAULT_OPTIONS
-        key = [(name, type(value), value) for name, value in options.items()]
-        last_key, last_parsed = _LAST[0]  # one read: another thread may replace it meanwhile
-        if last_key == key:
-            return last_parsed
-        parsed = cls._parse(options)
-        _LAST[0] = (key, parsed)
-        return parsed
-
-    @classmethod
-    def _parse(cls, options: Mapping[str, Any]) -> DissectOptions:
-        changes: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in options:
-                continue
-            value = options[f.name]
-            default = getattr(DEFAULT_OPTIONS, f.name)
-            if isinstance(default, bool):
-                if isinstance(value, bool):
-                    changes[f.name] = value
-            elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                changes[f.name] = value
-        return replace(DEFAULT_OPTIONS, **changes) if changes else DEFAULT_OPTIONS
+        return _READER(options)
 
 
 DEFAULT_OPTIONS = DissectOptions()
-# The last mapping parsed (as its typed items) and its options.
-_LAST: list[tuple[list[tuple[str, type, Any]] | None, DissectOptions]] = [(None, DEFAULT_OPTIONS)]
+_READER = OptionsReader(DEFAULT_OPTIONS)  # numbers may be 0 here
