@@ -331,11 +331,10 @@ class ImageServerFramer:
             self._emit(out, end, problems)
             return True
         if n >= cap:
-            self._emit(out, cap, [_framing(
-                rules.HEADER_CAP,
-                f"XML message longer than {self.max_xml_bytes} bytes without its "
-                "terminator; cut there", S_INTRO)], truncated=True)
-            self._start_resync(rules.HEADER_CAP, "rest of an over-long XML message")
+            self._cut_over_cap(out, cap, rules.HEADER_CAP,
+                               f"XML message longer than {self.max_xml_bytes} bytes without "
+                               "its terminator; cut there", S_INTRO,
+                               "rest of an over-long XML message")
             return True
         return False
 
@@ -347,11 +346,10 @@ class ImageServerFramer:
         if p < 0:
             self._scan = max(self._scan, limit - len(BLANK_LINE) + 1)
             if n >= cap:
-                self._emit(out, cap, [_framing(
-                    rules.HEADER_CAP,
-                    f"ImageResponse header block longer than {self.max_header_bytes} bytes; "
-                    "cut there", S_IMAGE_SINGLE)], truncated=True)
-                self._start_resync(rules.HEADER_CAP, "rest of an over-long header block")
+                self._cut_over_cap(out, cap, rules.HEADER_CAP,
+                                   "ImageResponse header block longer than "
+                                   f"{self.max_header_bytes} bytes; cut there", S_IMAGE_SINGLE,
+                                   "rest of an over-long header block")
                 return True
             return False
         start = p + len(BLANK_LINE)
@@ -438,10 +436,9 @@ class ImageServerFramer:
             self._emit(out, p + len(BLANK_LINE), problems)
             return True
         if n >= cap:
-            self._emit(out, cap, [_framing(
-                rules.LENGTH_CAP, f"{what}, beyond the {self.max_body}-byte cap; cut there",
-                S_IMAGE_SINGLE)], truncated=True)
-            self._start_resync(rules.LENGTH_CAP, f"rest of an {what}")
+            self._cut_over_cap(out, cap, rules.LENGTH_CAP,
+                               f"{what}, beyond the {self.max_body}-byte cap; cut there",
+                               S_IMAGE_SINGLE, f"rest of an {what}")
             return True
         return False
 
@@ -463,11 +460,10 @@ class ImageServerFramer:
             else:
                 self._close_scan = max(self._close_scan, limit - len(delimiter) + 1)
                 if n >= cap:
-                    self._emit(out, cap, [_framing(
-                        rules.LENGTH_CAP,
-                        f"multipart body longer than {self.max_body} bytes without its "
-                        "closing boundary; cut there", S_IMAGE_MULTIPART)], truncated=True)
-                    self._start_resync(rules.LENGTH_CAP, "rest of an over-long multipart body")
+                    self._cut_over_cap(out, cap, rules.LENGTH_CAP,
+                                       f"multipart body longer than {self.max_body} bytes "
+                                       "without its closing boundary; cut there",
+                                       S_IMAGE_MULTIPART, "rest of an over-long multipart body")
                     return True
                 return False
         end = self._close_end
@@ -618,6 +614,13 @@ class ImageServerFramer:
         return 0
 
     # ---- output -------------------------------------------------------------------------------
+
+    def _cut_over_cap(self, out: list[FramerEvent], cap: int, rule: str, message: str,
+                      spec: str, rest: str) -> None:
+        """A message grew past a cap: hand over its first ``cap`` bytes, cut, with the
+        cap's problem, and skip what follows until a plausible message start."""
+        self._emit(out, cap, [_framing(rule, message, spec)], truncated=True)
+        self._start_resync(rule, rest)
 
     def _emit(self, out: list[FramerEvent], end: int, problems: list[Problem],
               truncated: bool = False) -> None:
