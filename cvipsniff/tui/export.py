@@ -54,24 +54,34 @@ class FrameCollector:
         return self.done >= len(indices)
 
 
-def write_frames(capture: str, bitmap: bytearray, out_path: str,
+def write_frames(capture: str, bitmap: bytearray | None, out_path: str,
                  cancelled: Callable[[], bool] = lambda: False) -> int:
-    """Copy the frames flagged in ``bitmap`` from ``capture`` to a pcapng file at
-    ``out_path``; returns how many were written. Raises OSError/CaptureError."""
+    """Copy the frames flagged in ``bitmap`` (every frame when None) from ``capture`` to
+    a pcapng file at ``out_path``; returns how many were written. A partly written last
+    record of a capture still being written is left out, as by any reader. Raises
+    OSError/CaptureError."""
     written = 0
+    last = _last_flagged(bitmap) if bitmap is not None else None
+    with open_capture(capture) as reader, PcapngWriter(out_path) as writer:
+        for frame in reader:
+            if bitmap is not None and last is not None:
+                if frame.number > last:
+                    break
+                if not bitmap[frame.number]:
+                    continue
+            writer.write(frame)
+            written += 1
+            if not written & 0x3FF and cancelled():
+                break
+    return written
+
+
+def _last_flagged(bitmap: bytearray) -> int:
+    """The highest frame number flagged (-1 if none): reading stops after it."""
     last = len(bitmap) - 1
     while last >= 0 and not bitmap[last]:
         last -= 1
-    with open_capture(capture) as reader, PcapngWriter(out_path) as writer:
-        for frame in reader:
-            if frame.number > last:
-                break
-            if bitmap[frame.number]:
-                writer.write(frame)
-                written += 1
-                if not written & 0x3FF and cancelled():
-                    break
-    return written
+    return last
 
 
 class JsonExporter:

@@ -8,9 +8,6 @@ pairer's new transactions. The UI thread calls :meth:`LiveFeed.take` a few times
 second and ingests whatever accumulated, exactly as it ingests a file's batches; so the
 views, filters, pairing and findings of a live capture are the offline ones, batch for
 batch. A lock guards the one batch being filled; nothing else is shared.
-
-Also here: :func:`save_capture`, which copies the frames captured so far (the file the
-session writes, flushed at every tick) into a pcapng the user names, whole frames only.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import threading
 from dataclasses import dataclass
 
 from cvipsniff.analysis.model import Finding
-from cvipsniff.capture import CaptureError, PcapngWriter, open_capture
 from cvipsniff.live.session import CaptureStats, LiveOutput, LiveSession, SessionEnded
 from cvipsniff.model import FlowClosed, Message, TransportNote
 from cvipsniff.tui.loader import Batch
@@ -116,16 +112,4 @@ class LiveFeed:
         self.session.stop()
 
 
-def save_capture(source: str, destination: str) -> int:
-    """Write the complete frames of ``source`` (a capture still being written, perhaps)
-    to ``destination`` as pcapng; returns how many frames. A partly written last block
-    is left out, as a truncated record is by any reader. Raises OSError/CaptureError."""
-    written = 0
-    with open_capture(source) as reader, PcapngWriter(destination) as writer:
-        for frame in reader:
-            writer.write(frame)
-            written += 1
-    return written
-
-
-__all__ = ["CaptureError", "CaptureStatus", "LiveFeed", "save_capture"]
+__all__ = ["CaptureStatus", "LiveFeed"]

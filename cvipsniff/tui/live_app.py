@@ -28,7 +28,8 @@ from cvipsniff.capture import CaptureError
 from cvipsniff.errors import UsageError
 from cvipsniff.live.session import LiveSession
 from cvipsniff.tui.app import THEMES, CvipsniffApp
-from cvipsniff.tui.live import LiveFeed, save_capture
+from cvipsniff.tui.export import write_frames
+from cvipsniff.tui.live import LiveFeed
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.screens.save import SaveDialog
 
@@ -149,14 +150,15 @@ class LiveApp(CvipsniffApp):
 
     @work(exclusive=True, group="save")
     async def save_to(self, path: str) -> None:
-        """Copy the frames captured so far into ``path`` (pcapng)."""
+        """Copy the frames captured so far (the session's file, flushed every tick)
+        into ``path`` (pcapng), whole frames only."""
         with contextlib.suppress(OSError):
             if os.path.samefile(path, self.session.path):
                 self.notify(f"The capture is being written to {path} already",
                             severity="warning", timeout=5)
                 return
         try:
-            count = await asyncio.to_thread(save_capture, self.session.path, path)
+            count = await asyncio.to_thread(write_frames, self.session.path, None, path)
         except (OSError, CaptureError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             self.notify(f"Save failed: {reason}", severity="error", timeout=8)
