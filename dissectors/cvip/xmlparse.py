@@ -48,6 +48,13 @@ from lxml import etree
 
 from dissectors.base import Problem
 from dissectors.cvip.tables.model import SPEC
+from dissectors.xmlcodec import (
+    WideLayout,
+    narrow_view,
+    neutralise_declared_encoding,
+    wide_blank,
+    wide_layout,
+)
 
 XML_SECTION = SPEC + "Protocol Basics 4. XML-RPC"
 DOCUMENT = "#document"
@@ -202,20 +209,42 @@ def _offset_of(body: bytes, line: int | None, column: int | None) -> int:
     return min(len(body), starts[line - 1] + max(0, (column or 1) - 1))
 
 
-def _blank_forbidden(body: bytes, problems: list[Problem]) -> bytes:
-    """Replace DTD and entity declarations with blanks (same length, offsets kept)."""
-    m = _FORBIDDEN.search(body)
+def _readable(body: bytes, problems: list[Problem]) -> tuple[bytes, WideLayout | None]:
+    """The body as lxml may safely read it: a declared encoding that is no ASCII-compatible
+    text codec blanked (read as the spec's UTF-8, with a finding), then DTD and entity
+    declarations blanked in whatever layout lxml will read (UTF-16/32 included)."""
+    body, bad = neutralise_declared_encoding(body)
+    if bad is not None:
+        problems.append(Problem(
+            "cvip.xml.malformed", "error",
+            f"XML declaration names encoding {bad.name!r}, not an ASCII-compatible text "
+            "encoding a byte-level reader can trust; read as UTF-8 (the spec's encoding)",
+            XML_SECTION, bad.offset, bad.length))
+    layout = wide_layout(body)
+    return _blank_forbidden(body, problems, layout), layout
+
+
+def _blank_forbidden(body: bytes, problems: list[Problem],
+                     layout: WideLayout | None = None) -> bytes:
+    """Replace DTD and entity declarations with blanks (same length, offsets kept). A
+    UTF-16/32 body is searched through its one-byte-per-unit view, so a ``<!DOCTYPE``
+    written in two or four bytes per character is found and blanked too."""
+    view = body if layout is None else narrow_view(body, layout)
+    m = _FORBIDDEN.search(view)
     if m is None:
         return body
+    unit, base = (1, 0) if layout is None else (layout.unit, layout.start)
+    blank = b" " if layout is None else wide_blank(layout)
     out = bytearray(body)
     while m is not None:
-        end = _declaration_end(body, m.start())
-        out[m.start():end] = b" " * (end - m.start())
+        end = _declaration_end(view, m.start())
+        start, stop = base + m.start() * unit, base + end * unit
+        out[start:stop] = blank * (end - m.start())
         problems.append(Problem(
             "cvip.xml.forbidden", "error",
             "DTD/entity declaration refused (not parsed, entities not expanded)",
-            XML_SECTION, m.start(), end - m.start()))
-        m = _FORBIDDEN.search(body, end)
+            XML_SECTION, start, stop - start))
+        m = _FORBIDDEN.search(view, end)
     return bytes(out)
 
 
@@ -257,7 +286,7 @@ def parse_body(body: bytes, schema: Schema, limits: Limits, offsets: bool = True
     if len(body) > limits.size:
         problems.append(_size_problem(body, limits))
         return ParsedBody(None, problems, well_formed=False)
-    body = _blank_forbidden(body, problems)
+    body, layout = _readable(body, problems)
     spans, depth, count = _pair(body, limits)
     over = depth > limits.depth or count > limits.elements
     error: etree.XMLSyntaxError | None = None
@@ -269,7 +298,16 @@ def parse_body(body: bytes, schema: Schema, limits: Limits, offsets: bool = True
         except (ValueError, TypeError) as exc:  # e.g. an unsupported encoding declaration
             error = etree.XMLSyntaxError(str(exc), None, 1, 1)
         else:
-            return ParsedBody(_tree(root, body, spans), problems, well_formed=True)
+            if layout is None:
+                return ParsedBody(_tree(root, body, spans), problems, well_formed=True)
+            # UTF-16/32: the byte-level tag pass saw nothing, so lxml measures the caps.
+            if _within_caps(body, root, limits):
+                return ParsedBody(_tree(root, body, None), problems, well_formed=True)
+            problems.append(Problem(
+                "cvip.xml.limits", "error",
+                f"XML nesting or element count beyond the caps ({limits.depth} / "
+                f"{limits.elements}); not shown", XML_SECTION, 0, len(body)))
+            return ParsedBody(None, problems, well_formed=False)
     if over:
         problems.append(Problem(
             "cvip.xml.limits", "error",
@@ -302,6 +340,9 @@ def _parse_lean(body: bytes, limits: Limits) -> ParsedBody | None:
     markup = b"<!" in body  # a declaration, a comment or CDATA: worth a closer look
     if markup and _FORBIDDEN.search(body) is not None:
         return None  # refused declarations: reported (with their bytes) by the full path
+    if wide_layout(body) is not None or (body.startswith(b"<?xml") and
+                                         neutralise_declared_encoding(body)[1] is not None):
+        return None  # UTF-16/32 or a refused encoding: the full path reads it safely
     try:
         root = etree.fromstring(body, _PARSERS.strict)
     except (etree.XMLSyntaxError, ValueError, TypeError):
@@ -407,24 +448,44 @@ def _normalise(root: etree._Element) -> None:
     """Make the tree plain: comments, processing instructions and kept entity references
     are removed, their text (an entity reference reads as itself) and their tails joined to
     the text around them; namespaced tags become their local names. The text an element
-    reads as is unchanged (its own text and its children's tails, in order)."""
+    reads as is unchanged (its own text and its children's tails, in order).
+
+    Linear in the size of the tree: the text pieces of one element are collected and
+    joined once, never appended to a growing string per removed node (200,000 undefined
+    entity references in one ``<methodName>`` used to take quadratic time)."""
     for node in list(root.iter()):
         tag = node.tag
-        if isinstance(tag, str):
-            if tag[0] == "{":
-                node.tag = tag.rpartition("}")[2]
+        if not isinstance(tag, str):
+            continue  # folded into its parent below
+        if tag[0] == "{":
+            node.tag = tag.rpartition("}")[2]
+        if len(node) and not all(isinstance(kid.tag, str) for kid in node):
+            _fold_children(node)
+
+
+def _fold_children(parent: etree._Element) -> None:
+    """Remove the comments, PIs and entity references among ``parent``'s children, their
+    text joined (once) into the text before them."""
+    slot: etree._Element | None = None  # whose text gathers the pieces: None for parent
+    pieces: list[str] = [parent.text or ""]
+    for kid in list(parent):
+        if isinstance(kid.tag, str):
+            _set_slot(parent, slot, pieces)
+            slot, pieces = kid, [kid.tail or ""]
             continue
-        parent = node.getparent()
-        if parent is None:
-            continue
-        text = (node.text or "") if isinstance(node, etree._Entity) else ""
-        text += node.tail or ""
-        previous = node.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + text
-        else:
-            parent.text = (parent.text or "") + text
-        parent.remove(node)
+        if isinstance(kid, etree._Entity):
+            pieces.append(kid.text or "")
+        pieces.append(kid.tail or "")
+        parent.remove(kid)
+    _set_slot(parent, slot, pieces)
+
+
+def _set_slot(parent: etree._Element, slot: etree._Element | None, pieces: list[str]) -> None:
+    text = "".join(pieces) or None
+    if slot is None:
+        parent.text = text
+    else:
+        slot.tail = text
 
 
 def _span_map(root: etree._Element,
@@ -659,7 +720,36 @@ def _serialize(body: bytes, root: _RNode, declaration: bytes,
                     notes.add(f"text beside elements in <{node.tag}> dropped", s, e)
         else:
             for s, e in node.texts:
-                out += body[s:e]
+                out += _valid_references(body, s, e, notes)
         work.append((node, True))
         work.extend((child, False) for child in reversed(node.children))
     return bytes(out), spans
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+
+
+def _valid_references(body: bytes, start: int, end: int, notes: _Notes) -> bytes:
+    """Leaf text ``body[start:end]`` with character references to characters XML forbids
+    (a surrogate such as ``&#xD800;``, NUL, beyond U+10FFFF) replaced by ``&#xFFFD;``:
+    lxml's recovering parser would otherwise keep them as bytes no UTF-8 decoder accepts,
+    and reading the text would raise."""
+    text = body[start:end]
+    if b"&#" not in text:
+        return text
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        code = int(m.group(1), 16) if m.group(1) is not None else int(m.group(2))
+        if _xml_char(code):
+            return m.group(0)
+        notes.add(f"character reference {m.group(0).decode('ascii')} names no XML "
+                  "character; read as U+FFFD", start + m.start(), start + m.end())
+        return b"&#xFFFD;"
+
+    return _CHAR_REF.sub(fix, text)
+
+
+def _xml_char(code: int) -> bool:
+    """Whether ``code`` is a character XML 1.0 allows (its production ``Char``)."""
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)

@@ -15,7 +15,6 @@ Two passes, each doing what it is good at:
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass, field
 from html import unescape as _html_unescape
@@ -23,6 +22,7 @@ from html import unescape as _html_unescape
 from lxml import etree
 
 from dissectors.base import Problem
+from dissectors.xmlcodec import neutralise_declared_encoding, text_codec
 
 from . import rules
 from .options import DissectOptions
@@ -131,13 +131,13 @@ def unescape(text: str) -> str:
 
 
 def _encoding_of(data: bytes, start: int) -> str:
+    """The declared encoding if it is one a byte-level scanner can trust
+    (:func:`dissectors.xmlcodec.text_codec`), else the spec's UTF-8."""
     m = _ENCODING.match(data, start)
     if m:
-        name = m.group(1).decode("ascii")
-        try:
-            return codecs.lookup(name).name
-        except LookupError:
-            pass
+        name = text_codec(m.group(1).decode("ascii"))
+        if name is not None:
+            return name
     return "utf-8"
 
 
@@ -147,7 +147,13 @@ def parse(data: bytes, start: int, options: DissectOptions) -> XmlDocument:
     Offsets in the result index ``data``. Never raises.
     """
     problems: list[Problem] = []
-    body = data[start:]
+    body, bad = neutralise_declared_encoding(data[start:])
+    if bad is not None:
+        problems.append(rules.problem(
+            rules.XML_MALFORMED,
+            f"XML declaration names encoding {bad.name!r}, not an ASCII-compatible text "
+            "encoding; read as UTF-8 (the spec's encoding)",
+            _S_XML, start + bad.offset, bad.length))
     forbidden = False
     hostile = _HOSTILE.search(body)
     if hostile is not None:
