@@ -242,7 +242,7 @@ def test_generic_byte_data_header() -> None:
     assert record.find("imageserver.gbd.keyframe").value is True
     assert record.find("imageserver.gbd.seqno").value == 3
     assert record.find("imageserver.gbd.picturetime").value == 1700000000040
-    assert "MIP SDK" in record.find("imageserver.gbd.datatype").label
+    assert "Milestone MIP" in record.find("imageserver.gbd.datatype").label
     assert record.info == f"ImageResponse id=7 {GBD} H.264 key frame {len(body)} B"
 
 

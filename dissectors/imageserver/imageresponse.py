@@ -271,41 +271,46 @@ class _Dissection:
 
     def gbd_fields(self, start: int, end: int, complete: bool, sec: str,
                    ) -> tuple[list[Field], str]:
-        header, why = genericbytedata.inspect(self.data, start, end)
-        if header is None:
-            if not self.tree:
-                return [], ""
-            note = f"generic byte data header not decoded: {why}"
-            return [Field(keys.key("gbd", "datatype"), "header", None, note)], ""
-        summary = f"{header.codec_name}{' key frame' if header.keyframe else ''}"
-        self.attrs.setdefault("codec", header.codec_name)
-        self.attrs.setdefault("keyframe", header.keyframe)
-        kids = self.gbd_header_fields(header) if self.tree else []
-        payload = start + genericbytedata.HEADER_SIZE
-        if header.codec_name == "JPEG" and jpeg.looks_like_jpeg(self.data, payload):
-            more, dims = self.jpeg_fields(payload, end, complete, sec)
-            kids += more
-            summary = f"{summary} {dims}".strip()
-        return kids, summary
+        """Walk every packet of a generic byte data body (``genericbytedata.walk``).
 
-    def gbd_header_fields(self, header: genericbytedata.GenericByteData) -> list[Field]:
-        src = genericbytedata.SOURCE
-        where = (header.offset, genericbytedata.HEADER_SIZE)
-        sync, picture = values.format_ms(header.sync_ms), values.format_ms(header.picture_ms)
-        return [
-            Field(keys.key("gbd", "datatype"), f"data type ({src})", header.datatype,
-                  header.datatype_name, *where),
-            Field(keys.key("gbd", "length"), "total length", header.length, None, *where),
-            Field(keys.key("gbd", "codec"), "codec", header.codec, header.codec_name, *where),
-            Field(keys.key("gbd", "seqno"), "sequence number", header.seqno, None, *where),
-            Field(keys.key("gbd", "flags"), "flags", header.flags, f"0x{header.flags:04X}",
-                  *where),
-            Field(keys.key("gbd", "keyframe"), "key frame", header.keyframe, None, *where),
-            Field(keys.key("gbd", "synctime"), "sync frame time", header.sync_ms,
-                  f"{header.sync_ms} ({sync})" if sync else None, *where),
-            Field(keys.key("gbd", "picturetime"), "picture time", header.picture_ms,
-                  f"{header.picture_ms} ({picture})" if picture else None, *where),
-        ]
+        The record's attrs get ``codec``/``keyframe`` of the first coded packet and
+        ``gbd_packets``: per packet that carries coded data its layout, codec, key frame
+        and where its payload lies in the message bytes (what an export saves)."""
+        body = genericbytedata.walk(self.data, start, end)
+        media = body.media()
+        listed = self.attrs.setdefault("gbd_packets", [])
+        for p in media:
+            listed.append({"layout": p.layout, "codec": p.codec_name, "keyframe": p.keyframe,
+                           "payload_offset": p.payload_offset,
+                           "payload_length": p.payload_length})
+        if media:
+            self.attrs.setdefault("codec", media[0].codec_name)
+            self.attrs.setdefault("keyframe", media[0].keyframe)
+        summary = _gbd_summary(body)
+        dims = ""
+        kids: list[Field] = []
+        for packet in media:
+            if packet.codec_name == "JPEG" and jpeg.looks_like_jpeg(self.data,
+                                                                   packet.payload_offset):
+                more, found = self.jpeg_fields(packet.payload_offset,
+                                               packet.payload_offset + packet.payload_length,
+                                               complete, sec)
+                kids += more
+                dims = dims or found
+        summary = f"{summary} {dims}".strip()
+        if not self.tree:
+            return [], summary
+        fields = [_packet_field(p) for p in body.packets] + kids
+        if body.note:
+            where = (body.rest_offset, end - body.rest_offset)
+            if body.packets:
+                fields.append(Field(keys.key("gbd", "undecoded"), "not decoded", end -
+                                    body.rest_offset, body.note, *where))
+            else:
+                fields.append(Field(keys.key("gbd", "datatype"), "header", None,
+                                    f"generic byte data header not decoded: {body.note}",
+                                    *where))
+        return fields, summary
 
     def multipart_body(self, body_start: int, boundary: str,
                        ) -> tuple[Field | None, int, bool]:
@@ -480,3 +485,42 @@ def _missing_headers(d: _Dissection, lines: list[HeaderLine], is_multipart: bool
                  S_IMAGE_MULTIPART if is_multipart else S_IMAGE_SINGLE, d.start,
                  len(IMAGE_FIRST_LINE), severity="warning" if soft else None)
 
+
+
+def _gbd_summary(body: genericbytedata.Body) -> str:
+    """``H.264 key frame``, or for several packets their count and what they carry."""
+    media = body.media()
+    if not media:
+        return ""
+    first = media[0]
+    text = f"{first.codec_name}{' key frame' if first.keyframe else ''}"
+    if first.layout == "video block":
+        text += " video block"
+    packets = sum(1 for top in body.packets for p in top.walk()
+                  if p.layout != "multi packet")
+    return f"{text} ({packets} packets)" if packets > 1 else text
+
+
+def _packet_field(packet: genericbytedata.Packet) -> Field:
+    """A packet of a generic byte data body with a field per header field (each with its
+    own bytes), its payload and the packets it wraps."""
+    kids = []
+    for item in packet.items:
+        display = item.display
+        if item.time and isinstance(item.value, int):
+            when = values.format_ms(item.value)
+            display = f"{item.value} ({when})" if when else None
+        kids.append(Field(keys.key("gbd", item.name), item.label, item.value, display,
+                          item.offset, item.length))
+    if packet.payload_offset >= 0:
+        kids.append(Field(keys.key("gbd", "payload"), "payload", packet.payload_length,
+                          f"{packet.codec_name} data, {packet.payload_length} B",
+                          packet.payload_offset, packet.payload_length))
+    kids += [_packet_field(child) for child in packet.children]
+    if packet.note:
+        kids.append(Field(keys.key("gbd", "note"), "note", packet.note))
+    display = f"{packet.layout}, {packet.length} B"
+    if packet.codec_name:
+        display += f": {packet.codec_name}{' key frame' if packet.keyframe else ''}"
+    return Field(keys.key("gbd", "packet"), packet.layout, packet.layout, display,
+                 packet.offset, packet.length, kids)

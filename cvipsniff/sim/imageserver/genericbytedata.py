@@ -1,4 +1,5 @@
-"""Milestone "generic byte data" video packets, the raw (non-transcoded) body format.
+"""Milestone "generic byte data": video stream packets, video blocks and multi packets,
+the raw (non-transcoded) body formats.
 
 The ImageServer document only names the content type
 (``application/x-genericbytedata-octet-stream``) and says no decoder library is provided.
@@ -18,6 +19,12 @@ offset size field
 28     4    reserved (0)
 ====== ==== ======================================================
 
+Two more layouts real recording servers send (Milestone's MIP GenericByteData
+documentation; see ``dissectors/imageserver/DECISIONS.md`` item 23 for the sources): the
+*video block* (:func:`video_block`, a 36-byte header starting with the codec, optionally
+extended, before a self-contained run of coded pictures) and the *multi packet*
+(:func:`multi_packet`, data type 0xFEF0, a 16-byte header wrapping single packets).
+
 It was not checked against a real recording server, so treat it as a plausible stand-in:
 what matters for the analyser is that raw parts are opaque binary bodies with a declared
 length. Our peers wrap a JPEG picture in it, so the payload stays a real image.
@@ -30,9 +37,16 @@ from dataclasses import dataclass
 
 # Fixed layout, packed and unpacked with one struct call each way.
 _HEADER = struct.Struct(">HIHHHQQI")
+_PACKET_HEAD = struct.Struct(">HI")
+_VIDEO_BLOCK = struct.Struct(">HHHHIQQII")
+VIDEO_BLOCK_SIZE = _VIDEO_BLOCK.size  # 36
+MULTI_HEADER_SIZE = 16
 HEADER_SIZE = _HEADER.size  # 32
 
 DATA_TYPE_VIDEO_PACKET = 0x0010
+DATA_TYPE_AUDIO_PACKET = 0x0020
+DATA_TYPE_MULTI_PACKET = 0xFEF0
+CODEC_H264 = 0x000A
 CODEC_JPEG = 0x0001
 FLAG_SYNC = 0x0001
 
@@ -72,3 +86,30 @@ def read_video_packet(data: bytes) -> tuple[VideoPacketHeader, bytes] | None:
     if header.data_type != DATA_TYPE_VIDEO_PACKET or header.length != len(data):
         return None
     return header, data[HEADER_SIZE:]
+
+
+def audio_packet(payload: bytes) -> bytes:
+    """An audio packet: data type and total length, then bytes this project does not
+    lay out further (the header beyond those six bytes is not published)."""
+    return _PACKET_HEAD.pack(DATA_TYPE_AUDIO_PACKET, _PACKET_HEAD.size + len(payload)) \
+        + payload
+
+
+def multi_packet(*packets: bytes) -> bytes:
+    """A multi packet wrapping ``packets`` (each a whole single packet): data type
+    0xFEF0, total length including every packet, 10 bytes of zeros."""
+    body = b"".join(packets)
+    return _PACKET_HEAD.pack(DATA_TYPE_MULTI_PACKET, MULTI_HEADER_SIZE + len(body)) \
+        + bytes(MULTI_HEADER_SIZE - _PACKET_HEAD.size) + body
+
+
+def video_block(payload: bytes, *, codec: int = CODEC_H264, first_time_ms: int,
+                last_time_ms: int, pictures: int, sequence: int = 0,
+                extension: bytes = b"") -> bytes:
+    """A video block: the 36-byte header (codec first; header length 36 plus the
+    extension), the header extension, then the block's coded pictures."""
+    if not 0x0001 <= codec <= 0x000F:
+        raise ValueError(f"a video block's codec is 1..15, not {codec}")
+    header = _VIDEO_BLOCK.pack(codec, VIDEO_BLOCK_SIZE + len(extension), 0, sequence & 0xFFFF,
+                               len(payload), first_time_ms, last_time_ms, pictures, 0)
+    return header + extension + payload
