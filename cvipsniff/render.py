@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from cvipsniff.model import Flow, Message, TransportNote
+from cvipsniff.timestamps import in_range, raw_text
 from dissectors.base import Field, Problem
 
 PROTOCOL_LABELS = {"cvip": "CVIP", "cvip-ping": "CVIP-Ping", "imageserver": "ImageServer"}
@@ -26,8 +27,11 @@ def endpoint_text(endpoint: tuple[str, int]) -> str:
 
 
 def format_time(ts_ns: int, mode: str, first_ts_ns: int, prev_ts_ns: int | None = None) -> str:
-    """A timestamp in one of Wireshark's display formats."""
+    """A timestamp in one of Wireshark's display formats; a time no calendar can show
+    (see :mod:`cvipsniff.timestamps`) is shown raw in absolute mode."""
     if mode == "absolute":
+        if not in_range(ts_ns):
+            return raw_text(ts_ns)
         when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC)
         return when.strftime("%Y-%m-%d %H:%M:%S.") + f"{(ts_ns // 1000) % 1_000_000:06d}"
     if mode == "epoch":

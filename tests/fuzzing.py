@@ -59,3 +59,30 @@ def message_target(protocol: str) -> Callable[[bytes], None]:
         dissect_message(protocol, data)
         frame_and_dissect(protocol, data)
     return run
+
+
+CAPTURE_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("report", "{path}", "--format", "json"),
+    ("read", "-r", "{path}", "-V", "-t", "a"),
+    ("read", "-r", "{path}", "-T", "json"),
+)
+
+
+def run_capture(path: Path, commands: tuple[tuple[str, ...], ...] = CAPTURE_COMMANDS) -> None:
+    """``report`` and ``read`` on a capture file in-process: no exception escapes, the exit
+    status is 0, 1 or 2 (never 3, an internal error), and output is produced or the error
+    is one line."""
+    import contextlib
+    import io
+
+    from cvipsniff.cli import main
+
+    for command in commands:
+        argv = [part.format(path=path) for part in command]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        assert code in (0, 1, 2), (argv, code, err.getvalue()[-2000:])
+        if code == 2:
+            lines = err.getvalue().strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in lines[0], err.getvalue()[-2000:]

@@ -300,3 +300,34 @@ def test_matches_tshark(tmp_path: Path, tshark: str) -> None:
     assert [int(r[0]) for r in rows] == [f.number for f in frames]
     assert [r[1] for r in rows] == [f"{f.ts_ns // 10**9}.{f.ts_ns % 10**9:09d}" for f in frames]
     assert [(int(r[2]), int(r[3])) for r in rows] == [(f.origlen, f.caplen) for f in frames]
+
+
+# ---- timestamps no calendar can show (issue 14) -------------------------------------------
+
+
+@pytest.mark.parametrize(("tsresol", "tsoffset"), [(0x86, None), (6, 1 << 62), (6, -(1 << 40))])
+def test_impossible_timestamps_are_kept_and_reported_once(tmp_path: Path, tsresol: int,
+                                                          tsoffset: int | None) -> None:
+    # A time in 2023 in microseconds; 0x86 is one flipped bit of the default resolution
+    # (2^-6 s instead of 10^-6 s); a huge or negative offset.
+    udp = bytes(Ether() / IP() / UDP(sport=1, dport=2) / b"x")
+    when = 1_700_000_000_000_000
+    path = write(tmp_path, shb(), idb("<", 1, 0, tsresol=tsresol, tsoffset=tsoffset),
+                 epb("<", 0, when, udp), epb("<", 0, when + 1, udp))
+    frames, notes = read(path)
+    assert len(frames) == 2
+    assert [n.kind for n in notes] == ["capture.timestamp_range"]
+    assert notes[0].frame == 1
+
+
+def test_read_absolute_time_shows_an_impossible_time_raw(tmp_path: Path, capsys) -> None:
+    from cvipsniff.cli import main
+
+    udp = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5000, dport=7110)
+                / bytes.fromhex("43560100010203040010"))
+    path = write(tmp_path, shb(), idb("<", 1, 0, tsresol=0x89),
+                 epb("<", 0, 1_700_000_000_000_000_000, udp))
+    code = main(["read", "-r", str(path), "-t", "a"])
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "ns(out-of-range)" in out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzzing import CORPUS, message_target
+from tests.fuzzing import CORPUS, message_target, run_capture
 
 MESSAGE_FILES = sorted(p for proto in ("cvip", "imageserver")
                        for p in (CORPUS / proto).glob("*.bin"))
@@ -19,3 +19,11 @@ def test_message_corpus(path):
 
 def test_the_corpus_is_not_empty():
     assert MESSAGE_FILES
+
+
+CAPTURE_FILES = sorted((CORPUS / "capture").glob("*.pcap*"))
+
+
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=lambda p: p.name)
+def test_capture_corpus(path):
+    run_capture(path)

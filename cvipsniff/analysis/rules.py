@@ -55,6 +55,8 @@ _RULES: tuple[Rule, ...] = (
          "a record or block that could not be read; reading resumed where possible"),
     Rule("capture.unknown_linktype", "warning", "INFO", _CAP,
          "frames of a link type the decoder does not know"),
+    Rule("capture.timestamp_range", "warning", "INFO", _CAP,
+         "frame timestamps no calendar can show (a damaged if_tsresol / if_tsoffset)"),
     Rule("ip.fragment_incomplete", "warning", "INFO", "RFC 791 / RFC 8200 fragmentation",
          "IP fragments never completed"),
     Rule("ip.fragment_overlap", "warning", "INFO", "RFC 791 / RFC 8200 fragmentation",

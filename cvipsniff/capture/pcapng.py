@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from cvipsniff.capture.source import ByteSource, NoteSink
 from cvipsniff.model import Frame
+from cvipsniff.timestamps import END_TS_NS, MIN_TS_NS
 
 __all__ = ["SHB_MAGIC", "iter_pcapng", "pcapng_magic"]
 
@@ -190,6 +191,18 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
         pos, end = found, len(buf)
         return found >= 0
 
+    odd_interfaces: set[int] = set()
+
+    def odd_time(if_number: int, ts_ns: int) -> None:
+        """Frame ``number`` has a time no calendar can show: reported once per interface
+        (its ``if_tsresol``/``if_tsoffset`` are the usual culprits); the time is kept."""
+        if if_number not in odd_interfaces:
+            odd_interfaces.add(if_number)
+            note("capture.timestamp_range", "warning",
+                 f"interface {if_number}: frame {number} has timestamp {ts_ns} ns, outside "
+                 "1970-9999 (check its if_tsresol / if_tsoffset); such times are shown raw",
+                 number)
+
     def skip_block(reason: str, outcome: str = "block skipped") -> None:
         """A block with intact framing but unusable content: report it, go on after it."""
         note("capture.corrupt_block", "warning",
@@ -207,6 +220,8 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
                 linktype, _snap, multiplier, divisor, offset_ns, if_number = interfaces[if_id]
                 last_ts = ((ts_high << 32) | ts_low) * multiplier // divisor + offset_ns
                 number += 1
+                if not MIN_TS_NS <= last_ts < END_TS_NS:
+                    odd_time(if_number, last_ts)
                 yield new(frame_type, (number, last_ts, caplen,
                                        origlen if origlen > caplen else caplen,
                                        linktype, buf[pos + 28 : pos + 28 + caplen], if_number))
@@ -266,6 +281,8 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
                         interfaces[if_id])
                     last_ts = ((ts_high << 32) | ts_low) * multiplier // divisor + offset_ns
                     number += 1
+                    if not MIN_TS_NS <= last_ts < END_TS_NS:
+                        odd_time(if_number, last_ts)
                     yield new(frame_type, (number, last_ts, caplen,
                                            origlen if origlen > caplen else caplen,
                                            linktype, buf[pos + 28 : pos + 28 + caplen],
@@ -310,6 +327,8 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
                         interfaces[if_id])
                     last_ts = ((ts_high << 32) | ts_low) * multiplier // divisor + offset_ns
                     number += 1
+                    if not MIN_TS_NS <= last_ts < END_TS_NS:
+                        odd_time(if_number, last_ts)
                     yield new(frame_type, (number, last_ts, caplen, max(origlen, caplen),
                                            linktype, buf[pos + 28 : pos + 28 + caplen],
                                            if_number))
