@@ -26,6 +26,7 @@ from cvipsniff.model import (
     FlowOpened,
     Frame,
     Message,
+    Packet,
     StreamData,
     StreamGap,
     TransportNote,
@@ -125,8 +126,12 @@ class _FlowState:
 class Pipeline:
     """Push frames, get :class:`Message` and :class:`TransportNote` objects back."""
 
-    def __init__(self, config: PipelineConfig | None = None) -> None:
+    def __init__(self, config: PipelineConfig | None = None, *,
+                 packet_filter: Callable[[Packet], bool] | None = None) -> None:
+        """``packet_filter``: follow only the packets it accepts (a worker's share of the
+        flows when one capture is split over processes, :mod:`cvipsniff.split`)."""
         self.config = config or PipelineConfig()
+        self._accept = packet_filter
         self.protocols = registry()
         self._notes: list[TransportNote] = []
         self.decoder = PacketDecoder(on_note=self._notes.append)
@@ -188,7 +193,7 @@ class Pipeline:
         if self._notes:
             out.extend(self._notes)
             self._notes.clear()
-        if packet is None:
+        if packet is None or (self._accept is not None and not self._accept(packet)):
             return out
         for event in self.flow_table.feed(packet):
             self._handle(event, out)

@@ -16,7 +16,9 @@ from pathlib import Path
 from cvipsniff.analysis.baseline import Baseline, write_baseline
 from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config
 from cvipsniff.analysis.engine import Analysis
+from cvipsniff.batch import DEFAULT_SPLIT_ABOVE, MIB, AnalyseTask, analyse_files, default_jobs
 from cvipsniff.capture import CaptureError
+from cvipsniff.cluster import analyse_on_cluster
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
 from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter
 from cvipsniff.errors import UsageError
@@ -53,6 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-Y", "--display-filter", dest="filter", metavar="FILTER",
                    help="report only on messages matching this display filter: their "
                    "findings and transactions (transport findings are left out)")
+    p.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
+                   help="worker processes: files in parallel, one large capture split by "
+                   "flow (default: the machine's cores; the report is the same whatever N)")
+    p.add_argument("--split-above", type=_positive_or_zero, default=None, metavar="MB",
+                   help="split a single capture over the jobs when it is at least this "
+                   f"large (default {DEFAULT_SPLIT_ABOVE // MIB})")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="analyse the captures on a Dask cluster: tcp://SCHEDULER:PORT, or "
+                   "local:N for N local workers (needs the 'cluster' extra)")
     p.add_argument("--default", action="store_true", help=argparse.SUPPRESS)
     add_decode_options(p)
     p.set_defaults(run=run)
@@ -148,13 +159,20 @@ def run(args: argparse.Namespace) -> int:
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
 
-    results: list[FileResult] = []
-    with Progress.for_stderr() as progress:
-        for path in paths:
-            result = analyse_path(path, config, pipeline_config, progress, flt)
-            if baseline is not None and result.analysis is not None:
-                result.findings, result.excused = baseline.filter_new(path, result.findings)
-            results.append(result)
+    task = AnalyseTask(config, pipeline_config, args.filter)
+    if args.cluster:
+        results = analyse_on_cluster(paths, task, args.cluster)
+    else:
+        split_above = DEFAULT_SPLIT_ABOVE if args.split_above is None \
+            else int(args.split_above * MIB)
+        with Progress.for_stderr() as progress:
+            results = analyse_files(paths, task, jobs=args.jobs or default_jobs(),
+                                    split_above=split_above, progress=progress)
+    if baseline is not None:
+        for result in results:
+            if result.analysis is not None:
+                result.findings, result.excused = baseline.filter_new(result.path,
+                                                                      result.findings)
 
     if args.write_baseline:
         n = write_baseline(args.write_baseline,
@@ -179,6 +197,22 @@ def run(args: argparse.Namespace) -> int:
     if any(r.error is not None for r in results):
         return 2
     return 1 if any(failing(r.findings, fail_on) for r in results) else 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, not {text!r}")
+    return int(text)
+
+
+def _positive_or_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a size in MB ≥ 0, not {text!r}")
+    return value
 
 
 def _reads_record_fields(flt: Filter) -> bool:

@@ -1,0 +1,114 @@
+"""Where ``report``'s captures are analysed: in this process, in worker processes (one
+file each, or one large file split by flow), or on a Dask cluster.
+
+Whatever runs them, results come back in the order of the inputs and each is exactly what
+one process would have made, so a report is the same byte for byte whatever ``--jobs``
+or ``--cluster`` say. A file whose analysis fails in a worker (a bug, a lost worker) is
+that file's error in the report, not the run's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.pipeline import PipelineConfig
+from cvipsniff.progress import Progress
+from cvipsniff.report import FileResult
+
+MIB = 1 << 20
+# Below this a capture is analysed by one process even with --jobs: starting workers that
+# each read the whole file costs more than it saves.
+DEFAULT_SPLIT_ABOVE = 32 * MIB
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(slots=True, frozen=True)
+class AnalyseTask:
+    """One capture's analysis as a picklable call (for worker processes and Dask): the
+    settings travel, the display filter as its text (compiled where it runs)."""
+
+    config: AnalysisConfig
+    pipeline_config: PipelineConfig
+    filter_text: str | None = None
+
+    def __call__(self, path: str, progress: Progress | None = None) -> FileResult:
+        from cvipsniff.commands.filtering import compile_user_filter
+        from cvipsniff.commands.report import analyse_path
+
+        flt = compile_user_filter(self.filter_text) if self.filter_text else None
+        return analyse_path(path, self.config, self.pipeline_config, progress, flt)
+
+    def split(self, path: str, workers: int) -> FileResult:
+        """One capture over ``workers`` processes by flow (one process when that cannot
+        be exact: see :mod:`cvipsniff.split`)."""
+        from cvipsniff.split import analyse_split
+
+        analysis = analyse_split(path, self.config, self.pipeline_config, workers)
+        if analysis is None:
+            return self(path)
+        return FileResult(path, analysis, findings=list(analysis.findings))
+
+
+def failed(path: str, exc: BaseException) -> FileResult:
+    """A file whose analysis raised where it ran: its error, the run goes on."""
+    return FileResult(path, None, error=f"analysis failed: {type(exc).__name__}: {exc}")
+
+
+def analyse_files(paths: list[str], task: AnalyseTask, *, jobs: int = 1,
+                  split_above: int = DEFAULT_SPLIT_ABOVE,
+                  progress: Progress | None = None) -> list[FileResult]:
+    """Every path's result, in the order given.
+
+    ``jobs`` > 1: several files go to a pool of that many processes; a single capture of
+    at least ``split_above`` bytes (with no display filter, which needs a second pass
+    over the whole file) is split by flow over ``jobs`` processes.
+    """
+    if jobs <= 1:
+        return [task(path, progress) for path in paths]
+    if len(paths) == 1:
+        path = paths[0]
+        if task.filter_text is None and _size(path) >= split_above:
+            return [task.split(path, jobs)]
+        return [task(path, progress)]
+    return _pool(paths, task, min(jobs, len(paths)), progress)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if os.path.isfile(path) else 0
+    except OSError:
+        return 0
+
+
+def _pool(paths: list[str], task: AnalyseTask, workers: int,
+          progress: Progress | None) -> list[FileResult]:
+    """Files over a process pool; the progress bar counts files done."""
+    ctx = multiprocessing.get_context("fork")
+    bar = progress.start(f"{len(paths)} captures, {workers} jobs") if progress else None
+    done = 0
+    results: list[FileResult] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(task, path) for path in paths]
+        for path, future in zip(paths, futures, strict=True):
+            try:
+                results.append(future.result())
+            except Exception as exc:  # a worker's bug or death is this file's error
+                results.append(failed(path, exc))
+            done += 1
+            if progress:
+                progress.update(bar, done, len(paths))
+    if progress:
+        progress.finish(bar)
+    return results
+

@@ -1,0 +1,314 @@
+"""One capture over several processes, split by flow, merged back in capture order.
+
+Why this shape: decoding, reassembly, framing and dissection (nearly all of the time)
+depend only on the packets of one flow, while what a report numbers and counts (frames,
+messages, flows, transactions, findings and the "once" gate, ping pairing across UDP
+conversations) is global. So each worker reads the whole file (frame numbers stay the
+file's own), decodes every packet (IP fragments are rebuilt before a packet is assigned)
+and follows only the TCP connections whose 4-tuple hashes to it; UDP conversations (pings,
+whose broadcast answers come from other conversations) all go to worker 0, as do the
+notes of no flow (capture and IP notes). The parent merges the workers' outputs by
+capture position and runs the one :class:`~cvipsniff.analysis.engine.Analysis` on them,
+numbering messages and flows as a single process would, so the report is byte for byte
+the same whatever the number of workers.
+
+Capture position of an output: ``(frame index, phase, sequence)`` while reading — phase 0
+for the notes of no flow that a frame's decoding produced, 1 for what its packet caused
+(one flow, so one worker), 2 for the reader's notes after it — and at the end of the
+capture ``(END, phase, flow order, sequence)`` in the order :meth:`Pipeline.finish` uses
+(flows still in the flow table by creation, then the pipeline's remaining ones).
+A flow's global id is its rank by ``(first frame, worker's id)``; flows made by one frame
+(a reused port) are of one 4-tuple, so of one worker, and keep their order.
+
+What cannot be split exactly: the flow table's global caps (total reassembly buffer,
+number of tracked flows) see only one worker's share. Each worker reports its peaks; when
+their sum could have reached a cap, the caller analyses the file in one process instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import re
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from queue import Queue
+from typing import Any
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.analysis.engine import Analysis
+from cvipsniff.capture import open_capture
+from cvipsniff.flows.table import DEFAULT_MAX_FLOWS, DEFAULT_MAX_TOTAL_BUFFER, FlowTable
+from cvipsniff.model import Flow, FlowClosed, FlowOpened, Message, Packet, TransportNote
+from cvipsniff.pipeline import Pipeline, PipelineConfig, PipelineOutput
+
+END = 1 << 62  # frame index of the outputs made by the end of the capture
+BATCH = 512  # outputs per message between a worker and the parent
+# Slack for a cap reached inside one packet's handling (a segment and its bookkeeping)
+# between two of the peaks a worker samples.
+_PACKET_SLACK = 1 << 18
+_FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")
+
+
+def shard_of(packet: Packet, workers: int) -> int:
+    """The worker that follows this packet's flow: TCP by a hash of the unordered
+    4-tuple (both directions alike, stable across processes), everything else 0."""
+    if packet.transport != 6:
+        return 0
+    a = packet.src + packet.sport.to_bytes(2, "big")
+    b = packet.dst + packet.dport.to_bytes(2, "big")
+    return zlib.crc32(a + b if a <= b else b + a) % workers
+
+
+@dataclass(slots=True)
+class WorkerEnd:
+    """What a worker says when it is done: its peaks (for the cap check) or its error."""
+
+    peak_tracked: int = 0
+    peak_buffered: int = 0
+    error: str | None = None
+
+
+class _WatchedTable:
+    """The pipeline's flow table, watched: announces each new flow and samples the
+    table's size after each packet. Everything else is the table's own."""
+
+    def __init__(self, table: FlowTable, opened: list[Flow]) -> None:
+        self.table = table
+        self.opened = opened
+        self.peak_tracked = 0
+        self.peak_buffered = 0
+        self.closing: set[int] = set()
+
+    def _watch(self, events: list) -> list:
+        for event in events:
+            if type(event) is FlowOpened:
+                self.opened.append(event.flow)
+        return events
+
+    def feed(self, packet: Packet) -> list:
+        events = self.table.feed(packet)
+        tracked, buffered = self.table.tracked, self.table.buffered
+        if tracked > self.peak_tracked:
+            self.peak_tracked = tracked
+        if buffered > self.peak_buffered:
+            self.peak_buffered = buffered
+        return self._watch(events)
+
+    def close(self) -> list:
+        events = self.table.close()
+        self.closing = {e.flow.id for e in events if type(e) is FlowClosed}
+        return self._watch(events)
+
+    def expire(self, now_ns: int, idle_ns: int) -> list:
+        return self._watch(self.table.expire(now_ns, idle_ns))
+
+
+def _flow_of(item: PipelineOutput) -> int | None:
+    if type(item) is Message:
+        return item.flow
+    flow = item.flow
+    return flow.id if flow is not None else None
+
+
+def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
+               send: Callable[[list[tuple[tuple, Any]]], None]) -> WorkerEnd:
+    """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
+    ``(position, output)``; new flows come as ``(position, Flow)`` before their outputs."""
+    opened: list[Flow] = []
+    reader_notes: list[TransportNote] = []
+    pipeline = Pipeline(config, packet_filter=lambda p: shard_of(p, workers) == index)
+    watched = _WatchedTable(pipeline.flow_table, opened)
+    pipeline.flow_table = watched  # type: ignore[assignment]
+    batch: list[tuple[tuple, Any]] = []
+    first = index == 0
+
+    def emit(i: int, outputs: list, notes: list) -> None:
+        seq = 0
+        for flow in opened:
+            batch.append(((i, 1, seq), flow))
+            seq += 1
+        opened.clear()
+        for item in outputs:
+            if _flow_of(item) is None:
+                if first:  # decoding notes: before the packet's own outputs
+                    batch.append(((i, 0, seq), item))
+            else:
+                batch.append(((i, 1, seq), item))
+            seq += 1
+        if first:
+            for note in notes:
+                batch.append(((i, 2, seq), note))
+                seq += 1
+        notes.clear()
+        if len(batch) >= BATCH:
+            send(batch[:])
+            batch.clear()
+
+    with open_capture(path, on_note=reader_notes.append) as reader:
+        i = -1
+        for i, frame in enumerate(reader):
+            out = pipeline.feed(frame)
+            if out or opened or reader_notes:
+                emit(i, out, reader_notes)
+    seq = 0
+    if first:  # notes of the reader's last records: before the end of the capture
+        for note in reader_notes:
+            batch.append(((END, 0, (-1, 0), seq), note))
+            seq += 1
+    out = pipeline.finish()
+    for item in out:
+        flow = _flow_of(item)
+        if flow is None:
+            if first:
+                batch.append(((END, 0, (0, 0), seq), item))
+        else:
+            phase = 1 if flow in watched.closing else 2
+            batch.append(((END, phase, flow, seq), item))
+        seq += 1
+    if batch:
+        send(batch)
+    return WorkerEnd(watched.peak_tracked, watched.peak_buffered)
+
+
+def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
+                 conn: Any) -> None:
+    """Process entry: run the worker, send its batches and its end over ``conn``."""
+    try:
+        end = run_worker(path, config, index, workers, conn.send)
+    except BaseException as exc:  # the parent falls back to one process
+        end = WorkerEnd(error=f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(end)
+    finally:
+        conn.close()
+
+
+class _Stream:
+    """One worker's outputs as the parent reads them: a thread drains the pipe into a
+    bounded queue (so the worker rarely waits) and the merge takes them in order."""
+
+    def __init__(self, conn: Any, depth: int = 256) -> None:
+        self.queue: Queue[Any] = Queue(depth)
+        self.end: WorkerEnd | None = None
+        self._conn = conn
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                item = self._conn.recv()
+                self.queue.put(item)
+                if isinstance(item, WorkerEnd):
+                    return
+        except (EOFError, OSError) as exc:
+            self.queue.put(WorkerEnd(error=f"worker lost: {exc!r}"))
+
+    def items(self) -> Iterator[tuple[tuple, Any]]:
+        while True:
+            batch = self.queue.get()
+            if isinstance(batch, WorkerEnd):
+                self.end = batch
+                return
+            yield from batch
+
+
+def _keyed(stream: Iterator[tuple[tuple, Any]], worker: int,
+           keys: dict[tuple[int, int], tuple]) -> Iterator[tuple[tuple, int, Any]]:
+    """Merge keys: at the end of the capture, a flow's place is its global order."""
+    for pos, item in stream:
+        if pos[0] == END and pos[1]:
+            pos = (END, pos[1], keys[(worker, pos[2])], pos[3])
+        yield pos, worker, item
+
+
+class _Renumber:
+    """Worker-local flow ids and message numbers → the single-process ones."""
+
+    def __init__(self) -> None:
+        self.flow_ids: dict[tuple[int, int], int] = {}
+        self.messages = 0
+
+    def flow(self, worker: int, flow: Flow) -> None:
+        self.flow_ids[(worker, flow.id)] = len(self.flow_ids)
+
+    def apply(self, worker: int, item: PipelineOutput) -> PipelineOutput:
+        ids = self.flow_ids
+        if type(item) is Message:
+            self.messages += 1
+            item.number = self.messages
+            item.flow = ids[(worker, item.flow)]
+            return item
+        flow = item.flow
+        if flow is not None:
+            # A copy: one Flow object may be shared by several outputs of a batch.
+            item.flow = replace(flow, id=ids[(worker, flow.id)])
+            if type(item) is TransportNote:
+                item.message = _FLOW_IN_TEXT.sub(
+                    lambda m: str(ids.get((worker, int(m.group(1))), m.group(1))),
+                    item.message)
+        return item
+
+
+def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
+                  workers: int) -> Analysis | None:
+    """The finished analysis of ``path`` computed by ``workers`` processes, equal to a
+    single process's; None when it cannot be (a worker failed, or a global cap may have
+    been reached): the caller then analyses the file in one process."""
+    ctx = multiprocessing.get_context("fork")
+    procs, streams = [], []
+    try:
+        for index in range(workers):
+            parent_conn, child_conn = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker_main, daemon=True,
+                               args=(path, pipeline_config, index, workers, child_conn))
+            proc.start()
+            child_conn.close()
+            procs.append(proc)
+            streams.append(_Stream(parent_conn))
+        analysis = _merge(streams, config)
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+    ends = [s.end or WorkerEnd(error="no end") for s in streams]
+    if any(e.error for e in ends):
+        return None
+    max_total = pipeline_config.max_total_buffer or DEFAULT_MAX_TOTAL_BUFFER
+    if sum(e.peak_tracked for e in ends) >= DEFAULT_MAX_FLOWS or \
+            sum(e.peak_buffered for e in ends) + workers * _PACKET_SLACK > max_total:
+        return None
+    return analysis
+
+
+def _merge(streams: list[_Stream], config: AnalysisConfig) -> Analysis:
+    """Feed the analysis from the workers' outputs in capture order."""
+    analysis = Analysis(config)
+    renumber = _Renumber()
+    # A flow's global order key, known from its announcement, which precedes (in its
+    # worker's stream) every output of it; end-of-capture keys need it first.
+    keys: dict[tuple[int, int], tuple] = {}
+
+    def announced(stream: Iterator, worker: int) -> Iterator:
+        for pos, item in stream:
+            if type(item) is Flow:  # made while reading frame index pos[0]
+                keys[(worker, item.id)] = (pos[0], worker, item.id)
+            yield pos, item
+
+    merged = heapq.merge(*(_keyed(announced(s.items(), w), w, keys)
+                           for w, s in enumerate(streams)), key=lambda t: (t[0], t[1]))
+    for _, worker, item in merged:
+        if type(item) is Flow:
+            # Global ids in the order flows were made: by frame, and within a frame
+            # (one worker's, a reused port) in that worker's order.
+            renumber.flow(worker, item)
+        else:
+            analysis.add(renumber.apply(worker, item))
+    analysis.finish()
+    return analysis

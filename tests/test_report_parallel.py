@@ -1,0 +1,157 @@
+"""``report --jobs`` and ``--cluster``: the same report, byte for byte, whatever runs it.
+
+The contract is the single-process report; every bundled capture is compared against it
+split by flow over two and three workers, as files over a process pool, and on a local
+Dask cluster (loopback only, started and stopped by the test).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.batch import AnalyseTask, analyse_files
+from cvipsniff.commands.report import analyse_path
+from cvipsniff.pipeline import PipelineConfig
+from cvipsniff.report import FileResult, json_report, text
+from cvipsniff.split import analyse_split
+from tests.cli_helpers import ROOT, assert_clean_error, run_cli
+
+CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
+                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+PIPELINE = PipelineConfig(keep_data=False, tree=False)
+
+
+def _json(result: FileResult) -> str:
+    return "".join(json_report.render([result], "warning"))
+
+
+def _single(path: str) -> FileResult:
+    return analyse_path(path, AnalysisConfig(), PIPELINE)
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(CAPTURES) > 20
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_capture_split_by_flow_reports_as_one_process_does(capture) -> None:
+    path = str(capture)
+    one = _single(path)
+    for workers in (2, 3):
+        analysis = analyse_split(path, AnalysisConfig(), PIPELINE, workers)
+        assert analysis is not None, "split fell back to one process"
+        split = FileResult(path, analysis, findings=list(analysis.findings))
+        assert _json(split) == _json(one)
+        assert text.render([split], "warning") == text.render([one], "warning")
+
+
+def test_the_split_spreads_flows_over_the_workers() -> None:
+    """Not a degenerate split: on the demo capture each of two workers follows flows."""
+    from cvipsniff.capture import open_capture
+    from cvipsniff.packets import PacketDecoder
+    from cvipsniff.split import shard_of
+
+    decoder = PacketDecoder(on_note=lambda note: None)
+    shards = set()
+    with open_capture(str(ROOT / "captures" / "demo.pcapng")) as reader:
+        for frame in reader:
+            packet = decoder.decode(frame)
+            if packet is not None and packet.transport == 6:
+                shards.add(shard_of(packet, 2))
+    assert shards == {0, 1}
+
+
+def test_a_split_that_could_meet_a_global_cap_falls_back_to_one_process() -> None:
+    """The total reassembly cap is one budget for all flows: a worker sees only its
+    share, so a split near the cap is not exact and the file is analysed whole."""
+    path = str(ROOT / "captures" / "demo.pcapng")
+    tight = PipelineConfig(keep_data=False, tree=False, max_total_buffer=1)
+    assert analyse_split(path, AnalysisConfig(), tight, 2) is None
+    task = AnalyseTask(AnalysisConfig(), tight)
+    assert _json(task.split(path, 2)) == _json(task(path))
+
+
+def test_an_unreadable_capture_is_reported_as_by_one_process(tmp_path) -> None:
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture at all" * 10)
+    task = AnalyseTask(AnalysisConfig(), PIPELINE)
+    assert analyse_split(str(bad), AnalysisConfig(), PIPELINE, 2) is None
+    split = analyse_files([str(bad)], task, jobs=2, split_above=0)[0]
+    assert split.error is not None and split.error == task(str(bad)).error
+
+
+class _Exploding(AnalyseTask):
+    """A task with a bug for one file, as a worker would meet it."""
+
+    def __call__(self, path, progress=None):
+        if path.endswith("boom.pcap"):
+            raise RuntimeError("injected failure")
+        return super().__call__(path, progress)
+
+
+def test_a_worker_failure_is_that_files_error_not_the_runs() -> None:
+    task = _Exploding(AnalysisConfig(), PIPELINE)
+    demo = str(ROOT / "captures" / "demo.pcapng")
+    results = analyse_files([demo, "/nowhere/boom.pcap", demo], task, jobs=2)
+    assert [r.path for r in results] == [demo, "/nowhere/boom.pcap", demo]
+    assert results[1].error == "analysis failed: RuntimeError: injected failure"
+    assert results[0].error is None and _json(results[0]) == _json(_single(demo))
+
+
+def _report_json(*args: str) -> str:
+    result = run_cli("report", "--format", "json", "--fail-on", "never", *args,
+                     timeout=600)
+    assert result.code == 0, result.stderr
+    return result.stdout
+
+
+def test_report_jobs_equals_one_process_over_the_corpus() -> None:
+    one = _report_json("--jobs", "1", "captures")
+    assert _report_json("--jobs", "2", "captures") == one
+    assert '"path": "captures/demo.pcapng"' in one
+
+
+def test_report_jobs_splits_one_capture_with_the_same_output() -> None:
+    demo = "captures/demo.pcapng"
+    one = _report_json("--jobs", "1", demo)
+    assert _report_json("--jobs", "2", "--split-above", "0", demo) == one
+
+
+try:
+    import distributed  # noqa: F401  (the optional 'cluster' extra; in the test extras)
+    HAVE_DASK = True
+except ImportError:
+    HAVE_DASK = False
+needs_dask = pytest.mark.skipif(not HAVE_DASK, reason="dask[distributed] not installed")
+
+
+@needs_dask
+def test_report_on_a_local_dask_cluster_equals_one_process_over_the_corpus() -> None:
+    one = _report_json("--jobs", "1", "captures")
+    assert _report_json("--cluster", "local:2", "captures") == one
+
+
+@needs_dask
+def test_a_failing_task_on_the_cluster_is_that_files_error() -> None:
+    import cloudpickle
+
+    from cvipsniff.cluster import analyse_on_cluster
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        task = _Exploding(AnalysisConfig(), PIPELINE)
+        demo = str(ROOT / "captures" / "demo.pcapng")
+        results = analyse_on_cluster([demo, "/nowhere/boom.pcap"], task, "local:1")
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert results[1].error == "analysis failed: RuntimeError: injected failure"
+    assert _json(results[0]) == _json(_single(demo))
+
+
+@pytest.mark.parametrize("address", ["nonsense", "local:0", "local:x"])
+def test_a_bad_cluster_address_is_a_usage_error(address: str) -> None:
+    assert_clean_error(run_cli("report", "--cluster", address, "captures/demo.pcapng"),
+                       "--cluster")
