@@ -42,11 +42,14 @@ def format_time(ts_ns: int, mode: str, first_ts_ns: int, prev_ts_ns: int | None 
 
 def summary_line(msg: Message, first_ts_ns: int, time_mode: str = "relative",
                  prev_ts_ns: int | None = None, *, request_method: str | None = None,
-                 request_frame: int | None = None) -> str:
+                 request_frame: int | None = None, answer_frame: int | None = None,
+                 time_text: str | None = None) -> str:
     """One tshark-like line: frame, time, source → destination, protocol, length, info.
 
     A response carries no method name of its own in either protocol; when pairing knows
-    the request, its method and frame are added (like Wireshark's "response to" link).
+    the request, its method and frame are added (like Wireshark's "response to" link);
+    a request whose answer is known (two passes) names the answer's frame. ``time_text``
+    replaces the time column (``read -t``'s tshark formats).
     """
     proto = PROTOCOL_LABELS.get(msg.record.protocol, msg.record.protocol)
     info = msg.record.info
@@ -54,8 +57,12 @@ def summary_line(msg: Message, first_ts_ns: int, time_mode: str = "relative",
         info = f"{request_method} {info}"
     if request_frame:
         info = f"{info} [request in {request_frame}]"
+    if answer_frame:
+        info = f"{info} [response in {answer_frame}]"
+    if time_text is None:
+        time_text = format_time(msg.ts_ns, time_mode, first_ts_ns, prev_ts_ns)
     return (
-        f"{msg.frame:>6} {format_time(msg.ts_ns, time_mode, first_ts_ns, prev_ts_ns):>11} "
+        f"{msg.frame:>6} {time_text:>11} "
         f"{endpoint_text(msg.src)} → {endpoint_text(msg.dst)} {proto} {msg.length} {info}"
     )
 

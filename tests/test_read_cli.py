@@ -54,6 +54,8 @@ def test_filter_on_pairing_fields_takes_two_passes() -> None:
 
 def test_time_formats() -> None:
     relative = run_cli("read", "-r", DEMO, "-t", "r").stdout.splitlines()[0].split()[1]
-    absolute = run_cli("read", "-r", DEMO, "-t", "a").stdout.splitlines()[0].split()
+    absolute = run_cli("read", "-r", DEMO, "-t", "ud").stdout.splitlines()[0].split()
+    time_only = run_cli("read", "-r", DEMO, "-t", "u").stdout.splitlines()[0].split()
     assert relative == "0.000000"
     assert absolute[1].startswith("2024-05-01") and absolute[2].startswith("12:00:")
+    assert time_only[1] == absolute[2]  # tshark: u is the time of day, ud adds the date

@@ -16,7 +16,7 @@ from cvipsniff.errors import UsageError
 from cvipsniff.filter import Filter, FilterError, MessageFieldSource, compile_filter
 from cvipsniff.model import Message
 
-_LATE_PREFIXES = ("latency_ms", "txn", "finding")
+LATE_PREFIXES = ("latency_ms", "txn", "finding")
 
 
 def compile_user_filter(text: str) -> Filter:
@@ -29,7 +29,7 @@ def compile_user_filter(text: str) -> Filter:
 def needs_analysis(flt: Filter) -> bool:
     """Whether the filter reads fields only a completed analysis knows."""
     return any(name == p or name.startswith(p + ".") for name in flt.fields
-               for p in _LATE_PREFIXES)
+               for p in LATE_PREFIXES)
 
 
 class AnalysisLookup:

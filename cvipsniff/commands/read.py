@@ -1,122 +1,169 @@
 """``cvipsniff read -r FILE``: one line per message like tshark, ``-V`` for the full tree,
-``-T json|jsonl`` for records a program can read."""
+``-T json|jsonl`` for records a program can read, ``-T fields -e`` for chosen values,
+``-w`` for the frames of the displayed messages, ``-z`` for statistics.
+
+The flags are tshark's where tshark has the notion (README, "tshark habits"); the unit
+of a line is a protocol message, not a frame.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 
 from cvipsniff.analysis.engine import Analysis, imageserver_answer_kind
 from cvipsniff.analysis.pairing import Pairer
+from cvipsniff.capture.subset import flag, format_for, write_frames
 from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config
-from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter, needs_analysis
+from cvipsniff.commands.filtering import (
+    LATE_PREFIXES,
+    AnalysisLookup,
+    compile_user_filter,
+    needs_analysis,
+)
+from cvipsniff.commands.read_sinks import FieldsSink, JsonSink, TextSink
 from cvipsniff.errors import UsageError
+from cvipsniff.fields_output import FieldsWriter, check_fields, parse_options
 from cvipsniff.filter import MessageFieldSource
 from cvipsniff.model import Message, TransportNote
 from cvipsniff.pipeline import iter_capture
-from cvipsniff.render import (
-    TIME_FORMATS,
-    message_json,
-    note_json,
-    note_line,
-    summary_line,
-    tree_lines,
-)
-
-# tshark's -t letters.
-_TIME_LETTERS = {"r": "relative", "a": "absolute", "ad": "absolute", "d": "delta", "e": "epoch"}
+from cvipsniff.time_column import TIME_ALIASES, TIME_LETTERS, TimeColumn
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("read", help="print the messages of a capture (like tshark -r)",
-                       description=__doc__)
+                       description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_options(p)
     p.add_argument("-V", "--verbose", action="store_true",
                    help="print the full dissection tree of each message")
     p.add_argument("-T", "--output-format", dest="format", default="text",
-                   choices=("text", "json", "jsonl"), help="output format (default text)")
+                   choices=("text", "json", "jsonl", "fields"),
+                   help="output format (default text); fields: the -e fields of each message")
+    p.add_argument("-e", dest="fields", action="append", default=[], metavar="FIELD",
+                   help="with -T fields: a field to print (any name 'cvipsniff fields' lists; "
+                   "repeatable)")
+    p.add_argument("-E", dest="field_options", action="append", default=[],
+                   metavar="OPTION=VALUE",
+                   help="with -T fields: header=y|n, separator=/t|/s|C, quote=d|s|n, "
+                   "occurrence=f|l|a|N, aggregator=,|/s|C (repeatable)")
     p.add_argument("-t", "--time-format", dest="time_format", default="r",
-                   choices=sorted(set(_TIME_LETTERS) | set(TIME_FORMATS)),
-                   help="time column: r relative (default), a absolute, d delta, e epoch")
+                   choices=sorted(set(TIME_LETTERS) | set(TIME_ALIASES)),
+                   help="time column, as tshark: "
+                   + "; ".join(f"{k} {v}" for k, v in TIME_LETTERS.items()))
     p.add_argument("-Y", "--display-filter", dest="filter", metavar="FILTER",
                    help="show only messages matching this display filter (docs/FILTERS.md)")
+    p.add_argument("-2", dest="two_pass", action="store_true",
+                   help="two passes, like tshark -2: a request's line and record know their "
+                   "answer (response frame, latency, final transaction state)")
+    p.add_argument("-c", dest="count", type=_positive, metavar="N",
+                   help="stop after N displayed messages")
+    p.add_argument("-x", dest="hex_dump", action="store_true",
+                   help="add the hex dump of each message's bytes")
+    p.add_argument("-w", dest="write", metavar="OUT",
+                   help="write the frames of the displayed messages (all frames of each "
+                   "message) to OUT: pcap for .pcap, pcapng otherwise")
     p.add_argument("--notes", action="store_true",
                    help="also print transport notes (gaps, skipped bytes, retransmissions)")
     p.set_defaults(run=run)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
-    config = pipeline_config(args, keep_data=False)
+    _check_args(args)
+    config = pipeline_config(args, keep_data=args.hex_dump)
     flt = compile_user_filter(args.filter) if args.filter else None
+    late_fields = [name for name in args.fields
+                   if any(name == p or name.startswith(p + ".") for p in LATE_PREFIXES)]
+    two_pass = args.two_pass or bool(late_fields) or (flt is not None and needs_analysis(flt))
     lookup: AnalysisLookup | None = None
-    if flt is not None and needs_analysis(flt):
+    if two_pass:
         if args.file == "-":
-            raise UsageError("this filter needs two passes over the capture "
-                             "(latency, transaction or finding fields): read from a file")
+            raise UsageError("two passes over the capture are needed (-2, or latency, "
+                             "transaction or finding fields): read from a file")
         analysis = Analysis()
         for item in iter_capture(args.file, config):
             analysis.add(item)
         analysis.finish()
         lookup = AnalysisLookup(analysis)
-    time_mode = _TIME_LETTERS.get(args.time_format, args.time_format)
-    # Pairing runs alongside so a response's line can name its request (cheap: no rules
-    # output, only the transaction table).
+    # Pairing runs alongside in one pass so a response can name its request (cheap: no
+    # rules, only the transaction table).
     pairer = Pairer(imageserver_answer_kind)
-    out = sys.stdout
-    first_ts: int | None = None
-    prev_ts: int | None = None
-    json_items: list[dict] = []
+    first_ts: list[int] = [0]
+    sink = _make_sink(args, first_ts, final=lookup is not None)
+    clock = TimeColumn(TIME_ALIASES.get(args.time_format, args.time_format))
+    bitmap: bytearray | None = bytearray() if args.write else None
+    shown = 0
+    show_notes = args.notes or args.verbose
     for item in iter_capture(args.file, config):
         if isinstance(item, Message):
             pairer.feed(item)
-            if first_ts is None:
-                first_ts = item.first_ts_ns or item.ts_ns
-            if flt is not None:
-                source = (lookup.source(item, first_ts) if lookup is not None
-                          else MessageFieldSource(item, first_ts_ns=first_ts))
-                if not flt.matches(source):
-                    continue
-            if args.format == "text":
-                if args.verbose:
-                    out.write("\n".join(tree_lines(item)) + "\n\n")
-                else:
-                    method, request_frame = _request_of(pairer, item)
-                    out.write(summary_line(item, first_ts, time_mode, prev_ts,
-                                           request_method=method,
-                                           request_frame=request_frame) + "\n")
+            if not first_ts[0]:
+                first_ts[0] = item.first_ts_ns or item.ts_ns
+            prev_captured = clock.captured(item.ts_ns, first_ts[0])
+            if lookup is not None:
+                source = lookup.source(item, first_ts[0])
+                txn = source.transaction
             else:
-                record = message_json(item, first_ts)
-                if args.format == "jsonl":
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                else:
-                    json_items.append(record)
-            prev_ts = item.ts_ns
-        elif isinstance(item, TransportNote):
-            if flt is not None:
-                continue  # a display filter selects messages; notes go with --notes alone
-            if args.format == "text":
-                if args.notes or args.verbose:
-                    out.write(note_line(item) + "\n")
-            elif args.format == "jsonl":
-                out.write(json.dumps(note_json(item)) + "\n")
-            else:
-                json_items.append(note_json(item))
-    if args.format == "json":
-        json.dump(json_items, out, ensure_ascii=False, indent=1)
-        out.write("\n")
+                number = pairer.transaction_of(item.number)
+                txn = pairer.transactions[number - 1] if number else None
+                source = MessageFieldSource(item, transaction=txn, first_ts_ns=first_ts[0])
+            if flt is not None and not flt.matches(source):
+                continue
+            sink.message(item, clock.text(item.ts_ns, prev_captured), txn, source)
+            if bitmap is not None:
+                flag(bitmap, item.frames)
+            shown += 1
+            if args.count is not None and shown >= args.count:
+                break
+        elif isinstance(item, TransportNote) and flt is None:
+            # A display filter selects messages; notes go with --notes (or -V) alone.
+            sink.note(item, show_notes)
+    sink.close()
+    if bitmap is not None:
+        _write_subset(args.file, bitmap, args.write)
     return 0
 
 
-def _request_of(pairer: Pairer, msg: Message) -> tuple[str | None, int | None]:
-    """For an answer: its request's method and completing frame, if pairing knows them."""
-    if not msg.record.is_response:
-        return None, None
-    number = pairer.transaction_of(msg.number)
-    if number is None:
-        return None, None
-    txn = pairer.transactions[number - 1]
-    if txn.request is None:
-        return None, None
-    return txn.method, max(txn.request.frames)
+def _check_args(args: argparse.Namespace) -> None:
+    if args.format == "fields":
+        check_fields(args.fields)
+    elif args.fields or args.field_options:
+        raise UsageError("-e and -E go with -T fields")
+    if args.write:
+        if args.file == "-":
+            raise UsageError("-w copies frames from the capture file: read from a file, "
+                             "not standard input")
+        if os.path.exists(args.write) and os.path.samefile(args.write, args.file):
+            raise UsageError(f"-w {args.write!r} is the capture being read")
+
+
+def _make_sink(args: argparse.Namespace, first_ts: list[int], *, final: bool):
+    out = sys.stdout
+    if args.format == "fields":
+        writer = FieldsWriter(args.fields, parse_options(args.field_options), out)
+        return FieldsSink(out, writer, hex_dump=args.hex_dump, first_ts=first_ts)
+    if args.format in ("json", "jsonl"):
+        return JsonSink(out, lines=args.format == "jsonl", hex_dump=args.hex_dump,
+                        final=final, first_ts=first_ts)
+    return TextSink(out, verbose=args.verbose, hex_dump=args.hex_dump)
+
+
+def _write_subset(capture: str, bitmap: bytearray, out_path: str) -> None:
+    try:
+        write_frames(capture, bitmap, out_path, fmt=format_for(out_path))
+    except OSError as exc:
+        raise UsageError(f"cannot write {out_path!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"cannot write {out_path!r}: {exc}") from None

@@ -238,7 +238,9 @@ def _flow(attribute: str) -> Getter:
 
 _ENGINE_VALUES: dict[str, Getter] = {
     "frame": _frames,
+    "frame.number": lambda s: [s.message.frame] if s.message.frames else _NONE,
     "frame.time": _time,
+    "frame.time_epoch": _time,
     "frame.time_relative": _time_relative,
     "message": lambda s: [s.message.number],
     "flow": lambda s: [s.message.flow],

@@ -55,6 +55,20 @@ ENGINE_FIELDS: tuple[FieldInfo, ...] = (
         "float",
         "Seconds from the first frame of the capture to the frame that completed the message",
     ),
+    FieldInfo(
+        "frame.number",
+        "Frame number (completing)",
+        "uint",
+        "The frame that completed the message, the one its summary line shows (tshark's "
+        "frame.number of the reassembled PDU)",
+    ),
+    FieldInfo(
+        "frame.time_epoch",
+        "Epoch time",
+        "float",
+        "Time of the frame that completed the message, seconds since the UNIX epoch "
+        "(as tshark's frame.time_epoch)",
+    ),
     FieldInfo("message", "Message number", "uint", "Number of the message in the capture"),
     FieldInfo("flow", "Flow", "uint", "Index of the TCP connection or UDP conversation"),
     FieldInfo(

@@ -18,7 +18,8 @@ VERSION = 1
 def _ref(ref: MessageRef | None) -> dict[str, Any] | None:
     if ref is None:
         return None
-    return {"message": ref.number, "frames": list(ref.frames), "kind": ref.kind,
+    return {"message": ref.number, "frames": list(ref.frames),
+            "frame": max(ref.frames) if ref.frames else None, "kind": ref.kind,
             "time": ref.ts_ns / 1e9}
 
 

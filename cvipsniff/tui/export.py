@@ -4,9 +4,10 @@ records as JSON (the same records as ``cvipsniff read -T json``).
 A pcap subset is cut from the original capture, like Wireshark's "Export Specified
 Packets": the frames that carried the chosen messages are collected in a bitmap (one
 byte per frame number, so a million messages cost a few megabytes), then the capture is
-read again front to back and those frames are written unchanged with
-:class:`~cvipsniff.capture.PcapngWriter`. Only the message frames are written (no
-handshakes or bare ACKs): the result reopens as a capture starting mid-session.
+read again front to back and those frames are written unchanged by
+:func:`cvipsniff.capture.subset.write_frames` (shared with ``read -w``). Only the message
+frames are written (no handshakes or bare ACKs): the result reopens as a capture starting
+mid-session.
 
 The parts that read the session run in time-boxed slices on the UI thread (the session
 is single-threaded); re-reading the capture touches only the file and may run in a
@@ -17,14 +18,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
-from cvipsniff.capture import PcapngWriter, open_capture
+from cvipsniff.capture.subset import flag, write_frames
 from cvipsniff.render import message_json
 from cvipsniff.tui.session import CaptureSession
 
 FORMATS = ("pcapng", "json")
+__all__ = ["FORMATS", "FrameCollector", "JsonExporter", "write_frames"]
 
 
 class FrameCollector:
@@ -44,44 +46,11 @@ class FrameCollector:
         while self.done < len(indices):
             stop = min(len(indices), self.done + self.CHECK_EVERY)
             for position in range(self.done, stop):
-                for frame in store.frames(indices[position]):
-                    if frame >= len(bitmap):
-                        bitmap.extend(bytes(frame + 1 - len(bitmap) + 65536))
-                    bitmap[frame] = 1
+                flag(bitmap, store.frames(indices[position]))
             self.done = stop
             if time.perf_counter() >= deadline:
                 break
         return self.done >= len(indices)
-
-
-def write_frames(capture: str, bitmap: bytearray | None, out_path: str,
-                 cancelled: Callable[[], bool] = lambda: False) -> int:
-    """Copy the frames flagged in ``bitmap`` (every frame when None) from ``capture`` to
-    a pcapng file at ``out_path``; returns how many were written. A partly written last
-    record of a capture still being written is left out, as by any reader. Raises
-    OSError/CaptureError."""
-    written = 0
-    last = _last_flagged(bitmap) if bitmap is not None else None
-    with open_capture(capture) as reader, PcapngWriter(out_path) as writer:
-        for frame in reader:
-            if bitmap is not None and last is not None:
-                if frame.number > last:
-                    break
-                if not bitmap[frame.number]:
-                    continue
-            writer.write(frame)
-            written += 1
-            if not written & 0x3FF and cancelled():
-                break
-    return written
-
-
-def _last_flagged(bitmap: bytearray) -> int:
-    """The highest frame number flagged (-1 if none): reading stops after it."""
-    last = len(bitmap) - 1
-    while last >= 0 and not bitmap[last]:
-        last -= 1
-    return last
 
 
 class JsonExporter:
