@@ -90,14 +90,14 @@ def test_element_inside_a_value() -> None:
 
 def test_text_inside_a_container() -> None:
     data = call("connect", "<username>u</username><password>p</password><cameraid>c</cameraid>"
-                "<connectparam>id=1&amp;connectiontoken=t</connectparam>"
+                "<connectparam>id=a9adc052-e793-4ed0-a1e2-8b975ba8e020&amp;connectiontoken=t</connectparam>"
                 "<transcode>stray<width>10</width></transcode>")
     assert found(data) == [(R.XML_STRUCTURE, "warning")]
 
 
 def test_recommended_element_only_reported_on_request() -> None:
     data = call("connect", "<username>u</username><password>p</password><cameraid>c</cameraid>"
-                "<connectparam>id=1&amp;connectiontoken=t</connectparam>")
+                "<connectparam>id=a9adc052-e793-4ed0-a1e2-8b975ba8e020&amp;connectiontoken=t</connectparam>")
     assert found(data) == []
     assert found(data, report_recommended=True) == [(R.FIELD_MISSING, "info")]
 
@@ -158,7 +158,7 @@ def test_live_attributes(attributes: str, rule: str) -> None:
 
 def test_enumerated_element() -> None:
     data = call("connect", "<username>u</username><password>p</password><cameraid>c</cameraid>"
-                "<connectparam>id=1&amp;connectiontoken=t</connectparam>"
+                "<connectparam>id=a9adc052-e793-4ed0-a1e2-8b975ba8e020&amp;connectiontoken=t</connectparam>"
                 "<clientcapabilities><privacymaskversion>2</privacymaskversion>"
                 "</clientcapabilities>")
     assert rules_of(data) == [R.FIELD_ENUM]
@@ -197,13 +197,16 @@ def test_connectupdate_response_cites_its_own_section() -> None:
     assert problem.spec.endswith("§ connectupdate")
 
 
+G1, G2 = "a9adc052-e793-4ed0-a1e2-8b975ba8e020", "5193ca41-6223-4186-809d-668a6edc9da7"
+
+
 @pytest.mark.parametrize(("param", "expected"), [
-    ("id=1&amp;streamid=2&amp;connectiontoken=t", []),
-    ("id=1&amp;connectiontoken=t", []),
-    ("connectiontoken=t&amp;id=1", [(R.CONNECT_CONNECTPARAM, "warning")]),
-    ("id=1", [(R.CONNECT_CONNECTPARAM, "warning")]),
-    ("id=1&amp;connectiontoken=t&amp;lang=en", [(R.CONNECT_CONNECTPARAM, "info")]),
-    ("id=1&amp;id=2&amp;connectiontoken=t", [(R.CONNECT_CONNECTPARAM, "warning")]),
+    (f"id={G1}&amp;streamid={G2}&amp;connectiontoken=t", []),
+    (f"id={G1}&amp;connectiontoken=t", []),
+    (f"connectiontoken=t&amp;id={G1}", [(R.CONNECT_CONNECTPARAM, "warning")]),
+    (f"id={G1}", [(R.CONNECT_CONNECTPARAM, "warning")]),
+    (f"id={G1}&amp;connectiontoken=t&amp;lang=en", [(R.CONNECT_CONNECTPARAM, "info")]),
+    (f"id={G1}&amp;id={G2}&amp;connectiontoken=t", [(R.CONNECT_CONNECTPARAM, "warning")]),
 ])
 def test_connectparam_keys(param: str, expected: list[tuple[str, str]]) -> None:
     assert found(call("connectupdate", f"<connectparam>{param}</connectparam>")) == expected
@@ -211,7 +214,7 @@ def test_connectparam_keys(param: str, expected: list[tuple[str, str]]) -> None:
 
 def test_secrets_are_masked_unless_revealed() -> None:
     data = call("connect", "<username>u</username><password>hunter2</password>"
-                "<cameraid>c</cameraid><connectparam>id=1&amp;connectiontoken=SECRET-TOKEN"
+                "<cameraid>c</cameraid><connectparam>id=a9adc052-e793-4ed0-a1e2-8b975ba8e020&amp;connectiontoken=SECRET-TOKEN"
                 "</connectparam>")
     record = dissect(data)
     assert "hunter2" not in repr(record) and "SECRET-TOKEN" not in repr(record)

@@ -499,18 +499,22 @@ IMAGE_MULTIPART_LAYOUT = (
 MISSING, NUMBER, TIME, YESNO = R.FIELD_MISSING, R.FIELD_NUMBER, R.FIELD_TIME, R.FIELD_YESNO
 STRUCTURE, MALFORMED, ENUM, DUP = R.XML_STRUCTURE, R.XML_MALFORMED, R.FIELD_ENUM, R.FIELD_DUPLICATE
 PARAM = R.CONNECT_CONNECTPARAM
+GUID = R.CONNECT_GUID  # the examples' "id=[guid]" placeholder is not a GUID
 BROWSE = ["requestid", "methodname", "time", "compressionrate"]
 
 # name: (kind, method, requestid as sent, top-level elements, findings as {rule: count})
 EXPECTED: dict[str, tuple[str, str | None, object, list[str], dict[str, int]]] = {
-    "intro_request": ("request", "connect", None, ["methodname"], {MISSING: 5}),
-    "intro_response": ("response", "connect", None, ["methodname"], {MISSING: 2}),
+    # requestid, username, password, and one for naming no camera (no cameraid, no
+    # connectparam)
+    "intro_request": ("request", "connect", None, ["methodname"], {MISSING: 4}),
+    "intro_response": ("response", "connect", None, ["methodname"],
+                       {MISSING: 1, R.RESPONSE_REQUESTID: 1}),
     "connect_simple": ("request", "connect", 1,
                        ["requestid", "methodname", "username", "password", "cameraid",
-                        "connectparam"], {}),
+                        "connectparam"], {GUID: 1}),
     "connect_simple_streamid": ("request", "connect", 1,
                                 ["requestid", "methodname", "username", "password",
-                                 "cameraid", "connectparam"], {}),
+                                 "cameraid", "connectparam"], {GUID: 2}),
     "connect_full": ("request", "connect", "[number]",
                      ["requestid", "methodname", "username", "password", "cameraid",
                       "alwaysstdjpeg", "connectparam", "clientcapabilities", "transcode",

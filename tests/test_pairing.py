@@ -183,3 +183,37 @@ def test_imageserver_unknown_method_pairs_anything_and_silence_is_no_finding() -
     p.feed(_is_request(m, 2, "teleport", "unknown"))
     assert p.finish() == []
     assert [t.state for t in p.transactions] == [ANSWERED, UNANSWERED]
+
+
+def test_imageserver_answers_without_requestid_pair_by_method_and_order() -> None:
+    m, p = Msgs(), Pairer(lambda msg: msg.record.attrs["answered_by"])
+    p.feed(_is_request(m, 1, "connect", "xml"))
+    p.feed(_is_request(m, 2, "goto", "image"))
+    p.feed(_is_request(m, 3, "goto", "image"))
+    p.feed(_is_request(m, 4, "ptz", "xml"))
+    # The ptz answer names its method: it skips the older connect.
+    ptz = p.feed(m("imageserver", "response", None, response=True, method="ptz"))
+    first = p.feed(m("imageserver", "imageresponse", None, response=True))
+    second = p.feed(m("imageserver", "imageresponse", None, response=True))
+    connect = p.feed(m("imageserver", "response", None, response=True, method="connect"))
+    assert p.finish() == []
+    findings = ptz + first + second + connect
+    assert {(f.rule, f.severity) for f in findings} == {("imageserver.txn.paired_by_order",
+                                                         "info")}
+    by_id = {t.id: t for t in p.transactions}
+    assert [t.state for t in p.transactions] == [ANSWERED] * 4
+    assert by_id[4].responses[0].number == 5 and by_id[2].responses[0].number == 6
+    assert by_id[3].responses[0].number == 7 and by_id[1].responses[0].number == 8
+    assert [f.transaction for f in findings] == [by_id[i].number for i in (4, 2, 3, 1)]
+
+
+def test_imageserver_answer_without_requestid_and_nothing_to_answer_is_an_orphan() -> None:
+    m, p = Msgs(), Pairer(lambda msg: msg.record.attrs["answered_by"])
+    p.feed(_is_request(m, 1, "ptz", "xml"))
+    findings = p.feed(m("imageserver", "imageresponse", None, response=True))
+    assert [f.rule for f in findings] == ["imageserver.txn.orphan_response"]
+    p.feed(_is_request(m, 2, "live", "stream"))
+    p.feed(m("imageserver", "imageresponse", 2, response=True))
+    assert p.feed(m("imageserver", "imageresponse", None, response=True)) == []
+    live = p.transactions[-1]
+    assert live.method == "live" and len(live.responses) == 2

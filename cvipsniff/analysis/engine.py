@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.analysis.connections import ImageServerConnections
 from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.analysis.rules import CATALOGUE
@@ -38,6 +39,7 @@ class Analysis:
                  keep_transactions: bool = True) -> None:
         self.config = config or AnalysisConfig()
         self.pairer = Pairer(imageserver_answer_kind, keep_transactions=keep_transactions)
+        self.connections = ImageServerConnections()
         self.findings: list[Finding] = []
         self.suppressed: Counter[str] = Counter()
         self.messages: Counter[str] = Counter()
@@ -59,6 +61,7 @@ class Analysis:
         if isinstance(item, TransportNote):
             return self._note(item)
         if isinstance(item, FlowClosed):
+            self.connections.close_flow(item.flow.id)
             return self._emit(self.pairer.close_flow(item.flow.id))
         return []
 
@@ -92,6 +95,7 @@ class Analysis:
                 flow=msg.flow, protocol=rec.protocol,
             ))
         found.extend(pairing)
+        found.extend(self.connections.feed(msg, txn_number))
         return self._emit(found)
 
     def _note(self, note: TransportNote) -> list[Finding]:

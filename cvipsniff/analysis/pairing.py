@@ -296,6 +296,12 @@ class Pairer:
         if not rec.is_response:
             return []
         key = ("flow", msg.flow, "imageserver", rec.txn)
+        findings: list[Finding] = []
+        if rec.txn is None and rec.kind in ("response", "imageresponse"):
+            by_order = self._is_by_order(msg)
+            if by_order is not None:
+                key = by_order
+                findings.append(self._paired_by_order(msg, key))
         entry = self._head(key)
         if entry is None:
             live = self._live.get(msg.flow)
@@ -305,7 +311,6 @@ class Pairer:
                 return []
             return self._orphan(msg, "imageserver", "imageserver.txn.orphan_response",
                                 IS_SPEC)
-        findings: list[Finding] = []
         got = "xml" if rec.kind == "response" else "image"
         expected = entry.answer
         if expected in ("xml", "image") and got != expected:
@@ -331,6 +336,38 @@ class Pairer:
             self._pop_head(key)
             self._settle(entry.txn, DUPLICATE if entry.duplicate else ANSWERED)
         return findings
+
+    def _is_by_order(self, msg: Message) -> tuple | None:
+        """An answer without requestid (DECISIONS.md of the ImageServer dissector, item
+        28): the key of the oldest outstanding request on its flow that this kind of
+        answer can answer (an XML methodresponse: one naming the same method; an
+        ImageResponse: one answered by an image). Live streams take image pushes as
+        before."""
+        rec = msg.record
+        want = "xml" if rec.kind == "response" else "image"
+        best: tuple[int, tuple] | None = None
+        for key in self._flow_keys.get(msg.flow, ()):
+            if key[2] != "imageserver":
+                continue
+            head = self._head(key)
+            if head is None or head.answer not in (want, "unknown"):
+                continue
+            if want == "xml" and rec.method and head.txn.method != rec.method:
+                continue
+            if best is None or head.txn.number < best[0]:
+                best = (head.txn.number, key)
+        return best[1] if best is not None else None
+
+    def _paired_by_order(self, msg: Message, key: tuple) -> Finding:
+        entry = self._head(key)
+        number = entry.txn.number if entry is not None else None
+        what = "methodresponse" if msg.record.kind == "response" else "ImageResponse"
+        return Finding(
+            rule="imageserver.txn.paired_by_order", severity="info",
+            message=f"{what} without requestid paired by method and order with the "
+            f"oldest outstanding request (id={key[3]})",
+            spec=IS_SPEC, frames=list(msg.frames), transaction=number,
+            message_number=msg.number, flow=msg.flow, protocol="imageserver")
 
     def _is_request(self, msg: Message) -> list[Finding]:
         rec = msg.record

@@ -145,6 +145,10 @@ _RULES: tuple[Rule, ...] = (
          "response methodname differs from the request's"),
     Rule("imageserver.txn.wrong_answer_kind", "error", "MUST", _IS,
          "answered by the wrong kind of message (XML vs ImageResponse)"),
+    Rule("imageserver.txn.paired_by_order", "info", "INFO", _IS,
+         "an answer without requestid paired by method and order on its flow"),
+    Rule("imageserver.txn.connectupdate_id", "warning", "SHOULD", _IS_CONNECT,
+         "a connectupdate names another camera id than the connection's connect"),
 )
 
 

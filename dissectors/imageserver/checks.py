@@ -15,7 +15,7 @@ from dissectors.base import Problem
 
 from . import connectparam, rules
 from .options import DissectOptions
-from .tables import S_CONNECT_RESPONSE, S_CONNECTUPDATE
+from .tables import S_CONNECT_FULL, S_CONNECT_RESPONSE, S_CONNECTUPDATE
 from .xmltree import XmlNode
 
 Check = Callable[[XmlNode, str, bytes, DissectOptions], list[Problem]]
@@ -43,6 +43,14 @@ def connected_errorreason(root: XmlNode, kind: str, data: bytes,
     sec = S_CONNECTUPDATE if method is not None and method.text == "connectupdate" \
         else S_CONNECT_RESPONSE
     value = connected.text.lower()
+    if value == "yes" and reason is not None and reason.text.strip().lower() == "success":
+        # Recording servers answer a good connect with <errorreason>Success</errorreason>
+        # (DECISIONS.md item 28): noted, an error only under the strict profile.
+        return [rules.problem(rules.CONNECT_SUCCESS,
+                              "errorreason 'Success' given although connected is yes (the "
+                              "document: errorreason only if connected = no)", sec,
+                              reason.start, reason.end - reason.start,
+                              options.graded(rules.CONNECT_SUCCESS))]
     if value == "yes" and reason is not None:
         return [rules.problem(rules.CONNECT_ERRORREASON,
                               "errorreason given although connected is yes", sec,
@@ -66,9 +74,42 @@ def connectparam_keys(root: XmlNode, kind: str, data: bytes,
     return connectparam.check(connectparam.split(raw), node.text_offset, node.text_length)
 
 
+def connect_shape(root: XmlNode, kind: str, data: bytes,
+                  options: DissectOptions) -> list[Problem]:
+    """``<cameraid>`` and ``<connectparam>`` are both in the full connect syntax without
+    "(optional)", but peers send either alone: the camera named by ``connectparam id=``
+    only, or basic credentials in username/password without a connectparam (DECISIONS.md
+    item 28). Either is graded as the field shape it is; neither is a missing camera."""
+    if kind != "request":
+        return []
+    cameraid = _first(root, "cameraid")
+    param = _first(root, "connectparam")
+    where = (root.start, root.end - root.start)
+    if cameraid is None and param is None:
+        return [rules.problem(rules.FIELD_MISSING,
+                              "<methodcall> has no <cameraid> and no <connectparam>: no "
+                              "camera named", S_CONNECT_FULL, *where)]
+    if cameraid is None:
+        if connectparam.param_id(root, data) is None:
+            return [rules.problem(rules.FIELD_MISSING,
+                                  "<methodcall> has no <cameraid> and its connectparam no "
+                                  "id: no camera named", S_CONNECT_FULL, *where)]
+        return [rules.problem(rules.CONNECT_CAMERAID,
+                              "connect without <cameraid>: the camera is named by "
+                              "connectparam id only", S_CONNECT_FULL, *where,
+                              options.graded(rules.CONNECT_CAMERAID))]
+    if param is None:
+        return [rules.problem(rules.CONNECT_BASIC,
+                              "connect without <connectparam>: basic credentials in "
+                              "username/password", S_CONNECT_FULL, *where,
+                              options.graded(rules.CONNECT_BASIC))]
+    return []
+
+
 CHECKS: Mapping[str, Check] = MappingProxyType(
     {
         "connected_errorreason": connected_errorreason,
         "connectparam": connectparam_keys,
+        "connect_shape": connect_shape,
     }
 )

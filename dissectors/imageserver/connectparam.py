@@ -14,7 +14,7 @@ from dissectors.base import Field, Problem
 
 from . import rules
 from .tables import S_CONNECT_SIMPLE
-from .xmltree import unescape
+from .xmltree import XmlNode, unescape
 
 #: Keys in the order the document requires.
 KEY_ORDER = ("id", "streamid", "connectiontoken")
@@ -41,6 +41,26 @@ class Param:
 
 
 _SEPARATOR = re.compile(rb"&amp;|&#0*38;|&#[xX]0*26;")
+# "The id is the guid of the device, and the streamid is the guid for a specific stream":
+# 8-4-4-4-12 hex digits, in braces as .NET may write it.
+_GUID = re.compile(r"\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?")
+GUID_KEYS = ("id", "streamid")
+
+
+def is_guid(text: str) -> bool:
+    return _GUID.fullmatch(text) is not None
+
+
+def param_id(root: XmlNode, data: bytes) -> str | None:
+    """The ``id`` of the message's ``<connectparam>`` (None without one)."""
+    for child in root.children:
+        if child.name == "connectparam" and child.text_offset >= 0:
+            raw = data[child.text_offset: child.text_offset + child.text_length]
+            for p in split(raw):
+                if p.key.lower() == "id":
+                    return p.value
+            return None
+    return None
 
 
 def split(raw: bytes) -> list[Param]:
@@ -105,6 +125,13 @@ def check(params: list[Param], offset: int, length: int) -> list[Problem]:
             problems.append(rules.problem(
                 rules.CONNECT_CONNECTPARAM, f"connectparam has no {k}", S_CONNECT_SIMPLE,
                 offset, length))
+    for p in params:
+        if p.key.lower() in GUID_KEYS and not is_guid(p.value):
+            problems.append(rules.problem(
+                rules.CONNECT_GUID,
+                f"connectparam {p.key}={p.value[:60]!r} is not a GUID (the document: "
+                "\"The id is the guid of the device\")", S_CONNECT_SIMPLE,
+                offset + p.offset, p.length))
     if len(set(keys)) != len(keys):
         problems.append(rules.problem(
             rules.CONNECT_CONNECTPARAM, "connectparam repeats a key", S_CONNECT_SIMPLE,

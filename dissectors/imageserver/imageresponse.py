@@ -39,6 +39,8 @@ _MULTIPART_PREFIX = "multipart/"
 # Headers the document lists without a condition but which a live image may plausibly
 # lack: their absence is a warning unless strict_image_headers is on.
 _SOFT_REQUIRED = frozenset({"restriction", "prev", "next"})
+# Headers an empty answer (Content-length 0, Current 0) comes without in the field.
+_EMPTY_MAY_LACK = frozenset({"content-type", "restriction"})
 # A header line longer than this is reported (the block itself is capped by the framer).
 MAX_HEADER_LINE = 16 * 1024
 
@@ -66,6 +68,10 @@ class _Dissection:
         self.tree = options.tree
         self.problems: list[Problem] = []
         self.attrs: dict[str, Any] = base_attrs()
+        # An empty answer (Content-length 0, Current 0: nothing recorded there) as servers
+        # send it, without Content-type and with zero times; judged leniently unless the
+        # strict profile is on (DECISIONS.md item 28).
+        self.lenient_empty = False
 
     def report(self, rule: str, message: str, spec: str, offset: int = -1, length: int = 0,
                severity=None) -> None:
@@ -149,7 +155,8 @@ class _Dissection:
                                    minimum=0 if spec.form is Form.NUMBER else None,
                                    describe=self.tree)
             value, display = decoded.value, decoded.display
-            if decoded.problem is not None:
+            zero_time = spec.form is Form.TIME and line.value.strip() == "0"
+            if decoded.problem is not None and not (zero_time and self.lenient_empty):
                 rule, message, severity = decoded.problem
                 self.report(rule, f"{spec.name}: {message}", sec, line.value_offset,
                             line.value_length, severity)
@@ -234,7 +241,8 @@ class _Dissection:
             kind = "genericbytedata"
         else:
             kind = "bytes"
-            if media == JPEG and (complete or end > start):
+            if media == JPEG and (complete or end > start) and not (
+                    end == start and self.lenient_empty):
                 self.report(rules.IMAGE_BODY,
                             "Content-type image/jpeg, but the body does not start with a JPEG "
                             "start-of-image marker", sec, start, end - start)
@@ -395,14 +403,15 @@ def dissect_image(data: bytes, start: int, options: DissectOptions) -> Record:
     """One ImageResponse; ``start`` is the offset of its first line."""
     d = _Dissection(data, start, options)
     lines, body_start, head_complete = d.header_block()
-    header_fields = d.header_fields(lines, IMAGE_HEADERS_BY_NAME, ("header",),
-                                    keys.HEADER_OTHER, S_IMAGE_SINGLE)
     type_line = headers.find(lines, "Content-type")
     length_line = headers.find(lines, "Content-length")
     media, params = headers.media_type(type_line.value) if type_line else ("", {})
     is_multipart = media.startswith(_MULTIPART_PREFIX)
     declared = headers.content_length(length_line.value) if length_line else None
     d.attrs.update(content_type=media or None, content_length=declared)
+    _empty_answer(d, lines, declared, head_complete)
+    header_fields = d.header_fields(lines, IMAGE_HEADERS_BY_NAME, ("header",),
+                                    keys.HEADER_OTHER, S_IMAGE_SINGLE)
     _missing_headers(d, lines, is_multipart, head_complete)
 
     txn = None
@@ -480,10 +489,35 @@ def _missing_headers(d: _Dissection, lines: list[HeaderLine], is_multipart: bool
             continue
         if name == "content-length" and is_multipart:
             continue
+        if d.lenient_empty and name in _EMPTY_MAY_LACK:
+            continue  # part of the one image.empty finding
+        sec = S_IMAGE_MULTIPART if is_multipart else S_IMAGE_SINGLE
+        if name == "requestid":  # paired by order instead (DECISIONS.md item 28)
+            d.report(rules.RESPONSE_REQUESTID, "ImageResponse has no RequestId header", sec,
+                     d.start, len(IMAGE_FIRST_LINE), d.options.graded(rules.RESPONSE_REQUESTID))
+            continue
         soft = name in _SOFT_REQUIRED and not d.options.strict_image_headers
-        d.report(rules.FIELD_MISSING, f"ImageResponse has no {spec.name} header",
-                 S_IMAGE_MULTIPART if is_multipart else S_IMAGE_SINGLE, d.start,
-                 len(IMAGE_FIRST_LINE), severity="warning" if soft else None)
+        d.report(rules.FIELD_MISSING, f"ImageResponse has no {spec.name} header", sec,
+                 d.start, len(IMAGE_FIRST_LINE), severity="warning" if soft else None)
+
+
+def _empty_answer(d: _Dissection, lines: list[HeaderLine], declared: int | None,
+                  head_complete: bool) -> None:
+    """An answer with no image: ``Content-length: 0`` and ``Current: 0`` (servers send it
+    when nothing is recorded at the requested place, often without Content-type or
+    Restriction, with Prev/Next 0 too). One finding graded as a field shape; its missing
+    headers and zero times are part of it, unless the profile is strict."""
+    current = headers.find(lines, "Current")
+    if not head_complete or declared != 0 or current is None or current.value.strip() != "0":
+        return
+    d.attrs["empty"] = True
+    d.lenient_empty = not d.options.strict
+    lacking = sorted(h for h in ("Content-type", "Restriction")
+                     if headers.find(lines, h) is None)
+    note = f"; no {' or '.join(lacking)} header" if lacking else ""
+    d.report(rules.IMAGE_EMPTY, f"empty answer: Content-length 0 and Current 0 (nothing "
+             f"recorded there){note}", S_IMAGE_SINGLE, d.start, len(IMAGE_FIRST_LINE),
+             d.options.graded(rules.IMAGE_EMPTY))
 
 
 

@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dissectors.base import Severity
 from dissectors.options import OptionsReader
+
+from .rules import FIELD_SHAPES
+
+PROFILES = ("default", "strict")
 
 # 1990-01-01T00:00:00Z and 2100-01-01T00:00:00Z in milliseconds.
 _TIME_MIN_MS = 631_152_000_000
@@ -33,6 +38,12 @@ class DissectOptions:
     * ``strict_image_headers``: the document lists Restriction, Prev and Next in the one
       header layout it gives for live and browse alike, without saying they may be left
       out; their absence is a warning by default and an error when this is on.
+    * ``profile``: ``"default"`` grades the shapes real peers send that the document does
+      not foresee (connect without ``<cameraid>`` or without ``<connectparam>``,
+      ``errorreason`` "Success" with ``connected=yes``, an empty-database answer, a
+      response without requestid) by what the document requires and what the field does
+      (warning or info); ``"strict"`` makes each of them an error (DECISIONS.md item 28).
+      In a config file: ``[imageserver] profile = "strict"``.
     * caps bounding the work done on one message: XML size, nesting depth and element
       count; header lines; multipart parts.
     * ``tree``: build the Field tree. Batch reports pass False (lean mode, set by the
@@ -49,6 +60,7 @@ class DissectOptions:
     time_max_ms: int = _TIME_MAX_MS
     report_recommended: bool = False
     strict_image_headers: bool = False
+    profile: str = "default"
     max_xml_bytes: int = 1 << 20
     max_xml_depth: int = 32
     max_xml_elements: int = 10_000
@@ -66,6 +78,15 @@ class DissectOptions:
             return DEFAULT_OPTIONS
         return _READER(options)
 
+    @property
+    def strict(self) -> bool:
+        return self.profile == "strict"
+
+    def graded(self, rule: str) -> Severity | None:
+        """The severity a rule is reported with: an error under the strict profile for
+        the field shapes (``FIELD_SHAPES`` of the rules module), else the rule's default (None)."""
+        return "error" if self.strict and rule in FIELD_SHAPES else None
+
 
 DEFAULT_OPTIONS = DissectOptions()
-_READER = OptionsReader(DEFAULT_OPTIONS)  # numbers may be 0 here
+_READER = OptionsReader(DEFAULT_OPTIONS, choices={"profile": PROFILES})  # numbers may be 0

@@ -50,7 +50,19 @@ IMAGE_CONTENT_LENGTH = "imageserver.image.content_length"
 IMAGE_HEADER = "imageserver.image.header"
 IMAGE_BODY = "imageserver.image.body"
 MULTIPART_STRUCTURE = "imageserver.multipart.structure"
+CONNECT_CAMERAID = "imageserver.connect.cameraid"
+CONNECT_BASIC = "imageserver.connect.basic_credentials"
+CONNECT_SUCCESS = "imageserver.connect.success_reason"
+CONNECT_GUID = "imageserver.connect.guid"
+RESPONSE_REQUESTID = "imageserver.response.requestid"
+IMAGE_EMPTY = "imageserver.image.empty"
 DISSECTOR_ERROR = "dissector_error"
+
+#: Shapes real peers send that the document does not foresee (DECISIONS.md item 28): graded
+#: by what the document requires and what the field does, and errors under the strict
+#: profile (``DissectOptions.profile = "strict"``).
+FIELD_SHAPES = frozenset({CONNECT_CAMERAID, CONNECT_BASIC, CONNECT_SUCCESS,
+                          RESPONSE_REQUESTID, IMAGE_EMPTY})
 
 RULES: Mapping[str, Rule] = MappingProxyType(
     {
@@ -96,6 +108,22 @@ RULES: Mapping[str, Rule] = MappingProxyType(
                  proposed=True),
             Rule(MULTIPART_STRUCTURE, "error",
                  "multipart boundary / part headers / closing boundary wrong"),
+            Rule(CONNECT_CAMERAID, "warning",
+                 "connect without cameraid, the camera named by connectparam id only",
+                 proposed=True),
+            Rule(CONNECT_BASIC, "info",
+                 "connect without connectparam (basic credentials in username/password)",
+                 proposed=True),
+            Rule(CONNECT_SUCCESS, "info",
+                 "errorreason 'Success' given with connected=yes", proposed=True),
+            Rule(CONNECT_GUID, "error",
+                 "connectparam id or streamid is not a GUID", proposed=True),
+            Rule(RESPONSE_REQUESTID, "warning",
+                 "response without requestid / ImageResponse without RequestId (paired by "
+                 "method and order)", proposed=True),
+            Rule(IMAGE_EMPTY, "info",
+                 "empty answer (Content-length 0, times 0: nothing recorded there)",
+                 proposed=True),
             Rule(DISSECTOR_ERROR, "error", "a dissector raised; the message is kept raw"),
         )
     }

@@ -96,6 +96,7 @@ class Element:
     choice: bool = False
     condition: str = ""
     rule: str = ""
+    missing_rule: str = ""  # the rule for its absence when not field.missing
 
     def child(self, name: str) -> Element | None:
         for c in self.children:
@@ -210,6 +211,11 @@ INT32_MAX = 2**31 - 1
 REQUESTID = Element("requestid", Form.NUMBER, required=True, minimum=0)
 METHODNAME = Element("methodname", Form.TEXT, required=True)
 COMMON = (REQUESTID, METHODNAME)
+# In a response the requestid is required too, but some servers leave it out (the answer
+# is then paired by method and order): its absence has a rule of its own (DECISIONS 28).
+ANSWER_REQUESTID = Element("requestid", Form.NUMBER, required=True, minimum=0,
+                           missing_rule="imageserver.response.requestid")
+ANSWER_COMMON = (ANSWER_REQUESTID, METHODNAME)
 
 
 def _request(sec: str, *elements: Element, label: str = "") -> Shape:
@@ -285,9 +291,15 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                         S_CONNECT_FULL,
                         Element("username", Form.TEXT, required=True),
                         Element("password", Form.SECRET, required=True),
-                        Element("cameraid", Form.TEXT, required=True),
+                        # Both listed without "(optional)"; peers leave out one of them
+                        # (camera by connectparam id; basic credentials): judged by the
+                        # "connect_shape" check, not as missing elements (DECISIONS 28).
+                        Element("cameraid", Form.TEXT,
+                                condition="required; the camera may be named by "
+                                "connectparam id instead"),
                         _yesno("alwaysstdjpeg", recommended=True),
-                        Element("connectparam", Form.CONNECTPARAM, required=True),
+                        Element("connectparam", Form.CONNECTPARAM,
+                                condition="required; absent with basic credentials"),
                         Element(
                             "clientcapabilities",
                             Form.CONTAINER,
@@ -324,7 +336,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 response=Shape(
                     S_CONNECT_RESPONSE,
                     (
-                        *COMMON,
+                        *ANSWER_COMMON,
                         CONNECTED,
                         ERRORREASON,
                         _yesno("alwaysstdjpeg"),
@@ -361,7 +373,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                     ),
                 ),
                 response_section=S_CONNECT_RESPONSE,
-                checks=("connected_errorreason", "connectparam"),
+                checks=("connected_errorreason", "connectparam", "connect_shape"),
             ),
             Method(
                 "connectupdate",
@@ -373,7 +385,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                     ),
                 ),
                 answered_by=Answer.XML,
-                response=Shape(S_CONNECTUPDATE, (*COMMON, CONNECTED, ERRORREASON)),
+                response=Shape(S_CONNECTUPDATE, (*ANSWER_COMMON, CONNECTED, ERRORREASON)),
                 response_section=S_CONNECTUPDATE,
                 checks=("connected_errorreason", "connectparam"),
             ),
@@ -438,7 +450,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 response=Shape(
                     S_ALARMS_RANGE,
                     (
-                        *COMMON,
+                        *ANSWER_COMMON,
                         Element(
                             "dblimit",
                             Form.EMPTY,
@@ -495,7 +507,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 S_CHANGELIVECOMPRESSIONRATE,
                 requests=(_request(S_CHANGELIVECOMPRESSIONRATE, _number("compressionrate")),),
                 answered_by=Answer.XML,
-                response=Shape(S_CHANGELIVECOMPRESSIONRATE, COMMON),
+                response=Shape(S_CHANGELIVECOMPRESSIONRATE, ANSWER_COMMON),
                 response_section=S_CHANGELIVECOMPRESSIONRATE,
             ),
             Method(
@@ -503,7 +515,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 S_STOP,
                 requests=(_request(S_STOP),),
                 answered_by=Answer.XML,
-                response=Shape(S_STOP, COMMON),
+                response=Shape(S_STOP, ANSWER_COMMON),
                 response_section=S_STOP,
             ),
             Method(
@@ -512,7 +524,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 # The document's list of [ptzcommand] strings is missing: free text.
                 requests=(_request(S_PTZ, Element("ptzcommand", Form.TEXT, required=True)),),
                 answered_by=Answer.XML,
-                response=Shape(S_PTZ, COMMON),
+                response=Shape(S_PTZ, ANSWER_COMMON),
                 response_section=S_PTZ,
             ),
             Method(
@@ -528,7 +540,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                     ),
                 ),
                 answered_by=Answer.XML,
-                response=Shape(S_PTZCENTER, COMMON),
+                response=Shape(S_PTZCENTER, ANSWER_COMMON),
                 response_section=S_PTZCENTER,
             ),
             Method(
@@ -544,7 +556,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                     ),
                 ),
                 answered_by=Answer.XML,
-                response=Shape(S_PTZRECTANGLE, COMMON),
+                response=Shape(S_PTZRECTANGLE, ANSWER_COMMON),
                 response_section=S_PTZRECTANGLE,
             ),
             Method(
@@ -552,7 +564,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 S_PRESET,
                 requests=(_request(S_PRESET, Element("presetname", Form.TEXT, required=True)),),
                 answered_by=Answer.XML,
-                response=Shape(S_PRESET, COMMON),
+                response=Shape(S_PRESET, ANSWER_COMMON),
                 response_section=S_PRESET,
             ),
             Method(
@@ -560,7 +572,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 S_OUTPUT,
                 requests=(_request(S_OUTPUT, Element("outputname", Form.TEXT, required=True)),),
                 answered_by=Answer.XML,
-                response=Shape(S_OUTPUT, COMMON),
+                response=Shape(S_OUTPUT, ANSWER_COMMON),
                 response_section=S_OUTPUT,
             ),
             Method(
@@ -571,7 +583,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 response=Shape(
                     S_AVIINFORMATION,
                     (
-                        *COMMON,
+                        *ANSWER_COMMON,
                         _number("width", required=False, minimum=0),
                         _number("height", required=False, minimum=0),
                         _number("depth", required=False, minimum=0),

@@ -17,6 +17,7 @@ from . import fields as keys
 from .checks import CHECKS
 from .options import DissectOptions
 from .tables import (
+    ANSWER_COMMON,
     COMMON,
     LIVEPACKAGE,
     METHODS,
@@ -105,9 +106,9 @@ class _Walker:
             if spec.name in counts:
                 continue
             if spec.required:
-                self.report(spec.rule or rules.FIELD_MISSING,
-                            f"<{node.name}> has no <{spec.name}>", sec,
-                            node.start, node.end - node.start)
+                rule = spec.rule or spec.missing_rule or rules.FIELD_MISSING
+                self.report(rule, f"<{node.name}> has no <{spec.name}>", sec,
+                            node.start, node.end - node.start, self.options.graded(rule))
             elif spec.recommended and self.options.report_recommended:
                 self.report(rules.FIELD_MISSING,
                             f"<{node.name}> has no <{spec.name}> (recommended)", sec,
@@ -307,11 +308,11 @@ def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
                 rules.METHOD_UNKNOWN,
                 f"method {method!r} is not in the document" + _case_hint(method, tuple(METHODS)),
                 S_INTRO, method_node.start, method_node.end - method_node.start))
-        shape = Shape(S_INTRO, COMMON)
+        shape = Shape(S_INTRO, COMMON if kind == "request" else ANSWER_COMMON)
     elif kind == "request":
         shape = request_shape(spec, names)
     else:
-        shape = spec.response or Shape(spec.response_section, COMMON)
+        shape = spec.response or Shape(spec.response_section, ANSWER_COMMON)
     walker.no_text(root, shape.section)
     children = walker.children(root, shape.elements, (), shape.section,
                                report_unknown=spec is not None)
@@ -325,6 +326,9 @@ def _method_message(root: XmlNode, kind: str, data: bytes, walker: _Walker,
     if txn is not None:
         info += f" id={txn}"
     if kind == "request":
+        if method in ("connect", "connectupdate"):
+            # The camera this connection is about: what a connectupdate must repeat.
+            attrs["connectparam_id"] = connectparam.param_id(root, data)
         answer = answer_for(method, names)
         attrs["answered_by"] = str(answer) if answer is not None else None
         if method == "live":
