@@ -22,12 +22,14 @@ from cvipsniff.commands.filtering import (
     compile_user_filter,
     needs_analysis,
 )
-from cvipsniff.commands.read_sinks import FieldsSink, JsonSink, TextSink
+from cvipsniff.commands.read_sinks import FieldsSink, JsonSink, NullSink, TextSink
 from cvipsniff.errors import UsageError
 from cvipsniff.fields_output import FieldsWriter, check_fields, parse_options
 from cvipsniff.filter import MessageFieldSource
 from cvipsniff.model import Message, TransportNote
 from cvipsniff.pipeline import iter_capture
+from cvipsniff.taps import TAP_HELP, parse_taps
+from cvipsniff.taps.run import TapRunner
 from cvipsniff.time_column import TIME_ALIASES, TIME_LETTERS, TimeColumn
 
 
@@ -64,6 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-w", dest="write", metavar="OUT",
                    help="write the frames of the displayed messages (all frames of each "
                    "message) to OUT: pcap for .pcap, pcapng otherwise")
+    p.add_argument("-z", dest="stats", action="append", default=[], metavar="STATISTICS",
+                   help="statistics after the messages, with tshark's names: " + TAP_HELP
+                   + " (repeatable)")
+    p.add_argument("-q", dest="quiet", action="store_true",
+                   help="print only the statistics (-z), no message lines")
     p.add_argument("--notes", action="store_true",
                    help="also print transport notes (gaps, skipped bytes, retransmissions)")
     p.set_defaults(run=run)
@@ -102,11 +109,14 @@ def run(args: argparse.Namespace) -> int:
     pairer = Pairer(imageserver_answer_kind)
     first_ts: list[int] = [0]
     sink = _make_sink(args, first_ts, final=lookup is not None)
+    taps = TapRunner(parse_taps(args.stats)) if args.stats else None
     clock = TimeColumn(TIME_ALIASES.get(args.time_format, args.time_format))
     bitmap: bytearray | None = bytearray() if args.write else None
     shown = 0
     show_notes = args.notes or args.verbose
     for item in iter_capture(args.file, config):
+        if taps is not None:
+            taps.add(item)
         if isinstance(item, Message):
             pairer.feed(item)
             if not first_ts[0]:
@@ -133,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     sink.close()
     if bitmap is not None:
         _write_subset(args.file, bitmap, args.write)
+    if taps is not None:
+        sys.stdout.write(taps.finish(args.file, stopped=args.count is not None
+                                     and shown >= args.count))
     return 0
 
 
@@ -141,6 +154,11 @@ def _check_args(args: argparse.Namespace) -> None:
         check_fields(args.fields)
     elif args.fields or args.field_options:
         raise UsageError("-e and -E go with -T fields")
+    if args.file == "-" and any(tap.wants_frames for tap in parse_taps(args.stats)):
+        raise UsageError("-z conv and io,stat count the capture's frames in a second "
+                         "reading: read from a file, not standard input")
+    if args.quiet and not args.stats and not args.write:
+        raise UsageError("-q prints only statistics: give -z (or -w)")
     if args.write:
         if args.file == "-":
             raise UsageError("-w copies frames from the capture file: read from a file, "
@@ -151,6 +169,8 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _make_sink(args: argparse.Namespace, first_ts: list[int], *, final: bool):
     out = sys.stdout
+    if args.quiet:
+        return NullSink()
     if args.format == "fields":
         writer = FieldsWriter(args.fields, parse_options(args.field_options), out)
         return FieldsSink(out, writer, hex_dump=args.hex_dump, first_ts=first_ts)

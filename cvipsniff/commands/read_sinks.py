@@ -39,6 +39,20 @@ def pairing_json(txn: Transaction | None, msg: Message, *, final: bool) -> dict[
     return out
 
 
+class NullSink:
+    """``-q``: no message output (statistics and ``-w`` only)."""
+
+    def message(self, msg: Message, time_text: str, txn: Transaction | None,
+                source: FieldSource) -> None:
+        pass
+
+    def note(self, note: TransportNote, show: bool) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class TextSink:
     """tshark's one line per message, ``-V`` trees, ``-x`` hex."""
 
