@@ -249,8 +249,8 @@ def test_sequence_numbers_wrap_past_2_32_with_offsets_growing_on() -> None:
 
 def test_offsets_keep_growing_over_several_wraps() -> None:
     # 9 GiB of sequence space in 1 GiB strides (a hole before each byte, which the peer
-    # ACKs as received): the stream offsets never fold back.
-    t = Talk(isn=(MASK - 100, 5000))
+    # ACKs as received, holding nothing): the stream offsets never fold back.
+    t = Talk(FlowTable(ack_hold_ns=0), isn=(MASK - 100, 5000))
     t.handshake()
     stride = 1 << 30
     for i in range(9):
@@ -267,30 +267,73 @@ def test_offsets_keep_growing_over_several_wraps() -> None:
 # ---- lost segments ---------------------------------------------------------------------
 
 
-def test_lost_segment_becomes_a_gap_when_the_peer_acks_past_it() -> None:
+HOLD_NS = 500_000_000  # the flow table's default ACK hold
+
+
+def test_lost_segment_becomes_a_gap_when_the_ack_hold_runs_out() -> None:
     t = Talk()
     t.handshake()
     t.send(C, 0, b"aaaa")  # frame 4
-    # frame 5 ([4, 8)) is never captured
+    # [4, 8) is never captured
     t.send(C, 8, b"cccc")  # frame 5
-    assert t.gaps() == []
-    events = t.send(S, 0, ack=12)  # frame 6: the server got everything
+    assert t.send(S, 0, ack=12) == []  # frame 6: the server got everything; the hold begins
+    assert t.send(S, 0, b"ok", ack=12) == []  # frame 7: held behind the client's hole
+    events = t.send(S, 2, b"!", ack=12, dt_ns=HOLD_NS)  # frame 8: the hold has run out
     assert stream_events(events) == [
-        ("gap", C, 4, 4, 4, 5, "lost"), ("data", C, 8, b"cccc", 5)]
+        ("gap", C, 4, 4, 4, 5, "lost"), ("data", C, 8, b"cccc", 5),
+        ("data", S, 0, b"ok", 7), ("data", S, 2, b"!", 8)]
     t.send(C, 12, b"dddd")  # the stream continues after the gap
     assert t.data(C) == b"aaaacccc" + b"dddd"
     stats = t.flow.stats[C]
     assert (stats.gaps, stats.gap_bytes, stats.delivered) == (1, 4, 12)
 
 
-def test_ack_seen_before_the_next_segment_declares_the_hole_at_once() -> None:
+def test_late_segment_after_an_ack_past_its_hole_is_delivered_in_place() -> None:
     t = Talk()
     t.handshake()
     t.send(C, 0, b"aaaa")
-    t.send(S, 0, ack=8)  # acknowledges [4, 8), which the capture missed
-    events = t.send(C, 8, b"cccc")
+    t.send(C, 8, b"cccc")  # frame 5
+    t.send(S, 0, ack=12)  # the ACK passes the hole before the capture shows [4, 8)
+    t.send(S, 0, b"reply", ack=12)  # frame 7: sent after the ACK, so held behind the hole
+    events = t.send(C, 4, b"bbbb", ack=5)  # frame 8: the missing segment, late
     assert stream_events(events) == [
-        ("gap", C, 4, 4, 4, 6, "lost"), ("data", C, 8, b"cccc", 6)]
+        ("data", C, 4, b"bbbb", 8), ("data", C, 8, b"cccc", 5), ("data", S, 0, b"reply", 7)]
+    assert t.gaps() == [] and t.data(C) == b"aaaabbbbcccc" and t.data(S) == b"reply"
+    assert t.flow.stats[C].retransmissions == 0 and not t.notes("tcp.late_data")
+    assert t.table.buffered == 0
+
+
+def test_held_directions_are_released_in_capture_order_keeping_each_stream_in_order() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"req1", ack=0)  # frame 4
+    t.send(S, 0, b"re", ack=4)  # frame 5; [2, 6) of the answer never captured
+    t.send(S, 6, b"1!", ack=4)  # frame 6
+    t.send(C, 4, b"req2", ack=8)  # frame 7: the client had the whole answer; hold begins
+    t.send(S, 8, b"resp2", ack=8)  # frame 8: answers req2, past the server's hole
+    events = t.send(C, 8, b"req3", ack=13, dt_ns=HOLD_NS)  # frame 9: the hold runs out
+    assert stream_events(events) == [
+        ("gap", S, 2, 4, 5, 6, "lost"), ("data", S, 6, b"1!", 6),
+        ("data", C, 4, b"req2", 7), ("data", S, 8, b"resp2", 8), ("data", C, 8, b"req3", 9)]
+
+
+def test_ack_seen_before_the_data_past_the_hole_holds_from_that_data_on() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"aaaa")
+    t.send(S, 0, ack=8)  # acknowledges [4, 8), which the capture has not shown yet
+    assert stream_events(t.send(C, 8, b"cccc")) == []  # frame 6: waits behind the hole
+    assert stream_events(t.send(C, 4, b"bbbb")) == [
+        ("data", C, 4, b"bbbb", 7), ("data", C, 8, b"cccc", 6)]
+    t2 = Talk()
+    t2.handshake()
+    t2.send(C, 0, b"aaaa")
+    t2.send(S, 0, ack=8)
+    t2.send(C, 8, b"cccc")  # frame 6
+    events = t2.send(C, 12, b"dddd", dt_ns=HOLD_NS)  # frame 7, when the hold runs out
+    assert stream_events(events) == [
+        ("gap", C, 4, 4, 4, 6, "lost"), ("data", C, 8, b"cccc", 6),
+        ("data", C, 12, b"dddd", 7)]
 
 
 def test_ack_past_part_of_a_hole_gives_up_only_that_part() -> None:
@@ -298,9 +341,97 @@ def test_ack_past_part_of_a_hole_gives_up_only_that_part() -> None:
     t.handshake()
     t.send(C, 0, b"aa")
     t.send(C, 10, b"kk")
-    assert stream_events(t.send(S, 0, ack=6)) == [("gap", C, 2, 4, 4, 5, "lost")]
+    assert t.send(S, 0, ack=6) == []
+    assert stream_events(t.send(S, 0, ack=6, dt_ns=HOLD_NS)) == [
+        ("gap", C, 2, 4, 4, 5, "lost")]
     t.send(C, 6, b"ghij")  # the rest of the hole still arrives
     assert t.data(C) == b"aaghijkk"
+
+
+def test_bytes_of_a_hole_arriving_after_it_was_given_up_are_reported_late() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"aa")
+    t.send(C, 4, b"ee")  # frame 5
+    t.send(S, 0, ack=6)
+    t.send(S, 0, ack=6, dt_ns=HOLD_NS)  # hold over: [2, 4) is a gap
+    t.send(C, 1, b"abc")  # frame 8: [1, 2) was delivered, [2, 4) was given up
+    (note,) = t.notes("tcp.late_data")
+    assert note.severity == "warning" and note.frame == 8 and "frame 5" in note.message
+    assert note.message.startswith("2 bytes at stream offset 1 ")  # only the gap's bytes
+    assert t.flow.stats[C].retransmissions == 0
+    t.send(C, 0, b"aa")  # an ordinary retransmission is still one
+    assert t.flow.stats[C].retransmissions == 1 and len(t.notes("tcp.late_data")) == 1
+    assert t.data(C) == b"aaee"
+
+
+def test_the_ack_hold_ends_at_the_connections_next_packet_or_live_tick_after_it() -> None:
+    table = FlowTable()
+    quiet = Talk(table)
+    other = Talk(table, client=("10.0.0.3", 40001))
+    quiet.handshake()
+    quiet.send(C, 0, b"aa")
+    quiet.send(C, 4, b"ee")
+    quiet.send(S, 0, ack=6)  # the hold begins
+    other.ts_ns = quiet.ts_ns
+    other.handshake()
+    other.send(C, 0, b"x", dt_ns=HOLD_NS)  # other flows' traffic leaves this one alone
+    assert quiet.gaps() == [] and other.gaps() == []
+    events = table.expire(other.ts_ns, idle_ns=60_000_000_000)  # a live tick
+    assert stream_events(events) == [("gap", C, 2, 2, 4, 5, "lost"), ("data", C, 4, b"ee", 5)]
+
+
+def test_the_ack_hold_ends_when_the_held_bytes_reach_their_bound() -> None:
+    t = Talk(FlowTable(ack_hold_bytes=3000))
+    t.handshake()
+    t.send(C, 0, b"a")
+    t.send(C, 2, b"x" * 1000)
+    t.send(S, 0, ack=1002)
+    t.send(S, 0, b"y" * 1000, ack=1002)
+    assert t.gaps() == []
+    t.send(S, 1000, b"z" * 1000, ack=1002)  # held bytes + overhead now exceed 3000
+    assert [(g.offset, g.length, g.reason) for g in t.gaps()] == [(1, 1, "lost")]
+    assert t.data(S) == b"y" * 1000 + b"z" * 1000 and t.table.buffered == 0
+
+
+def test_a_cap_ends_the_ack_hold_and_delivers_the_held_bytes() -> None:
+    t = Talk(FlowTable(max_flow_buffer=2500, ack_hold_bytes=10**9))
+    t.handshake()
+    t.send(C, 0, b"a")
+    t.send(C, 2, b"x" * 1000)
+    t.send(S, 0, ack=1002)
+    t.send(S, 0, b"y" * 1000, ack=1002)
+    t.send(S, 1000, b"z" * 1000, ack=1002)  # the held reply grows past the flow cap
+    assert t.notes("tcp.cap_flow")
+    assert [(g.offset, g.length, g.reason) for g in t.gaps()] == [(1, 1, "cap")]
+    assert t.data(C) == b"a" + b"x" * 1000 and t.data(S) == b"y" * 1000 + b"z" * 1000
+    assert t.table.buffered == 0
+
+
+def test_end_of_capture_releases_held_bytes_after_the_gap() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"aa")
+    t.send(C, 4, b"ee")  # frame 5
+    t.send(S, 0, ack=6)
+    t.send(S, 0, b"ok", ack=6)  # frame 7
+    events = t.close()
+    assert stream_events(events) == [
+        ("gap", C, 2, 2, 4, 5, "lost"), ("data", C, 4, b"ee", 5), ("data", S, 0, b"ok", 7)]
+    assert isinstance(events[-1], FlowClosed)
+
+
+def test_rst_releases_the_peers_held_bytes_before_closing() -> None:
+    t = Talk()
+    t.handshake()
+    t.send(C, 0, b"aa")
+    t.send(C, 4, b"ee")
+    t.send(S, 0, ack=6)
+    t.send(S, 0, b"ok", ack=6)  # frame 7, held
+    events = t.send(S, 2, flags=RST | ACK, ack=6)
+    assert stream_events(events) == [
+        ("gap", C, 2, 2, 4, 5, "lost"), ("data", C, 4, b"ee", 5), ("data", S, 0, b"ok", 7)]
+    assert t.closed() == ["rst"]
 
 
 def test_hole_is_given_up_after_the_timeout_without_acks() -> None:
@@ -340,12 +471,12 @@ def test_end_of_capture_flushes_buffered_data_after_a_gap() -> None:
 
 
 def test_end_of_capture_gap_is_lost_when_the_peer_had_acked_past_it() -> None:
-    t = Talk(FlowTable(hole_timeout_ns=10**18))
+    t = Talk(FlowTable(hole_timeout_ns=10**18, ack_hold_ns=10**18))
     t.handshake()
     t.send(C, 0, b"aa")
     t.send(S, 0, ack=4, flags=ACK, window=65535)  # ACK past the hole before data after it
-    t.send(C, 6, b"gg", flags=ACK | PSH)  # hole [2, 6): [2, 4) is proven lost at once
-    assert [(g.offset, g.length, g.reason) for g in t.gaps()] == [(2, 2, "lost")]
+    t.send(C, 6, b"gg", flags=ACK | PSH)  # hole [2, 6): [2, 4) was received, held
+    assert t.gaps() == []
     t.close()
     assert [(g.offset, g.length, g.reason) for g in t.gaps()] == [
         (2, 2, "lost"), (4, 2, "end-of-capture")]
@@ -437,7 +568,8 @@ def test_missing_bytes_before_a_fin_are_lost_once_acked() -> None:
     t.handshake()
     t.send(C, 0, b"ab")
     t.send(C, 4, flags=ACK | FIN)
-    events = t.send(S, 0, flags=ACK | FIN, ack=5)  # ACKs the FIN: [2, 4) was received
+    assert t.send(S, 0, flags=ACK | FIN, ack=5) == []  # ACKs the FIN: [2, 4) was received
+    events = t.send(S, 1, ack=5, dt_ns=HOLD_NS)  # the hold runs out
     assert stream_events(events) == [("gap", C, 2, 2, 4, 5, "lost")]
     assert t.closed() == ["fin"]
 

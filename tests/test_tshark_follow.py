@@ -10,6 +10,7 @@ TCP streams alone while our flow ids count UDP conversations too.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import subprocess
@@ -220,3 +221,62 @@ def test_every_tcp_stream_matches_tshark_follow(tmp_path: Path, tshark: str) -> 
     (bulk_flow,) = [f for f in tcp_flows if f.client[1] == 40010]
     a, b = bulk_flow.stats
     assert a.out_of_order and a.retransmissions and b.out_of_order and b.retransmissions
+
+
+# ---- a hole the peer ACKs before the capture shows its segment ---------------------------
+
+
+def _segment(client: tuple[str, int], server: tuple[str, int], d: int, flags: str, seq: int,
+             ack: int, payload: bytes = b"") -> ScapyPacket:
+    src, dst = (client, server) if d == 0 else (server, client)
+    packet = Ether(**MACS) / IP(src=src[0], dst=dst[0]) / TCP(
+        sport=src[1], dport=dst[1], flags=flags, seq=seq & MASK, ack=ack & MASK, window=65535)
+    return packet / Raw(payload) if payload else packet
+
+
+def late_segment_packets(data: bytes, reply: bytes) -> tuple[list[ScapyPacket], bytes]:
+    """Two connections whose client segment [20, 40) shows up in the capture after the
+    server's ACK for it, as captures that see each direction on its own queue record it.
+
+    Port 40021: the ACK comes before the bytes past the hole, so tshark's follow still
+    places the late segment. Port 40022: the ACK comes after them, so tshark gives the hole
+    up as "[20 bytes missing in capture file]" at once; the reassembler's ACK hold keeps
+    waiting and places the bytes. Returns the packets and the late bytes.
+    """
+    server = ("10.0.0.2", 7110)
+    c, s = 1000, 5000
+    packets: list[ScapyPacket] = []
+    for port, ack_first in ((40021, True), (40022, False)):
+        client = ("10.0.0.1", port)
+        seg = functools.partial(_segment, client, server)
+        packets += [seg(0, "S", c, 0), seg(1, "SA", s, c + 1), seg(0, "A", c + 1, s + 1),
+                    seg(0, "PA", c + 1, s + 1, data[:20])]
+        ack = seg(1, "A", s + 1, c + 61)
+        past = seg(0, "PA", c + 41, s + 1, data[40:])
+        packets += [ack, past] if ack_first else [past, ack]
+        packets += [seg(0, "PA", c + 21, s + 1, data[20:40]),  # the late segment
+                    seg(1, "PA", s + 1, c + 61, reply), seg(0, "A", c + 61, s + 1 + len(reply))]
+    return packets, data[20:40]
+
+
+def test_late_segment_after_an_ack_past_its_hole_is_kept(tmp_path: Path, tshark: str) -> None:
+    data = bytes(range(65, 125))
+    reply = b"<methodResponse/>"
+    packets, late = late_segment_packets(data, reply)
+    for i, packet in enumerate(packets):
+        packet.time = 1_700_000_000 + i / 1000
+    path = tmp_path / "late.pcap"
+    wrpcap(str(path), packets)
+    flows, ours, trouble = our_streams(path)
+    assert trouble == []  # no gap: every captured byte reached the stream
+    theirs = tshark_follow(tshark, path, 2)
+    marker = b"[20 bytes missing in capture file]\x00"
+    for stream, flow in enumerate(flows):
+        node0 = 0 if theirs[stream]["nodes"][0] == flow.client else 1
+        assert bytes(ours[flow.id][1 - node0]) == theirs[stream]["data"][1] == reply
+        client_theirs = theirs[stream]["data"][node0]
+        if flow.client[1] == 40021:  # tshark places the late bytes too: equal
+            assert bytes(ours[flow.id][0]) == client_theirs == data
+        else:  # tshark marks them missing; ours has what its marker stands for
+            assert marker in client_theirs
+            assert bytes(ours[flow.id][0]) == client_theirs.replace(marker, late) == data

@@ -75,6 +75,8 @@ _RULES: tuple[Rule, ...] = (
     Rule("tcp.port_reuse", "info", "INFO", _TCP, "a 4-tuple reused after close: a new flow"),
     Rule("tcp.data_after_fin", "warning", "INFO", _TCP,
          "new data after the sender's FIN (opens a new flow)"),
+    Rule("tcp.late_data", "warning", "INFO", _TCP,
+         "bytes of a hole that arrived after the hole was given up as a gap"),
     Rule("udp.duplicate", "info", "INFO", "RFC 768 (UDP)",
          "a datagram identical to the previous one within 1 ms: a capture duplicate"),
     Rule("udp.truncated", "warning", "INFO", "RFC 768 (UDP)",

@@ -57,6 +57,11 @@ DEFAULT_MAX_FLOW_BUFFER = 4 * MIB
 DEFAULT_MAX_TOTAL_BUFFER = 256 * MIB
 DEFAULT_MAX_FLOWS = 65_536
 DEFAULT_HOLE_TIMEOUT_NS = 5_000_000_000
+# The ACK hold (see :mod:`.tcp`): how long, in capture time, and up to how many buffered
+# bytes a hole the peer ACKed past still waits for its segment to show up in the capture.
+# Capture reordering spans milliseconds and a few hundred segments at most.
+DEFAULT_ACK_HOLD_NS = 500_000_000
+DEFAULT_ACK_HOLD_BYTES = 1 * MIB
 
 # Fast-path flag test: ACK set, SYN/FIN/RST clear (URG/PSH/ECN bits don't matter).
 _CONTROL_MASK = 0x17
@@ -81,10 +86,13 @@ class FlowTable:
         max_total_buffer: int = DEFAULT_MAX_TOTAL_BUFFER,
         max_flows: int = DEFAULT_MAX_FLOWS,
         hole_timeout_ns: int = DEFAULT_HOLE_TIMEOUT_NS,
+        ack_hold_ns: int = DEFAULT_ACK_HOLD_NS,
+        ack_hold_bytes: int = DEFAULT_ACK_HOLD_BYTES,
         remember_flows: bool = True,
     ) -> None:
         self.server_ports = frozenset(server_ports)
-        self._budget = Budget(max_flow_buffer, max_total_buffer, hole_timeout_ns)
+        self._budget = Budget(max_flow_buffer, max_total_buffer, hole_timeout_ns,
+                              ack_hold_ns, ack_hold_bytes)
         self._max_flows = max(1, max_flows)
         self._remember = remember_flows
         self._tcp: dict[tuple, HalfStream] = {}  # (src, sport, dst, dport) → sender's half

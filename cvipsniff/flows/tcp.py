@@ -27,14 +27,33 @@ Per segment (after mapping its sequence number to an offset)
 
 When a hole is given up (never zero-filled: a ``StreamGap`` says where and how long)
     * ``lost``: the peer ACKed bytes past the start of the hole (it received what the
-      capture missed); or the bytes after the hole have waited ``hole_timeout_ns`` of
-      capture time (longer than any sane retransmission timeout); or the connection was
-      reset, reused or went idle with the hole still open.
+      capture missed) and the *ACK hold* below ran out; or the bytes after the hole have
+      waited ``hole_timeout_ns`` of capture time (longer than any sane retransmission
+      timeout); or the connection was reset, reused or went idle with the hole still open.
     * ``cap``: a memory cap was hit (see below) or the flow was evicted.
     * ``end-of-capture``: the capture ended with the hole open and no ACK past it (it
       becomes ``lost`` when the peer had ACKed past it).
     Bytes the peer ACKed with nothing captured after them are *not* reported as a gap: an
     ACK one past the last byte may just acknowledge a FIN the capture missed.
+
+The ACK hold (capture reordering: bytes present in the capture are never dropped)
+    An ACK past a hole proves the receiver had the bytes, not that the capture will never
+    show them: a capture point that sees the two directions on different queues or ports
+    (multi-queue NICs, SPAN sessions, merged captures) records an ACK before the data it
+    acknowledges. So the ACK does not end the wait at once: the hole is *held* until the
+    missing segment appears (it is then delivered in place, as if it had come in order),
+    or until ``ack_hold_ns`` of capture time have passed since the ACK was seen, or the
+    connection has buffered ``ack_hold_bytes``; only then is it a ``lost`` gap. While a
+    direction holds, both directions' events wait in per-direction outboxes (charged to
+    the caps): the peer's bytes were sent after the ACK, so they may answer the held
+    bytes. When the hold ends the outboxes go out interleaved in capture order without
+    reordering either stream (:func:`interleave`), so a reader of both directions sees a
+    request before the answer to it. Wireshark's Follow TCP
+    Stream gives up such a hole as soon as an ACK passes it with data buffered after it;
+    the hold goes further and keeps bytes that arrive within the window after that ACK.
+    Bytes of a hole that arrive after it was given up cannot reach the stream any more
+    (the reader has moved past the gap): they are reported as ``tcp.late_data`` with the
+    frame that carried them, never silently dropped as a retransmission.
 
 Memory caps (Suricata-like: a per-flow and a global budget, and a stated policy)
     Each buffered piece costs its bytes plus a fixed overhead. When a flow's buffers
@@ -43,7 +62,13 @@ Memory caps (Suricata-like: a per-flow and a global budget, and a stated policy)
     waiting**: each hole in its buffer becomes a ``StreamGap(reason="cap")`` and the
     buffered bytes are delivered. Nothing captured is thrown away, and memory is freed at
     once. The check runs after a segment is buffered, so a budget can be exceeded by at
-    most one segment.
+    most one segment. A cap also ends an ACK hold (the peer's held bytes are delivered).
+
+Deadlines
+    Hole timeouts and ACK holds run on capture time, checked when a packet of the same
+    connection arrives, by ``expire`` in live use, and at the end of the capture. Only
+    the connection's own packets count: its outputs never depend on other flows' traffic
+    (so a capture split by flow over processes reassembles each flow as one process does).
 
 Control flags
     SYN: sets the ISN (a SYN carrying data delivers it from offset 0); the same ISN again
@@ -66,7 +91,7 @@ Statistics (:class:`~cvipsniff.model.DirectionStats`)
 
 from __future__ import annotations
 
-from cvipsniff.flows.segments import SegmentBuffer
+from cvipsniff.flows.segments import PIECE_OVERHEAD, SegmentBuffer
 from cvipsniff.flows.seqnum import SEQ_MASK, seq_diff
 from cvipsniff.model import (
     ACK,
@@ -83,16 +108,25 @@ from cvipsniff.model import (
     TransportNote,
 )
 
+# Above every frame number.
+NEVER = 1 << 62
+# How many given-up holes a direction remembers to recognise bytes arriving too late.
+REMEMBERED_GAPS = 8
+
 
 class Budget:
     """Buffer limits shared by every connection of a table, and the running total."""
 
-    __slots__ = ("hole_timeout_ns", "max_flow", "max_total", "total")
+    __slots__ = ("ack_hold_bytes", "ack_hold_ns", "hole_timeout_ns", "max_flow", "max_total",
+                 "total")
 
-    def __init__(self, max_flow: int, max_total: int, hole_timeout_ns: int) -> None:
+    def __init__(self, max_flow: int, max_total: int, hole_timeout_ns: int,
+                 ack_hold_ns: int = 0, ack_hold_bytes: int = 0) -> None:
         self.max_flow = max_flow
         self.max_total = max_total
         self.hole_timeout_ns = hole_timeout_ns
+        self.ack_hold_ns = ack_hold_ns
+        self.ack_hold_bytes = ack_hold_bytes
         self.total = 0
 
 
@@ -116,10 +150,14 @@ class HalfStream:
         "fin_ts_ns",
         "finished",
         "flow",
+        "given_up",
+        "held_since",
         "isn",
         "last_frame",
         "next_offset",
         "next_seq",
+        "outbox",
+        "outbox_cost",
         "peer",
         "probe",
         "started",
@@ -150,6 +188,10 @@ class HalfStream:
         self.finished = False  # every byte up to the FIN delivered or given up
         self.last_frame = 0  # frame of the last delivered bytes (``frame_before``)
         self.probe: tuple[int, bytes, int, int] | None = None  # zero-window probe byte
+        self.held_since: int | None = None  # capture time the ACK hold of a hole began
+        self.outbox: list[FlowEvent] = []  # events held back while the peer holds a hole
+        self.outbox_cost = 0
+        self.given_up: list[tuple[int, int, int]] = []  # recent gaps: (start, end, frame)
 
     # ---- sequence space ------------------------------------------------------------
 
@@ -191,20 +233,24 @@ class HalfStream:
             end = fin
         stats = self.stats
         nxt = self.next_offset
+        late = offset < nxt and bool(self.given_up) and self._late(offset, min(end, nxt),
+                                                                    frame, events)
         if end <= nxt:
-            stats.retransmissions += 1
-            events.append(self._note(
-                "tcp.retransmission", "info",
-                f"retransmission of {end - offset} bytes at stream offset {offset}", frame))
+            if not late:
+                stats.retransmissions += 1
+                events.append(self._note(
+                    "tcp.retransmission", "info",
+                    f"retransmission of {end - offset} bytes at stream offset {offset}", frame))
             return
         retransmitted = False
         if offset < nxt:
             retransmitted = True
-            stats.retransmissions += 1
-            events.append(self._note(
-                "tcp.retransmission", "info",
-                f"partial retransmission: {nxt - offset} of {end - offset} bytes at stream "
-                f"offset {offset} already delivered", frame))
+            if not late:
+                stats.retransmissions += 1
+                events.append(self._note(
+                    "tcp.retransmission", "info",
+                    f"partial retransmission: {nxt - offset} of {end - offset} bytes at "
+                    f"stream offset {offset} already delivered", frame))
             cut = nxt - offset
             if cut >= n:
                 missing -= cut - n
@@ -276,19 +322,57 @@ class HalfStream:
         if probe_offset == self.next_offset and offset > probe_offset and not self.buffer:
             self._deliver(probe_offset, byte, frame, ts_ns, events)
 
+    def _late(self, start: int, end: int, frame: int, events: list[FlowEvent]) -> bool:
+        """Bytes ``[start, end)`` (all before the next expected offset) arrive: report
+        those that fall in a hole already given up. Returns whether there were any."""
+        late = 0
+        for lo, hi, gap_frame in self.given_up:
+            n = min(end, hi) - max(start, lo)
+            if n > 0:
+                late += n
+                last = gap_frame
+        if not late:
+            return False
+        events.append(self._note(
+            "tcp.late_data", "warning",
+            f"{late} bytes at stream offset {start} arrived after their hole had been given "
+            f"up as a gap (frame {last}); too late to be delivered", frame))
+        return True
+
     # ---- bytes out -------------------------------------------------------------------
+
+    def _emit(self, event: StreamData | StreamGap, events: list[FlowEvent]) -> None:
+        """Hand an event downstream, or keep it in the outbox while either direction holds
+        a hole (in order: once something is kept, what follows is kept too)."""
+        if self.outbox or self.held_since is not None or self.peer.held_since is not None:
+            self.outbox.append(event)
+            self.outbox_cost += PIECE_OVERHEAD + (len(event.data)
+                                                  if type(event) is StreamData else 0)
+            self._account()
+        else:
+            events.append(event)
+
+    def take_outbox(self) -> list[FlowEvent]:
+        """Empty the outbox (its cost leaves the budgets) and return what it held."""
+        held, self.outbox, self.outbox_cost = self.outbox, [], 0
+        self._account()
+        return held
 
     def _deliver(self, offset: int, data: bytes, frame: int, ts_ns: int,
                  events: list[FlowEvent]) -> None:
-        events.append(StreamData(self.flow, self.direction, offset, data, frame, ts_ns))
+        self._emit(StreamData(self.flow, self.direction, offset, data, frame, ts_ns), events)
         self._advance(len(data))
         self.stats.delivered += len(data)
         self.last_frame = frame
 
     def _gap(self, length: int, frame_before: int, frame_after: int, reason: str,
              events: list[FlowEvent]) -> None:
-        events.append(StreamGap(self.flow, self.direction, self.next_offset, length,
-                                frame_before, frame_after, reason))
+        start = self.next_offset
+        self._emit(StreamGap(self.flow, self.direction, start, length, frame_before,
+                             frame_after, reason), events)
+        if reason != "snaplen":  # a snaplen cut is never filled by a later frame
+            self.given_up.append((start, start + length, frame_after or frame_before))
+            del self.given_up[:-REMEMBERED_GAPS]
         self._advance(length)
         self.stats.gaps += 1
         self.stats.gap_bytes += length
@@ -305,7 +389,7 @@ class HalfStream:
 
     def _account(self) -> None:
         """Bring the connection's and the table's buffer totals up to date."""
-        delta = self.buffer.cost - self.charged
+        delta = self.buffer.cost + self.outbox_cost - self.charged
         if delta:
             self.charged += delta
             self.conn.buffered += delta
@@ -355,31 +439,52 @@ class HalfStream:
 
     def settle(self, now_ns: int, events: list[FlowEvent]) -> None:
         """Give up holes that evidence says will not be filled (see module docstring)."""
+        if self.waiting():
+            budget = self.conn.budget
+            acked = self.acked_past()
+            if acked is not None and acked > self.next_offset:
+                if self.held_since is None:
+                    self.held_since = now_ns  # the ACK hold begins
+                if (now_ns - self.held_since >= budget.ack_hold_ns
+                        or self.conn.buffered > budget.ack_hold_bytes):
+                    while acked > self.next_offset and self.give_up_hole("lost", events,
+                                                                         upto=acked):
+                        pass
+            timeout = budget.hole_timeout_ns
+            while self.waiting() and now_ns - self._hole()[2] >= timeout:
+                if not self.give_up_hole("lost", events):
+                    break
+        if self.held_since is not None and not self._held():
+            self.end_hold(events)
+
+    def _held(self) -> bool:
+        """A hole the peer has ACKed past is still open."""
         if not self.waiting():
-            return
+            return False
         acked = self.acked_past()
-        if acked is not None:
-            while acked > self.next_offset and self.give_up_hole("lost", events, upto=acked):
-                pass
-        timeout = self.conn.budget.hole_timeout_ns
-        while self.waiting() and now_ns - self._hole()[2] >= timeout:
-            if not self.give_up_hole("lost", events):
-                break
+        return acked is not None and acked > self.next_offset
+
+    def end_hold(self, events: list[FlowEvent]) -> None:
+        """Stop holding; once neither direction holds, both outboxes are handed on."""
+        self.held_since = None
+        self.conn.release(events)
 
     def flush(self, reason: str, events: list[FlowEvent], *, to_fin: bool = True) -> None:
         """Stop waiting: every hole becomes a gap and every buffered byte is delivered.
 
-        With ``reason="end-of-capture"``, a hole the peer had ACKed past is ``lost``.
+        With ``reason="end-of-capture"``, the part of a hole the peer had ACKed is ``lost``.
         """
         self.probe = None  # never accepted by the receiver as far as the capture shows
         while self.buffer or (to_fin and self._fin_hole()):
-            why = reason
-            if reason == "end-of-capture":
+            if reason == "end-of-capture":  # what the peer ACKed was lost, the rest unseen
                 acked = self.acked_past()
-                if acked is not None and acked > self.next_offset:
-                    why = "lost"
-            if not self.give_up_hole(why, events):
+                if (acked is not None and acked > self.next_offset
+                        and self.give_up_hole("lost", events, upto=acked)):
+                    continue
+            if not self.give_up_hole(reason, events):
                 break
+        if self.held_since is not None and not self._held():
+            self.end_hold(events)
 
     # ---- notes -----------------------------------------------------------------------
 
@@ -431,6 +536,9 @@ class TcpConnection:
             seq = self._syn(half, packet, events)
         elif not half.started:
             half.start(seq)
+        # This packet's ACK says what its sender had received before sending its bytes:
+        # apply it to the peer's holes first (it may start an ACK hold or prove them lost).
+        half.peer.settle(ts_ns, events)
         if n or missing:
             offset = half.offset_of(seq)
             nxt = half.next_offset
@@ -446,7 +554,8 @@ class TcpConnection:
                 half.data(offset, payload, missing, packet.frame, ts_ns, events)
         if flags & FIN:
             half.fin(half.offset_of(seq) + n + missing, packet.frame, ts_ns, events)
-        half.peer.settle(ts_ns, events)  # this packet's ACK may prove the peer's holes lost
+        if half.peer.held_since is not None:
+            half.peer.settle(ts_ns, events)  # what this packet added may end the peer's hold
         half.settle(ts_ns, events)
         self._enforce_caps(half, packet.frame, events)
         if flags & RST:
@@ -510,7 +619,7 @@ class TcpConnection:
                 f"flow {self.flow.id} buffered {self.buffered} bytes out of order (cap "
                 f"{budget.max_flow}); holes given up as gaps", frame))
             half.flush("cap", events, to_fin=False)
-            if self.buffered > budget.max_flow:
+            if self.buffered > budget.max_flow or half.outbox:
                 half.peer.flush("cap", events, to_fin=False)
         if budget.total > budget.max_total:
             events.append(half._note(
@@ -518,13 +627,22 @@ class TcpConnection:
                 f"all flows buffered {budget.total} bytes out of order (cap "
                 f"{budget.max_total}); holes of flow {self.flow.id} given up as gaps", frame))
             half.flush("cap", events, to_fin=False)
+            if half.outbox:  # what grew was held for the peer's hole: stop that hold
+                half.peer.flush("cap", events, to_fin=False)
 
     def settle(self, now_ns: int, events: list[FlowEvent]) -> None:
-        """Apply the hole timeout without a packet (live use)."""
+        """Apply hole timeouts and ACK holds without a packet (live use)."""
         if self.closed is None:
             for half in self.halves:
                 half.settle(now_ns, events)
             self.refresh()
+
+    def release(self, events: list[FlowEvent]) -> None:
+        """Once neither direction holds a hole, hand on both outboxes, interleaved in
+        capture order without reordering either direction (see :func:`interleave`)."""
+        a, b = self.halves
+        if (a.outbox or b.outbox) and a.held_since is None and b.held_since is None:
+            events.extend(interleave(a.take_outbox(), b.take_outbox()))
 
     # ---- state -----------------------------------------------------------------------
 
@@ -548,6 +666,50 @@ class TcpConnection:
             return
         for half in self.halves:
             half.flush(hole_reason, events)
+        self.release(events)
         self.closed = self.flow.closed = reason
         events.append(FlowClosed(self.flow, reason))
         self.refresh()
+
+
+def _event_frame(event: FlowEvent) -> int:
+    if type(event) is StreamGap:
+        return event.frame_after or event.frame_before
+    return event.frame  # type: ignore[union-attr]
+
+
+def _suffix_minima(events: list[FlowEvent]) -> list[int]:
+    """For each event, the lowest frame of it and everything after it in its direction:
+    an event goes out no later than the bytes that follow it in its own stream."""
+    keys = [0] * len(events)
+    low = NEVER
+    for i in range(len(events) - 1, -1, -1):
+        low = min(low, _event_frame(events[i]))
+        keys[i] = low
+    return keys
+
+
+def interleave(first: list[FlowEvent], second: list[FlowEvent]) -> list[FlowEvent]:
+    """Merge two directions' held events into one list in capture order.
+
+    Each direction keeps its stream order; across directions the earlier frame goes
+    first, where an event's frame counts as the lowest of it and its successors (a late
+    segment that fills a hole comes before the bytes after the hole, which the capture
+    showed earlier, and so before the peer's bytes that answered them). Ties go to
+    ``first`` (the client's direction).
+    """
+    if not first or not second:
+        return first or second
+    ka, kb = _suffix_minima(first), _suffix_minima(second)
+    out: list[FlowEvent] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        if ka[i] <= kb[j]:
+            out.append(first[i])
+            i += 1
+        else:
+            out.append(second[j])
+            j += 1
+    out += first[i:]
+    out += second[j:]
+    return out
