@@ -30,7 +30,7 @@ from dissectors.cvip.ping import dissect_ping, looks_like_ping
 from dissectors.cvip.semantics import Meaning, interpret, params_by_name, params_plain
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE
 from dissectors.cvip.xmlparse import XML_SECTION, Limits, parse_body
-from dissectors.cvip.xmlrpc import SCHEMA, XmlRpcBody, decode
+from dissectors.cvip.xmlrpc import SCHEMA, XmlRpcBody, decode, decode_plain
 
 _RESPONSE_KINDS = ("response", "ack", "fault")
 
@@ -74,15 +74,24 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
                                 "body not captured", XML_SECTION, HEADER_SIZE, len(body)))
         return _record(data, header, XmlRpcBody(""), Meaning("unknown"), None, problems,
                        transport, truncated, opts.tree)
-    parsed = parse_body(body, SCHEMA, _limits(opts), offsets=opts.tree)
-    for p in parsed.problems:
-        if truncated and p.rule == "cvip.xml.malformed":
-            continue  # the framer reported the cut; a cut body is of course unfinished
-        if p.offset >= 0:
-            p.offset += HEADER_SIZE
-        problems.append(p)
-    xml = decode(parsed.root, HEADER_SIZE)
-    problems += xml.problems
+    limits = _limits(opts)
+    # Lean mode: a plain body may be decoded by the compiled accelerator, which declines
+    # (None) whatever the lxml path could report anything about.
+    xml = None if opts.tree else decode_plain(body, limits.size, limits.depth,
+                                               limits.elements)
+    if xml is not None:
+        well_formed, repaired = True, False
+    else:
+        parsed = parse_body(body, SCHEMA, limits, offsets=opts.tree)
+        well_formed, repaired = parsed.well_formed, parsed.repaired
+        for p in parsed.problems:
+            if truncated and p.rule == "cvip.xml.malformed":
+                continue  # the framer reported the cut; a cut body is of course unfinished
+            if p.offset >= 0:
+                p.offset += HEADER_SIZE
+            problems.append(p)
+        xml = decode(parsed.root, HEADER_SIZE)
+        problems += xml.problems
     meaning = interpret(xml, opts)
     problems += check_message(meaning, opts, (xml.method_offset, xml.method_length))
     problems += _response_bit(header, meaning)
@@ -91,8 +100,8 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
         problems += analytics.problems
     record = _record(data, header, xml, meaning, analytics, problems, transport, truncated,
                      opts.tree)
-    record.attrs["xml_well_formed"] = parsed.well_formed
-    record.attrs["xml_repaired"] = parsed.repaired
+    record.attrs["xml_well_formed"] = well_formed
+    record.attrs["xml_repaired"] = repaired
     return record
 
 

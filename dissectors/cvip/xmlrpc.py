@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from dissectors.accel import xmlrpc_decoder
 from dissectors.base import Problem
 from dissectors.cvip.tables.enums import TYPE_TYPOS
 from dissectors.cvip.xmlparse import DOCUMENT, XML_SECTION, Offsets, Tree, element_text
@@ -471,3 +472,7 @@ def decode(tree: Tree | None, base: int) -> XmlRpcBody:
                  "<methodResponse> holds both <fault> and <params>", root)
     out.problems = b.problems
     return out
+
+
+# The compiled twin of lean parse + decode for plain bodies (None: take the lxml path).
+decode_plain = xmlrpc_decoder(Value, Member, XmlRpcBody, _READERS)

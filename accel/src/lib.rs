@@ -1,0 +1,20 @@
+//! cvipsniff's optional compiled hot path. Every function here has a pure-Python
+//! reference in the main package that it must equal; the Python seam
+//! (`dissectors/accel.py`) chooses at import. The parsers are plain Rust (tested and
+//! fuzzed without Python); the `python` feature adds the bindings.
+
+pub mod xmlrpc;
+
+#[cfg(feature = "python")]
+mod py;
+
+#[cfg(feature = "python")]
+use pyo3::prelude::*;
+
+#[cfg(feature = "python")]
+#[pymodule]
+fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<py::XmlRpcDecoder>()?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+"""The one seam between the pure-Python reference and the optional compiled accelerator.
+
+``cvipsniff_accel`` (Rust through PyO3, built from ``accel/`` by ``scripts/bootstrap.sh``)
+is chosen here, once, at import; ``CVIPSNIFF_PURE_PYTHON=1`` forces the pure-Python path,
+and so does its absence (a machine without a Rust toolchain). Callers get one interface
+whichever path is active — never a ``if compiled:`` branch of their own.
+
+Each entry here is a *fast path that may decline*: the compiled one answers the common,
+plain case and returns None for anything it is not sure of; the pure-Python stand-in
+always declines. A None sends the caller down its reference code, so both paths give the
+same result by construction, and the test suite runs on both (``.ci/run``) to keep it so.
+
+This lives in ``dissectors/`` (not ``cvipsniff/``) because the sans-I/O dissectors must
+not import the tool; the tool may import the dissectors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["COMPILED", "xmlrpc_decoder"]
+
+
+def _load() -> Any:
+    if os.environ.get("CVIPSNIFF_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        import cvipsniff_accel
+    except ImportError:
+        return None
+    return cvipsniff_accel
+
+
+_compiled = _load()
+COMPILED: bool = _compiled is not None
+"""Whether the compiled accelerator is in use (for ``cvipsniff --version`` and tests)."""
+
+# body, size cap, depth cap, element cap -> XmlRpcBody, or None (take the lxml path).
+XmlRpcDecoder = Callable[[bytes, int, int, int], Any]
+
+
+def _decline(_body: bytes, _size: int, _depth: int, _elements: int) -> None:
+    return None
+
+
+def xmlrpc_decoder(value: type, member: type, body: type,
+                   readers: Mapping[str, Callable[[str], tuple[Any, str | None]]]
+                   ) -> XmlRpcDecoder:
+    """A decoder of plain, well-formed CVIP XML-RPC bodies into ``body`` objects (an
+    ``XmlRpcBody`` of ``value``/``member`` objects) equal to what the lean lxml path and
+    :func:`dissectors.cvip.xmlrpc.decode` build, or None whenever that path could report
+    anything (the scalar ``readers`` are the reference's own, called for literals the
+    compiled code does not read itself)."""
+    if _compiled is None:
+        return _decline
+    return _compiled.XmlRpcDecoder(value, member, body, dict(readers))
