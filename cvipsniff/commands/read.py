@@ -24,6 +24,7 @@ from cvipsniff.commands.filtering import (
 )
 from cvipsniff.commands.read_sinks import FieldsSink, JsonSink, NullSink, TextSink
 from cvipsniff.errors import UsageError
+from cvipsniff.export_objects import ObjectExporter, parse_spec
 from cvipsniff.fields_output import FieldsWriter, check_fields, parse_options
 from cvipsniff.filter import MessageFieldSource
 from cvipsniff.model import Message, TransportNote
@@ -71,6 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    + " (repeatable)")
     p.add_argument("-q", dest="quiet", action="store_true",
                    help="print only the statistics (-z), no message lines")
+    p.add_argument("--export-objects", dest="export_objects", metavar="imageserver,DIR",
+                   help="save the images of the displayed ImageResponse messages (bodies, "
+                   "multipart parts, decoded generic byte data payloads) in DIR, with a "
+                   "manifest.csv, like tshark --export-objects")
     p.add_argument("--notes", action="store_true",
                    help="also print transport notes (gaps, skipped bytes, retransmissions)")
     p.set_defaults(run=run)
@@ -89,7 +94,8 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
     _check_args(args)
-    config = pipeline_config(args, keep_data=args.hex_dump)
+    exporter = _make_exporter(args.export_objects) if args.export_objects else None
+    config = pipeline_config(args, keep_data=args.hex_dump or exporter is not None)
     flt = compile_user_filter(args.filter) if args.filter else None
     late_fields = [name for name in args.fields
                    if any(name == p or name.startswith(p + ".") for p in LATE_PREFIXES)]
@@ -134,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             sink.message(item, clock.text(item.ts_ns, prev_captured), txn, source)
             if bitmap is not None:
                 flag(bitmap, item.frames)
+            if exporter is not None:
+                _export(exporter, item)
             shown += 1
             if args.count is not None and shown >= args.count:
                 break
@@ -141,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
             # A display filter selects messages; notes go with --notes (or -V) alone.
             sink.note(item, show_notes)
     sink.close()
+    if exporter is not None:
+        _close_exporter(exporter)
     if bitmap is not None:
         _write_subset(args.file, bitmap, args.write)
     if taps is not None:
@@ -178,6 +188,32 @@ def _make_sink(args: argparse.Namespace, first_ts: list[int], *, final: bool):
         return JsonSink(out, lines=args.format == "jsonl", hex_dump=args.hex_dump,
                         final=final, first_ts=first_ts)
     return TextSink(out, verbose=args.verbose, hex_dump=args.hex_dump)
+
+
+def _make_exporter(spec: str) -> ObjectExporter:
+    try:
+        _, directory = parse_spec(spec)
+        return ObjectExporter(directory)
+    except ValueError as exc:
+        raise UsageError(f"--export-objects {spec}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"--export-objects {spec}: {exc.strerror or exc}") from None
+
+
+def _export(exporter: ObjectExporter, msg: Message) -> None:
+    try:
+        exporter.add(msg)
+    except OSError as exc:
+        raise UsageError(f"cannot export objects to {exporter.root!r}: "
+                         f"{exc.strerror or exc}") from None
+
+
+def _close_exporter(exporter: ObjectExporter) -> None:
+    try:
+        exporter.close()
+    except OSError as exc:
+        raise UsageError(f"cannot write the manifest in {exporter.root!r}: "
+                         f"{exc.strerror or exc}") from None
 
 
 def _write_subset(capture: str, bitmap: bytearray, out_path: str) -> None:
