@@ -10,7 +10,7 @@ from typing import Any
 
 from cvipsniff.analysis.model import Finding, MessageRef, Transaction
 from cvipsniff.report import FileResult
-from cvipsniff.report.jsontext import iter_indented
+from cvipsniff.report.jsontext import Rows, iter_indented, value_text
 
 VERSION = 1
 
@@ -39,6 +39,37 @@ def transaction_json(t: Transaction) -> dict[str, Any]:
     }
 
 
+def _ref_text(ref: MessageRef | None, nl: str, step: str) -> str:
+    """What ``_ref`` renders to, made directly (see :func:`transaction_text`)."""
+    if ref is None:
+        return "null"
+    inner = nl + step
+    return (f'{{{inner}"message": {ref.number},{inner}"frames": '
+            f'{value_text(list(ref.frames), inner, step)},{inner}"kind": '
+            f'{value_text(ref.kind, inner, step)},{inner}"time": '
+            f'{value_text(ref.ts_ns / 1e9, inner, step)}{nl}}}')
+
+
+def transaction_text(t: Transaction, nl: str, step: str) -> str:
+    """``transaction_json(t)`` as the report writes it, without the dict: a report has a
+    row per transaction, and this is most of its rendering. Equal to the dict's text by
+    test (tests/test_report_rows.py); keep the two in step."""
+    inner = nl + step
+    latency = t.latency_ms
+    return (
+        f'{{{inner}"number": {value_text(t.number, inner, step)},'
+        f'{inner}"protocol": {value_text(t.protocol, inner, step)},'
+        f'{inner}"id": {value_text(t.id, inner, step)},'
+        f'{inner}"flow": {value_text(t.flow, inner, step)},'
+        f'{inner}"method": {value_text(t.method, inner, step)},'
+        f'{inner}"state": {value_text(t.state, inner, step)},'
+        f'{inner}"latency_ms": '
+        f'{value_text(round(latency, 3) if latency is not None else None, inner, step)},'
+        f'{inner}"request": {_ref_text(t.request, inner, step)},'
+        f'{inner}"response": {_ref_text(t.responses[0] if t.responses else None, inner, step)},'
+        f'{inner}"responses": {len(t.responses)}{nl}}}')
+
+
 def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "rule": f.rule,
@@ -52,7 +83,9 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-def file_json(result: FileResult) -> dict[str, Any]:
+def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
+    """One file's part of the report; ``rows``: transactions as :class:`Rows` rendered
+    straight from the objects (only :func:`render` writes those)."""
     out: dict[str, Any] = {"path": result.path}
     if result.error is not None or result.analysis is None:
         out["error"] = result.error or "not analysed"
@@ -68,19 +101,22 @@ def file_json(result: FileResult) -> dict[str, Any]:
         counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["findings"] = counts
     out["summary"] = summary
-    out["transactions"] = [transaction_json(t) for t in result.transactions]
+    out["transactions"] = Rows(result.transactions, transaction_text) if rows \
+        else [transaction_json(t) for t in result.transactions]
     out["findings"] = [finding_json(f) for f in result.findings]
     out["srt"] = a.srt.table()
     return out
 
 
-def report_json(results: list[FileResult], fail_on: str) -> dict[str, Any]:
-    return {"version": VERSION, "fail_on": fail_on, "files": [file_json(r) for r in results]}
+def report_json(results: list[FileResult], fail_on: str, *,
+                rows: bool = False) -> dict[str, Any]:
+    return {"version": VERSION, "fail_on": fail_on,
+            "files": [file_json(r, rows=rows) for r in results]}
 
 
 def render(results: list[FileResult], fail_on: str) -> Iterator[str]:
     """The report as written, in pieces: ``json.dumps(report, indent=1,
     ensure_ascii=False)`` and a newline, through the fast encoder. Written as it is made,
     a large report (mostly transactions) never exists as one string."""
-    yield from iter_indented(report_json(results, fail_on), 1)
+    yield from iter_indented(report_json(results, fail_on, rows=True), 1)
     yield "\n"

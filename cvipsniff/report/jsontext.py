@@ -14,16 +14,50 @@ subclasses; unsupported objects raise the same ``TypeError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any
 
 _INFINITY = float("inf")
 
 
+class Rows:
+    """A JSON array whose items render themselves: ``render(item, nl, step)`` returns the
+    text :func:`dumps_indented` would give the item's JSON value on a line starting with
+    ``nl``. Why: a report's rows (one per transaction) are many; rendering each straight
+    from its object skips building a dict per row, and the rows are made as written."""
+
+    __slots__ = ("items", "render")
+
+    def __init__(self, items: Sequence[Any], render: Callable[[Any, str, str], str]) -> None:
+        self.items = items
+        self.render = render
+
+    def text(self, nl: str, step: str) -> str:
+        return "".join(self.pieces(nl, step))
+
+    def pieces(self, nl: str, step: str) -> Iterator[str]:
+        if not self.items:
+            yield "[]"
+            return
+        inner = nl + step
+        render = self.render
+        sep = "[" + inner
+        for item in self.items:
+            yield sep + render(item, inner, step)
+            sep = "," + inner
+        yield nl + "]"
+
+
 def dumps_indented(obj: Any, indent: int = 1) -> str:
     """What ``json.dumps(obj, indent=indent, ensure_ascii=False)`` returns."""
     return _value(obj, "\n", " " * indent)
+
+
+def value_text(obj: Any, nl: str, step: str) -> str:
+    """One value's text on a line starting with ``nl`` (``step`` per level), as
+    :func:`dumps_indented` writes it nested there: for renderers of :class:`Rows`."""
+    return _value(obj, nl, step)
 
 
 def _float(o: float) -> str:
@@ -56,6 +90,8 @@ def _value(o: Any, nl: str, step: str) -> str:
         return _list(o, nl, step)
     if t is float:
         return _float(o)
+    if t is Rows:
+        return o.text(nl, step)
     return _subclass(o, nl, step)
 
 
@@ -118,6 +154,9 @@ def iter_indented(obj: Any, indent: int = 1, depth: int = 4) -> Iterator[str]:
 
 def _pieces(o: Any, nl: str, step: str, depth: int) -> Iterator[str]:
     t = type(o)
+    if t is Rows:
+        yield from o.pieces(nl, step)
+        return
     if depth <= 0 or not o or (t is not dict and t is not list and t is not tuple):
         yield _value(o, nl, step)
         return

@@ -1,0 +1,40 @@
+"""The JSON report's rows rendered straight from the objects are exactly the text of the
+documented dicts (``transaction_json``) through the standard library's encoder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.commands.report import analyse_path
+from cvipsniff.pipeline import PipelineConfig
+from cvipsniff.report import json_report
+from cvipsniff.report.jsontext import Rows, dumps_indented, iter_indented
+from tests.cli_helpers import ROOT
+
+CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
+                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+
+
+def test_every_bundled_capture_renders_as_the_standard_library_would() -> None:
+    pipeline = PipelineConfig(keep_data=False, tree=False)
+    results = [analyse_path(str(p), AnalysisConfig(), pipeline) for p in CAPTURES]
+    assert sum(len(r.transactions) for r in results) > 500
+    expected = json.dumps(json_report.report_json(results, "warning"), indent=1,
+                          ensure_ascii=False) + "\n"
+    assert "".join(json_report.render(results, "warning")) == expected
+
+
+@pytest.mark.parametrize("items", [[], [1], [{"a": [1, 2]}, {"b": []}, None, "é"]])
+@pytest.mark.parametrize("indent", [1, 3])
+def test_rows_are_the_list_they_stand_for(items, indent: int) -> None:
+    def render(item, nl, step):
+        return dumps_indented(item, len(step)).replace("\n", nl)
+
+    doc = {"x": [{"rows": Rows(items, render)}]}
+    plain = {"x": [{"rows": items}]}
+    want = json.dumps(plain, indent=indent, ensure_ascii=False)
+    assert dumps_indented(doc, indent) == want
+    assert "".join(iter_indented(doc, indent)) == want
