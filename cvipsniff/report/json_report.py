@@ -16,6 +16,7 @@ VERSION = 1
 
 
 def _ref(ref: MessageRef | None) -> dict[str, Any] | None:
+    """A message reference's JSON object (rendered by :func:`_ref_text` in the report)."""
     if ref is None:
         return None
     return {"message": ref.number, "frames": list(ref.frames),
@@ -24,6 +25,8 @@ def _ref(ref: MessageRef | None) -> dict[str, Any] | None:
 
 
 def transaction_json(t: Transaction) -> dict[str, Any]:
+    """A transaction's JSON object. The report renders it with :func:`transaction_text`
+    (no dict per row): a key added here goes there too (tests/test_report_rows.py)."""
     latency = t.latency_ms
     return {
         "number": t.number,
@@ -45,7 +48,8 @@ def _ref_text(ref: MessageRef | None, nl: str, step: str) -> str:
         return "null"
     inner = nl + step
     return (f'{{{inner}"message": {ref.number},{inner}"frames": '
-            f'{value_text(list(ref.frames), inner, step)},{inner}"kind": '
+            f'{value_text(list(ref.frames), inner, step)},{inner}"frame": '
+            f'{value_text(max(ref.frames) if ref.frames else None, inner, step)},{inner}"kind": '
             f'{value_text(ref.kind, inner, step)},{inner}"time": '
             f'{value_text(ref.ts_ns / 1e9, inner, step)}{nl}}}')
 
