@@ -178,13 +178,14 @@ def test_gap_between_messages_and_inside_a_header():
 def test_size_cap_counts_the_body_down_without_buffering():
     header = encode_header(10_000_000, 9)
     framer = CvipFramer(size_cap=1_000_000)
-    events = framer.feed(header)
+    assert framer.feed(header) == []  # absurd either way: does XML follow?
+    events = framer.feed(b"\xab")  # no: the header alone, the body counted down
     (head,) = events
     assert head.truncated and head.data == header
     (problem,) = head.problems
     assert problem.rule == "cvip.header.size_cap" and (problem.offset, problem.length) == (5, 4)
     chunk = b"\xab" * 65536
-    fed = 0
+    fed = 1
     while fed + len(chunk) <= 10_000_000 - 9:
         assert framer.feed(chunk) == []
         fed += len(chunk)
@@ -198,7 +199,7 @@ def test_size_cap_counts_the_body_down_without_buffering():
 
 def test_a_4gb_declared_size_is_skipped_to_the_end_of_the_stream():
     framer = CvipFramer()
-    events = framer.feed(encode_header(0xFFFFFFFF, 1) + b"<" * 1000)
+    events = framer.feed(encode_header(0xFFFFFFFF, 1) + b"\0" * 1000)
     events += framer.gap(50_000) + framer.feed(b"x" * 100) + framer.close()
     head, before_gap, after_gap = events
     assert head.truncated and head.problems[0].rule == "cvip.header.size_cap"
@@ -302,3 +303,120 @@ def test_resync_finds_a_body_that_starts_with_a_byte_order_mark():
     events = run([b"\x00junk" + bom])
     assert [e.data for e in framed(events)] == [bom]
     assert dissect(bom, "tcp").method == "a.b"
+
+
+# ---- framing on evidence (issue 12 item 1): a header is decided on all it shows ----------
+
+BODY = (b"<?xml version=\"1.0\"?>\n<methodCall><methodName>cviStream.create</methodName>"
+        b"<params/></methodCall>")
+
+
+def every_split(stream: bytes) -> list[list]:
+    """The events of ``stream`` fed whole, then split in two at every position: all the
+    same (the decision points are all covered: header bytes, size, body start, XML end,
+    the next header)."""
+    whole = run([stream])
+    for i in range(1, len(stream)):
+        assert run([stream[:i], stream[i:]]) == whole, f"split at {i}"
+    assert run([bytes([b]) for b in stream]) == whole
+    return whole
+
+
+def problem_rules(message: Framed) -> set[str]:
+    return {p.rule for p in message.problems} | {
+        p.rule for p in dissect(message.data, "tcp").problems}
+
+
+def test_01_02_header_whose_size_only_makes_sense_big_endian() -> None:
+    odd = b"\x01\x02" + encode_header(9 + len(BODY), 7)[2:] + BODY  # version bytes swapped
+    stream = MESSAGES[0] + odd + MESSAGES[2]
+    events = every_split(stream)
+    assert [e.data for e in framed(events)] == [MESSAGES[0], odd, MESSAGES[2]]
+    assert skipped(events) == []
+    rec = dissect(odd, "tcp")
+    assert rec.kind == "request" and rec.txn == 7 and rec.attrs["byte_order"] == "big"
+    (order,) = [p for p in rec.problems if p.rule == "cvip.header.byte_order"]
+    assert "big-endian" in order.message
+    assert "cvip.header.size_mismatch" not in {p.rule for p in rec.problems}
+
+
+def test_version_0x0200_is_a_message_with_a_version_finding() -> None:
+    odd = encode_header(9 + len(BODY), 8, version=0x0200) + BODY
+    stream = MESSAGES[0] + odd + MESSAGES[1]
+    events = every_split(stream)
+    assert [e.data for e in framed(events)] == [MESSAGES[0], odd, MESSAGES[1]]
+    assert skipped(events) == []
+    rec = dissect(odd, "tcp")
+    assert rec.kind == "request" and rec.method == "cviStream.create"
+    assert [p.rule for p in rec.problems if p.rule.startswith("cvip.header")] == [
+        "cvip.header.version"]
+    # Random bytes where a message is due are still garbage, as before.
+    junk = b"\x02\x00\x07" + b"z" * 20
+    assert [type(e) for e in run([MESSAGES[0] + junk + MESSAGES[1]])] == [
+        Framed, Skipped, Framed]
+
+
+def test_a_size_pointing_past_the_next_header_ends_the_message_at_its_xml() -> None:
+    lying = encode_header(9 + len(BODY) + 40, 9) + BODY  # 40 bytes too many
+    stream = lying + MESSAGES[1] + MESSAGES[2]
+    events = every_split(stream)
+    assert [e.data for e in framed(events)] == [lying, MESSAGES[1], MESSAGES[2]]
+    assert skipped(events) == []
+    first = framed(events)[0]
+    assert not first.truncated
+    (problem,) = first.problems
+    assert problem.rule == "cvip.header.size_mismatch" and "next header" in problem.message
+    rec = dissect(first.data, "tcp")
+    assert rec.kind == "request" and not rec.attrs["truncated"]
+    assert "cvip.header.size_mismatch" not in {p.rule for p in rec.problems}  # once only
+
+
+def test_a_size_a_few_bytes_too_large_still_finds_the_next_header() -> None:
+    lying = encode_header(9 + len(BODY) + 2, 9) + BODY  # covers the next header's first 2
+    events = every_split(lying + MESSAGES[2] + MESSAGES[4])
+    assert [e.data for e in framed(events)] == [lying, MESSAGES[2], MESSAGES[4]]
+
+
+def test_a_size_below_the_header_is_reported_and_framing_resumes_at_the_next_header() -> None:
+    small = encode_header(4, 10) + BODY + b"\r\n"
+    stream = MESSAGES[0] + small + MESSAGES[2]
+    events = every_split(stream)
+    assert [e.data for e in framed(events)] == [MESSAGES[0], small, MESSAGES[2]]
+    assert skipped(events) == []
+    rec = dissect(small, "tcp")
+    assert rec.kind == "request" and rec.txn == 10
+    (problem,) = [p for p in rec.problems if p.rule == "cvip.header.size_mismatch"]
+    assert "says 4 bytes" in problem.message
+
+
+def test_a_size_beyond_the_cap_in_both_orders_with_xml_ends_at_the_xml() -> None:
+    huge = encode_header(0x7FFFFFF0, 11) + BODY
+    events = every_split(huge + MESSAGES[1])
+    first, second = framed(events)
+    assert (first.data, second.data) == (huge, MESSAGES[1]) and not first.truncated
+    assert [p.rule for p in first.problems] == ["cvip.header.size_cap"]
+    assert dissect(first.data, "tcp").kind == "request"
+
+
+def test_a_correct_size_with_blanks_after_the_xml_is_not_cut() -> None:
+    padded = encode_message(BODY + b"\r\n\r\n", 12)
+    events = every_split(padded + MESSAGES[0])
+    assert [e.data for e in framed(events)] == [padded, MESSAGES[0]]
+    assert all(not e.problems for e in framed(events))
+
+
+def test_an_xml_end_then_no_header_inside_the_declared_size_keeps_the_size() -> None:
+    trailing = encode_message(BODY + b"<!-- more -->", 13)
+    events = every_split(trailing + MESSAGES[1])
+    assert [e.data for e in framed(events)] == [trailing, MESSAGES[1]]
+
+
+def test_an_open_ended_message_cut_by_a_gap_or_the_end_is_truncated() -> None:
+    small = encode_header(0, 14) + BODY[:40]
+    framer = CvipFramer()
+    events = framer.feed(small) + framer.gap(10) + framer.feed(MESSAGES[0]) + framer.close()
+    cut = framed(events)[0]
+    assert cut.truncated and cut.data == small
+    assert framed(events)[-1].data == MESSAGES[0]
+    (end,) = run([small])
+    assert end.truncated and "before the message's XML did" in end.problems[0].message

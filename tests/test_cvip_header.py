@@ -105,9 +105,15 @@ def test_size_mismatch_on_udp_and_oversized_tcp():
     rec = dissect(lying, "udp")
     (p,) = [p for p in rec.problems if p.rule == "cvip.header.size_mismatch"]
     assert (p.offset, p.length) == (5, 4)
-    # On TCP a message shorter than declared was cut by the framer: not a mismatch here.
-    rec = dissect(lying, "tcp")
+    # On TCP a message shorter than declared was ended by the framer, which says why:
+    # cut inside its XML it is truncated, ...
+    rec = dissect(lying[:-5], "tcp")
     assert rec.attrs["truncated"] is True and rec.info.endswith("[truncated]")
+    assert not {"cvip.header.size_mismatch", "cvip.xml.malformed"} & {
+        p.rule for p in rec.problems}
+    # ... whole (ended where its XML ended and the next header began) it is not.
+    rec = dissect(lying, "tcp")
+    assert rec.attrs["truncated"] is False and rec.kind == "request"
     assert "cvip.header.size_mismatch" not in {p.rule for p in rec.problems}
     # ... but a TCP message longer than declared is.
     longer = encode_header(len(good) - 3, 1) + body

@@ -62,13 +62,8 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
                                 "(only Discovery Ping uses it; 0x00 expected)", SECTION, 2, 1))
     total = header.size if opts.size_includes_header else header.size + HEADER_SIZE
     truncated = transport != "udp" and total > len(data)
-    if total != len(data) and not truncated:
-        hint = " (it equals the body length: does the peer leave the header out?)" \
-            if header.size == len(body) else ""
-        problems.append(Problem("cvip.header.size_mismatch", "error",
-                                f"Packet Size says {header.size} bytes, the message is "
-                                f"{len(data)}{hint}", SECTION, 5, 4))
     if not body or body.isspace():  # (what body.strip() would leave empty, without a copy)
+        _size_problem(header, total, len(data), transport, problems)
         problems.append(Problem("cvip.xmlrpc.structure", "error",
                                 "message without an XML-RPC body" if not truncated else
                                 "body not captured", XML_SECTION, HEADER_SIZE, len(body)))
@@ -79,11 +74,18 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
     # (None) whatever the lxml path could report anything about.
     xml = None if opts.tree else decode_plain(body, limits.size, limits.depth,
                                                limits.elements)
+    parsed = None
     if xml is not None:
         well_formed, repaired = True, False
     else:
         parsed = parse_body(body, SCHEMA, limits, offsets=opts.tree)
         well_formed, repaired = parsed.well_formed, parsed.repaired
+    if truncated and well_formed:
+        # Shorter than declared but whole: the framer ended it where its XML ended (and
+        # reported why: the next header began there, or a gap did).
+        truncated = False
+    _size_problem(header, total, len(data), transport, problems)
+    if parsed is not None:
         for p in parsed.problems:
             if truncated and p.rule == "cvip.xml.malformed":
                 continue  # the framer reported the cut; a cut body is of course unfinished
@@ -103,6 +105,20 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
     record.attrs["xml_well_formed"] = well_formed
     record.attrs["xml_repaired"] = repaired
     return record
+
+
+def _size_problem(header: Header, total: int, length: int, transport: str,
+                  problems: list[Problem]) -> None:
+    """Packet Size against the message's real length. On TCP a message shorter than
+    declared was ended by the framer, which says why (a gap, the stream's end, the next
+    header right after its XML); only a longer one is the dissector's to report."""
+    if total == length or (transport != "udp" and total > length):
+        return
+    hint = " (it equals the body length: does the peer leave the header out?)" \
+        if header.size == length - HEADER_SIZE else ""
+    problems.append(Problem("cvip.header.size_mismatch", "error",
+                            f"Packet Size says {header.size} bytes, the message is "
+                            f"{length}{hint}", SECTION, 5, 4))
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,8 +12,26 @@ Every message carries its own length (Packet Size, header included), so framing 
 * **Gaps**: the message in progress is emitted truncated; if the gap ended inside it, its
   remaining bytes are counted down and reported as skipped, and framing resumes on the
   next header without guessing; otherwise the framer resyncs.
-* **Absurd sizes**: a declared size beyond the cap emits the header alone (with a
-  ``cvip.header.size_cap`` problem) and counts the body down without buffering it.
+* **A header is decided on all its evidence**, not on its version bytes alone (see
+  ``dissectors/cvip/DECISIONS.md``, "Framing on evidence"):
+
+  - the Packet Size in the byte order the version suggests, else in the other one
+    (:func:`~dissectors.cvip.header.parse_header`), when that one is sane and the body
+    fits (ping shape, or XML right after the 9 bytes);
+  - version bytes other than ``02 01``/``01 02`` where a message is due: still a
+    message (its dissection reports ``cvip.header.version``) if the rest is plausible
+    (type 0x00 with XML right after the header, or a ping shape);
+  - a size absurd in both byte orders (below 9, beyond the cap) with XML right after the
+    header: the message ends where its XML root ends (``open-ended``); without XML, a
+    size beyond the cap emits the header alone (``cvip.header.size_cap``) and counts the
+    body down unbuffered, and one below 9 is garbage to resync past;
+  - an XML message whose root element ends before its declared size, where a plausible
+    header follows (after blanks): the size pointed past the next header; the message
+    ends at its XML (``cvip.header.size_mismatch``) and framing resumes at that header.
+
+  A decision waits until the bytes it needs are there (at most the header and a few
+  dozen bytes of body past it); at a gap or the end of the stream, what cannot be seen
+  counts as no evidence.
 
 Linear time, as h11's receive buffer: consumed bytes are released by moving a read
 position (compacting now and then), the resync scan resumes where it stopped and never
@@ -43,10 +61,16 @@ _SIZE_BE = struct.Struct(">I")
 _SIZE_LE = struct.Struct("<I")
 _BLANKS = XML_LEAD
 _COMPACT_AT = 64 * 1024
+# The end of an XML message's root element, as far as framing needs to know it.
+_ROOT_END = re.compile(rb"</[ \t\r\n]*(?:methodCall|methodResponse|AnalyticsData)[ \t\r\n]*>",
+                       re.IGNORECASE)
+_ROOT_END_MAX = 40  # the longest such tag a search may find cut across two feeds
+_WAIT = -1  # a decision needs bytes not yet fed
 
 SKIPPED = "cvip.framing.skipped"
 TRUNCATED = "cvip.framing.truncated"
 SIZE_CAP = "cvip.header.size_cap"
+SIZE_MISMATCH = "cvip.header.size_mismatch"
 
 
 class _Mode(Enum):
@@ -77,6 +101,12 @@ class CvipFramer:
         self._discard_seen = 0
         self._discard_rule = SIZE_CAP
         self._discard_reason = ""
+        # BODY on evidence: watch an XML body for the end of its root element.
+        self._xml = False  # the message in progress is XML (its end may be found)
+        self._end_scan = 0  # where the root-end search resumes (absolute in _buf)
+        self._open_ended = False  # the size told nothing: the XML's end ends it
+        self._declared = 0  # the Packet Size as read (for the problem texts)
+        self._closing = False  # at a gap or the end: bytes not there are no evidence
 
     # ---- Framer protocol --------------------------------------------------------------
 
@@ -97,6 +127,7 @@ class CvipFramer:
 
     def gap(self, length: int) -> list[FramerEvent]:
         out: list[FramerEvent] = []
+        self._decide_now(out)
         avail = len(self._buf) - self._pos
         here = self._base + self._pos
         resume = _Mode.RESYNC
@@ -112,6 +143,9 @@ class CvipFramer:
             else:
                 self._discard_left = 0
                 resume = _Mode.SYNC if left == 0 else _Mode.RESYNC
+        elif self._mode is _Mode.BODY and self._open_ended:
+            self._emit_truncated(out, f"message cut by a gap of {length} bytes after "
+                                 f"{avail} bytes, before its XML ended")
         elif self._mode is _Mode.BODY:
             remaining = self._msg_len - avail
             self._emit_truncated(out, f"message cut by a gap of {length} bytes after "
@@ -135,10 +169,14 @@ class CvipFramer:
 
     def close(self) -> list[FramerEvent]:
         out: list[FramerEvent] = []
+        self._decide_now(out)
         avail = len(self._buf) - self._pos
         if self._mode is _Mode.DISCARD:
             self._discard(avail, out)
             self._emit_discarded(out, cut_by_gap=False)
+        elif self._mode is _Mode.BODY and self._open_ended:
+            self._emit_truncated(out, f"stream ended after {avail} bytes, before the "
+                                 "message's XML did")
         elif self._mode is _Mode.BODY:
             self._emit_truncated(out, f"stream ended after {avail} of {self._msg_len} bytes")
         elif self._mode is _Mode.SYNC and avail and self._starts_like_header():
@@ -174,13 +212,25 @@ class CvipFramer:
                 elif first == 0x01 and second == 0x02:
                     size_at = _SIZE_LE
                 else:
-                    self._enter_resync()
+                    verdict = self._other_version(pos)
+                    if verdict is None:
+                        return
+                    if not verdict:
+                        self._enter_resync()
                     continue
                 if avail < HEADER_SIZE:
                     return
                 # struct on the hot path: only the size is needed to cut the message.
                 (size,) = size_at.unpack_from(buf, pos + 5)
                 total = size if self.size_includes_header else size + HEADER_SIZE
+                if HEADER_SIZE <= total <= self.size_cap:
+                    self._start_body(pos, size, total)
+                    continue
+                verdict = self._absurd_size(pos)
+                if verdict is None:
+                    return
+                if verdict:
+                    continue
                 if total < HEADER_SIZE:
                     self._enter_resync()
                 elif total > self.size_cap:
@@ -197,14 +247,21 @@ class CvipFramer:
                                         f"body of a message declaring {size} bytes "
                                         f"(cap {self.size_cap})")
                     self._mode = _Mode.DISCARD
-                else:
-                    self._msg_len = total
-                    self._mode = _Mode.BODY
             elif mode is _Mode.BODY:
+                if self._xml:
+                    cut = self._xml_end(avail)
+                    if cut == _WAIT:
+                        return
+                    if cut:
+                        self._emit_at_xml_end(cut, out)
+                        continue
                 if avail < self._msg_len:
                     return
                 if self._skip_len:
                     self._flush_skipped(out)
+                if self._open_ended:  # no end of XML within the cap
+                    self._emit_cut_at_cap(out)
+                    continue
                 start = self._pos
                 end = self._pos = start + self._msg_len
                 with memoryview(buf) as view:  # one copy, straight out of the buffer
@@ -212,6 +269,167 @@ class CvipFramer:
                 self._mode = _Mode.SYNC
             elif not self._resync_step():
                 return
+
+    # ---- deciding a header on its evidence ---------------------------------------------
+
+    def _start_body(self, pos: int, size: int, total: int, *, open_ended: bool = False) -> None:
+        """Read a message of ``total`` bytes at ``pos`` (or, open-ended, until its XML
+        ends), watching an XML body for an end before the declared one."""
+        self._msg_len = total
+        self._declared = size
+        self._open_ended = open_ended
+        self._xml = total > HEADER_SIZE and self._buf[pos + 2] == MSG_TYPE_NONE
+        self._end_scan = pos + HEADER_SIZE
+        self._mode = _Mode.BODY
+
+    def _xml_follows(self, at: int) -> bool | None:
+        """Whether the first non-blank byte after a header at ``at`` opens an XML element
+        (None: not enough bytes yet)."""
+        buf = self._buf
+        body = at + HEADER_SIZE
+        stop = min(len(buf), body + MAX_LEADING_BLANKS + 1)
+        for i in range(body, stop):
+            if buf[i] not in _BLANKS:
+                return buf[i] == 0x3C  # "<"
+        if stop == body + MAX_LEADING_BLANKS + 1 or self._closing:
+            return False
+        return None
+
+    def _other_version(self, pos: int) -> bool | None:
+        """Version bytes other than 02 01 / 01 02 where a message is due: a message all
+        the same if the rest of the header and the body fit (True; the dissector reports
+        the version), garbage otherwise (False), None until the bytes are there."""
+        buf = self._buf
+        avail = len(buf) - pos
+        # A version is a major and a minor byte: one of them 1 or 2 (0x0200, 0x0102...).
+        if buf[pos] not in (1, 2) and buf[pos + 1] not in (1, 2):
+            return False
+        if avail >= 3 and buf[pos + 2] not in (MSG_TYPE_NONE, MSG_TYPE_PING):
+            return False
+        if avail < HEADER_SIZE:
+            return False if self._closing else None
+        header = parse_header(buf, pos, self.size_cap)
+        assert header is not None
+        total = self._total(header.size)
+        if header.msg_type == MSG_TYPE_PING:
+            if total in (REQUEST_SIZE, RESPONSE_SIZE):
+                self._start_body(pos, header.size, total)
+                return True
+            return False
+        if header.msg_type != MSG_TYPE_NONE:
+            return False
+        xml = self._xml_follows(pos)
+        if not xml:
+            return xml
+        if HEADER_SIZE < total <= self.size_cap:
+            self._start_body(pos, header.size, total)
+        else:
+            self._start_body(pos, header.size, self.size_cap, open_ended=True)
+        return True
+
+    def _absurd_size(self, pos: int) -> bool | None:
+        """A known version with a Packet Size absurd in its byte order: read it in the
+        other order if that one is sane and the body fits, or end the message where its
+        XML ends. False: no evidence of a message (the caller's old rules apply)."""
+        header = parse_header(self._buf, pos, self.size_cap)
+        assert header is not None
+        total = self._total(header.size)
+        if header.order_from_size and header.msg_type == MSG_TYPE_PING:
+            if total in (REQUEST_SIZE, RESPONSE_SIZE):
+                self._start_body(pos, header.size, total)
+                return True
+            return False
+        if header.msg_type != MSG_TYPE_NONE:
+            return False
+        xml = self._xml_follows(pos)
+        if not xml:
+            return xml
+        if header.order_from_size and HEADER_SIZE < total <= self.size_cap:
+            self._start_body(pos, header.size, total)
+        else:
+            self._start_body(pos, header.size, self.size_cap, open_ended=True)
+        return True
+
+    def _xml_end(self, avail: int) -> int:
+        """Where an XML message ends before its declared size, by evidence: its root
+        element's end tag, blanks, then (unless open-ended) a plausible header. Returns
+        the message length, 0 for "the declared size stands", or ``_WAIT``."""
+        buf = self._buf
+        pos = self._pos
+        limit = pos + min(avail, self._msg_len)
+        match = _ROOT_END.search(buf, self._end_scan, limit)
+        if match is None:
+            if avail >= self._msg_len:
+                self._xml = False  # nothing ends it early: the declared size stands
+            else:
+                self._end_scan = max(self._end_scan, limit - _ROOT_END_MAX)
+            return 0
+        self._end_scan = match.start()  # found again at once if a decision has to wait
+        end = match.end()
+        stop = len(buf)
+        while end < stop and buf[end] in _BLANKS and end - pos < self._msg_len:
+            end += 1
+        if end - pos >= self._msg_len and not self._open_ended:
+            self._xml = False  # the XML fills the declared size
+            return 0
+        if end == stop and not self._closing:
+            return _WAIT  # the blanks may go on
+        if self._open_ended:
+            return end - pos
+        verdict = self._plausible(end)
+        if verdict is None:
+            if not self._closing:
+                return _WAIT
+            verdict = False
+        if verdict:
+            return end - pos
+        self._end_scan = match.end()  # something else follows inside the message
+        return 0
+
+    def _emit_at_xml_end(self, length: int, out: list[FramerEvent]) -> None:
+        """Emit the message in progress as ``length`` bytes, ended by its XML."""
+        self._flush_skipped(out)
+        start = self._pos
+        problems: list[Problem] = []
+        if not self._open_ended:
+            problems.append(Problem(
+                SIZE_MISMATCH, "error",
+                f"Packet Size says {self._declared} bytes, but the message's XML ends after "
+                f"{length} and the next header starts there; message ended at its XML",
+                SECTION, 5, 4))
+        elif self._total(self._declared) > self.size_cap:
+            problems.append(Problem(
+                SIZE_CAP, "error",
+                f"Packet Size {self._declared} is beyond the {self.size_cap}-byte cap in "
+                f"either byte order; message ended where its XML ended", SECTION, 5, 4))
+        out.append(Framed(self._base + start, bytes(self._buf[start:start + length]),
+                          problems))
+        self._pos = start + length
+        self._xml = self._open_ended = False
+        self._mode = _Mode.SYNC
+
+    def _emit_cut_at_cap(self, out: list[FramerEvent]) -> None:
+        """An open-ended message reached the size cap without its XML ending: emit what
+        the cap allows, truncated, and resync after it."""
+        start = self._pos
+        problem = Problem(SIZE_CAP, "error",
+                          f"no end of the XML within the {self.size_cap}-byte cap; message "
+                          "cut there", SECTION, 5, 4)
+        out.append(Framed(self._base + start, bytes(self._buf[start:start + self._msg_len]),
+                          [problem], truncated=True))
+        self._pos = start + self._msg_len
+        self._xml = self._open_ended = False
+        self._mode = _Mode.RESYNC
+        self._scan = self._pos
+
+    def _decide_now(self, out: list[FramerEvent]) -> None:
+        """At a gap or the end: take the decisions that were waiting for bytes that will
+        not come (they count as no evidence)."""
+        self._closing = True
+        try:
+            self._run(out)
+        finally:
+            self._closing = False
 
     def _enter_resync(self) -> None:
         """The byte at the read position starts no message: scan from the next one."""
@@ -339,4 +557,5 @@ class CvipFramer:
             del self._buf[:self._pos]
             self._base += self._pos
             self._scan = max(0, self._scan - self._pos)
+            self._end_scan = max(0, self._end_scan - self._pos)
             self._pos = 0

@@ -13,6 +13,12 @@ writes the version as ``01 02`` is taken to be little-endian throughout (version
 size), decoded anyway and reported (``cvip.header.byte_order``). Any other version bytes
 are decoded big-endian and reported as a wrong version.
 
+The version bytes are one piece of evidence, the Packet Size another: when the size read
+in the byte order the version suggests is absurd (below the header's 9 bytes or beyond
+the size cap) and the other reading is sane, the other byte order is the peer's (a
+``01 02`` header with a big-endian size is a peer that wrote its version constant
+backwards), decoded so and reported (``cvip.header.byte_order``, ``order_from_size``).
+
 Parsing uses ``struct`` on the hot path: every message and every framer resync candidate
 goes through :func:`parse_header`.
 """
@@ -41,6 +47,8 @@ ByteOrder = Literal["big", "little"]
 
 _BE = struct.Struct(">HBHI")
 _LE = struct.Struct("<HBHI")
+# Packet Sizes beyond this are absurd (the framer's default cap; it may be given another).
+SIZE_CAP = 16 * 1024 * 1024
 
 # (attribute, offset, length, filter key, label): the layout as data, dpkt-style.
 LAYOUT: tuple[tuple[str, int, int, str, str], ...] = (
@@ -60,6 +68,7 @@ class Header:
     size: int
     byte_order: ByteOrder
     known_version: bool  # the version bytes were 02 01 or 01 02
+    order_from_size: bool = False  # the byte order is the size's, not the version's
 
     @property
     def raw_txn(self) -> int:
@@ -75,15 +84,31 @@ def byte_order_of(first_two: bytes | bytearray | memoryview) -> ByteOrder | None
     return None
 
 
-def parse_header(data: bytes | bytearray | memoryview, offset: int = 0) -> Header | None:
-    """The header at ``offset``, or None if fewer than 9 bytes are there."""
+def sane_size(size: int, size_cap: int = SIZE_CAP) -> bool:
+    """A Packet Size a header could mean: at least the header, at most the cap."""
+    return HEADER_SIZE <= size <= size_cap
+
+
+def parse_header(data: bytes | bytearray | memoryview, offset: int = 0,
+                 size_cap: int = SIZE_CAP) -> Header | None:
+    """The header at ``offset``, or None if fewer than 9 bytes are there. The byte order
+    is the version's, unless only the other order gives a sane Packet Size."""
     if len(data) - offset < HEADER_SIZE:
         return None
     order = byte_order_of(data[offset:offset + 2])
     layout = _LE if order == "little" else _BE
     version, msg_type, raw_txn, size = layout.unpack_from(data, offset)
+    chosen: ByteOrder = order or "big"
+    flipped = False
+    if not sane_size(size, size_cap):
+        other = _BE if layout is _LE else _LE
+        o_version, o_type, o_txn, o_size = other.unpack_from(data, offset)
+        if sane_size(o_size, size_cap):
+            version, msg_type, raw_txn, size = o_version, o_type, o_txn, o_size
+            chosen = "big" if other is _BE else "little"
+            flipped = True
     return Header(version, msg_type, raw_txn & TXN_MASK, bool(raw_txn & RESPONSE_FLAG), size,
-                  order or "big", order is not None)
+                  chosen, order is not None, flipped)
 
 
 def encode_header(size: int, txn: int, response: bool = False, msg_type: int = 0,
@@ -97,9 +122,20 @@ def encode_header(size: int, txn: int, response: bool = False, msg_type: int = 0
 
 def header_problems(header: Header) -> list[Problem]:
     """What is wrong with the header on its own (version, byte order)."""
+    problems: list[Problem] = []
+    if header.order_from_size:
+        problems.append(Problem(
+            "cvip.header.byte_order", "warning",
+            f"Packet Size is sane only read {header.byte_order}-endian ({header.size} "
+            f"bytes), whatever the version bytes suggest; header decoded "
+            f"{header.byte_order}-endian", SECTION, 5, 4))
     if not header.known_version:
-        return [Problem("cvip.header.version", "error",
-                        f"protocol version 0x{header.version:04x}, expected 0x0201", SECTION, 0, 2)]
+        problems.append(Problem(
+            "cvip.header.version", "error",
+            f"protocol version 0x{header.version:04x}, expected 0x0201", SECTION, 0, 2))
+        return problems
+    if problems:
+        return problems
     if header.byte_order == "little":
         return [Problem("cvip.header.byte_order", "warning",
                         "header in little-endian byte order (version bytes 01 02); decoded "
