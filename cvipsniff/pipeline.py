@@ -396,7 +396,8 @@ class Pipeline:
         for ev in events:
             if type(ev) is Framed:
                 frames, first_ts, last_ts = d.frames_for(ev.start, ev.end)
-                record = self._dissect(spec, ev.data, flow.transport, ev.problems)
+                record = self._dissect(spec, ev.data, flow.transport, ev.problems,
+                                       cut=ev.truncated)
                 src, dst = flow.endpoint(direction)
                 self.message_count += 1
                 out.append(
@@ -431,7 +432,10 @@ class Pipeline:
                 )
 
     def _dissect(self, spec: ProtocolSpec, data: bytes, transport: str,
-                 framing_problems: list[Problem]) -> Record:
+                 framing_problems: list[Problem], cut: bool = False) -> Record:
+        """Dissect one message. ``cut``: the framer handed it over truncated; only the
+        problems the protocol keeps for cut messages (its header's) survive, the framer's
+        own say what cut it (``ProtocolSpec.kept_when_cut``)."""
         options = self._options.get(spec.name)
         try:
             if options:
@@ -451,6 +455,10 @@ class Pipeline:
                     )
                 ],
             )
+        if cut and record.problems:
+            keep = spec.kept_when_cut
+            record.problems = [p for p in record.problems
+                               if p.rule in keep or p.rule == "dissector_error"]
         if framing_problems:
             record.problems[:0] = framing_problems
         return record

@@ -185,6 +185,11 @@ class ProtocolSpec:
     * ``dissect(data, transport) -> Record``: one message (TCP) or one datagram (UDP).
       ``transport`` is ``"tcp"`` or ``"udp"``. Must not raise on any input; the engine
       still guards it and turns an exception into a ``dissector_error`` finding.
+    * ``kept_when_cut``: the dissector's rules that still hold on a message its framer
+      handed over cut (``Framed.truncated``: a gap, snaplen, the end of the capture, a
+      cap). They judge only bytes a cut message still has whole (its header); every
+      other problem the dissector finds in a cut message is about what the capture never
+      held, so the engine drops it: capture artefacts are not protocol violations.
     """
 
     name: str
@@ -194,3 +199,4 @@ class ProtocolSpec:
     new_framer: Any
     dissect: Any
     fields: tuple[FieldInfo, ...] = ()
+    kept_when_cut: frozenset[str] = frozenset()

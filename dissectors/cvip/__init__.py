@@ -48,6 +48,9 @@ PROTOCOL = ProtocolSpec(
     new_framer=CvipFramer,
     dissect=dissect,
     fields=FIELDS,
+    # The 9 header bytes are whole in any cut message the dissector sees as one.
+    kept_when_cut=frozenset({"cvip.header.version", "cvip.header.byte_order",
+                             "cvip.header.message_type"}),
 )
 
 __all__ = [
