@@ -205,16 +205,24 @@ class Pipeline:
 
     def finish(self) -> list[PipelineOutput]:
         """End of capture: flush fragments, flows and framers so nothing is lost."""
+        return list(self.iter_finish())
+
+    def iter_finish(self) -> Iterator[PipelineOutput]:
+        """:meth:`finish` flow by flow: the last messages of 100,000 open flows are made
+        and handed on one flow at a time, never all held at once."""
         out: list[PipelineOutput] = []
         self.decoder.flush()
-        out.extend(self._notes)
+        yield from self._notes
         self._notes.clear()
-        for event in self.flow_table.close():
+        for event in self.flow_table.iter_close():
             self._handle(event, out)
-        for state in list(self._flows.values()):
-            self._close_flow(state, out)
-        self._flows.clear()
-        return out
+            if out:
+                yield from out
+                out.clear()
+        for flow_id in list(self._flows):
+            self._close_flow(self._flows.pop(flow_id), out)
+            yield from out
+            out.clear()
 
     def expire(self, now_ns: int, idle_ns: int) -> list[PipelineOutput]:
         """Live use: close flows idle for ``idle_ns``."""
@@ -487,7 +495,7 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
             notes.clear()
         if on_progress is not None:
             on_progress(reader.bytes_read, reader.size)
-    yield from pipeline.finish()
+    yield from pipeline.iter_finish()
 
 
 def default_server_ports() -> frozenset[int]:

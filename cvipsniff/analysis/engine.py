@@ -23,6 +23,12 @@ from cvipsniff.model import FlowClosed, Message, TransportNote
 
 MessageFilter = Callable[[Message], bool]
 
+# Findings of one rule listed per message and per capture; the rest are counted in one
+# "N more" finding (like the XML repair notes), so one hostile message (40,000 nested
+# arrays) cannot turn into 40,000 findings each carrying the message's frame list.
+MAX_PER_MESSAGE = 20
+MAX_PER_CAPTURE = 10_000
+
 
 def imageserver_answer_kind(msg: Message) -> str:
     """What the ImageServer spec table says answers this request ("xml", "image",
@@ -36,7 +42,8 @@ class Analysis:
     """Accumulates one capture's (or one live session's) analysis."""
 
     def __init__(self, config: AnalysisConfig | None = None, *,
-                 keep_transactions: bool = True) -> None:
+                 keep_transactions: bool = True, max_per_message: int = MAX_PER_MESSAGE,
+                 max_per_capture: int = MAX_PER_CAPTURE) -> None:
         self.config = config or AnalysisConfig()
         self.pairer = Pairer(imageserver_answer_kind, keep_transactions=keep_transactions)
         self.connections = ImageServerConnections()
@@ -51,6 +58,11 @@ class Analysis:
         self._seen_once: set[str] = set()
         self._seen_flow: set[tuple[str, int]] = set()
         self._counted_latency: set[int] = set()
+        self.max_per_message = max(1, max_per_message)
+        self.max_per_capture = max(1, max_per_capture)
+        self._listed: Counter[str] = Counter()  # findings listed per rule
+        self._unlisted: dict[str, Finding] = {}  # per rule beyond the cap: the first
+        self._unlisted_count: Counter[str] = Counter()
 
     # ---- feeding -----------------------------------------------------------------------
 
@@ -72,6 +84,7 @@ class Analysis:
 
     def finish(self) -> list[Finding]:
         out = self._emit(self.pairer.finish())
+        out.extend(self._capture_overflow())
         self._collect_latencies()
         return out
 
@@ -86,17 +99,51 @@ class Analysis:
         self.last_ts_ns = msg.ts_ns
         pairing = self.pairer.feed(msg)
         txn_number = self.pairer.transaction_of(msg.number)
-        found: list[Finding] = []
-        rec = msg.record
-        for p in rec.problems:
-            found.append(Finding(
-                rule=p.rule, severity=p.severity, message=p.message, spec=p.spec,
-                frames=list(msg.frames), transaction=txn_number, message_number=msg.number,
-                flow=msg.flow, protocol=rec.protocol,
-            ))
+        found = self._problem_findings(msg, txn_number)
         found.extend(pairing)
         found.extend(self.connections.feed(msg, txn_number))
         return self._emit(found)
+
+    def _problem_findings(self, msg: Message, txn_number: int | None) -> list[Finding]:
+        """The record's problems as findings: identical ones (same rule, severity, text
+        and section) merged into one with a count, at most ``max_per_message`` per rule,
+        the rest of a rule counted in one "N more" finding."""
+        problems = msg.record.problems
+        if not problems:
+            return []
+        groups: dict[tuple[str, str, str, str], list] = {}  # key → [problem, count]
+        listed: Counter[str] = Counter()
+        unlisted: dict[str, list] = {}  # rule → [first problem beyond the cap, count]
+        for p in problems:
+            key = (p.rule, p.severity, p.message, p.spec)
+            group = groups.get(key)
+            if group is not None:
+                group[1] += 1
+            elif listed[p.rule] < self.max_per_message:
+                listed[p.rule] += 1
+                groups[key] = [p, 1]
+            elif p.rule in unlisted:
+                unlisted[p.rule][1] += 1
+            else:
+                unlisted[p.rule] = [p, 1]
+        found = [self._message_finding(msg, txn_number, p.rule, p.severity,
+                                       p.message if count == 1 else f"{p.message} (×{count})",
+                                       p.spec)
+                 for p, count in groups.values()]
+        for p, count in unlisted.values():
+            found.append(self._message_finding(
+                msg, txn_number, p.rule, p.severity,
+                f"{count} more {p.rule} finding(s) in this message not listed "
+                f"(at most {self.max_per_message} different ones per message)", p.spec))
+        return found
+
+    @staticmethod
+    def _message_finding(msg: Message, txn_number: int | None, rule: str, severity: str,
+                         message: str, spec: str) -> Finding:
+        return Finding(rule=rule, severity=severity, message=message, spec=spec,
+                       frames=list(msg.frames), transaction=txn_number,
+                       message_number=msg.number, flow=msg.flow,
+                       protocol=msg.record.protocol)
 
     def _note(self, note: TransportNote) -> list[Finding]:
         flow = note.flow.id if note.flow is not None else None
@@ -134,9 +181,26 @@ class Analysis:
                     self.suppressed[f.rule] += 1
                     continue
                 self._seen_flow.add(key)
+            self._listed[f.rule] += 1
+            if self._listed[f.rule] > self.max_per_capture:
+                self._unlisted.setdefault(f.rule, f)
+                self._unlisted_count[f.rule] += 1
+                continue
             kept.append(f)
         self.findings.extend(kept)
         return kept
+
+    def _capture_overflow(self) -> list[Finding]:
+        """One "N more" finding per rule that went beyond ``max_per_capture``."""
+        out = [Finding(rule=rule, severity=first.severity,
+                       message=f"{self._unlisted_count[rule]} more {rule} finding(s) not "
+                               f"listed (at most {self.max_per_capture} per capture; the "
+                               f"first not listed: {first.message})",
+                       spec=first.spec, frames=first.frames, protocol=first.protocol)
+               for rule, first in self._unlisted.items()]
+        self._unlisted.clear()
+        self.findings.extend(out)
+        return out
 
     # ---- results -------------------------------------------------------------------------
 

@@ -87,6 +87,12 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
+def _finding_text(f: Finding, nl: str, step: str) -> str:
+    """A finding row as :class:`Rows` renders it: its dict made and encoded one at a time
+    (a capture with hundreds of thousands of findings never holds them all as dicts)."""
+    return value_text(finding_json(f), nl, step)
+
+
 def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
     """One file's part of the report; ``rows``: transactions as :class:`Rows` rendered
     straight from the objects (only :func:`render` writes those)."""
@@ -107,7 +113,8 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
     out["summary"] = summary
     out["transactions"] = Rows(result.transactions, transaction_text) if rows \
         else [transaction_json(t) for t in result.transactions]
-    out["findings"] = [finding_json(f) for f in result.findings]
+    out["findings"] = Rows(result.findings, _finding_text) if rows \
+        else [finding_json(f) for f in result.findings]
     out["srt"] = a.srt.table()
     return out
 
