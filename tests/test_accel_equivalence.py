@@ -114,6 +114,9 @@ def test_corpus_bodies_decode_as_the_reference() -> None:
     b"<AnalyticsData><DataSourceGUID> g </DataSourceGUID><DataTime>t</DataTime>"
     b"<DataTime>u</DataTime><params/></AnalyticsData>",
     b"<methodResponse><methodName/><params/></methodResponse>",
+    # an empty typed value under "valueType" names a type (listParameters idiom)
+    b"<methodResponse><params><param><value><struct><member><name> valueType </name>"
+    b"<value><uint/></value></member></struct></value></param></params></methodResponse>",
 ])
 def test_unusual_but_plain_bodies_decode_as_the_reference(body: bytes) -> None:
     assert _check(body)
@@ -129,6 +132,8 @@ def test_unusual_but_plain_bodies_decode_as_the_reference(body: bytes) -> None:
     b"<?xml version=\"1.0\" encoding=\"UTF-16\"?><methodCall><methodName>a</methodName>"
     b"</methodCall>",
     b"<methodCall><methodName>\xff</methodName></methodCall>",
+    b"<methodResponse><params><param><value><struct><member><name>valueKind</name>"
+    b"<value><uint/></value></member></struct></value></param></params></methodResponse>",
 ])
 def test_bodies_with_something_to_report_are_declined(body: bytes) -> None:
     assert not _check(body)
@@ -137,8 +142,8 @@ def test_bodies_with_something_to_report_are_declined(body: bytes) -> None:
 
 _SCALAR = st.sampled_from(["int", "i4", "i8", "uint", "double", "boolean", "string",
                            "dateTime.iso8601", "base64", "nil", "iint", "value", "name"])
-_TEXT = st.sampled_from(["", " ", "0", "1", "-5", "+12", " 3 ", "4294967296", "x", "1.5",
-                         "nan", "20240101T00:00:00", "aGk=", "\n", "\u00a0", "a&amp;b",
+_TEXT = st.sampled_from(["", " ", "valueType", "0", "1", "-5", "+12", " 3 ", "4294967296",
+                         "x", "1.5", "nan", "20240101T00:00:00", "aGk=", "\n", "\u00a0", "a&amp;b",
                          "\r", "]]>", "<", "true"])
 
 

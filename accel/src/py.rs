@@ -50,7 +50,10 @@ fn fast_int(tag: &str, text: &str) -> Option<i64> {
 }
 
 impl XmlRpcDecoder {
-    fn scalar(&self, py: Python<'_>, tag: &str, text: &str) -> PyResult<Option<PyObject>> {
+    /// A scalar; ``context`` is the name of the member holding it (the reference lets an
+    /// empty typed value under ``valueType`` name a type without a problem).
+    fn scalar(&self, py: Python<'_>, tag: &str, text: &str, context: &str)
+              -> PyResult<Option<PyObject>> {
         let literal = PyString::new(py, text);
         let value: PyObject = match tag {
             "string" => literal.clone().into_any().unbind(),
@@ -65,7 +68,8 @@ impl XmlRpcDecoder {
                 let Some(reader) = readers.get_item(tag)? else { return Ok(None) };
                 let reading = reader.call1((&literal,))?;
                 let reading = reading.downcast::<PyTuple>()?;
-                if !reading.get_item(1)?.is_none() {
+                let excused = context == "valueType" && text.bytes().all(|b| b == b' ' || b == b'\t' || b == b'\n');
+                if !reading.get_item(1)?.is_none() && !excused {
                     return Ok(None); // a problem to report: the reference path's job
                 }
                 reading.get_item(0)?.unbind()
@@ -75,25 +79,29 @@ impl XmlRpcDecoder {
         Ok(Some(self.value.call1(py, (tag, value, literal))?))
     }
 
-    fn value(&self, py: Python<'_>, value: &RValue<'_>) -> PyResult<Option<PyObject>> {
+    fn value(&self, py: Python<'_>, value: &RValue<'_>, context: &str)
+             -> PyResult<Option<PyObject>> {
         Ok(Some(match value {
             RValue::Untyped(text) => {
                 let literal = PyString::new(py, text);
                 self.value.call1(py, (PyString::intern(py, ""), &literal, &literal))?
             }
-            RValue::Scalar(tag, text) => return self.scalar(py, tag, text),
+            RValue::Scalar(tag, text) => return self.scalar(py, tag, text, context),
             RValue::Struct(members) => {
                 let list = PyList::empty(py);
                 for (name, item) in members {
-                    let Some(item) = self.value(py, item)? else { return Ok(None) };
-                    list.append(self.member.call1(py, (strip(py, name)?, item))?)?;
+                    let name = strip(py, name)?;
+                    let Some(item) = self.value(py, item, name.to_str()?)? else {
+                        return Ok(None);
+                    };
+                    list.append(self.member.call1(py, (name, item))?)?;
                 }
                 self.value.call1(py, (PyString::intern(py, "struct"), list, PyString::intern(py, "")))?
             }
             RValue::Array(items) => {
                 let list = PyList::empty(py);
                 for item in items {
-                    let Some(item) = self.value(py, item)? else { return Ok(None) };
+                    let Some(item) = self.value(py, item, "")? else { return Ok(None) };
                     list.append(item)?;
                 }
                 self.value.call1(py, (PyString::intern(py, "array"), list, PyString::intern(py, "")))?
@@ -114,11 +122,11 @@ impl XmlRpcDecoder {
         };
         let params = PyList::empty(py);
         for value in &body.params {
-            let Some(value) = self.value(py, value)? else { return Ok(None) };
+            let Some(value) = self.value(py, value, "")? else { return Ok(None) };
             params.append(value)?;
         }
         let fault = match &body.fault {
-            Some(value) => match self.value(py, value)? {
+            Some(value) => match self.value(py, value, "")? {
                 Some(v) => Some(v),
                 None => return Ok(None),
             },
