@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "xmlrpc_decoder"]
 
 
 def _load() -> Any:
@@ -36,6 +36,18 @@ def _load() -> Any:
 _compiled = _load()
 COMPILED: bool = _compiled is not None
 """Whether the compiled accelerator is in use (for ``cvipsniff --version`` and tests)."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def accelerated(name: str, reference: _F) -> _F:
+    """The compiled function ``name`` (same signature and results as ``reference``), or
+    ``reference`` itself on the pure-Python path. For fast paths that may decline,
+    ``reference`` is the declining stand-in documented beside the caller."""
+    if _compiled is None:
+        return reference
+    return getattr(_compiled, name)
+
 
 # body, size cap, depth cap, element cap -> XmlRpcBody, or None (take the lxml path).
 XmlRpcDecoder = Callable[[bytes, int, int, int], Any]

@@ -3,6 +3,8 @@
 * Every bundled capture through both paths: ``report --format json`` and ``read -T jsonl``
   byte for byte (one child process per path; ``CVIPSNIFF_PURE_PYTHON=1`` forces the
   reference).
+* The record walks (pcap, pcapng EPBs) on damaged copies of the bundled captures: the
+  same frames and notes as the reference loop alone.
 * The XML-RPC fast path on every CVIP body of the corpus and on generated bodies: when it
   answers, its answer equals what lxml and :func:`dissectors.cvip.xmlrpc.decode` build, with
   nothing to report; when in doubt it must decline.
@@ -21,6 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cvipsniff.capture import open_capture
+from cvipsniff.capture import pcap as pcap_module
+from cvipsniff.capture import pcapng as pcapng_module
 from cvipsniff.model import Message
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from dissectors.accel import COMPILED
@@ -189,3 +194,48 @@ def _body(draw) -> bytes:
 @given(_body())
 def test_generated_bodies_decode_as_the_reference_or_are_declined(body: bytes) -> None:
     _check(body)
+
+
+# ---- record walks: the compiled walk against the reference loop alone ---------------------
+
+_CAPTURE_BYTES = {name: (ROOT / name).read_bytes() for name in CAPTURE_FILES
+                  if not name.endswith(".gz")}
+_SAMPLES = [name for name in _CAPTURE_BYTES if name.endswith(".pcap")] + sorted(
+    (name for name in _CAPTURE_BYTES if name.endswith(".pcapng")),
+    key=lambda name: len(_CAPTURE_BYTES[name]))[:9]
+
+
+def _read_all(path: Path) -> tuple[list, list]:
+    notes: list = []
+    with open_capture(str(path), on_note=notes.append) as reader:
+        frames = list(reader)
+    return frames, notes
+
+
+def _both_walks(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _read_all(path)
+    with monkeypatch.context() as m:
+        m.setattr(pcap_module, "_walk", pcap_module._walk_none)
+        m.setattr(pcapng_module, "_walk", pcapng_module._walk_none)
+        reference = _read_all(path)
+    assert compiled == reference
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(_SAMPLES), cuts=st.lists(
+    st.tuples(st.integers(0, 1 << 20), st.sampled_from([b"\xff", b"\x00", b"\x06", b"\x7f\xff"])),
+    max_size=4), keep=st.integers(0, 1 << 20))
+def test_damaged_captures_walk_as_the_reference(tmp_path_factory: pytest.TempPathFactory,
+                                                monkeypatch: pytest.MonkeyPatch, name: str,
+                                                cuts: list[tuple[int, bytes]],
+                                                keep: int) -> None:
+    """Every bundled capture, with bytes overwritten here and there and cut anywhere:
+    the same frames and notes with and without the compiled walk."""
+    data = bytearray(_CAPTURE_BYTES[name])
+    for at, patch in cuts:
+        at = 24 + at % max(1, len(data) - 24)  # keep the file header readable
+        data[at:at + len(patch)] = patch
+    path = tmp_path_factory.mktemp("walk") / Path(name).name
+    path.write_bytes(bytes(data[:max(32, keep % (len(data) + 1))]))
+    _both_walks(path, monkeypatch)

@@ -3,6 +3,7 @@
 //! (`dissectors/accel.py`) chooses at import. The parsers are plain Rust (tested and
 //! fuzzed without Python); the `python` feature adds the bindings.
 
+pub mod capture;
 pub mod xmlrpc;
 
 #[cfg(feature = "python")]
@@ -16,5 +17,7 @@ use pyo3::prelude::*;
 fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<py::XmlRpcDecoder>()?;
+    m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
+    m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     Ok(())
 }

@@ -157,3 +157,84 @@ impl XmlRpcDecoder {
         Ok(self.build(py, &body)?.unwrap_or_else(|| py.None()))
     }
 }
+
+// ---- capture record walks ------------------------------------------------------------
+
+use crate::capture::{pcap_record, pcapng_epb};
+use pyo3::types::PyBytes;
+
+/// `walk_pcap(Frame, buf, pos, big_endian, header_size, scale, linktype, max_caplen,
+/// number)` → `(frames, pos, number, last_sec)`: the Frames of the run of complete records
+/// with a sane captured length from `pos` on, numbered after `number`, as
+/// `cvipsniff.capture.pcap.iter_pcap` builds them; it stops where the reference has a
+/// decision to make. `last_sec` is -1 when no record was walked.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
+                      mut pos: usize, big_endian: bool, header_size: usize, scale: u64,
+                      linktype: &Bound<'py, PyAny>, max_caplen: u32, mut number: u64)
+                      -> PyResult<(Bound<'py, PyList>, usize, u64, i64)> {
+    let bytes = buf.as_bytes();
+    let frames = PyList::empty(py);
+    let mut last_sec = -1i64;
+    let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
+    while let Some(r) = pcap_record(bytes, pos, big_endian, header_size, max_caplen) {
+        number += 1;
+        last_sec = i64::from(r.sec);
+        let ts = u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale;
+        let fields = (number, ts, r.incl, r.orig.max(r.incl), linktype,
+                      PyBytes::new(py, &bytes[r.data..r.next]), 0).into_pyobject(py)?;
+        frames.append(new.call1((frame_type, fields))?)?;
+        pos = r.next;
+    }
+    Ok((frames, pos, number, last_sec))
+}
+
+/// `walk_epbs(Frame, buf, pos, big_endian, interfaces, number, last_ts, min_ts, end_ts)`
+/// → `(frames, pos, number, last_ts)`: the Frames of the run of well-formed Enhanced
+/// Packet Blocks from `pos` on, as `cvipsniff.capture.pcapng.iter_pcapng` builds them
+/// (`interfaces` are its tuples); it stops at any other block, at an interface whose
+/// timestamp arithmetic it does not do itself, or at a time outside `[min_ts, end_ts)`
+/// (which the reference notes), for the reference to handle.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
+                      mut pos: usize, big_endian: bool, interfaces: &Bound<'py, PyList>,
+                      mut number: u64, last_ts: Bound<'py, PyAny>, min_ts: i128,
+                      end_ts: i128)
+                      -> PyResult<(Bound<'py, PyList>, usize, u64, Bound<'py, PyAny>)> {
+    // Per interface: (linktype, multiplier, divisor, offset_ns, interface number), or
+    // None where a value does not fit the integer arithmetic below.
+    type Iface<'py> = Option<(Bound<'py, PyAny>, u64, u64, i64, Bound<'py, PyAny>)>;
+    let mut table: Vec<Iface<'py>> = Vec::with_capacity(interfaces.len());
+    for item in interfaces.iter() {
+        let t = item.downcast::<PyTuple>()?;
+        let numbers = (t.get_item(2)?.extract::<u64>(), t.get_item(3)?.extract::<u64>(),
+                       t.get_item(4)?.extract::<i64>());
+        table.push(match numbers {
+            (Ok(m), Ok(d), Ok(o)) if d > 0 => Some((t.get_item(0)?, m, d, o, t.get_item(5)?)),
+            _ => None,
+        });
+    }
+    let bytes = buf.as_bytes();
+    let frames = PyList::empty(py);
+    let mut last = last_ts;
+    let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
+    while let Some(b) = pcapng_epb(bytes, pos, big_endian, table.len()) {
+        let Some((linktype, multiplier, divisor, offset_ns, if_number)) =
+            &table[b.interface as usize] else { break };
+        let Some(ts) = u128::from(b.ts)
+            .checked_mul(u128::from(*multiplier))
+            .and_then(|scaled| i128::try_from(scaled / u128::from(*divisor)).ok())
+            .and_then(|ns| ns.checked_add(i128::from(*offset_ns)))
+            .filter(|ns| (min_ts..end_ts).contains(ns)) else { break };
+        number += 1;
+        last = ts.into_pyobject(py)?.into_any();
+        let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
+                      PyBytes::new(py, &bytes[b.data..b.data + b.caplen as usize]), if_number)
+            .into_pyobject(py)?;
+        frames.append(new.call1((frame_type, fields))?)?;
+        pos = b.next;
+    }
+    Ok((frames, pos, number, last))
+}

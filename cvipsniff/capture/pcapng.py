@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from cvipsniff.capture.source import ByteSource, NoteSink
 from cvipsniff.model import Frame
 from cvipsniff.timestamps import END_TS_NS, MIN_TS_NS
+from dissectors.accel import accelerated
 
 __all__ = ["SHB_MAGIC", "iter_pcapng", "pcapng_magic"]
 
@@ -159,6 +160,23 @@ def _resync(source: ByteSource, buf: bytes, pos: int, order: str) -> tuple[bytes
     return buf, -1, skipped
 
 
+_NONE: tuple[Frame, ...] = ()
+
+
+def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool,
+               interfaces: list[Interface], number: int, last_ts: int, min_ts: int,
+               end_ts: int) -> tuple[Sequence[Frame], int, int, int]:
+    """The pure-Python stand-in of the compiled EPB walk: it walks nothing, so every block
+    takes the reference loop below. The compiled ``walk_epbs`` returns the Frames of the run
+    of well-formed Enhanced Packet Blocks from ``pos`` on (exactly as the loop's fast path
+    builds them, stopping at a time outside ``[min_ts, end_ts)``, which the loop notes),
+    the offset after them, the last frame number and timestamp."""
+    return _NONE, pos, number, last_ts
+
+
+_walk = accelerated("walk_epbs", _walk_none)
+
+
 def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Frame]:
     """Frames of a pcapng file; ``buf`` starts with its first Section Header Block."""
     # Hot loop: struct.unpack_from on the chunk buffer (no per-block objects), the
@@ -208,7 +226,12 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
         note("capture.corrupt_block", "warning",
              f"pcapng block after frame {number}: {reason}; {outcome}", number)
 
+    walk = _walk
     while True:
+        frames, pos, number, last_ts = walk(frame_type, buf, pos, order == ">", interfaces,
+                                            number, last_ts, MIN_TS_NS, END_TS_NS)
+        if frames:
+            yield from frames
         # Fast path: a well-formed EPB entirely in the buffer, checked with one unpack
         # of its fixed part and one of its trailing length. Anything else, slow path.
         if end - pos >= EPB_FIXED:
