@@ -208,6 +208,9 @@ class Message:
     length: int
     record: Record
     data: bytes | None = None
+    # The flow was picked up mid-connection: what came before the capture is unknown
+    # (pairing tells an answer to an uncaptured request from an orphan by it).
+    mid_session: bool = False
 
     @property
     def frame(self) -> int:

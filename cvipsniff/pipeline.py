@@ -423,6 +423,7 @@ class Pipeline:
                         length=len(ev.data),
                         record=record,
                         data=ev.data if self.config.keep_data else None,
+                        mid_session=flow.mid_session,
                     )
                 )
             elif type(ev) is Skipped:

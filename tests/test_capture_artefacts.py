@@ -30,7 +30,7 @@ ARTEFACT_RULES = {"tcp.gap", "cvip.framing.truncated", "imageserver.framing.trun
 
 
 def conversation(port: int, segments: list[tuple[int, bytes]], *,
-                 skip: frozenset[int] = frozenset()) -> list[bytes]:
+                 skip: frozenset[int] = frozenset(), handshake: bool = True) -> list[bytes]:
     """Frames of a TCP connection (handshake, then ``(direction, bytes)`` segments, each
     ACKed by the peer up to what it was sent); segments whose index is in ``skip`` are
     sent (and ACKed) but not captured."""
@@ -44,7 +44,7 @@ def conversation(port: int, segments: list[tuple[int, bytes]], *,
         built = Ether(**MACS) / IP(src=src[0], dst=dst[0]) / tcp
         return bytes(built / Raw(payload) if payload else built)
 
-    frames = [packet(0, "S"), packet(1, "SA"), packet(0, "A")]
+    frames = [packet(0, "S"), packet(1, "SA"), packet(0, "A")] if handshake else []
     for i, (d, data) in enumerate(segments):
         segment = packet(d, "PA", data)
         nxt[d] += len(data)
@@ -158,3 +158,25 @@ def test_a_cut_message_keeps_the_findings_its_header_earns(tmp_path) -> None:
     rules = [p.rule for p in message.record.problems]
     assert "cvip.header.version" in rules and "cvip.framing.truncated" in rules
     assert set(rules) <= ARTEFACT_RULES | {"cvip.header.version"}
+
+
+def test_mid_session_and_answer_lost_pairing_states(tmp_path) -> None:
+    # Flow 0 picked up mid-session: the first thing captured is the ack of a request
+    # sent before the capture began; then a request and its ack.
+    frames = conversation(40001, [(1, cvip_ack(7)), (0, cvip_call(8, "cviEntity.update", 2)),
+                                  (1, cvip_ack(8))], handshake=False)
+    # Flow 1: the answer to the first goto is lost to the capture (its segment never
+    # captured, though the client ACKs it); the second goto is answered.
+    frames += conversation(40002, [(0, imgs.goto_request(1, 1_700_000_000_000)),
+                                   (1, image(1, 800)),
+                                   (0, imgs.goto_request(2, 1_700_000_000_000)),
+                                   (1, image(2, 800))], skip=frozenset({1}))
+    path = tmp_path / "pairing.pcap"
+    write(path, frames)
+    _, analysis = analyse(path)
+    states = {(t.protocol, t.id): t.state for t in analysis.pairer.transactions}
+    assert states == {("cvip", 7): "request_before_capture", ("cvip", 8): "answered",
+                      ("imageserver", 1): "answer_lost", ("imageserver", 2): "answered"}
+    rules = {f.rule: f.severity for f in analysis.findings if ".txn." in f.rule}
+    assert rules == {"cvip.txn.request_before_capture": "info",
+                     "imageserver.txn.answer_lost": "info"}

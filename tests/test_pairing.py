@@ -217,3 +217,52 @@ def test_imageserver_answer_without_requestid_and_nothing_to_answer_is_an_orphan
     assert p.feed(m("imageserver", "imageresponse", None, response=True)) == []
     live = p.transactions[-1]
     assert live.method == "live" and len(live.responses) == 2
+
+
+# ---- capture limits are not the peers' doing (issue 12 item 4) --------------------------
+
+
+def test_a_request_whose_answer_fell_into_a_gap_is_answer_lost_not_unanswered() -> None:
+    from cvipsniff.analysis.model import ANSWER_LOST
+
+    m, p = Msgs(), Pairer(lambda msg: "xml")
+    p.feed(m("cvip", "request", 1, method="cviStream.create"))  # frame 2
+    p.feed(m("imageserver", "request", 4, method="connect", flow=1))  # frame 4
+    p.gap(0, 1, 7)  # the server's direction of flow 0 lost bytes up to frame 7
+    p.gap(1, 0, 9)  # flow 1 lost bytes on the *requesting* side only
+    findings = p.close_flow(0) + p.close_flow(1)
+    assert [(f.rule, f.severity) for f in findings] == [
+        ("cvip.txn.answer_lost", "info"), ("imageserver.txn.unanswered", "warning")]
+    assert [t.state for t in p.transactions] == [ANSWER_LOST, UNANSWERED]
+    assert p.states == {ANSWER_LOST: 1, UNANSWERED: 1}
+
+
+def test_a_gap_before_the_request_does_not_excuse_a_missing_answer() -> None:
+    m, p = Msgs(), Pairer()
+    m("cvip", "request", 1)  # (frame 2, not fed: just moves the numbering on)
+    p.gap(0, 1, 3)
+    p.feed(m("cvip", "request", 2, method="cviStream.create"))  # frame 4, after the gap
+    assert [f.rule for f in p.finish()] == ["cvip.txn.unanswered"]
+
+
+def test_an_answer_on_a_mid_session_flow_before_any_request_is_request_before_capture() -> None:
+    from cvipsniff.analysis.model import REQUEST_BEFORE_CAPTURE
+
+    m, p = Msgs(), Pairer(lambda msg: "xml")
+    early = m("cvip", "ack", 3, response=True)
+    early.mid_session = True
+    findings = p.feed(early)
+    assert [(f.rule, f.severity) for f in findings] == [
+        ("cvip.txn.request_before_capture", "info")]
+    assert p.transactions[0].state == REQUEST_BEFORE_CAPTURE
+    assert p.transactions[0].request is None
+    # Once a request of the flow was captured, an unexplained answer is an orphan again.
+    request = m("cvip", "request", 4, method="cviStream.create")
+    request.mid_session = True
+    p.feed(request)
+    late = m("cvip", "ack", 5, response=True)
+    late.mid_session = True
+    assert [f.rule for f in p.feed(late)] == ["cvip.txn.orphan_response"]
+    # On a flow whose start was captured, an answer before any request is an orphan.
+    fresh = m("imageserver", "response", 7, response=True, method="connect", flow=2)
+    assert [f.rule for f in p.feed(fresh)] == ["imageserver.txn.orphan_response"]

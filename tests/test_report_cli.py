@@ -42,7 +42,8 @@ REPORT_SCHEMA = {
                     "properties": {
                         "protocol": {"enum": ["cvip", "cvip-ping", "imageserver"]},
                         "state": {"enum": ["answered", "unanswered", "orphan", "duplicate",
-                                           "event", "oneway"]},
+                                           "event", "oneway", "answer_lost",
+                                           "request_before_capture"]},
                         "latency_ms": {"type": ["number", "null"]},
                         "request": _REF, "response": _REF}}},
                 "findings": {"type": "array", "items": {

@@ -147,6 +147,8 @@ class Analysis:
 
     def _note(self, note: TransportNote) -> list[Finding]:
         flow = note.flow.id if note.flow is not None else None
+        if note.kind == "tcp.gap" and flow is not None:
+            self.pairer.gap(flow, note.direction, note.frame)
         return self._emit([Finding(
             rule=note.kind, severity=note.severity, message=note.message,
             spec=CATALOGUE[note.kind].spec if note.kind in CATALOGUE else "",

@@ -17,7 +17,12 @@ ORPHAN = "orphan"  # a response no outstanding request explains
 DUPLICATE = "duplicate"  # superseded by a request reusing its id while outstanding
 EVENT = "event"  # an asynchronous notification (CVIP cviEvent.notify)
 ONEWAY = "oneway"  # a request the spec says gets no answer (ImageServer adaptive `live`)
-STATES = (ANSWERED, UNANSWERED, ORPHAN, DUPLICATE, EVENT, ONEWAY)
+# Capture limits, not the peers' doing (reported as info):
+ANSWER_LOST = "answer_lost"  # no answer seen, but bytes of the answering side were lost after it
+REQUEST_BEFORE_CAPTURE = "request_before_capture"  # an answer on a flow picked up mid-session
+# before any request of it was captured: its request predates the capture
+STATES = (ANSWERED, UNANSWERED, ORPHAN, DUPLICATE, EVENT, ONEWAY, ANSWER_LOST,
+          REQUEST_BEFORE_CAPTURE)
 
 
 @dataclass(slots=True, frozen=True)

@@ -15,6 +15,12 @@ A small state machine per protocol family, fed messages in capture order:
 A request whose id is reused while outstanding is closed as *duplicate*; a response no
 request explains is an *orphan*; requests still open at the end of the flow (or after a
 timeout in live use) are *unanswered*.
+
+Capture limits are not the peers' doing, so they have states of their own, reported as
+info findings: a request left unanswered while bytes of the answering direction were lost
+after it (a gap whose end comes after the request: the answer may have been in it) is
+*answer_lost*; an answer that no request explains, on a flow the capture picked up
+mid-session before any request of that flow was captured, is *request_before_capture*.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cvipsniff.analysis.model import (
+    ANSWER_LOST,
     ANSWERED,
     DUPLICATE,
     EVENT,
     ONEWAY,
     ORPHAN,
+    REQUEST_BEFORE_CAPTURE,
     UNANSWERED,
     Finding,
     MessageRef,
@@ -44,6 +52,7 @@ class _Open:
     txn: Transaction
     answer: str  # expected answer kind ("xml", "image", "stream", "any", "many", "unknown")
     duplicate: bool = False  # reused an id that was still outstanding
+    answer_dir: int = -1  # the flow direction the answer travels (-1: any, e.g. pings)
 
 
 class Pairer:
@@ -62,6 +71,10 @@ class Pairer:
         self._flow_keys: dict[int, set[tuple]] = {}
         self._live: dict[int, Transaction] = {}  # flow → open ImageServer live stream
         self._by_message: dict[int, int] = {}  # message number → transaction number
+        # Capture limits: per (flow, direction) the frame after its latest gap, and the
+        # flows some request of which was captured.
+        self._gaps: dict[tuple[int, int], int] = {}
+        self._requested: set[int] = set()
 
     # ---- public API ----------------------------------------------------------------
 
@@ -76,13 +89,23 @@ class Pairer:
             return self._imageserver(msg)
         return []
 
+    def gap(self, flow: int, direction: int, frame: int) -> None:
+        """Bytes of a flow direction were lost from the capture, up to ``frame`` (the
+        frame after the hole): an answer expected there may have been among them."""
+        key = (flow, direction)
+        if frame > self._gaps.get(key, 0):
+            self._gaps[key] = frame
+
     def close_flow(self, flow: int) -> list[Finding]:
-        """The flow ended: its outstanding requests are unanswered."""
+        """The flow ended: its outstanding requests are unanswered (or their answer lost)."""
         findings: list[Finding] = []
         for key in self._flow_keys.pop(flow, ()):
             for entry in self._open.pop(key, ()):
                 findings.extend(self._settle_unanswered(entry))
         self._live.pop(flow, None)
+        self._gaps.pop((flow, 0), None)
+        self._gaps.pop((flow, 1), None)
+        self._requested.discard(flow)
         return findings
 
     def expire(self, now_ns: int, timeout_ns: int) -> list[Finding]:
@@ -163,6 +186,8 @@ class Pairer:
         )
         if self.keep_transactions:
             self.transactions.append(txn)
+        if request and state != EVENT:
+            self._requested.add(msg.flow)
         self._by_message[msg.number] = txn.number
         if state != UNANSWERED:  # pending ones are counted when settled
             self.states[state] = self.states.get(state, 0) + 1
@@ -186,11 +211,23 @@ class Pairer:
         if entry.duplicate:
             self._settle(txn, DUPLICATE)
             return []  # already reported as a duplicate
+        req = txn.request
+        if req is not None and entry.answer_dir >= 0 \
+                and self._gaps.get((txn.flow, entry.answer_dir), 0) > max(req.frames, default=0):
+            self._settle(txn, ANSWER_LOST)
+            return [Finding(
+                rule=_UNANSWERED_RULES[txn.protocol][0].replace("unanswered", "answer_lost"),
+                severity="info",
+                message=f"{txn.method or txn.protocol} request id={txn.id}: no answer "
+                "captured, and bytes of the answering side were lost after it (a capture "
+                "gap, not the peer's doing)",
+                spec=_UNANSWERED_RULES[txn.protocol][1], frames=list(req.frames),
+                transaction=txn.number, message_number=req.number, flow=txn.flow,
+                protocol=txn.protocol)]
         self._settle(txn, UNANSWERED)
         if entry.answer == "unknown":
             return []  # the spec does not say a method it lacks gets an answer
         rule, spec = _UNANSWERED_RULES[txn.protocol]
-        req = txn.request
         return [Finding(
             rule=rule, severity="warning",
             message=f"{txn.method or txn.protocol} request id={txn.id} was never answered",
@@ -199,6 +236,15 @@ class Pairer:
         )]
 
     def _orphan(self, msg: Message, protocol: str, rule: str, spec: str) -> list[Finding]:
+        if msg.mid_session and msg.flow not in self._requested and protocol != "cvip-ping":
+            txn = self._new(msg, protocol, REQUEST_BEFORE_CAPTURE, request=False)
+            return [Finding(
+                rule=f"{protocol}.txn.request_before_capture", severity="info",
+                message=f"{msg.record.kind} id={msg.record.txn} answers a request sent "
+                "before the capture began (the flow was picked up mid-session)",
+                spec=spec, frames=list(msg.frames), transaction=txn.number,
+                message_number=msg.number, flow=msg.flow, protocol=protocol,
+            )]
         txn = self._new(msg, protocol, ORPHAN, request=False)
         return [Finding(
             rule=rule, severity="warning",
@@ -236,7 +282,8 @@ class Pairer:
             if old is not None:
                 findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
                 findings[-1].transaction = txn.number
-            self._push(key, _Open(txn, "any", duplicate=old is not None))
+            self._push(key, _Open(txn, "any", duplicate=old is not None,
+                                  answer_dir=1 - msg.direction))
             return findings
         entry = self._pop_head(key)
         if entry is None:
@@ -269,7 +316,10 @@ class Pairer:
             if old is not None:
                 findings.extend(self._settle_unanswered(old))
             txn = self._new(msg, "cvip-ping", UNANSWERED, request=True, expects="many")
-            self._push(key, _Open(txn, "many"))
+            # Over TCP the answers come back on the request's flow (a gap there may
+            # hold them); over UDP from anywhere.
+            self._push(key, _Open(txn, "many", answer_dir=1 - msg.direction
+                                  if msg.transport == "tcp" else -1))
             return findings
         key = ("ping", msg.dst, rec.txn)
         entry = self._head(key)
@@ -390,7 +440,7 @@ class Pairer:
         if duplicate and old is not None:
             findings.append(self._duplicate(old, msg, "imageserver.txn.duplicate", IS_SPEC))
             findings[-1].transaction = txn.number
-        self._push(key, _Open(txn, answer, duplicate=duplicate))
+        self._push(key, _Open(txn, answer, duplicate=duplicate, answer_dir=1 - msg.direction))
         if answer == "stream":
             previous = self._live.get(msg.flow)
             if previous is not None and previous is not txn:

@@ -123,7 +123,8 @@ ENGINE_FIELDS: tuple[FieldInfo, ...] = (
         "txn.state",
         "Transaction state",
         "string",
-        "answered, unanswered, orphan, duplicate, event or oneway (cvipsniff.analysis.model)",
+        "answered, unanswered, orphan, duplicate, event, oneway, answer_lost or "
+        "request_before_capture (cvipsniff.analysis.model)",
     ),
     FieldInfo("txn.id", "Transaction id", "any", "Identifier of the message's transaction"),
     FieldInfo("finding", "Has findings", "bool", "The message has at least one finding"),

@@ -22,7 +22,10 @@ from cvipsniff.tui.widgets.table import VirtualTable
 _STATE_CLASSES = {"unanswered": "transaction-list--problem",
                   "orphan": "transaction-list--problem",
                   "duplicate": "transaction-list--problem",
-                  "event": "transaction-list--quiet", "oneway": "transaction-list--quiet"}
+                  "event": "transaction-list--quiet", "oneway": "transaction-list--quiet",
+                  # the capture lost a side: not the peers' doing
+                  "answer_lost": "transaction-list--quiet",
+                  "request_before_capture": "transaction-list--quiet"}
 
 
 class TransactionList(VirtualTable):
