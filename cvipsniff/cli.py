@@ -31,6 +31,10 @@ COMMANDS = {
     "rules": "cvipsniff.commands.rules",
     "fields": "cvipsniff.commands.fields",
     "sim": "cvipsniff.commands.sim",
+    "fixtures": "cvipsniff.commands.fixtures",
+    "replay": "cvipsniff.commands.replay",
+    "serve": "cvipsniff.commands.serve",
+    "diff": "cvipsniff.commands.diff",
 }
 
 
