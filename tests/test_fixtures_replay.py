@@ -102,12 +102,14 @@ FAULTS = {
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_replay_against_a_broken_server_fails_on_that_transaction(
         name: str, recorded: Path, peers: Peers) -> None:
+    # (the 3 s timeout also covers the reference device's event cycle: after the first
+    # unsubscribe, the next video-input event is up to 1.2 s away)
     fault, verdict, detail = FAULTS[name]
     relay = FaultyRelay(peers.ports["tcp"], "cvip", "cviNetwork.getProperties", fault)
     port = peers.runner.call(relay.start())
     try:
         verdicts, _ = replay([read_set(recorded)],
-                             Options(HOST, port, "cvip", timeout=1.0,
+                             Options(HOST, port, "cvip", timeout=3.0,
                                      port_map={("udp", 7110): peers.ports["udp"]}))
     finally:
         peers.runner.call(relay.close())
