@@ -33,7 +33,8 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from queue import Queue
 from typing import Any
 
@@ -43,6 +44,7 @@ from cvipsniff.capture import open_capture
 from cvipsniff.flows.table import DEFAULT_MAX_FLOWS, DEFAULT_MAX_TOTAL_BUFFER, FlowTable
 from cvipsniff.model import Flow, FlowClosed, FlowOpened, Message, Packet, TransportNote
 from cvipsniff.pipeline import Pipeline, PipelineConfig, PipelineOutput
+from dissectors.base import Record
 
 END = 1 << 62  # frame index of the outputs made by the end of the capture
 BATCH = 512  # outputs per message between a worker and the parent
@@ -60,6 +62,29 @@ def shard_of(packet: Packet, workers: int) -> int:
     a = packet.src + packet.sport.to_bytes(2, "big")
     b = packet.dst + packet.dport.to_bytes(2, "big")
     return zlib.crc32(a + b if a <= b else b + a) % workers
+
+
+class _Share:
+    """Whether a packet is this worker's, remembered per 4-tuple (the hash once per
+    direction of a flow, not per packet)."""
+
+    __slots__ = ("cache", "index", "workers")
+
+    def __init__(self, index: int, workers: int) -> None:
+        self.index = index
+        self.workers = workers
+        self.cache: dict[tuple, bool] = {}
+
+    def __call__(self, packet: Packet) -> bool:
+        if packet.transport != 6:
+            return self.index == 0
+        key = (packet.src, packet.sport, packet.dst, packet.dport)
+        mine = self.cache.get(key)
+        if mine is None:
+            if len(self.cache) >= 1 << 16:  # bounded: millions of tiny flows
+                self.cache.clear()
+            mine = self.cache[key] = shard_of(packet, self.workers) == self.index
+        return mine
 
 
 @dataclass(slots=True)
@@ -106,6 +131,26 @@ class _WatchedTable:
         return self._watch(self.table.expire(now_ns, idle_ns))
 
 
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_RECORD_FIELDS = tuple(f.name for f in fields(Record))
+_RECORD_AT = _MESSAGE_FIELDS.index("record")
+_message_values = attrgetter(*_MESSAGE_FIELDS)
+_record_values = attrgetter(*_RECORD_FIELDS)
+
+
+def pack_message(msg: Message) -> tuple:
+    """A message as plain values for the pipe: a third of the time to pickle, and less
+    to unpickle, than the objects (most of what workers send is messages)."""
+    values = _message_values(msg)
+    return (*values[:_RECORD_AT], _record_values(msg.record), *values[_RECORD_AT + 1:])
+
+
+def unpack_message(values: tuple) -> Message:
+    fields_ = list(values)
+    fields_[_RECORD_AT] = Record(*fields_[_RECORD_AT])
+    return Message(*fields_)
+
+
 def _flow_of(item: PipelineOutput) -> int | None:
     if type(item) is Message:
         return item.flow
@@ -119,7 +164,7 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
     ``(position, output)``; new flows come as ``(position, Flow)`` before their outputs."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
-    pipeline = Pipeline(config, packet_filter=lambda p: shard_of(p, workers) == index)
+    pipeline = Pipeline(config, packet_filter=_Share(index, workers))
     watched = _WatchedTable(pipeline.flow_table, opened)
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
@@ -132,7 +177,9 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
             seq += 1
         opened.clear()
         for item in outputs:
-            if _flow_of(item) is None:
+            if type(item) is Message:
+                batch.append(((i, 1, seq), pack_message(item)))
+            elif _flow_of(item) is None:
                 if first:  # decoding notes: before the packet's own outputs
                     batch.append(((i, 0, seq), item))
             else:
@@ -166,7 +213,8 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
                 batch.append(((END, 0, (0, 0), seq), item))
         else:
             phase = 1 if flow in watched.closing else 2
-            batch.append(((END, phase, flow, seq), item))
+            batch.append(((END, phase, flow, seq),
+                          pack_message(item) if type(item) is Message else item))
         seq += 1
     if batch:
         send(batch)
@@ -309,6 +357,8 @@ def _merge(streams: list[_Stream], config: AnalysisConfig) -> Analysis:
             # (one worker's, a reused port) in that worker's order.
             renumber.flow(worker, item)
         else:
+            if type(item) is tuple:
+                item = unpack_message(item)
             analysis.add(renumber.apply(worker, item))
     analysis.finish()
     return analysis
