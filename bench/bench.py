@@ -1,27 +1,45 @@
-"""Benchmark: cvipsniff against tshark on a large generated capture.
+"""Benchmark: cvipsniff against tshark on two large generated captures.
 
-    .venv/bin/python bench/bench.py                 # generate (once) and measure
-    .venv/bin/python bench/bench.py --size-mb 400   # a bigger capture
-    .venv/bin/python bench/bench.py --regenerate --repeat 3
+    .venv/bin/python bench/bench.py                      # both mixes, generated once
+    .venv/bin/python bench/bench.py --mix sessions       # one mix
+    .venv/bin/python bench/bench.py --rounds 3 --jobs    # more rounds; --jobs/--cluster too
+    .venv/bin/python bench/bench.py --size-mb 50 --regenerate
 
-Generates ``bench/out/bench-<size>mb.pcap`` (deterministic): hundreds of CVIP flows with
-XML-RPC request/ack/response traffic and dozens of ImageServer flows with JPEG-sized
-ImageResponses, segmented at 1448 bytes by the project's synthesizer. Then measures, each
-as a separate process (wall time, peak RSS from the kernel's rusage):
+Two mixes, each generated once under ``bench/out/`` (deterministic):
 
-* ``cvipsniff flows -r FILE``            beside ``tshark -r FILE -q -z conv,tcp``
-* ``cvipsniff report --format json FILE`` (full dissection, pairing and rules)
+* ``images``: hundreds of long CVIP flows of XML-RPC request/ack/response traffic and
+  dozens of ImageServer flows of 75 KB JPEG ImageResponses (the bytes are in images);
+* ``sessions``: many small conformant sessions of every kind of exchange (CVIP requests,
+  acks, events, pings over UDP and TCP; ImageServer requests, live and browse images)
+  with only a few findings (``bench/sessions.py``).
 
-and prints packets/s, MB/s, peak RSS and the ratio to tshark. Timings are never asserted
-by the test suite; record them in the issue notes with the command that produced them.
+For each mix, every command runs as a separate process, one after the other within a
+round (interleaved, so a busy machine slows them all alike), and each round's ratios to
+``tshark -q -z conv,tcp`` on the same file are taken from that round; with several rounds
+the median ratio is printed. Measured (wall time, peak RSS of the tool's own process from
+the kernel's rusage, messages/s):
+
+* ``tshark -r FILE -q -z conv,tcp``
+* ``cvipsniff flows -r FILE``
+* ``cvipsniff report --format json --jobs 1 FILE`` on the compiled path (the accelerator
+  selected at import) and on the pure-Python path (``CVIPSNIFF_PURE_PYTHON=1``)
+* ``cvipsniff read -r FILE`` (one line per message)
+* with ``--jobs``: ``report --jobs 2 FILE`` (one capture split by flow) and
+  ``report --jobs 1|2 FILE FILE`` (two files), as speed-ups over one job;
+  with ``--cluster``: ``report --cluster local:2 FILE FILE``.
+
+Timings are never asserted by the test suite; record them in the issue notes with the
+command that produced them (and whether the machine was busy).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exchanges import cvip_exchanges, with_txn  # noqa: E402  (bench/, the script's folder)
+import sessions  # noqa: E402  (bench/, the script's folder)
+from exchanges import cvip_exchanges, with_txn  # noqa: E402
 
 from cvipsniff.capture import PcapWriter  # noqa: E402
 from cvipsniff.sim.imageserver import encode as imgs  # noqa: E402
@@ -106,21 +125,23 @@ _MEASURE = (
     "t = time.perf_counter()\n"
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
     "wall = time.perf_counter() - t\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(code, wall, rss)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(code, wall, use.ru_maxrss, use.ru_utime + use.ru_stime)\n"
 )
 
 
-def _rss_of(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one run of ``argv``, measured by a small
-    wrapper process so that the figure is the tool's own (a fork of this process would
-    carry the generator's memory)."""
+def _rss_of(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system, worker processes
+    included) of one run of ``argv``, measured by a small wrapper process so that the
+    figures are the tool's own (a fork of this process would carry the generator's
+    memory). With worker processes, the peak RSS is the largest one's. On a busy machine
+    the CPU seconds say what the wall time cannot."""
     out = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True,
-                         text=True, check=True).stdout.split()
-    code, wall, rss_kb = int(out[0]), float(out[1]), int(out[2])
+                         text=True, check=True, env=env).stdout.split()
+    code, wall, rss_kb, cpu = int(out[0]), float(out[1]), int(out[2]), float(out[3])
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    return wall, rss_kb / 1024.0
+    return wall, rss_kb / 1024.0, cpu
 
 
 def count_packets(path: Path) -> int:
@@ -130,50 +151,122 @@ def count_packets(path: Path) -> int:
         return sum(1 for _ in reader)
 
 
+def count_messages(path: Path, env: dict[str, str]) -> int:
+    """Messages in the capture, from one report (also checks it runs)."""
+    out = subprocess.run([sys.executable, "-m", "cvipsniff", "report", "--format", "json",
+                          "--fail-on", "never", "--jobs", "1", str(path)],
+                         capture_output=True, text=True, check=True, env=env).stdout
+    return sum(json.loads(out)["files"][0]["summary"]["messages"].values())
+
+
+def capture_for(mix: str, size_mb: int, regenerate: bool) -> Path:
+    path = OUT / f"{'bench' if mix == 'images' else 'sessions'}-{size_mb}mb.pcap"
+    if regenerate or not path.exists():
+        print(f"generating {path} ...", flush=True)
+        start = time.perf_counter()
+        (generate if mix == "images" else sessions.generate)(path, size_mb)
+        print(f"  generated in {time.perf_counter() - start:.1f} s", flush=True)
+    return path
+
+
+def commands(path: Path, args: argparse.Namespace) -> list[tuple[str, list[str], dict]]:
+    """(name, argv, extra environment) of every run of a round, in the order run."""
+    cli = [sys.executable, "-m", "cvipsniff"]
+    f = str(path)
+    report = [*cli, "report", "--format", "json", "--fail-on", "never"]
+    pure = {"CVIPSNIFF_PURE_PYTHON": "1"}
+    out: list[tuple[str, list[str], dict]] = []
+    tshark = shutil.which("tshark")
+    if tshark:
+        out.append(("tshark -q -z conv,tcp", [tshark, "-r", f, "-q", "-z", "conv,tcp"], {}))
+    out.append(("flows", [*cli, "flows", "-r", f], {}))
+    if not args.skip_report:
+        out.append(("report (compiled path)", [*report, "--jobs", "1", f], {}))
+        out.append(("report (pure Python)", [*report, "--jobs", "1", f], pure))
+    if not args.skip_read:
+        out.append(("read", [*cli, "read", "-r", f], {}))
+    if args.jobs:
+        if args.skip_report:
+            out.append(("report (compiled path)", [*report, "--jobs", "1", f], {}))
+        out.append(("report --jobs 2 (split)", [*report, "--jobs", "2", "--split-above", "0",
+                                                 f], {}))
+        out.append(("report --jobs 1, 2 files", [*report, "--jobs", "1", f, f], {}))
+        out.append(("report --jobs 2, 2 files", [*report, "--jobs", "2", f, f], {}))
+    if args.cluster:
+        out.append(("report --cluster local:2, 2 files",
+                    [*report, "--cluster", "local:2", f, f], {}))
+    return out
+
+
+def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    size = path.stat().st_size
+    packets = count_packets(path)
+    messages = count_messages(path, env)
+    print(f"\n[{mix}] {path} — {size / 1e6:.1f} MB, {packets} packets, {messages} messages",
+          flush=True)
+    runs = commands(path, args)
+    walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    rss: dict[str, float] = {}
+    for round_ in range(args.rounds):
+        for name, argv, extra in runs:
+            wall, peak, cpu = _rss_of(argv, dict(env, **extra))
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            rss[name] = max(rss.get(name, 0.0), peak)
+            per_message = messages * (2 if "2 files" in name else 1)
+            print(f"  r{round_ + 1} {name:34} {wall:8.2f} s  cpu {cpu:8.2f} s  "
+                  f"{per_message / wall:9,.0f} msg/s  peak RSS {peak:7.1f} MB", flush=True)
+
+    def ratio(a: str, b: str, of: dict[str, list[float]] = walls) -> float:
+        return statistics.median(x / y for x, y in zip(of[a], of[b], strict=True))
+
+    t = "tshark -q -z conv,tcp"
+    print(f"  [{mix}] ratios (median of {args.rounds} interleaved round(s)):")
+    if t in walls:
+        for name, target in (("flows", "≤ 0.3"), ("report (compiled path)", "≤ 1.0"),
+                             ("report (pure Python)", "≤ 2.0"), ("read", "")):
+            if name in walls:
+                print(f"    {name:28} / tshark  {ratio(name, t):6.2f}"
+                      + (f"   (target {target})" if target else "")
+                      + f"   cpu ratio {ratio(name, t, cpus):6.2f}"
+                      + f"   peak RSS {rss[name]:.0f} MB")
+    if args.jobs:
+        one = "report (compiled path)"
+        print(f"    split over 2 jobs: {ratio(one, 'report --jobs 2 (split)'):.2f}× one job "
+              f"(target ≥ 1.5); cpu {ratio('report --jobs 2 (split)', one, cpus):.2f}× one job's")
+        print(f"    2 files, 2 jobs:   "
+              f"{ratio('report --jobs 1, 2 files', 'report --jobs 2, 2 files'):.2f}× one job "
+              "(target ≥ 1.8)")
+    if args.cluster:
+        print(f"    2 files, local:2 cluster: "
+              f"{ratio('report --jobs 1, 2 files', 'report --cluster local:2, 2 files'):.2f}×"
+              " one job")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mb", type=int, default=210)
+    parser.add_argument("--mix", choices=("images", "sessions", "both"), default="both")
+    parser.add_argument("--size-mb", type=int, default=None,
+                        help="capture size (default 210 for images, 200 for sessions)")
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best is kept)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
     parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--skip-read", action="store_true")
+    parser.add_argument("--jobs", action="store_true",
+                        help="also measure report --jobs 2 (split, and two files)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also measure report --cluster local:2 on two files")
+    parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args()
-
-    path = OUT / f"bench-{args.size_mb}mb.pcap"
-    if args.regenerate or not path.exists():
-        print(f"generating {path} ...", flush=True)
-        start = time.perf_counter()
-        generate(path, args.size_mb)
-        print(f"  generated in {time.perf_counter() - start:.1f} s", flush=True)
-    size = path.stat().st_size
-    packets = count_packets(path)
-    print(f"capture: {path} — {size / 1e6:.1f} MB, {packets} packets")
-
-    cvipsniff = [sys.executable, "-m", "cvipsniff"]
-    runs: dict[str, tuple[float, float]] = {}
-
-    def best(name: str, argv: list[str]) -> None:
-        results = [_rss_of(argv) for _ in range(args.repeat)]
-        runs[name] = (min(r[0] for r in results), max(r[1] for r in results))
-        wall, rss = runs[name]
-        print(f"  {name:32} {wall:8.2f} s  {packets / wall:12,.0f} pkt/s  "
-              f"{size / 1e6 / wall:8.1f} MB/s  peak RSS {rss:7.1f} MB", flush=True)
-
-    os.environ["PYTHONPATH"] = str(ROOT)
-    best("cvipsniff flows", [*cvipsniff, "flows", "-r", str(path)])
-    tshark = shutil.which("tshark")
-    if tshark:
-        best("tshark -q -z conv,tcp", [tshark, "-r", str(path), "-q", "-z", "conv,tcp"])
-    if not args.skip_report:
-        best("cvipsniff report --format json",
-             [*cvipsniff, "report", "--format", "json", "--fail-on", "never", str(path)])
-    if tshark:
-        t_wall = runs["tshark -q -z conv,tcp"][0]
-        print(f"ratio flows/tshark:  {runs['cvipsniff flows'][0] / t_wall:.2f} "
-              "(target ≤ 0.5)")
-        if "cvipsniff report --format json" in runs:
-            print(f"ratio report/tshark: {runs['cvipsniff report --format json'][0] / t_wall:.2f}"
-                  " (target ≤ 1.0)")
+    mixes = ("images", "sessions") if args.mix == "both" else (args.mix,)
+    paths = {mix: capture_for(mix, args.size_mb or (210 if mix == "images" else 200),
+                              args.regenerate) for mix in mixes}
+    if not args.generate_only:
+        for mix in mixes:
+            measure(mix, paths[mix], args)
     return 0
 
 
