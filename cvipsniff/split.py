@@ -97,8 +97,9 @@ class WorkerEnd:
 
 
 class _WatchedTable:
-    """The pipeline's flow table, watched: announces each new flow and samples the
-    table's size after each packet. Everything else is the table's own."""
+    """The pipeline's flow table, watched: announces each new flow, samples the table's
+    size after each packet and notes which flows the end of the capture closes.
+    Everything else is the table's own."""
 
     def __init__(self, table: FlowTable, opened: list[Flow]) -> None:
         self.table = table
@@ -107,6 +108,9 @@ class _WatchedTable:
         self.peak_buffered = 0
         self.closing: set[int] = set()
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
     def _watch(self, events: list) -> list:
         for event in events:
             if type(event) is FlowOpened:
@@ -114,18 +118,23 @@ class _WatchedTable:
         return events
 
     def feed(self, packet: Packet) -> list:
-        events = self.table.feed(packet)
-        tracked, buffered = self.table.tracked, self.table.buffered
+        table = self.table
+        events = table.feed(packet)
+        tracked, buffered = table.tracked, table.buffered
         if tracked > self.peak_tracked:
             self.peak_tracked = tracked
         if buffered > self.peak_buffered:
             self.peak_buffered = buffered
-        return self._watch(events)
+        return self._watch(events) if events else events
+
+    def iter_close(self) -> Iterator:
+        for event in self.table.iter_close():
+            if type(event) is FlowClosed:
+                self.closing.add(event.flow.id)
+            yield event
 
     def close(self) -> list:
-        events = self.table.close()
-        self.closing = {e.flow.id for e in events if type(e) is FlowClosed}
-        return self._watch(events)
+        return list(self.iter_close())
 
     def expire(self, now_ns: int, idle_ns: int) -> list:
         return self._watch(self.table.expire(now_ns, idle_ns))
