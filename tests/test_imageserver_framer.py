@@ -486,3 +486,56 @@ def test_arbitrary_bytes_and_gaps_never_break_the_framer(data: bytes, cut: int,
     assert_tiles(events, len(stream) + lost, holes=[(cut, cut + lost)])
     for message in messages(events):
         assert dissect(message).protocol == "imageserver"
+
+
+# ---- an honest Content-length (issue 12 item 2) --------------------------------------------
+
+
+def every_split(stream: bytes) -> list:
+    """The events of ``stream`` fed whole, and split in two at every position: the same."""
+    whole = run([stream])
+    for i in range(1, len(stream)):
+        assert run([stream[:i], stream[i:]]) == whole, f"split at {i}"
+    return whole
+
+
+TRAP = b"\r\n\r\nImageResponse\r\nRequestId: 9\r\n\r\n<methodresponse>--frontier\r\n\r\n"
+
+
+def test_a_jpeg_holding_the_trailer_and_imageresponse_is_one_message() -> None:
+    picture = jpeg(16, 16, 400)
+    body = picture[:200] + TRAP + picture[200:]  # inside the entropy-coded data
+    honest = image(4, body)
+    stop = response("stop", 5)
+    events = every_split(honest + stop)
+    assert messages(events) == [honest, stop]
+    assert all(not e.problems for e in events if isinstance(e, Framed))
+    record = dissect(honest)
+    assert record.attrs["body_size"] == len(body)
+    assert R.IMAGE_CONTENT_LENGTH not in {p.rule for p in record.problems}
+    # At the end of the stream too, and before another ImageResponse.
+    assert messages(every_split(honest)) == [honest]
+    nxt = image(6, jpeg(8, 8, 300))
+    assert messages(run([honest + nxt])) == [honest, nxt]
+
+
+def test_a_length_not_ending_at_a_boundary_is_a_lie_resumed_at_the_embedded_start() -> None:
+    body = jpeg(16, 16, 400)
+    liar = image(4, body, length=len(body) + 60)  # the next message starts inside
+    nxt = image(5, jpeg(8, 8, 300))
+    events = every_split(liar + nxt)
+    assert messages(events) == [liar, nxt]
+    assert R.IMAGE_CONTENT_LENGTH in {p.rule for p in dissect(liar).problems}
+
+
+def test_a_multipart_without_closing_boundary_ends_by_its_parts_lengths() -> None:
+    tricky = b"\x00" + TRAP + b"\r\n--frontier--\r\n\r\n\x01"  # every trap inside a part
+    open_multipart = multipart(7, [b"abc", tricky], close=False) + b"\r\n"
+    answer = response("stop", 8)
+    events = every_split(open_multipart + answer)
+    assert messages(events) == [open_multipart, answer]
+    record = dissect(open_multipart)
+    assert record.attrs["parts"] == 2
+    assert R.MULTIPART_STRUCTURE in {p.rule for p in record.problems}  # its boundary is missing
+    closed = multipart(7, [b"abc", tricky])
+    assert messages(every_split(closed + answer)) == [closed, answer]

@@ -152,6 +152,7 @@ class ImageServerFramer:
         self._remaining = 0  # DISCARD: declared bytes still to come
         self._expect_trailer = False  # DISCARD: a trailer follows the counted bytes
         self._early_rule = rules.SKIPPED  # DISCARD: rule if a message starts early
+        self._closing = False  # at a gap or the end: bytes not yet there never come
         self._new_message()
 
     def _new_message(self) -> None:
@@ -171,6 +172,10 @@ class ImageServerFramer:
         self._next_scan = 0
         self._overrun = False
         self._close_delimiter = b""
+        self._embedded = -1  # BODY: a blank line + message start inside the declared body
+        self._part_at = -1  # MULTI: where the next part's delimiter is due (parts walk)
+        self._part_scan = 0  # MULTI: where the search for that part's header end resumes
+        self._part_end = -1  # MULTI: where that part's data ends, once its header is read
 
     # ---- Framer protocol ------------------------------------------------------------------
 
@@ -186,15 +191,25 @@ class ImageServerFramer:
         out: list[FramerEvent] = []
         if length <= 0:
             return out
+        self._settle(out)
         self._give_up(out, gap=length)
         return out
 
     def close(self) -> list[FramerEvent]:
         out: list[FramerEvent] = []
-        while self._step(out):
-            pass
+        self._settle(out)
         self._give_up(out, gap=0)
         return out
+
+    def _settle(self, out: list[FramerEvent]) -> None:
+        """Take the decisions that wait for bytes the stream will not bring any more (at a
+        gap or its end), then stop where nothing more can be decided."""
+        self._closing = True
+        try:
+            while self._step(out):
+                pass
+        finally:
+            self._closing = False
 
     # ---- steps ----------------------------------------------------------------------------
 
@@ -360,6 +375,7 @@ class ImageServerFramer:
             self._close_delimiter = b"\r\n--" + boundary.encode("latin-1") + b"--"
             self._close_scan = start - len(CRLF)
             self._next_scan = p
+            self._part_at = start
         elif clen is None:
             self._state, self._next_scan = _State.OPEN, p
         elif clen > self.max_body:
@@ -376,34 +392,40 @@ class ImageServerFramer:
         return True
 
     def _body(self, out: list[FramerEvent]) -> bool:
+        """A body of known length. A binary body may hold any bytes, a blank line and a
+        message start included: such an *embedded* start only means the length lied when
+        the declared end is not followed by the trailer and then a message start (or the
+        end of the stream). Until the bytes at the declared end are there, nothing is
+        decided (DECISIONS.md, "An honest Content-length")."""
         buf, n = self._buf, len(self._buf)
         start, end = self._body_start, self._body_end
         if not self._overrun:
-            # A message starting inside the declared body means the length lied. Most
-            # segments of an image hold no blank line at all: that case is answered here.
             limit = min(n, end)
-            if buf.find(BLANK_LINE, self._next_scan, limit) < 0:
-                self._next_scan = max(self._next_scan, limit - len(BLANK_LINE) + 1)
-                if n < end + len(BLANK_LINE):
-                    return False
-                p = -1
-            else:
-                p, self._next_scan = _find_next_start(buf, self._next_scan, limit, n >= end)
-            if p >= 0:
-                problems = []
-                if p + len(BLANK_LINE) == start:
-                    # The bytes alone cannot show this one to the dissector: say it here.
-                    problems.append(_framing(
-                        rules.IMAGE_CONTENT_LENGTH,
-                        f"Content-length {end - start} but the next message starts right "
-                        "after the header block", S_IMAGE_SINGLE))
-                self._emit(out, p + len(BLANK_LINE), problems)
-                return True
+            if self._embedded < 0:
+                # Most segments of an image hold no blank line at all: answered here.
+                if buf.find(BLANK_LINE, self._next_scan, limit) < 0:
+                    self._next_scan = max(self._next_scan, limit - len(BLANK_LINE) + 1)
+                else:
+                    p, self._next_scan = _find_next_start(buf, self._next_scan, limit,
+                                                          n >= end or self._closing)
+                    if p >= 0:
+                        self._embedded = p
             if n < end + len(BLANK_LINE):
+                if self._closing and self._embedded >= 0:
+                    return self._emit_at_embedded(out)  # the stream ends before the length
                 return False
             if buf.startswith(BLANK_LINE, end):
+                if self._embedded >= 0:
+                    after = end + len(BLANK_LINE)
+                    honest = _starts_message(buf, after, n, hard=self._closing)
+                    if honest is None:
+                        return False
+                    if not honest and not (self._closing and after == n):
+                        return self._emit_at_embedded(out)
                 self._emit(out, end + len(BLANK_LINE), [])
                 return True
+            if self._embedded >= 0:
+                return self._emit_at_embedded(out)
             follows = _message_follows(buf, end)
             if follows is None:
                 return False
@@ -417,6 +439,20 @@ class ImageServerFramer:
             self._next_scan = max(start - len(BLANK_LINE),
                                   end - len(BLANK_LINE) - _MAX_START)
         return self._to_next_start(out, "ImageResponse body ran past its Content-length")
+
+    def _emit_at_embedded(self, out: list[FramerEvent]) -> bool:
+        """The Content-length lied: end the message at the blank line before the message
+        start found inside its declared body (the dissector reports the short body)."""
+        p = self._embedded
+        problems = []
+        if p + len(BLANK_LINE) == self._body_start:
+            # The bytes alone cannot show this one to the dissector: say it here.
+            problems.append(_framing(
+                rules.IMAGE_CONTENT_LENGTH,
+                f"Content-length {self._body_end - self._body_start} but the next message "
+                "starts right after the header block", S_IMAGE_SINGLE))
+        self._emit(out, p + len(BLANK_LINE), problems)
+        return True
 
     def _open(self, out: list[FramerEvent]) -> bool:
         return self._to_next_start(out, "ImageResponse without a usable Content-length")
@@ -442,8 +478,82 @@ class ImageServerFramer:
             return True
         return False
 
+    def _walk_parts(self) -> tuple[str, int] | None:
+        """Follow the parts by their own Content-lengths (DECISIONS.md, "An honest
+        Content-length"): part data may hold any bytes, so nothing inside it is searched.
+        Returns ("close", i) when the closing delimiter starts at ``i``, ("end", i) when
+        the last part's data is followed at ``i`` by the double CR-LF and a message start
+        (no closing boundary: the parts' lengths end the body), ("search", i) when the
+        parts stop making sense at ``i`` (searching takes over from there), or None to
+        wait for more bytes."""
+        buf, n = self._buf, len(self._buf)
+        dash = self._close_delimiter[len(CRLF):-2]  # b"--" + boundary
+        q = self._part_at
+        while True:
+            if n < q + len(dash) + 2:
+                return ("search", q) if self._closing else None
+            if not buf.startswith(dash, q):
+                return "search", q
+            after = q + len(dash)
+            if buf.startswith(b"--", after):
+                return "close", q - len(CRLF)
+            if not buf.startswith(CRLF, after):
+                return "search", q
+            data_end = self._part_end
+            if data_end < 0:
+                limit = min(n, after + self.max_header_bytes)
+                head_end = buf.find(BLANK_LINE, max(after, self._part_scan), limit)
+                if head_end < 0:
+                    if limit == n and not self._closing:
+                        self._part_scan = max(after, n - len(BLANK_LINE) + 1)
+                        return None
+                    return "search", q
+                _, clen, _ = headers.quick_scan(bytes(buf[after + len(CRLF):head_end]))
+                if clen is None:
+                    return "search", q
+                data_end = self._part_end = head_end + len(BLANK_LINE) + clen
+            if data_end > self._body_start + self.max_body:
+                return "search", q  # beyond the cap: the search below cuts it there
+            need = data_end + len(CRLF) + len(dash)
+            if n < need:
+                return ("search", q) if self._closing else None
+            if buf.startswith(CRLF + dash, data_end):
+                q = self._part_at = data_end + len(CRLF)
+                self._part_end = -1
+                self._close_scan = max(self._close_scan, data_end)
+                self._next_scan = max(self._next_scan, data_end)
+                continue
+            if buf.startswith(BLANK_LINE, data_end):
+                verdict = _starts_message(buf, data_end + len(BLANK_LINE), n,
+                                          hard=self._closing)
+                if verdict is None:
+                    return None
+                if verdict:
+                    return "end", data_end
+            return "search", data_end
+
     def _multi(self, out: list[FramerEvent]) -> bool:
         buf, n = self._buf, len(self._buf)
+        if self._close_end < 0 and self._part_at >= 0:
+            walked = self._walk_parts()
+            if walked is None:
+                if n >= self._body_start + self.max_body:
+                    self._part_at = -1  # let the cap below cut it
+                else:
+                    return False
+            else:
+                kind, at = walked
+                self._part_at = -1
+                if kind == "close":
+                    self._close_end = at + len(self._close_delimiter)
+                elif kind == "end":
+                    # No closing boundary: the parts' lengths end the body; the message
+                    # takes the double CR-LF (the dissector reports the missing boundary).
+                    self._emit(out, at + len(BLANK_LINE), [])
+                    return True
+                else:
+                    self._close_scan = max(self._close_scan, at - len(CRLF))
+                    self._next_scan = max(self._next_scan, at - len(BLANK_LINE))
         if self._close_end < 0:
             cap = self._body_start + self.max_body
             limit = min(n, cap)
