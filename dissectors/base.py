@@ -62,6 +62,8 @@ class Problem:
 
     ``rule`` is a stable snake_case id (``cvip.header.size_mismatch``) that the conformance
     engine turns into a finding with the configured severity; ``spec`` cites the section.
+    ``notes`` explain the problem without being problems of their own (how a malformed
+    body was repaired): they travel with it into its finding, so one violation counts once.
     """
 
     rule: str
@@ -70,6 +72,7 @@ class Problem:
     spec: str = ""
     offset: int = -1
     length: int = 0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -190,6 +193,9 @@ class ProtocolSpec:
       cap). They judge only bytes a cut message still has whole (its header); every
       other problem the dissector finds in a cut message is about what the capture never
       held, so the engine drops it: capture artefacts are not protocol violations.
+    * ``check_options(mapping)``: raises :class:`dissectors.options.OptionError` (one line)
+      for a setting ``dissect`` does not know or a value it cannot take; the engine calls
+      it once on the user's ``[<name>]`` config table before reading any capture.
     """
 
     name: str
@@ -200,3 +206,4 @@ class ProtocolSpec:
     dissect: Any
     fields: tuple[FieldInfo, ...] = ()
     kept_when_cut: frozenset[str] = frozenset()
+    check_options: Any = None

@@ -3,18 +3,32 @@
 Each dissector describes its settings as a frozen dataclass whose defaults are the
 documented readings (see its DECISIONS.md). What arrives is a mapping from a config file
 (``[cvip]``, ``[imageserver]`` in cvipsniff.toml), so an :class:`OptionsReader` turns it
-into that dataclass without ever raising: unknown keys are ignored and a value of the
-wrong kind (or outside its choices, or below the minimum for a number) keeps the
-default, so a typo in a config file never stops a capture from being read.
+into that dataclass, strictly: an unknown key, a value of the wrong kind, outside its
+choices or below the minimum for a number is an :class:`OptionError` naming the setting
+(with the nearest known name for a misspelt one). A typo in a config file must stop the
+run with a usage error, not quietly keep a default the user thinks they changed; the
+engine checks the mapping once, before any capture is read (``ProtocolSpec.check_options``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any, Generic, TypeVar
 
 OptionsT = TypeVar("OptionsT")
+
+
+class OptionError(ValueError):
+    """A dissector setting that is unknown or has a value the setting cannot take; the
+    message is one line, naming the setting as the config file spells it."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest candidate, or nothing when none is near."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class OptionsReader(Generic[OptionsT]):
@@ -34,6 +48,7 @@ class OptionsReader(Generic[OptionsT]):
         self._last: tuple[list[tuple[str, type, Any]] | None, OptionsT] = (None, defaults)
 
     def __call__(self, options: Mapping[str, Any]) -> OptionsT:
+        """The options a mapping sets; :class:`OptionError` on a bad entry."""
         key = [(name, type(value), value) for name, value in options.items()]
         last_key, last_read = self._last  # one read: another thread may replace it meanwhile
         if last_key == key:
@@ -42,22 +57,35 @@ class OptionsReader(Generic[OptionsT]):
         self._last = (key, read)
         return read
 
+    def check(self, options: Mapping[str, Any]) -> None:
+        """Raise :class:`OptionError` for the first bad entry of ``options``."""
+        self(options)
+
     def _read(self, options: Mapping[str, Any]) -> OptionsT:
+        known = {f.name for f in fields(self.defaults)}  # type: ignore[arg-type]
+        for name in options:
+            if name not in known:
+                raise OptionError(f"unknown option {name!r}{did_you_mean(str(name), known)}")
         changes: dict[str, Any] = {}
-        for f in fields(self.defaults):  # type: ignore[arg-type]
-            if f.name not in options:
-                continue
-            value = options[f.name]
-            if self._acceptable(getattr(self.defaults, f.name), value, f.name):
-                changes[f.name] = value
+        for name, value in options.items():
+            self._check_value(getattr(self.defaults, name), value, name)
+            changes[name] = value
         return replace(self.defaults, **changes) if changes else self.defaults  # type: ignore[type-var]
 
-    def _acceptable(self, default: object, value: object, name: str) -> bool:
+    def _check_value(self, default: object, value: object, name: str) -> None:
         if isinstance(default, bool):
-            return isinstance(value, bool)
-        if isinstance(default, int):
-            return isinstance(value, int) and not isinstance(value, bool) \
-                and value >= self.int_minimum
-        if isinstance(default, str):
-            return isinstance(value, str) and value in self.choices.get(name, (value,))
-        return False
+            if not isinstance(value, bool):
+                raise OptionError(f"option {name!r} must be true or false, not {value!r}")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise OptionError(f"option {name!r} must be an integer, not {value!r}")
+            if value < self.int_minimum:
+                raise OptionError(f"option {name!r} must be at least {self.int_minimum}, "
+                                  f"not {value}")
+        elif isinstance(default, str):
+            choices = self.choices.get(name)
+            if not isinstance(value, str):
+                raise OptionError(f"option {name!r} must be a string, not {value!r}")
+            if choices is not None and value not in choices:
+                raise OptionError(f"option {name!r} must be one of {', '.join(choices)}, "
+                                  f"not {value!r}{did_you_mean(value, choices)}")

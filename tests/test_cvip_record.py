@@ -4,7 +4,10 @@ trace back to the bytes, JSON-able attrs, and the options mapping."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from dissectors import base
 from dissectors.cvip import (
@@ -12,6 +15,7 @@ from dissectors.cvip import (
     PROTOCOL,
     CvipFramer,
     Options,
+    check_options,
     detect,
     dissect,
     encode_message,
@@ -19,6 +23,7 @@ from dissectors.cvip import (
     encode_ping_response,
     parse_options,
 )
+from dissectors.options import OptionError
 
 DATA = Path(__file__).resolve().parent / "data" / "cvip"
 
@@ -104,15 +109,25 @@ def test_constructed_messages():
     assert [f.value for f in listing.walk() if f.key == "cvip.param.StreamID"] == [1]
 
 
-def test_options_mapping_is_forgiving():
+def test_options_mapping_is_strict():
     assert parse_options(None) == Options()
-    opts = parse_options({"ack_table": "either", "strict_spelling": True, "bogus": 1,
-                          "guid_format": "nonsense", "xml_depth_cap": -3,
-                          "size_includes_header": "yes"})
+    opts = parse_options({"ack_table": "either", "strict_spelling": True})
     assert opts.ack_table == "either" and opts.strict_spelling is True
-    assert opts.guid_format == "either" and opts.xml_depth_cap == 64
-    assert opts.size_includes_header is True
     assert parse_options(opts) is opts
-    # unknown options never break dissection
-    rec = dissect(corpus()[0], "tcp", options={"ack_table": 3, "x": object()})
+    bad = {"bogus": 1, "guid_format": "nonsense", "xml_depth_cap": -3,
+           "size_includes_header": "yes", "ack_table": 3}
+    expected = {"bogus": "unknown option 'bogus'",
+                "guid_format": "must be one of spec, rfc4122, either, not 'nonsense'",
+                "xml_depth_cap": "must be at least 1, not -3",
+                "size_includes_header": "must be true or false, not 'yes'",
+                "ack_table": "must be a string, not 3"}
+    for key, value in bad.items():
+        with pytest.raises(OptionError, match=re.escape(expected[key])):
+            check_options({key: value})
+    with pytest.raises(OptionError, match=r"did you mean 'guid_format'\?"):
+        parse_options({"guid_fromat": "spec"})
+    # dissect never raises: a bad mapping passed directly is a problem naming the setting
+    rec = dissect(corpus()[0], "tcp", options={"ack_table": 3})
     assert rec.protocol == "cvip"
+    assert [p.rule for p in rec.problems] == ["dissector_error"]
+    assert "ack_table" in rec.problems[0].message

@@ -250,8 +250,8 @@ def test_options_mapping_changed_between_calls_takes_effect():
     assert cvip_dissect(data, "tcp", options).fields == []
     options["tree"] = True
     assert cvip_dissect(data, "tcp", options).fields
-    options["tree"] = 0  # not a bool: ignored, so the default (a tree) applies
-    assert cvip_dissect(data, "tcp", options).fields
+    options["tree"] = 0  # not a bool: refused (the remembered mapping is not reused)
+    assert [p.rule for p in cvip_dissect(data, "tcp", options).problems] == ["dissector_error"]
     options["tree"] = False
     assert cvip_dissect(data, "tcp", options).fields == []
     image_options: dict[str, object] = {"tree": False}

@@ -6,7 +6,8 @@ import pytest
 
 from dissectors.imageserver import dissect, xmlmessage
 from dissectors.imageserver import rules as R
-from dissectors.imageserver.options import DissectOptions
+from dissectors.imageserver.options import DissectOptions, check_options
+from dissectors.options import OptionError
 
 
 def call(method: str, inner: str = "", request_id: str = "4") -> bytes:
@@ -303,10 +304,15 @@ def test_non_numeric_requestid_is_kept_as_text() -> None:
 # ---- options and robustness ------------------------------------------------------------------
 
 
-def test_options_of_the_wrong_type_are_ignored() -> None:
-    options = DissectOptions.from_any({"strict_yesno": "yes", "max_parts": -3, "nope": 1,
-                                       "time_min_ms": True})
-    assert options == DissectOptions()
+def test_options_of_the_wrong_type_are_refused() -> None:
+    for bad, says in (({"strict_yesno": "yes"}, "'strict_yesno' must be true or false"),
+                      ({"max_parts": -3}, "'max_parts' must be at least 0"),
+                      ({"nope": 1}, "unknown option 'nope'"),
+                      ({"time_min_ms": True}, "'time_min_ms' must be an integer")):
+        with pytest.raises(OptionError, match=says):
+            check_options(bad)
+    with pytest.raises(OptionError, match="did you mean 'strict_yesno'"):
+        DissectOptions.from_any({"strict_yesn": True})
     assert DissectOptions.from_any({"strict_yesno": True}).strict_yesno is True
     assert DissectOptions.from_any(None) is DissectOptions.from_any(42)
 

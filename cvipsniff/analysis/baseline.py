@@ -15,6 +15,7 @@ from cvipsniff.analysis.model import Finding
 from cvipsniff.errors import UsageError
 
 Key = tuple[str, str, tuple[int, ...]]
+TOOL = "cvipsniff"  # written into every baseline, checked on reading
 
 
 def finding_key(path: str, finding: Finding) -> Key:
@@ -27,17 +28,28 @@ class Baseline:
 
     @classmethod
     def load(cls, path: str) -> Baseline:
+        """A baseline this tool wrote; anything else (another tool's baseline, a report) is
+        a UsageError, so a CI job never runs against a file that excuses nothing."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            entries = data["findings"]
-            keys: Counter[Key] = Counter(
-                (str(e["file"]), str(e["rule"]), tuple(int(n) for n in e["frames"]))
-                for e in entries
-            )
         except FileNotFoundError:
             raise UsageError(f"baseline {path!r} not found") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise UsageError(f"baseline {path!r} is not a cvipsniff baseline: {exc}") from None
+        tool = data.get("tool", TOOL) if isinstance(data, dict) else None
+        if tool != TOOL or not isinstance(data.get("findings"), list):
+            what = f"written by {tool!r}" if isinstance(tool, str) and tool != TOOL \
+                else "not one (no 'findings' list)"
+            raise UsageError(f"baseline {path!r} is not a cvipsniff baseline: {what} "
+                             "(write one with cvipsniff report --write-baseline FILE)")
+        try:
+            keys: Counter[Key] = Counter(
+                (str(e["file"]), str(e["rule"]), tuple(int(n) for n in e["frames"]))
+                for e in data["findings"]
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"baseline {path!r} is not a cvipsniff baseline: entry without "
+                             f"{exc}") from None
         return cls(keys)
 
     def filter_new(self, path: str, findings: list[Finding]) -> tuple[list[Finding], int]:
@@ -61,6 +73,6 @@ def write_baseline(out_path: str, results: list[tuple[str, list[Finding]]]) -> i
         for path, findings in results
         for f in findings
     ]
-    Path(out_path).write_text(
-        json.dumps({"version": 1, "findings": entries}, indent=1) + "\n", encoding="utf-8")
+    text = json.dumps({"tool": TOOL, "version": 1, "findings": entries}, indent=1)
+    Path(out_path).write_text(text + "\n", encoding="utf-8")
     return len(entries)

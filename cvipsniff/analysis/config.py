@@ -1,6 +1,10 @@
 """Analysis settings from ``cvipsniff.toml`` (or ``[tool.cvipsniff]`` in pyproject.toml).
 
-Example (every key optional)::
+Every key is optional, and every mistake is a usage error (exit 2, one line naming the key,
+with the nearest known name): an unknown section or key, a rule id or glob that matches no
+rule of the catalogue, a value outside its choices, an option a dissector does not have.
+A misspelt ``disabled`` or a rule id with a typo would otherwise leave a CI gate quietly
+doing something else than the user wrote. Example::
 
     [rules]
     disable = ["tcp.retransmission", "cvip.method.*"]   # ids or glob patterns
@@ -23,7 +27,7 @@ Example (every key optional)::
     [cvip]                    # passed to the CVIP dissector as options
     ack_table = "either"
     [imageserver]
-    mask_secrets = true
+    strict_yesno = true
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cvipsniff.analysis.rules import CATALOGUE
 from cvipsniff.errors import UsageError
+from dissectors import registry
+from dissectors.options import OptionError, did_you_mean
 
 SEVERITIES = ("error", "warning", "info")
 FAIL_ON = ("error", "warning", "info", "never")
@@ -65,6 +72,9 @@ class AnalysisConfig:
         return not _matches(rule_id, self.disable)
 
     def severity_of(self, rule_id: str, default: str) -> str:
+        """The grade the user gave the rule in ``[rules.severity]``, else ``default``: the
+        severity the dissector or rule decided for this occurrence (never the catalogue's
+        typical grade: a rule may be an error in one message and a warning in another)."""
         for pattern, sev in self.severity.items():
             if fnmatch.fnmatchcase(rule_id, pattern):
                 return sev
@@ -113,43 +123,106 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
 
 
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "rules": ("disable", "only", "severity", "action"),
+    "report": ("fail_on", "baseline"),
+    "ports": ("decode_as",),
+    "live": ("unanswered_timeout_s",),
+}
+
+
 def _from_dict(data: dict[str, Any], source: str) -> AnalysisConfig:
+    """The settings of one file's table. Every mistake is a UsageError naming the key:
+    an unknown section or key, a rule pattern that matches no rule, a value outside its
+    choices, a dissector option the dissector does not know."""
+    protocols = registry()
+    _known_keys(data, (*_SECTIONS, *protocols), "", source, "section")
     cfg = AnalysisConfig(source=source)
     rules = _table(data, "rules", source)
-    cfg.disable = _str_list(rules.get("disable", []), "rules.disable", source)
-    cfg.only = _str_list(rules.get("only", []), "rules.only", source)
+    _known_keys(rules, _SECTIONS["rules"], "rules.", source)
+    cfg.disable = _rule_patterns(_str_list(rules.get("disable", []), "rules.disable", source),
+                                 f"{source}: rules.disable")
+    cfg.only = _rule_patterns(_str_list(rules.get("only", []), "rules.only", source),
+                              f"{source}: rules.only")
     for rid, sev in _table(rules, "severity", source).items():
+        check_rule_pattern(rid, f"{source}: rules.severity", glob_only=True)
         if sev not in SEVERITIES:
             raise UsageError(f"{source}: rules.severity.{rid} must be one of "
-                             f"{', '.join(SEVERITIES)}, not {sev!r}")
+                             f"{', '.join(SEVERITIES)}, not {sev!r}"
+                             f"{did_you_mean(str(sev), SEVERITIES)}")
         cfg.severity[rid] = sev
     for rid, act in _table(rules, "action", source).items():
+        check_rule_pattern(rid, f"{source}: rules.action", glob_only=True)
         if act not in ACTIONS:
             raise UsageError(f"{source}: rules.action.{rid} must be one of "
-                             f"{', '.join(ACTIONS)}, not {act!r}")
+                             f"{', '.join(ACTIONS)}, not {act!r}{did_you_mean(str(act), ACTIONS)}")
         cfg.action[rid] = act
     report = _table(data, "report", source)
+    _known_keys(report, _SECTIONS["report"], "report.", source)
     fail_on = report.get("fail_on", cfg.fail_on)
     if fail_on not in FAIL_ON:
-        raise UsageError(f"{source}: report.fail_on must be one of {', '.join(FAIL_ON)}")
+        raise UsageError(f"{source}: report.fail_on must be one of {', '.join(FAIL_ON)}, "
+                         f"not {fail_on!r}{did_you_mean(str(fail_on), FAIL_ON)}")
     cfg.fail_on = fail_on
     baseline = report.get("baseline")
     if baseline is not None:
-        cfg.baseline = str(baseline)
-    cfg.decode_as = _str_list(_table(data, "ports", source).get("decode_as", []),
-                              "ports.decode_as", source)
-    timeout = _table(data, "live", source).get("unanswered_timeout_s", cfg.unanswered_timeout_s)
-    if not isinstance(timeout, int | float) or timeout <= 0:
+        if not isinstance(baseline, str):
+            raise UsageError(f"{source}: report.baseline must be a file name")
+        cfg.baseline = baseline
+    ports = _table(data, "ports", source)
+    _known_keys(ports, _SECTIONS["ports"], "ports.", source)
+    cfg.decode_as = _str_list(ports.get("decode_as", []), "ports.decode_as", source)
+    live = _table(data, "live", source)
+    _known_keys(live, _SECTIONS["live"], "live.", source)
+    timeout = live.get("unanswered_timeout_s", cfg.unanswered_timeout_s)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise UsageError(f"{source}: live.unanswered_timeout_s must be a positive number")
     cfg.unanswered_timeout_s = float(timeout)
-    for proto in ("cvip", "imageserver"):
+    for proto, spec in protocols.items():
         options = _table(data, proto, source)
-        if options:
-            cfg.dissector_options[proto] = dict(options)
-    unknown = set(data) - {"rules", "report", "ports", "live", "cvip", "imageserver"}
-    if unknown:
-        raise UsageError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}")
+        if not options:
+            continue
+        if spec.check_options is not None:
+            try:
+                spec.check_options(options)
+            except OptionError as exc:
+                raise UsageError(f"{source}: [{proto}] {exc}") from None
+        cfg.dissector_options[proto] = dict(options)
     return cfg
+
+
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], prefix: str, source: str,
+                what: str = "key") -> None:
+    for key in table:
+        if key not in known:
+            raise UsageError(f"{source}: unknown {what} {prefix}{key}"
+                             f"{did_you_mean(key, known)} (known: {', '.join(known)})")
+
+
+def check_rule_pattern(pattern: str, where: str, *, glob_only: bool = False) -> None:
+    """A rule id or glob must name at least one rule of the catalogue (a typo would
+    otherwise disable, re-grade or select nothing, silently). ``where`` starts the line."""
+    ids = CATALOGUE.keys()
+    if glob_only:
+        hit = any(fnmatch.fnmatchcase(rid, pattern) for rid in ids)
+    else:
+        hit = any(_matches(rid, [pattern]) for rid in ids)
+    if not hit:
+        raise UsageError(f"{where}: {pattern!r} matches no rule{did_you_mean(pattern, ids)} "
+                         "(cvipsniff rules lists them)")
+
+
+def _rule_patterns(patterns: list[str], where: str) -> list[str]:
+    for pattern in patterns:
+        check_rule_pattern(pattern, where)
+    return patterns
+
+
+def select_rules(config: AnalysisConfig, only: list[str], skip: list[str]) -> None:
+    """Add the command line's ``--rule``/``--skip-rule`` to ``config``, each checked
+    like the config file's patterns (one that matches no rule is a usage error)."""
+    config.only.extend(_rule_patterns(list(only), "--rule"))
+    config.disable.extend(_rule_patterns(list(skip), "--skip-rule"))
 
 
 def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:

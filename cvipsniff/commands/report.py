@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cvipsniff.analysis.baseline import Baseline, write_baseline
-from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config
+from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config, select_rules
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.batch import DEFAULT_SPLIT_ABOVE, MIB, AnalyseTask, analyse_files, default_jobs
 from cvipsniff.capture import CaptureError
@@ -137,8 +137,7 @@ def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    config.only.extend(args.rule)
-    config.disable.extend(args.skip_rule)
+    select_rules(config, args.rule, args.skip_rule)
     fail_on = args.fail_on or config.fail_on
     inputs = list(args.inputs)
     if args.default and not inputs:

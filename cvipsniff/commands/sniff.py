@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from cvipsniff.analysis.config import FAIL_ON, load_config
+from cvipsniff.analysis.config import FAIL_ON, load_config, select_rules
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
 from cvipsniff.commands.filtering import compile_user_filter
 from cvipsniff.commands.live_options import (
@@ -108,8 +108,7 @@ def parse_autostop(conditions: list[str], count: int | None) -> StopConditions:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    config.only.extend(args.rule)
-    config.disable.extend(args.skip_rule)
+    select_rules(config, args.rule, args.skip_rule)
     if args.unanswered_timeout is not None:
         config.unanswered_timeout_s = args.unanswered_timeout
     fail_on = args.fail_on or config.fail_on

@@ -26,7 +26,7 @@ from dissectors.cvip.dissect import dissect
 from dissectors.cvip.fields import FIELDS
 from dissectors.cvip.framer import DEFAULT_SIZE_CAP, CvipFramer
 from dissectors.cvip.header import HEADER_SIZE, Header, encode_header, parse_header
-from dissectors.cvip.options import DEFAULT_OPTIONS, Options, parse_options
+from dissectors.cvip.options import DEFAULT_OPTIONS, Options, check_options, parse_options
 from dissectors.cvip.ping import encode_ping_request, encode_ping_response
 
 TCP_PORT = 7110  # default CVIP port (§3.2 Note: Default & common CVIP Port)
@@ -51,6 +51,7 @@ PROTOCOL = ProtocolSpec(
     # The 9 header bytes are whole in any cut message the dissector sees as one.
     kept_when_cut=frozenset({"cvip.header.version", "cvip.header.byte_order",
                              "cvip.header.message_type"}),
+    check_options=check_options,
 )
 
 __all__ = [

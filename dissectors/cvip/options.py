@@ -1,10 +1,11 @@
 """Settings for the contested readings of the CVIPv2 document.
 
 ``dissect(data, transport, options=...)`` takes a plain mapping (as it comes from
-``[cvip]`` in cvipsniff.toml); :func:`parse_options` turns it into :class:`Options`,
-ignoring unknown keys and falling back to the default for a value of the wrong kind, so a
-typo in a config file never stops a capture from being read. DECISIONS.md explains each
-default.
+``[cvip]`` in cvipsniff.toml); :func:`parse_options` turns it into :class:`Options`.
+An unknown key or a value of the wrong kind is an ``OptionError``: the engine checks the
+user's mapping once before reading a capture (:func:`check_options`), so a typo in a config
+file is a usage error rather than a default the user thinks they changed. DECISIONS.md
+explains each default.
 """
 
 from __future__ import annotations
@@ -60,10 +61,15 @@ _READER = OptionsReader(DEFAULT_OPTIONS, int_minimum=1, choices=_CHOICES)
 
 
 def parse_options(options: Mapping[str, object] | Options | None) -> Options:
-    """Options from a mapping; bad or unknown entries fall back to the defaults
-    (:class:`dissectors.options.OptionsReader`; caps must be positive)."""
+    """Options from a mapping (:class:`dissectors.options.OptionsReader`; caps must be
+    positive); a bad or unknown entry raises ``OptionError``."""
     if options is None:
         return DEFAULT_OPTIONS
     if isinstance(options, Options):
         return options
     return _READER(options)
+
+
+def check_options(options: Mapping[str, object]) -> None:
+    """Raise :class:`~dissectors.options.OptionError` for a bad ``[cvip]`` entry."""
+    _READER.check(options)

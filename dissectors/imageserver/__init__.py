@@ -16,7 +16,7 @@ from .detection import detect
 from .dissector import dissect
 from .fields import FIELDS
 from .framer import ImageServerFramer
-from .options import DissectOptions
+from .options import DissectOptions, check_options
 from .tables import (
     ANSWERED_BY,
     METHODS,
@@ -34,6 +34,7 @@ PROTOCOL = ProtocolSpec(
     new_framer=ImageServerFramer,
     dissect=dissect,
     fields=FIELDS,
+    check_options=check_options,
 )
 
 __all__ = [

@@ -2,8 +2,10 @@
 
 Where reasonable readers of the document differ, the choice is a setting here, with the
 default documented in ``DECISIONS.md``. Options arrive from the engine as a plain mapping
-(``PipelineConfig.dissector_options["imageserver"]``); unknown keys and values of the wrong
-type are ignored rather than raised on, because ``dissect`` must never raise.
+(``PipelineConfig.dissector_options["imageserver"]``). The engine checks the user's
+mapping once before reading a capture (:func:`check_options`: an unknown key or a value of
+the wrong type is a usage error); ``dissect`` itself never raises, so a bad mapping passed
+to it directly becomes a ``dissector_error`` problem naming the setting.
 """
 
 from __future__ import annotations
@@ -70,8 +72,9 @@ class DissectOptions:
 
     @classmethod
     def from_any(cls, options: DissectOptions | Mapping[str, Any] | None) -> DissectOptions:
-        """Options from what the caller passed; never raises (a mapping is read by
-        :class:`dissectors.options.OptionsReader`, which remembers the last one)."""
+        """Options from what the caller passed (a mapping is read by
+        :class:`dissectors.options.OptionsReader`, which remembers the last one and raises
+        :class:`~dissectors.options.OptionError` on a bad entry)."""
         if isinstance(options, DissectOptions):
             return options
         if not isinstance(options, Mapping):
@@ -90,3 +93,8 @@ class DissectOptions:
 
 DEFAULT_OPTIONS = DissectOptions()
 _READER = OptionsReader(DEFAULT_OPTIONS, choices={"profile": PROFILES})  # numbers may be 0
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Raise :class:`~dissectors.options.OptionError` for a bad ``[imageserver]`` entry."""
+    _READER.check(options)
