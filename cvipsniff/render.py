@@ -96,6 +96,7 @@ def tree_lines(msg: Message) -> list[str]:
         where = f" [{p.offset}:{p.offset + p.length}]" if p.offset >= 0 else ""
         lines.append(f"    [{p.severity}] {p.rule}: {p.message}{where}"
                      + (f" ({p.spec})" if p.spec else ""))
+        lines.extend(f"        {note}" for note in p.notes)
     return lines
 
 
@@ -138,6 +139,8 @@ def problem_json(p: Problem) -> dict[str, Any]:
     if p.offset >= 0:
         out["offset"] = p.offset
         out["length"] = p.length
+    if p.notes:
+        out["notes"] = list(p.notes)
     return out
 
 

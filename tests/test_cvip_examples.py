@@ -124,7 +124,7 @@ def test_listservices_call_unclosed_methodname():
     assert rec.kind == "request"
     assert rec.method == "system.listServices"
     assert rec.attrs["params"] == []
-    notes = [p.message for p in rec.problems if p.severity == "info"]
+    notes = [n for p in rec.problems for n in p.notes]
     assert any("<methodName> where </methodName> was meant" in n for n in notes)
 
 
@@ -141,7 +141,7 @@ def test_listevents_response_runaway_tags_and_repeated_member():
         {"id": "cviUnit", "name": "Unit Events"},
         {"id": "cviVideo", "id#2": "cviVideo", "name": "Video Events"},
     ]]
-    notes = [p.message for p in rec.problems if p.severity == "info"]
+    notes = [n for p in rec.problems for n in p.notes]
     assert any("</param> closes nothing open" in n and "(x" in n for n in notes)
     # the repeated member is kept in order in the tree too
     record = rec.find("cvip.record")
@@ -165,7 +165,7 @@ def test_listproperties_response_swapped_end_tags():
         {"id": "port", "name": "Port", "value": 1111, "validation": "range",
          "range": "0,65000,1", "access": "rw", "units": "n/a"},
     ]]
-    notes = [p.message for p in rec.problems if p.severity == "info"]
+    notes = [n for p in rec.problems for n in p.notes]
     assert any("taken as swapped" in n for n in notes)
 
 
@@ -184,7 +184,7 @@ def test_listparameters_response_recovered_as_a_reader_would():
     answer = top["MethodResponse"]
     assert [r["id"] for r in answer] == ["mediaType", "clipTime"]
     assert answer[1]["units"] == "n/a"
-    messages = [p.message for p in rec.problems]
+    messages = [m for p in rec.problems for m in (p.message, *p.notes)]
     assert any("'Motion' is not an integer" in m for m in messages)
     assert any("'eventEnable' without a <value>" in m for m in messages)
     # the <int></int> type markers under valueType are the document's idiom, not errors
@@ -229,7 +229,7 @@ def test_get_progress_info_response_without_closing_tags():
     assert rec.attrs["params"] == [[{"state": "FWUPDUNINITIALIZED",
                                      "status": "FWUPD_STATUS_OK", "bytesProgress": "0",
                                      "totalBytesProgress": "0"}]]
-    notes = [p.message for p in rec.problems if p.severity == "info"]
+    notes = [n for p in rec.problems for n in p.notes]
     assert any("'/methodResponse>'" in n for n in notes)
 
 
@@ -248,7 +248,7 @@ def test_ptz_example_positional_params_named_by_the_catalogue():
     # the <xml> wrapper, "value>" and "." are reported; the content is conformant
     assert {"cvip.method.unknown_service", "cvip.method.unknown_method", "cvip.field.range",
             "cvip.field.enum", "cvip.field.format"}.isdisjoint(rules(rec))
-    messages = [p.message for p in rec.problems]
+    messages = [m for p in rec.problems for m in (p.message, *p.notes)]
     assert any("<xml> wraps the message" in m for m in messages)
     assert any("'value>'" in m for m in messages)
     assert any("'.'" in m for m in messages)
@@ -268,7 +268,7 @@ def test_analytics_data_example():
     assert rec.find("cvip.analytics.box.right").value == 50
     assert [f.display for f in rec.walk() if f.key == "cvip.analytics.block"] == [
         "(10, 15)", "(10, 16)"]
-    messages = [p.message for p in rec.problems]
+    messages = [m for p in rec.problems for m in (p.message, *p.notes)]
     assert any("</int> closes nothing open" in m for m in messages)
     assert any("'AnalyticsData >'" in m for m in messages)
     assert "cvip.field.format" not in rules(rec)  # the document's GUID shape is accepted

@@ -206,7 +206,7 @@ def test_extra_content_and_second_root_are_repaired():
     parsed, xml = parse(body)
     assert not parsed.well_formed and parsed.repaired
     assert xml.method_name == "cviStream.list" and [v.value for v in xml.params] == [1]
-    assert any("second root" in p.message for p in parsed.problems)
+    assert any("second root" in n for p in parsed.problems for n in p.notes)
 
 
 def test_malformed_error_points_near_the_fault():

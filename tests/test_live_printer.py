@@ -53,7 +53,8 @@ def test_jsonl_records_are_reads_records_plus_findings() -> None:
         [json.loads(ln) for ln in read.stdout.splitlines()]
     findings = [r for r in records if r["type"] == "finding"]
     assert findings and set(findings[0]) == {"type", "rule", "severity", "message", "spec",
-                                             "frames", "transaction", "flow", "protocol"}
+                                             "frames", "transaction", "flow", "protocol",
+                                             "notes"}
 
 
 def test_a_display_filter_shows_matching_messages_and_their_findings_only() -> None:

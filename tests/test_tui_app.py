@@ -74,7 +74,7 @@ def test_the_demo_loads_and_the_first_rows_are_wiresharks_columns():
                              "CVIP-Ping", "16"]
         assert "ping request txn=696" in text[1]
         status = screen.status.text
-        assert "demo.pcapng" in status and "542 msgs" in status and "20 findings" in status
+        assert "demo.pcapng" in status and "542 msgs" in status and "18 findings" in status
         assert not screen.status.has_class("-busy")
         assert app.focused is lst
         # The first message is shown in the details and the bytes panes.

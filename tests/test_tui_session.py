@@ -131,7 +131,7 @@ def test_state_counts_and_response_times_follow_the_transactions(demo, reference
 
 def test_findings_are_attached_to_their_messages(demo, reference):
     _, analysis = reference
-    assert len(demo.store.findings) == len(analysis.findings) == 20
+    assert len(demo.store.findings) == len(analysis.findings) == 18
     for finding in analysis.findings:
         if finding.message_number is None:
             continue

@@ -128,7 +128,7 @@ class Analysis:
                 unlisted[p.rule] = [p, 1]
         found = [self._message_finding(msg, txn_number, p.rule, p.severity,
                                        p.message if count == 1 else f"{p.message} (×{count})",
-                                       p.spec)
+                                       p.spec, p.notes)
                  for p, count in groups.values()]
         for p, count in unlisted.values():
             found.append(self._message_finding(
@@ -139,11 +139,11 @@ class Analysis:
 
     @staticmethod
     def _message_finding(msg: Message, txn_number: int | None, rule: str, severity: str,
-                         message: str, spec: str) -> Finding:
+                         message: str, spec: str, notes: tuple[str, ...] = ()) -> Finding:
         return Finding(rule=rule, severity=severity, message=message, spec=spec,
                        frames=list(msg.frames), transaction=txn_number,
                        message_number=msg.number, flow=msg.flow,
-                       protocol=msg.record.protocol)
+                       protocol=msg.record.protocol, notes=notes)
 
     def _note(self, note: TransportNote) -> list[Finding]:
         flow = note.flow.id if note.flow is not None else None
@@ -159,14 +159,16 @@ class Analysis:
     # ---- the gate ------------------------------------------------------------------------
 
     def _emit(self, findings: list[Finding]) -> list[Finding]:
-        """Apply the configuration: enabled rules, severity overrides, actions."""
+        """Apply the configuration: enabled rules, severity overrides, actions. A finding
+        keeps the severity its dissector or rule decided unless ``[rules.severity]`` names
+        its rule, so every view (read, TUI, report, sniff) shows one grade."""
         kept: list[Finding] = []
         cfg = self.config
         for f in findings:
             if not cfg.enabled(f.rule):
                 continue
             rule = CATALOGUE.get(f.rule)
-            f.severity = cfg.severity_of(f.rule, rule.severity if rule else f.severity)
+            f.severity = cfg.severity_of(f.rule, f.severity)
             if rule is not None and not f.spec:
                 f.spec = rule.spec
             action = cfg.action_of(f.rule)

@@ -86,3 +86,5 @@ class Finding:
     message_number: int | None = None
     flow: int | None = None
     protocol: str | None = None
+    # What explains the finding without being a finding (how a malformed body was read).
+    notes: tuple[str, ...] = ()

@@ -41,6 +41,7 @@ from cvipsniff.analysis.model import (
     MessageRef,
     Transaction,
 )
+from cvipsniff.analysis.rules import CATALOGUE
 from cvipsniff.model import Message
 
 # What answers an ImageServer request: "xml", "image", "stream" or "none".
@@ -229,7 +230,7 @@ class Pairer:
             return []  # the spec does not say a method it lacks gets an answer
         rule, spec = _UNANSWERED_RULES[txn.protocol]
         return [Finding(
-            rule=rule, severity="warning",
+            rule=rule, severity=CATALOGUE[rule].severity,
             message=f"{txn.method or txn.protocol} request id={txn.id} was never answered",
             spec=spec, frames=list(req.frames) if req else [], transaction=txn.number,
             message_number=req.number if req else None, flow=txn.flow, protocol=txn.protocol,
@@ -247,7 +248,7 @@ class Pairer:
             )]
         txn = self._new(msg, protocol, ORPHAN, request=False)
         return [Finding(
-            rule=rule, severity="warning",
+            rule=rule, severity=CATALOGUE[rule].severity,
             message=f"{msg.record.kind} id={msg.record.txn} answers no outstanding request",
             spec=spec, frames=list(msg.frames), transaction=txn.number,
             message_number=msg.number, flow=msg.flow, protocol=protocol,
@@ -256,7 +257,7 @@ class Pairer:
     def _duplicate(self, old: _Open, msg: Message, rule: str, spec: str) -> Finding:
         frames = list(old.txn.request.frames) if old.txn.request else []
         return Finding(
-            rule=rule, severity="warning",
+            rule=rule, severity=CATALOGUE[rule].severity,
             message=f"id={msg.record.txn} reused by a new {msg.record.method or 'request'} "
             "while the earlier request was still outstanding",
             spec=spec, frames=frames + list(msg.frames), transaction=old.txn.number,

@@ -84,6 +84,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "transaction": f.transaction,
         "flow": f.flow,
         "protocol": f.protocol,
+        "notes": list(f.notes),
     }
 
 

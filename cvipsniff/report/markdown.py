@@ -36,14 +36,14 @@ def render(results: list[FileResult], fail_on: str) -> str:
             continue
         out += ["", f"## `{_cell(r.path)}`", "",
                 "| | Rule | Count | Spec | Frames | Example |", "|---|---|---:|---|---|---|"]
-        by_rule: dict[str, list[Finding]] = defaultdict(list)
-        for f in r.findings:
-            by_rule[f.rule].append(f)
-        for rule_id, group in sorted(by_rule.items()):
-            rule = rule_for(rule_id, group[0].severity, group[0].spec)
+        groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for f in r.findings:  # by rule and grade: each finding shown with its own severity
+            groups[(f.rule, f.severity)].append(f)
+        for (rule_id, severity), group in sorted(groups.items()):
+            rule = rule_for(rule_id, severity, group[0].spec)
             frames = sorted({n for f in group for n in f.frames})
             shown = ", ".join(map(str, frames[:10])) + (" …" if len(frames) > 10 else "")
-            out.append(f"| {_ICON.get(group[0].severity, '')} | `{rule_id}` | {len(group)} | "
+            out.append(f"| {_ICON.get(severity, '')} | `{rule_id}` | {len(group)} | "
                        f"{_cell(group[0].spec or rule.spec)} | {shown} | "
                        f"{_cell(group[0].message)} |")
     return "\n".join(out) + "\n"

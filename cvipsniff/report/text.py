@@ -43,18 +43,23 @@ def render_file(result: FileResult, fail_on: str) -> list[str]:
         f"{counts['info']} info" + (f"; {result.excused} excused by the baseline"
                                     if result.excused else "") + f"  [{verdict}]"
     )
-    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    # Grouped by severity and rule: a rule may be an error in one message and a warning in
+    # another, and each finding is shown with the grade it has.
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in result.findings:
-        by_rule[f.rule].append(f)
+        groups[(f.severity, f.rule)].append(f)
     order = {"error": 0, "warning": 1, "info": 2}
-    for rule_id in sorted(by_rule, key=lambda r: (order.get(by_rule[r][0].severity, 3), r)):
-        group = by_rule[rule_id]
-        rule = rule_for(rule_id, group[0].severity, group[0].spec)
-        lines.append(f"   [{group[0].severity:7}] {rule_id} ×{len(group)} — {rule.description}")
+    for severity, rule_id in sorted(groups, key=lambda k: (order.get(k[0], 3), k[1])):
+        group = groups[(severity, rule_id)]
+        rule = rule_for(rule_id, severity, group[0].spec)
+        lines.append(f"   [{severity:7}] {rule_id} ×{len(group)} — {rule.description}")
         lines.append(f"             spec: {group[0].spec or rule.spec}")
         lines.append(f"             frames: {_frames_text(group)}")
         for f in group[:_MAX_MESSAGES_LISTED]:
             lines.append(f"             · {f.message}")
+            lines.extend(f"               {note}" for note in f.notes[:_MAX_MESSAGES_LISTED])
+            if len(f.notes) > _MAX_MESSAGES_LISTED:
+                lines.append(f"               … {len(f.notes) - _MAX_MESSAGES_LISTED} more notes")
         if len(group) > _MAX_MESSAGES_LISTED:
             lines.append(f"             · … {len(group) - _MAX_MESSAGES_LISTED} more")
     for rule_id, n in s["suppressed"].items():

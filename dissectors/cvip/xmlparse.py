@@ -17,7 +17,8 @@ resolution, no DTD loading, no network, libxml2's own size/depth protections on
   way a reader of the document would (a ``<methodName>`` that should have been
   ``</methodName>``, ``</value></struct>`` in the wrong order, runaway closing tags,
   missing ones at the end) and lxml then parses the repaired text with ``recover=True``.
-  The first lxml error is reported as ``cvip.xml.malformed`` and each repair as a note.
+  The first lxml error is reported as ``cvip.xml.malformed``, carrying each repair as a
+  note (part of that one finding, not a finding of its own).
 
 The result is a :class:`Tree`: lxml's own element tree, normalised so that a walk needs no
 per-node type tests (every child is an element named by its local name, comments folded
@@ -545,17 +546,24 @@ class _Notes:
         else:
             self.items.append([message, start, end, 1])
 
-    def problems(self) -> list[Problem]:
-        out = []
-        for message, start, end, count in self.items[:50]:
-            text = message + (f" (x{count})" if count > 1 else "")
-            out.append(Problem("cvip.xml.malformed", "info", "repair: " + text, XML_SECTION,
-                               start, max(0, end - start)))
+    def texts(self) -> tuple[str, ...]:
+        out = [message + (f" (x{count})" if count > 1 else "")
+               for message, _start, _end, count in self.items[:50]]
         if len(self.items) > 50:
-            out.append(Problem("cvip.xml.malformed", "info",
-                               f"repair: {len(self.items) - 50} more repairs not listed",
-                               XML_SECTION))
-        return out
+            out.append(f"{len(self.items) - 50} more repairs not listed")
+        return tuple("repair: " + text for text in out)
+
+    def attach(self, problems: list[Problem]) -> None:
+        """Hang the repair notes on the problem they explain: the body's malformation
+        (or cut at a cap), which ``_parse`` reported just before repairing."""
+        if not self.items:
+            return
+        for i in range(len(problems) - 1, -1, -1):
+            if problems[i].rule in ("cvip.xml.malformed", "cvip.xml.limits"):
+                problems[i].notes += self.texts()
+                return
+        problems.append(Problem("cvip.xml.malformed", "error", "body XML repaired",
+                                XML_SECTION, notes=self.texts()))
 
 
 def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
@@ -683,12 +691,12 @@ def _repair(body: bytes, tokens: Iterator[_Tok], schema: Schema, limits: Limits,
             notes.add(f"<{node.tag}> never closed", len(body), len(body))
         close(node, len(body))
     if not doc.children:
-        problems.extend(notes.problems())
+        notes.attach(problems)
         problems.append(Problem("cvip.xmlrpc.structure", "error", "no XML element in the body",
                                 XML_SECTION, 0, len(body)))
         return ParsedBody(None, problems, well_formed=False, repaired=True)
     text, spans = _serialize(body, doc.children[0], declaration, notes)
-    problems.extend(notes.problems())
+    notes.attach(problems)
     try:
         root = etree.fromstring(text, _PARSERS.recovering)
     except (etree.XMLSyntaxError, ValueError, TypeError):

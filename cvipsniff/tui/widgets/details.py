@@ -173,6 +173,8 @@ class DetailsTree(Tree[NodeInfo]):
                 "finding.rule", f.rule,
                 problem.offset if problem is not None else -1,
                 problem.length if problem is not None else 0))
+            for note in f.notes:  # how the finding's bytes were read: part of it
+                node.add_leaf(Text(f"    {note}", style="dim"), NodeInfo("finding.note", note))
 
     # ---- lazy expansion --------------------------------------------------------------
 
