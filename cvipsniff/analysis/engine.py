@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.connections import ImageServerConnections
+from cvipsniff.analysis.coverage import TrafficSeen
 from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.analysis.rules import CATALOGUE
@@ -47,6 +48,7 @@ class Analysis:
         self.config = config or AnalysisConfig()
         self.pairer = Pairer(imageserver_answer_kind, keep_transactions=keep_transactions)
         self.connections = ImageServerConnections()
+        self.seen = TrafficSeen()  # what was there, should no message be found
         self.findings: list[Finding] = []
         self.suppressed: Counter[str] = Counter()
         self.messages: Counter[str] = Counter()
@@ -73,6 +75,7 @@ class Analysis:
         if isinstance(item, TransportNote):
             return self._note(item)
         if isinstance(item, FlowClosed):
+            self.seen.flow(item.flow)
             self.connections.close_flow(item.flow.id)
             return self._emit(self.pairer.close_flow(item.flow.id))
         return []
@@ -84,6 +87,8 @@ class Analysis:
 
     def finish(self) -> list[Finding]:
         out = self._emit(self.pairer.finish())
+        if not self.message_count:  # nothing analysed is not a pass
+            out += self._emit([self.seen.finding()])
         out.extend(self._capture_overflow())
         self._collect_latencies()
         return out

@@ -53,6 +53,8 @@ _RULES: tuple[Rule, ...] = (
     Rule("capture.truncated_record", "warning", "INFO", _CAP, "last record of a capture cut short"),
     Rule("capture.corrupt_block", "error", "INFO", _CAP,
          "a record or block that could not be read; reading resumed where possible"),
+    Rule("capture.no_protocol_traffic", "error", "INFO", "cvipsniff",
+         "no CVIP or ImageServer message in the capture (wrong port, file or interface?)"),
     Rule("capture.unknown_linktype", "warning", "INFO", _CAP,
          "frames of a link type the decoder does not know"),
     Rule("capture.timestamp_range", "warning", "INFO", _CAP,

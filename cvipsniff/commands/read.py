@@ -14,6 +14,7 @@ import sys
 
 from cvipsniff.analysis.engine import Analysis, imageserver_answer_kind
 from cvipsniff.analysis.pairing import Pairer
+from cvipsniff.capture.damage import DamageWatch
 from cvipsniff.capture.subset import flag, format_for, write_frames
 from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config
 from cvipsniff.commands.filtering import (
@@ -120,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
     bitmap: bytearray | None = bytearray() if args.write else None
     shown = 0
     show_notes = args.notes or args.verbose
+    damage = DamageWatch()  # one stderr line at the end for a cut or corrupt capture
     for item in iter_capture(args.file, config):
+        damage.see(item)
         if taps is not None:
             taps.add(item)
         if isinstance(item, Message):
@@ -149,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
             # A display filter selects messages; notes go with --notes (or -V) alone.
             sink.note(item, show_notes)
     sink.close()
+    damage.warn(args.file)
     if exporter is not None:
         _close_exporter(exporter)
     if bitmap is not None:

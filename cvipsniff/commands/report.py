@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cvipsniff.analysis.baseline import Baseline, write_baseline
 from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config, select_rules
+from cvipsniff.analysis.coverage import RULE as NO_TRAFFIC
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.batch import DEFAULT_SPLIT_ABOVE, MIB, AnalyseTask, analyse_files, default_jobs
 from cvipsniff.capture import CaptureError
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="conformance report over captures (for CI)",
                        description=__doc__)
     p.add_argument("inputs", nargs="*", metavar="FILE",
-                   help="captures, directories (searched recursively) or glob patterns")
+                   help="captures, directories (searched recursively) or glob patterns; "
+                   "'-' reads one capture from standard input")
     p.add_argument("--format", default="text", choices=("text", "json", "junit", "markdown"),
                    help="report format (default text)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the report to OUT")
@@ -47,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or [tool.cvipsniff] in ./pyproject.toml)")
     p.add_argument("--baseline", metavar="FILE", help="accepted findings: fail only on new ones")
     p.add_argument("--write-baseline", metavar="FILE",
-                   help="write every finding of this run as the new baseline")
+                   help="write every finding of this run as the new baseline (exit status "
+                   "0 once written, whatever the findings)")
     p.add_argument("--rule", action="append", default=[], metavar="ID",
                    help="run only this rule (id or glob; repeatable)")
     p.add_argument("--skip-rule", action="append", default=[], metavar="ID",
@@ -92,7 +95,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
                  progress: Progress | None = None, flt: Filter | None = None) -> FileResult:
     """One capture through the pipeline and the analysis; never raises on its content."""
-    if not os.path.exists(path):
+    if path != "-" and not os.path.exists(path):  # "-": standard input
         return FileResult(path, None, error="no such file")
     if os.path.isdir(path):
         return FileResult(path, None, error="is a directory")
@@ -127,7 +130,9 @@ def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
                 first_ts = item.first_ts_ns or item.ts_ns
             if flt.matches(lookup.source(item, first_ts)):
                 selected.add(item.number)
-    result.findings = [f for f in result.findings if f.message_number in selected]
+    # A capture without any message fails whatever the filter: nothing selected is no pass.
+    result.findings = [f for f in result.findings
+                       if f.message_number in selected or f.rule == NO_TRAFFIC]
     result.selected_transactions = [
         t for t in analysis.transactions
         if (t.request is not None and t.request.number in selected)
@@ -150,6 +155,12 @@ def run(args: argparse.Namespace) -> int:
     if not inputs:
         raise UsageError("no capture given (usage: cvipsniff report FILE... )")
     paths = expand_inputs(inputs)
+    stdin = "-" in paths
+    if stdin and len(paths) > 1:
+        raise UsageError("'-' reads one capture from standard input: give it alone")
+    if stdin and args.filter:
+        raise UsageError("a display filter takes two passes over the capture: "
+                         "report on a file, not standard input")
     decode_as = parse_decode_as(config.decode_as + list(args.decode_as))
     flt = compile_user_filter(args.filter) if args.filter else None
     pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
@@ -165,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         split_above = DEFAULT_SPLIT_ABOVE if args.split_above is None \
             else int(args.split_above * MIB)
         with Progress.for_stderr() as progress:
-            results = analyse_files(paths, task, jobs=args.jobs or default_jobs(),
+            jobs = 1 if stdin else args.jobs or default_jobs()  # stdin is read once, here
+            results = analyse_files(paths, task, jobs=jobs,
                                     split_above=split_above, progress=progress)
     if baseline is not None:
         for result in results:
@@ -195,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"cvipsniff: cannot analyse {r.path!r}: {r.error}", file=sys.stderr)
     if any(r.error is not None for r in results):
         return 2
+    if args.write_baseline:
+        return 0  # the job asked for a baseline and got it; the findings are in it
     return 1 if any(failing(r.findings, fail_on) for r in results) else 0
 
 

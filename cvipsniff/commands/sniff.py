@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from cvipsniff.analysis.config import FAIL_ON, load_config, select_rules
+from cvipsniff.analysis.coverage import RULE as NO_TRAFFIC
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
 from cvipsniff.commands.filtering import compile_user_filter
 from cvipsniff.commands.live_options import (
@@ -192,7 +193,8 @@ def _stopping_on_signals(session: LiveSession) -> Iterator[None]:
 
 def _narrow(result: FileResult, selected: set[int]) -> None:
     """Keep the findings and transactions of the messages the display filter showed."""
-    result.findings = [f for f in result.findings if f.message_number in selected]
+    result.findings = [f for f in result.findings  # no traffic at all fails whatever -Y is
+                       if f.message_number in selected or f.rule == NO_TRAFFIC]
     assert result.analysis is not None
     result.selected_transactions = [
         t for t in result.analysis.transactions
