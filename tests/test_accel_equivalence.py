@@ -5,6 +5,8 @@
   reference).
 * The record walks (pcap, pcapng EPBs) on damaged copies of the bundled captures: the
   same frames and notes as the reference loop alone.
+* The packet decoder's fast path on generated and mutated frames: the same Packet (or
+  None) as the Python fast path.
 * The XML-RPC fast path on every CVIP body of the corpus and on generated bodies: when it
   answers, its answer equals what lxml and :func:`dissectors.cvip.xmlrpc.decode` build, with
   nothing to report; when in doubt it must decline.
@@ -26,13 +28,15 @@ from hypothesis import strategies as st
 from cvipsniff.capture import open_capture
 from cvipsniff.capture import pcap as pcap_module
 from cvipsniff.capture import pcapng as pcapng_module
-from cvipsniff.model import Message
+from cvipsniff.model import Frame, Message, Packet
+from cvipsniff.packets import decoder as decoder_module
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from dissectors.accel import COMPILED
 from dissectors.cvip.xmlparse import Limits, parse_body
 from dissectors.cvip.xmlrpc import SCHEMA, decode, decode_plain
 
 from .conftest import CAPTURES, ROOT
+from .test_packets_robustness import mutated
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built "
                                 "(scripts/bootstrap.sh builds it where Rust is available)")
@@ -239,3 +243,15 @@ def test_damaged_captures_walk_as_the_reference(tmp_path_factory: pytest.TempPat
     path = tmp_path_factory.mktemp("walk") / Path(name).name
     path.write_bytes(bytes(data[:max(32, keep % (len(data) + 1))]))
     _both_walks(path, monkeypatch)
+
+
+# ---- packet decoder fast path: the compiled twin against the Python one ------------------
+
+
+@settings(max_examples=600, deadline=None)
+@given(mutated())
+def test_packet_fast_path_equals_the_python_fast_path(case: tuple[bytes, int]) -> None:
+    data, linktype = case
+    frame = Frame(7, 1_700_000_000_123_456_789, len(data), len(data) + 3, linktype, data, 2)
+    assert decoder_module._fast(Packet, frame) == decoder_module._fast_packet(Packet, frame)
+    assert decoder_module._fast is not decoder_module._fast_packet

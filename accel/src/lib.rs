@@ -4,6 +4,7 @@
 //! fuzzed without Python); the `python` feature adds the bindings.
 
 pub mod capture;
+pub mod packets;
 pub mod xmlrpc;
 
 #[cfg(feature = "python")]
@@ -19,5 +20,6 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
+    m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
     Ok(())
 }

@@ -238,3 +238,30 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
     }
     Ok((frames, pos, number, last))
 }
+
+// ---- packet decoder fast path ----------------------------------------------------------
+
+/// `fast_packet(Packet, frame)`: the Packet the reference decoder's fast path builds for
+/// an Ethernet/IPv4/TCP-or-UDP frame of the common shape, or None (then the reference
+/// decodes the frame in full).
+#[pyfunction]
+pub fn fast_packet<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>,
+                        frame: &Bound<'py, PyTuple>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let data = frame.get_item(5)?;
+    let data = data.downcast::<PyBytes>()?;
+    let Ok(linktype) = frame.get_item(4)?.extract::<u32>() else { return Ok(None) };
+    let bytes = data.as_bytes();
+    let Some(f) = crate::packets::fast_path(linktype, bytes) else { return Ok(None) };
+    let payload = PyBytes::new(py, &bytes[f.payload.0..f.payload.1]);
+    let empty = PyTuple::empty(py);
+    let args = PyTuple::new(py, [
+        frame.get_item(0)?, frame.get_item(1)?, 4u8.into_pyobject(py)?.into_any(),
+        PyBytes::new(py, &f.src).into_any(), PyBytes::new(py, &f.dst).into_any(),
+        f.protocol.into_pyobject(py)?.into_any(), f.sport.into_pyobject(py)?.into_any(),
+        f.dport.into_pyobject(py)?.into_any(), payload.into_any(),
+        0u8.into_pyobject(py)?.into_any(), f.seq.into_pyobject(py)?.into_any(),
+        f.ack.into_pyobject(py)?.into_any(), f.flags.into_pyobject(py)?.into_any(),
+        f.window.into_pyobject(py)?.into_any(), empty.clone().into_any(), empty.into_any(),
+    ])?;
+    Ok(Some(packet_type.call1(args)?))
+}
