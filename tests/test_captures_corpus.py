@@ -121,6 +121,16 @@ def test_every_scenario_and_violation_scenario_has_its_capture(sources: Sources)
         assert entry["expected"]["violations"], entry["file"]
 
 
+def test_every_field_shape_scenario_has_its_capture(sources: Sources) -> None:
+    assert {e["scenario"] for e in entries("field")} == {s.name for s in sources.field_shapes}
+    assert all(e["file"].startswith("field/") for e in entries("field"))
+    expected = {rule for e in entries("field") for rule in e["expected"]["violations"]}
+    assert {"imageserver.connect.cameraid", "imageserver.connect.basic_credentials",
+            "imageserver.connect.success_reason", "imageserver.response.requestid",
+            "imageserver.image.empty", "imageserver.connect.guid",
+            "imageserver.txn.connectupdate_id", "imageserver.txn.paired_by_order"} <= expected
+
+
 def test_every_impairment_family_has_a_capture_that_shows_it() -> None:
     by_name = {Path(e["file"]).name.split(".")[0]: e for e in entries("impairment")}
     assert set(CATALOGUE) - {"mss"} <= set(by_name)  # mss is a setting, not a fault

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvipsniff.sim.imageserver import encode as E
-from cvipsniff.sim.imageserver.genericbytedata import read_video_packet
+from cvipsniff.sim.imageserver.genericbytedata import read_picture, read_video_packet
 from cvipsniff.sim.imageserver.jpeg import jpeg_info
 from cvipsniff.sim.imageserver.reader import ImageMessage, ServerStreamReader, XmlAnswer
 from cvipsniff.sim.imageserver.server_logic import (
@@ -359,3 +359,46 @@ def test_compression_rates_change_picture_quality() -> None:
     assert answer.message.methodname == "changelivecompressionrate"
     after = [len(m.body) for m in peer.poll(2000.0) if isinstance(m, ImageMessage)]
     assert max(after) < min(before)
+
+
+# ---- connect shapes and generic byte data layouts real recording servers accept and send
+
+
+def test_connect_without_cameraid_names_the_camera_by_connectparam_id() -> None:
+    peer = Peer()
+    request = E.connect_request(4, username="dummy", password="dummy", cameraid=None,
+                                connectparam=E.connect_param(DEFAULT_CAMERA_ID, DEFAULT_TOKEN),
+                                alwaysstdjpeg=True)
+    assert b"<cameraid>" not in request
+    doc = peer.one(request).message
+    assert doc.text("connected") == "yes" and peer.server.connected
+    bad = E.connect_request(5, username="dummy", password="dummy", cameraid=None,
+                            connectparam=E.connect_param("no-such-camera", DEFAULT_TOKEN))
+    assert "camera" in (Peer().one(bad).message.text("errorreason") or "").lower()
+
+
+def test_connect_with_basic_credentials_instead_of_a_connectparam() -> None:
+    site = Site(ServerConfig(cameras=(CameraConfig(),), basic_users=(("op", "pw"),)))
+
+    def basic(password: str) -> bytes:
+        return E.connect_request(1, username="op", password=password,
+                                 cameraid=DEFAULT_CAMERA_ID, connectparam=None)
+
+    assert Peer(site).one(basic("pw")).message.text("connected") == "yes"
+    assert Peer(site).one(basic("wrong")).message.text("connected") == "no"
+    assert Peer().one(basic("pw")).message.text("connected") == "no"  # no basic users
+
+
+@pytest.mark.parametrize(("layout", "first_u16"), [("block", 0x0001), ("multi", 0xFEF0)])
+def test_generic_byte_data_layouts(layout: str, first_u16: int) -> None:
+    site = Site(ServerConfig(cameras=(CameraConfig(),), gbd_layout=layout))
+    peer = Peer(site).connected(stdjpeg=False, multipart=True)
+    msg = _image(peer, E.edge_request(2, "begin"))
+    rec = site.cameras[0].recording
+    times = []
+    for part in msg.parts:
+        assert int.from_bytes(part.data[:2], "big") == first_u16
+        time, payload = read_picture(part.data)
+        assert jpeg_info(payload) is not None
+        times.append(time)
+    assert times == rec.times[:3]

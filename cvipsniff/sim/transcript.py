@@ -21,7 +21,8 @@ class MessageTruth:
     vocabulary as :class:`dissectors.base.Record` (``request``, ``response``, ``ack``,
     ``event``, ``fault``, ``ping-request``, ``ping-response``, ``imageresponse``,
     ``livepackage``). ``txn`` is the CVIP transaction number or ImageServer requestid.
-    ``violations`` lists the rule ids (docs/RULES.md) deliberately broken in this message.
+    ``violations`` lists the rule ids (docs/RULES.md) deliberately broken in this message
+    (or, for the field-shape captures, the rules an analyser reports on it).
     """
 
     protocol: str
@@ -30,6 +31,9 @@ class MessageTruth:
     method: str | None = None
     is_response: bool = False
     violations: list[str] = field(default_factory=list)
+    # An answer that carries no id (``txn`` None) still answers a request its producer
+    # knows: that request's ``txn``, so the truth can pair it.
+    answers: int | str | None = None
 
 
 @dataclass(slots=True)

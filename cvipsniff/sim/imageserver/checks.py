@@ -16,7 +16,7 @@ from cvipsniff.sim.imageserver.encode import (
     CONTENT_TYPE_JPEG,
     STATUS_ITEMS,
 )
-from cvipsniff.sim.imageserver.genericbytedata import read_video_packet
+from cvipsniff.sim.imageserver.genericbytedata import read_picture
 from cvipsniff.sim.imageserver.jpeg import jpeg_info
 from cvipsniff.sim.imageserver.reader import ImageMessage, ServerMessage, XmlAnswer
 from cvipsniff.sim.imageserver.xmlread import parse_int, parse_xml
@@ -84,10 +84,10 @@ def _times(msg: ImageMessage) -> tuple[int, int, int] | str:
 def picture_problem(data: bytes, content_type: str, size: tuple[int, int] | None) -> str | None:
     """A body of the given type is a real picture (of ``size`` when known)."""
     if content_type == CONTENT_TYPE_GENERIC:
-        packet = read_video_packet(data)
-        if packet is None:
-            return "generic byte data without a consistent video packet header"
-        data = packet[1]
+        picture = read_picture(data)
+        if picture is None:
+            return "generic byte data without a consistent video packet or block header"
+        data = picture[1]
     elif content_type != CONTENT_TYPE_JPEG:
         return f"unexpected Content-type {content_type!r}"
     info = jpeg_info(data)

@@ -167,19 +167,21 @@ class Transcode:
         ))
 
 
-def connect_request(requestid: int, *, username: str, password: str, cameraid: str,
-                    connectparam: str, alwaysstdjpeg: bool | None = None,
+def connect_request(requestid: int, *, username: str, password: str, cameraid: str | None,
+                    connectparam: str | None, alwaysstdjpeg: bool | None = None,
                     clientcapabilities: ClientCapabilities | None = None,
                     transcode: Transcode | None = None,
                     timerestriction: tuple[int, int] | None = None,
                     pretty: bool = True) -> bytes:
-    """``connect`` with the full syntax of the document (optional parts when given)."""
+    """``connect`` with the full syntax of the document (optional parts when given).
+    ``cameraid`` or ``connectparam`` None leaves it out, as peers do: the camera named by
+    connectparam id only, or basic credentials without a connectparam."""
     children: list[Element] = [
         Element("username", username),
         Element("password", password),
-        Element("cameraid", cameraid),
+        *_optional("cameraid", cameraid),
         *_optional("alwaysstdjpeg", alwaysstdjpeg),
-        Element("connectparam", connectparam),
+        *_optional("connectparam", connectparam),
     ]
     if clientcapabilities is not None:
         children.append(clientcapabilities.element())

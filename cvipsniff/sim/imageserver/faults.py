@@ -176,3 +176,40 @@ def part_without_length(index: int) -> Mutation:
         return _with(send, _reencode_multipart(send.data, change),
                      "imageserver.multipart.structure")
     return mutate
+
+
+# ------------------------------------------------------------------ shapes real servers send
+# (not violations of the document the way the ones above are: what recording servers send
+# in the field; the truth names the rule an analyser reports on them, DECISIONS.md item 28)
+
+
+def success_reason(send: Send) -> Send:
+    """A good connect answered with ``<errorreason>Success</errorreason>``."""
+    data = send.data.replace(b"</connected>", b"</connected>\n  <errorreason>Success"
+                             b"</errorreason>", 1)
+    if data == send.data:
+        raise ValueError("no <connected> to follow")
+    return _with(send, data, "imageserver.connect.success_reason")
+
+
+def drop_requestid(send: Send) -> Send:
+    """An answer without its requestid (``<requestid>`` or the ``RequestId`` header): the
+    truth keeps which request it answers, and an analyser pairs it by method and order."""
+    if send.data.startswith(b"ImageResponse"):
+        data = re.sub(rb"(?im)^RequestId:[^\r\n]*\r\n", b"", send.data, count=1)
+    else:
+        data = re.sub(rb"\s*<requestid>[^<]*</requestid>", b"", send.data, count=1)
+    if data == send.data:
+        raise ValueError("no requestid to drop")
+    changed = _with(send, data, "imageserver.response.requestid", txn=None,
+                    answers=send.truth.txn)
+    changed.truth.violations.append("imageserver.txn.paired_by_order")
+    return changed
+
+
+def empty_answer(send: Send) -> Send:
+    """The answer a recording server gives where nothing is recorded: Content-length 0,
+    Prev/Current/Next 0, no Content-type and no Restriction."""
+    head = b"\r\n".join([b"ImageResponse", b"RequestId: %d" % int(send.truth.txn or 0),
+                         b"Prev: 0", b"Current: 0", b"Next: 0", b"Content-length: 0"])
+    return _with(send, head + b"\r\n\r\n" + encode.TERMINATOR, "imageserver.image.empty")

@@ -113,3 +113,29 @@ def video_block(payload: bytes, *, codec: int = CODEC_H264, first_time_ms: int,
     header = _VIDEO_BLOCK.pack(codec, VIDEO_BLOCK_SIZE + len(extension), 0, sequence & 0xFFFF,
                                len(payload), first_time_ms, last_time_ms, pictures, 0)
     return header + extension + payload
+
+
+def read_picture(data: bytes) -> tuple[int, bytes] | None:
+    """(picture time, coded picture) from any layout :class:`~.server_logic` sends: a video
+    stream packet, a multi packet's video packet, or a one-picture video block (its last
+    picture's time); None when ``data`` fits none of them."""
+    if len(data) >= _PACKET_HEAD.size:
+        kind, length = _PACKET_HEAD.unpack_from(data)
+        if kind == DATA_TYPE_MULTI_PACKET and length == len(data):
+            pos = MULTI_HEADER_SIZE
+            while pos + _PACKET_HEAD.size <= len(data):
+                inner, size = _PACKET_HEAD.unpack_from(data, pos)
+                if size < _PACKET_HEAD.size or pos + size > len(data):
+                    return None
+                if inner == DATA_TYPE_VIDEO_PACKET:
+                    return read_picture(data[pos:pos + size])
+                pos += size
+            return None
+    if len(data) >= VIDEO_BLOCK_SIZE and 0x0001 <= int.from_bytes(data[:2], "big") <= 0x000F:
+        fields = _VIDEO_BLOCK.unpack_from(data)
+        header_len, data_len, last_ms = fields[1], fields[4], fields[6]
+        if header_len >= VIDEO_BLOCK_SIZE and header_len + data_len == len(data):
+            return last_ms, data[header_len:]
+        return None
+    packet = read_video_packet(data)
+    return None if packet is None else (packet[0].picture_time_ms, packet[1])

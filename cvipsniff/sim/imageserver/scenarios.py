@@ -59,7 +59,8 @@ from cvipsniff.sim.imageserver.scripts import (
 from cvipsniff.sim.imageserver.server_logic import RecordingServer, ServerConfig, Site
 from cvipsniff.sim.transcript import Scenario
 
-__all__ = ["build_scenarios", "build_violation_scenarios", "transcript_digest"]
+__all__ = ["build_field_scenarios", "build_scenarios", "build_violation_scenarios",
+           "transcript_digest"]
 
 GAP_BETWEEN_CONNECTIONS_MS = 40.0
 
@@ -309,6 +310,13 @@ def build_violation_scenarios(seed: int = 1) -> list[Scenario]:
         "a preset request the server never answers; the connection goes on",
         steps, [faults.on_answer(_rid(steps, "preset"), faults.drop)])
     return out
+
+
+def build_field_scenarios(seed: int = 1) -> list[Scenario]:
+    """Shapes real peers send (:mod:`.field_scenarios`)."""
+    from cvipsniff.sim.imageserver.field_scenarios import build_field_scenarios as build
+
+    return build(seed)
 
 
 def transcript_digest(scenarios: Sequence[Scenario]) -> str:

@@ -21,7 +21,7 @@ from cvipsniff.sim.imageserver.checks import (
     methodresponse_problem,
 )
 from cvipsniff.sim.imageserver.client_logic import ClientContext, Step, StepRecord
-from cvipsniff.sim.imageserver.genericbytedata import read_video_packet
+from cvipsniff.sim.imageserver.genericbytedata import read_picture
 from cvipsniff.sim.imageserver.reader import ImageMessage, XmlAnswer
 from cvipsniff.sim.imageserver.server_logic import (
     DEFAULT_CAMERA_ID,
@@ -83,9 +83,9 @@ def _pointer_after(msg: object, current: int) -> int:
     """Where the server's pointer is now: the last part's picture time when the parts say
     it (generic byte data carries timestamps), else Current."""
     if isinstance(msg, ImageMessage) and msg.parts:
-        packet = read_video_packet(msg.parts[-1].data)
-        if packet is not None:
-            return packet[0].picture_time_ms
+        picture = read_picture(msg.parts[-1].data)
+        if picture is not None:
+            return picture[0]
     return current
 
 
@@ -130,10 +130,16 @@ def _connect_builder(*, stdjpeg: bool, privacymask: bool, maskversion: int = 0,
     return build
 
 
+def _success_or_none(doc: XmlMessage) -> bool:
+    """No errorreason, or the "Success" recording servers put beside connected=yes (a
+    real client accepts it; the analyser notes it, DECISIONS.md item 28)."""
+    return not doc.has("errorreason") or (doc.text("errorreason") or "").lower() == "success"
+
+
 def _accepted(ctx: ClientContext, doc: XmlMessage) -> str | None:
     if doc.text("connected") != "yes":
         return f"connected is {doc.text('connected')!r}: {doc.text('errorreason')}"
-    if doc.has("errorreason"):
+    if not _success_or_none(doc):
         return "errorreason present although connected is yes"
     server = doc.children.get("servercapabilities")
     if server is None or server.find("connectupdate") is None:
@@ -187,8 +193,8 @@ def connectupdate_step() -> Step:
     def expect(ctx: ClientContext, doc: XmlMessage) -> str | None:
         if doc.text("connected") != "yes":
             return f"connected is {doc.text('connected')!r}: {doc.text('errorreason')}"
-        return "errorreason present although connected is yes" if doc.has(
-            "errorreason") else None
+        return None if _success_or_none(doc) else \
+            "errorreason present although connected is yes"
 
     return xml_step("connectupdate", "connectupdate", build, expect)
 

@@ -31,7 +31,13 @@ from cvipsniff.sim.imageserver.encode import (
     el,
 )
 from cvipsniff.sim.imageserver.framing import Overflow, TerminatedSplitter
-from cvipsniff.sim.imageserver.genericbytedata import video_packet
+from cvipsniff.sim.imageserver.genericbytedata import (
+    CODEC_JPEG,
+    audio_packet,
+    multi_packet,
+    video_block,
+    video_packet,
+)
 from cvipsniff.sim.imageserver.images import ImageSource, quality_for
 from cvipsniff.sim.imageserver.recording import Position, Recording
 from cvipsniff.sim.imageserver.xmlread import XmlMessage, parse_int, parse_xml, parse_yes_no
@@ -86,6 +92,13 @@ class ServerConfig:
     send_motion_level: bool = False
     multipart_frames: int = 3  # images per multipart browse response ("a GOP")
     request_cap: int = 64 * 1024
+    # A connect without <connectparam> authenticates with basic credentials
+    # (username/password pairs accepted here; none by default, as with token-only sites).
+    basic_users: tuple[tuple[str, str], ...] = ()
+    # How raw (non-JPEG) pictures are wrapped in generic byte data: "packet" (a video
+    # stream packet), "block" (a video block with a header extension) or "multi" (a multi
+    # packet holding the video packet and an audio packet), as recording servers send.
+    gbd_layout: str = "packet"
 
 
 class Camera:
@@ -304,12 +317,21 @@ class RecordingServer:
         return None
 
     def _connect(self, req: XmlMessage, now: float) -> list[ServerOutput]:
-        cameraid = req.text("cameraid") or ""
+        param = req.text("connectparam")
+        cameraid = req.text("cameraid")
+        if cameraid is None:
+            # As a recording server does: without <cameraid> the camera is the one the
+            # connectparam id names.
+            m = _CONNECT_PARAM.match(param or "")
+            cameraid = m.group(1) if m is not None else ""
         camera = self.site.find(cameraid)
         if camera is None:
             reason: str | None = f"Unknown camera {cameraid!r}"
+        elif param is None and (req.text("username") or "",
+                                req.text("password") or "") in self.config.basic_users:
+            reason = None  # basic credentials instead of a connection token
         else:
-            reason = self._check_param(req.text("connectparam"), camera)
+            reason = self._check_param(param, camera)
         if camera is None or reason is not None:
             self._session = None
             self._live = None
@@ -429,8 +451,18 @@ class RecordingServer:
         if session.alwaysstdjpeg:
             return jpeg, encode.CONTENT_TYPE_JPEG
         time = session.camera.recording.times[index]
-        return (video_packet(jpeg, sequence=index, picture_time_ms=time),
-                encode.CONTENT_TYPE_GENERIC)
+        return self._raw_picture(jpeg, index, time), encode.CONTENT_TYPE_GENERIC
+
+    def _raw_picture(self, jpeg: bytes, sequence: int, time: int) -> bytes:
+        """One picture as generic byte data, in the configured layout."""
+        layout = self.config.gbd_layout
+        if layout == "block":
+            return video_block(jpeg, codec=CODEC_JPEG, first_time_ms=time, last_time_ms=time,
+                               pictures=1, sequence=sequence, extension=bytes(8))
+        packet = video_packet(jpeg, sequence=sequence, picture_time_ms=time)
+        if layout == "multi":
+            return multi_packet(packet, audio_packet(bytes(160)))
+        return packet
 
     def _multipart_browse(self, req: XmlMessage, pos: Position,
                           quality: int) -> tuple[bytes, Position]:
@@ -540,7 +572,7 @@ class RecordingServer:
         if session.alwaysstdjpeg:
             body, ctype = jpeg, encode.CONTENT_TYPE_JPEG
         else:
-            body = video_packet(jpeg, sequence=counter, picture_time_ms=t)
+            body = self._raw_picture(jpeg, counter, t)
             ctype = encode.CONTENT_TYPE_GENERIC
         # Live: Prev is the previous frame sent; the next frame's time is not known yet,
         # so Next repeats Current (the document shows the goto layout only).

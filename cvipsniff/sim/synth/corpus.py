@@ -8,6 +8,8 @@
 * ``impairments/FAMILY.*`` — one capture per impairment family, laid out on a mix of a
   CVIP session, an ImageServer session and discovery pings;
 * ``violations/NAME.pcapng`` — every violation scenario;
+* ``field/NAME.pcapng`` — shapes real peers send that the specs do not foresee (from a
+  producer's optional ``build_field_scenarios(seed)``);
 * a ``.truth.json`` beside each capture and ``manifest.json`` listing them all.
 
 Recorded captures (``loopback-real.pcapng``, written by ``scripts/record_loopback.py``)
@@ -55,7 +57,7 @@ class CaptureSpec:
     """One capture of the corpus: what to lay out and how."""
 
     path: str  # relative to the corpus directory
-    group: str  # "demo", "scenario", "impairment", "violation"
+    group: str  # "demo", "scenario", "impairment", "violation", "field"
     scenario: Scenario
     description: str
     impairments: str = ""
@@ -68,9 +70,10 @@ class Sources:
 
     clean: list[Scenario]
     violations: list[Scenario]
+    field_shapes: list[Scenario] = field(default_factory=list)
 
     def find(self, name: str) -> Scenario | None:
-        for scenario in (*self.clean, *self.violations):
+        for scenario in (*self.clean, *self.violations, *self.field_shapes):
             if scenario.name == name:
                 return scenario
         return None
@@ -80,6 +83,7 @@ def load_sources(seed: int = DEFAULT_SEED) -> Sources:
     """Ask each protocol's peers for its scenarios (clean, then violations)."""
     clean: list[Scenario] = []
     violations: list[Scenario] = []
+    shapes: list[Scenario] = []
     for module_name in PRODUCERS:
         try:
             module = importlib.import_module(module_name)
@@ -87,11 +91,13 @@ def load_sources(seed: int = DEFAULT_SEED) -> Sources:
             raise CorpusError(f"scenario producer {module_name} is not available: {exc}") from None
         clean.extend(_scenarios(module, "build_scenarios", seed))
         violations.extend(_scenarios(module, "build_violation_scenarios", seed))
-    names = Counter(s.name for s in (*clean, *violations))
+        if hasattr(module, "build_field_scenarios"):  # optional
+            shapes.extend(_scenarios(module, "build_field_scenarios", seed))
+    names = Counter(s.name for s in (*clean, *violations, *shapes))
     duplicated = sorted(name for name, n in names.items() if n > 1)
     if duplicated:
         raise CorpusError(f"scenario names used twice: {', '.join(duplicated)}")
-    return Sources(clean, violations)
+    return Sources(clean, violations, shapes)
 
 
 def _scenarios(module: Any, attribute: str, seed: int) -> list[Scenario]:
@@ -261,6 +267,8 @@ def plan(sources: Sources) -> list[CaptureSpec]:
                                  f"{what} ({mix.description})", impairments))
     for s in sources.violations:
         specs.append(CaptureSpec(f"violations/{s.name}.pcapng", "violation", s, s.description))
+    for s in sources.field_shapes:
+        specs.append(CaptureSpec(f"field/{s.name}.pcapng", "field", s, s.description))
     return specs
 
 

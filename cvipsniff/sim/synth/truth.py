@@ -260,6 +260,8 @@ class TruthRecorder:
                     "t_ms": msg.t_ms,
                     "length": len(msg.data),
                 }
+                if truth.answers is not None:
+                    entry["answers"] = truth.answers
                 if conv.transport == "tcp":
                     entry.update(self._tcp_message(c, m, msg.direction, len(msg.data),
                                                    client, server))
@@ -491,7 +493,8 @@ def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     open_: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     out: list[dict[str, Any]] = []
     for msg in messages:
-        if msg["txn"] is None:
+        txn_id = msg["txn"] if msg["txn"] is not None else msg.get("answers")
+        if txn_id is None:
             continue
         requester = msg.get("direction", 0) if not msg["is_response"] else None
         if not msg["is_response"] and msg["kind"] not in _PUSHED_KINDS:
@@ -513,7 +516,7 @@ def _transactions(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(txn)
             continue
         direction = msg.get("direction", 1)
-        key = (msg["conversation"], msg["protocol"], msg["txn"], 1 - direction)
+        key = (msg["conversation"], msg["protocol"], txn_id, 1 - direction)
         queue = open_.get(key)
         if not queue:
             # UDP answers come from other flows: match on conversation only.
