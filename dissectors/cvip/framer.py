@@ -84,8 +84,11 @@ class CvipFramer:
     """Cuts one direction's reassembled byte stream into CVIPv2 messages."""
 
     # Slots: one framer per flow direction, so 100,000 open flows hold 200,000 of
-    # them; without a __dict__ each costs a fifth of the memory (issue 14).
+    # them; without a __dict__ each costs a fifth of the memory (issue 14). "__dict__" is
+    # a slot too, so an attribute added later and not listed here still works (it only
+    # costs that framer its dict again).
     __slots__ = (
+        "__dict__",
         "_base", "_buf", "_closing", "_declared", "_discard_left", "_discard_reason",
         "_discard_rule", "_discard_seen", "_discard_start", "_end_scan", "_mode", "_msg_len",
         "_open_ended", "_pos", "_scan", "_skip_len", "_skip_start", "_xml", "size_cap",

@@ -134,13 +134,17 @@ class ImageServerFramer:
     """
 
     # Slots: one framer per flow direction, so 100,000 open flows hold 200,000 of
-    # them; without a __dict__ each costs a fifth of the memory (issue 14).
+    # them; without a __dict__ each costs a fifth of the memory (issue 14). "__dict__" is
+    # a slot too, so an attribute added later and not listed here still works (it only
+    # costs that framer its dict again).
     __slots__ = (
+        "__dict__",
         "_base", "_blank_end", "_body_end", "_body_start", "_buf", "_close_delimiter",
-        "_close_end", "_close_scan", "_close_tag", "_cut_at", "_cut_scan", "_early_rule",
-        "_expect_trailer", "_lead", "_next_scan", "_overrun", "_remaining", "_root",
-        "_root_scan", "_scan", "_skip_len", "_skip_reason", "_skip_rule", "_skip_start",
-        "_state", "_strict", "_ws_scan", "max_body", "max_header_bytes", "max_xml_bytes",
+        "_close_end", "_close_scan", "_close_tag", "_closing", "_cut_at", "_cut_scan",
+        "_early_rule", "_embedded", "_expect_trailer", "_lead", "_next_scan", "_overrun",
+        "_part_at", "_part_end", "_part_scan", "_remaining", "_root", "_root_scan", "_scan",
+        "_skip_len", "_skip_reason", "_skip_rule", "_skip_start", "_state", "_strict",
+        "_ws_scan", "max_body", "max_header_bytes", "max_xml_bytes",
     )
 
     def __init__(self, *, max_header_bytes: int = 64 * 1024, max_xml_bytes: int = 1 << 20,
