@@ -18,7 +18,7 @@ from cvipsniff.analysis.connections import ImageServerConnections
 from cvipsniff.analysis.coverage import TrafficSeen
 from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.analysis.pairing import Pairer
-from cvipsniff.analysis.rules import CATALOGUE
+from cvipsniff.analysis.rules import CATALOGUE, Rule
 from cvipsniff.analysis.stats import ServiceResponseTimes
 from cvipsniff.model import FlowClosed, Message, TransportNote
 
@@ -58,6 +58,8 @@ class Analysis:
         self.first_ts_ns: int | None = None
         self.last_ts_ns: int | None = None
         self._seen_once: set[str] = set()
+        # Per rule id, the configuration's verdict (see _gate_of).
+        self._gates: dict[str, tuple[bool, str, str, Rule | None]] = {}
         self._seen_flow: set[tuple[str, int]] = set()
         self._counted_latency: set[int] = set()
         self.max_per_message = max(1, max_per_message)
@@ -168,15 +170,17 @@ class Analysis:
         keeps the severity its dissector or rule decided unless ``[rules.severity]`` names
         its rule, so every view (read, TUI, report, sniff) shows one grade."""
         kept: list[Finding] = []
-        cfg = self.config
+        gates = self._gates
         for f in findings:
-            if not cfg.enabled(f.rule):
+            gate = gates.get(f.rule)
+            if gate is None:
+                gate = gates[f.rule] = self._gate_of(f.rule)
+            enabled, severity, action, rule = gate
+            if not enabled:
                 continue
-            rule = CATALOGUE.get(f.rule)
-            f.severity = cfg.severity_of(f.rule, f.severity)
+            f.severity = severity or f.severity
             if rule is not None and not f.spec:
                 f.spec = rule.spec
-            action = cfg.action_of(f.rule)
             if action == "ignore":
                 continue
             if action == "once":
@@ -198,6 +202,14 @@ class Analysis:
             kept.append(f)
         self.findings.extend(kept)
         return kept
+
+    def _gate_of(self, rule_id: str) -> tuple[bool, str, str, Rule | None]:
+        """What the configuration says of a rule: enabled, re-graded severity ("" if
+        not), action, catalogue entry. Worked out once per rule id (glob patterns are
+        matched here, not per finding) and kept in ``_gates``."""
+        cfg = self.config
+        return (cfg.enabled(rule_id), cfg.severity_of(rule_id, ""), cfg.action_of(rule_id),
+                CATALOGUE.get(rule_id))
 
     def _capture_overflow(self) -> list[Finding]:
         """One "N more" finding per rule that went beyond ``max_per_capture``."""
