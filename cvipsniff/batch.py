@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -47,17 +48,20 @@ class AnalyseTask:
         from cvipsniff.commands.report import analyse_path
 
         flt = compile_user_filter(self.filter_text) if self.filter_text else None
-        return analyse_path(path, self.config, self.pipeline_config, progress, flt)
+        return analyse_path(path, self.config, self.pipeline_config, progress, flt,
+                            self.filter_text)
 
     def split(self, path: str, workers: int) -> FileResult:
         """One capture over ``workers`` processes by flow (one process when that cannot
         be exact: see :mod:`cvipsniff.split`)."""
         from cvipsniff.split import analyse_split
 
+        started = time.perf_counter()
         analysis = analyse_split(path, self.config, self.pipeline_config, workers)
         if analysis is None:
             return self(path)
-        return FileResult(path, analysis, findings=list(analysis.findings))
+        return FileResult(path, analysis, findings=list(analysis.findings),
+                          elapsed_s=time.perf_counter() - started)
 
 
 def failed(path: str, exc: BaseException) -> FileResult:

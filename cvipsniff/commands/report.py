@@ -10,6 +10,7 @@ import argparse
 import glob
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from cvipsniff.model import Message
 from cvipsniff.paths import default_capture
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.progress import Progress
-from cvipsniff.report import FileResult, failing, json_report, junit, markdown, text
+from cvipsniff.report import FileResult, Narrowed, failing, json_report, junit, markdown, text
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
 
@@ -67,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="analyse the captures on a Dask cluster: tcp://SCHEDULER:PORT, or "
                    "local:N for N local workers (needs the 'cluster' extra)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="text format: each capture's summary and the rules that fail the "
+                   "gate only (no passing rules, no response-time table)")
     p.add_argument("--default", action="store_true", help=argparse.SUPPRESS)
     add_decode_options(p)
     p.set_defaults(run=run)
@@ -93,8 +97,10 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 
 
 def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
-                 progress: Progress | None = None, flt: Filter | None = None) -> FileResult:
+                 progress: Progress | None = None, flt: Filter | None = None,
+                 flt_text: str | None = None) -> FileResult:
     """One capture through the pipeline and the analysis; never raises on its content."""
+    started = time.perf_counter()
     if path != "-" and not os.path.exists(path):  # "-": standard input
         return FileResult(path, None, error="no such file")
     if os.path.isdir(path):
@@ -114,15 +120,18 @@ def analyse_path(path: str, config: AnalysisConfig, pipeline_config: PipelineCon
     analysis.finish()
     result = FileResult(path, analysis, findings=list(analysis.findings))
     if flt is not None:
-        _narrow(result, analysis, flt, pipeline_config)
+        _narrow(result, analysis, flt, pipeline_config, flt_text or "")
+    result.elapsed_s = time.perf_counter() - started
     return result
 
 
 def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
-            pipeline_config: PipelineConfig) -> None:
-    """Second pass: keep the findings and transactions of the messages the filter selects."""
+            pipeline_config: PipelineConfig, flt_text: str) -> None:
+    """Second pass: keep the findings and transactions of the messages the filter selects,
+    and count what it selects for the summary and the response-time table."""
     lookup = AnalysisLookup(analysis)
     selected: set[int] = set()
+    narrowed = Narrowed(flt_text)
     first_ts: int | None = None
     for item in iter_capture(result.path, pipeline_config):
         if isinstance(item, Message):
@@ -130,6 +139,7 @@ def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
                 first_ts = item.first_ts_ns or item.ts_ns
             if flt.matches(lookup.source(item, first_ts)):
                 selected.add(item.number)
+                narrowed.add(item)
     # A capture without any message fails whatever the filter: nothing selected is no pass.
     result.findings = [f for f in result.findings
                        if f.message_number in selected or f.rule == NO_TRAFFIC]
@@ -138,6 +148,8 @@ def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
         if (t.request is not None and t.request.number in selected)
         or any(r.number in selected for r in t.responses)
     ]
+    narrowed.times(result.selected_transactions)
+    result.narrowed = narrowed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         payload = markdown.render(results, fail_on)
     else:
-        payload = text.render(results, fail_on)
+        payload = text.render(results, fail_on, quiet=args.quiet)
     _write(payload, args.output)
 
     for r in results:

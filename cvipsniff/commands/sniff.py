@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     ended = _wait(session)
 
     result = FileResult(f"live capture on {ended.stats.interface}", session.analysis,
-                        findings=list(session.analysis.findings))
+                        findings=list(session.analysis.findings),
+                        elapsed_s=ended.stats.elapsed_s)
     if flt is not None:
         _narrow(result, printer.selected)
     _final_output(args, result, ended, fail_on, sys.stderr if to_stdout else sys.stdout)

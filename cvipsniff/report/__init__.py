@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.analysis.model import Finding, Transaction
+from cvipsniff.analysis.stats import ServiceResponseTimes
+from cvipsniff.model import Message
 from dissectors.base import SEVERITY_RANK
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(slots=True)
+class Narrowed:
+    """What a display filter selected, for the summary and the response-time table: the
+    report's figures then describe the selection, not the capture around it."""
+
+    filter: str
+    messages: Counter[str] = field(default_factory=Counter)
+    flows: set[int] = field(default_factory=set)
+    first_ts_ns: int | None = None
+    last_ts_ns: int | None = None
+    srt: ServiceResponseTimes = field(default_factory=ServiceResponseTimes)
+
+    def add(self, msg: Message) -> None:
+        self.messages[msg.record.protocol] += 1
+        self.flows.add(msg.flow)
+        if self.first_ts_ns is None:
+            self.first_ts_ns = msg.first_ts_ns or msg.ts_ns
+        self.last_ts_ns = msg.ts_ns
+
+    def times(self, transactions: list[Transaction]) -> None:
+        for txn in transactions:
+            latency = txn.latency_ms
+            if latency is not None and txn.request is not None:
+                self.srt.add(txn.protocol, txn.method, latency)
 
 
 @dataclass(slots=True)
@@ -20,12 +51,43 @@ class FileResult:
     error: str | None = None
     # Set when a display filter narrowed the report to some messages' transactions.
     selected_transactions: list[Transaction] | None = None
+    narrowed: Narrowed | None = None
+    elapsed_s: float = 0.0  # wall time of the analysis (JUnit's time)
 
     @property
     def transactions(self) -> list[Transaction]:
         if self.selected_transactions is not None:
             return self.selected_transactions
         return self.analysis.transactions if self.analysis is not None else []
+
+    @property
+    def message_count(self) -> int:
+        if self.narrowed is not None:
+            return sum(self.narrowed.messages.values())
+        return self.analysis.message_count if self.analysis is not None else 0
+
+    def summary(self) -> dict[str, object]:
+        """The analysis summary as the report shows it: findings counted after the
+        baseline, and under a display filter the selected messages, transactions, flows
+        and time span (suppressed repeats stay the capture's: they have no message)."""
+        assert self.analysis is not None
+        out = self.analysis.summary()
+        counts = Counter(f.severity for f in self.findings)
+        out["findings"] = {sev: counts.get(sev, 0) for sev in SEVERITIES}
+        n = self.narrowed
+        if n is not None:
+            out["messages"] = {name: n.messages.get(name, 0)
+                               for name in ("cvip", "cvip-ping", "imageserver")}
+            out["transactions"] = dict(sorted(Counter(t.state for t in self.transactions)
+                                              .items()))
+            out["flows"] = len(n.flows)
+            out["duration_s"] = round(((n.last_ts_ns or 0) - (n.first_ts_ns or 0)) / 1e9, 6)
+        return out
+
+    def srt_table(self) -> list[dict[str, float | int | str]]:
+        if self.narrowed is not None:
+            return self.narrowed.srt.table()
+        return self.analysis.srt.table() if self.analysis is not None else []
 
 
 def failing(findings: list[Finding], fail_on: str) -> list[Finding]:

@@ -104,19 +104,16 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
         out["transactions"] = []
         out["findings"] = []
         return out
-    a = result.analysis
-    summary = a.summary()
+    summary = result.summary()
     summary["baseline_excused"] = result.excused
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in result.findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    summary["findings"] = counts
     out["summary"] = summary
+    if result.narrowed is not None:  # summary, transactions, findings, srt: the selection
+        out["display_filter"] = result.narrowed.filter
     out["transactions"] = Rows(result.transactions, transaction_text) if rows \
         else [transaction_json(t) for t in result.transactions]
     out["findings"] = Rows(result.findings, _finding_text) if rows \
         else [finding_json(f) for f in result.findings]
-    out["srt"] = a.srt.table()
+    out["srt"] = result.srt_table()
     return out
 
 

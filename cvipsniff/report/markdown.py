@@ -18,18 +18,20 @@ def _cell(text: object) -> str:
 def render(results: list[FileResult], fail_on: str) -> str:
     out = ["# cvipsniff conformance report", "",
            f"Fail threshold: `{fail_on}`", "",
+           *(f"Display filter: `{_cell(f)}` (figures and findings of the messages it "
+             "selects)\n" for f in sorted({r.narrowed.filter for r in results
+                                            if r.narrowed is not None})),
            "| Capture | Messages | Transactions | Errors | Warnings | Info | Result |",
            "|---|---:|---|---:|---:|---:|---|"]
     for r in results:
         if r.error is not None or r.analysis is None:
             out.append(f"| `{_cell(r.path)}` | – | – | – | – | – | unreadable: {_cell(r.error)} |")
             continue
-        counts = {"error": 0, "warning": 0, "info": 0}
-        for f in r.findings:
-            counts[f.severity] = counts.get(f.severity, 0) + 1
-        states = ", ".join(f"{k} {v}" for k, v in r.analysis.pairer.states.items())
+        summary = r.summary()
+        counts = summary["findings"]
+        states = ", ".join(f"{k} {v}" for k, v in summary["transactions"].items())
         verdict = "**FAIL**" if failing(r.findings, fail_on) else "pass"
-        out.append(f"| `{_cell(r.path)}` | {r.analysis.message_count} | {_cell(states)} | "
+        out.append(f"| `{_cell(r.path)}` | {r.message_count} | {_cell(states)} | "
                    f"{counts['error']} | {counts['warning']} | {counts['info']} | {verdict} |")
     for r in results:
         if not r.findings:

@@ -20,24 +20,28 @@ def _frames_text(findings: list[Finding]) -> str:
     return shown + (f" … (+{more} more)" if more > 0 else "")
 
 
-def render_file(result: FileResult, fail_on: str) -> list[str]:
+def render_file(result: FileResult, fail_on: str, *, quiet: bool = False) -> list[str]:
+    """One capture's part. ``quiet``: the summary and the rules that fail the gate only
+    (no passing rules, no response-time table), for a CI log."""
     lines = [f"== {result.path}"]
     if result.error is not None or result.analysis is None:
         lines.append(f"   error: {result.error}")
         return lines
-    a = result.analysis
-    s = a.summary()
+    s = result.summary()
     msgs = s["messages"]
+    if result.narrowed is not None:
+        lines.append(f"   display filter: {result.narrowed.filter} (every figure below is of "
+                     "the messages it selects)")
     lines.append(
-        f"   {a.message_count} messages (CVIP {msgs['cvip']}, CVIP-Ping {msgs['cvip-ping']}, "
-        f"ImageServer {msgs['imageserver']}) in {s['flows']} flows over {s['duration_s']:.3f} s"
+        f"   {result.message_count} messages (CVIP {msgs['cvip']}, CVIP-Ping "
+        f"{msgs['cvip-ping']}, ImageServer {msgs['imageserver']}) in {s['flows']} flows "
+        f"over {s['duration_s']:.3f} s"
     )
     states = ", ".join(f"{k} {v}" for k, v in s["transactions"].items()) or "none"
     lines.append(f"   transactions: {states}")
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in result.findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    verdict = "FAIL" if failing(result.findings, fail_on) else "ok"
+    counts = s["findings"]
+    bad = failing(result.findings, fail_on)
+    verdict = "FAIL" if bad else "ok"
     lines.append(
         f"   findings: {counts['error']} error, {counts['warning']} warning, "
         f"{counts['info']} info" + (f"; {result.excused} excused by the baseline"
@@ -46,7 +50,7 @@ def render_file(result: FileResult, fail_on: str) -> list[str]:
     # Grouped by severity and rule: a rule may be an error in one message and a warning in
     # another, and each finding is shown with the grade it has.
     groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for f in result.findings:
+    for f in bad if quiet else result.findings:
         groups[(f.severity, f.rule)].append(f)
     order = {"error": 0, "warning": 1, "info": 2}
     for severity, rule_id in sorted(groups, key=lambda k: (order.get(k[0], 3), k[1])):
@@ -62,9 +66,11 @@ def render_file(result: FileResult, fail_on: str) -> list[str]:
                 lines.append(f"               … {len(f.notes) - _MAX_MESSAGES_LISTED} more notes")
         if len(group) > _MAX_MESSAGES_LISTED:
             lines.append(f"             · … {len(group) - _MAX_MESSAGES_LISTED} more")
+    if quiet:
+        return lines
     for rule_id, n in s["suppressed"].items():
         lines.append(f"   (suppressed {n} repeated {rule_id})")
-    table = a.srt.table()
+    table = result.srt_table()
     if table:
         lines.append("   service response times (ms):")
         lines.append(f"     {'protocol':12} {'method':40} {'count':>6} {'min':>9} {'mean':>9} "
@@ -78,10 +84,10 @@ def render_file(result: FileResult, fail_on: str) -> list[str]:
     return lines
 
 
-def render(results: list[FileResult], fail_on: str) -> str:
+def render(results: list[FileResult], fail_on: str, *, quiet: bool = False) -> str:
     lines: list[str] = []
     for result in results:
-        lines.extend(render_file(result, fail_on))
+        lines.extend(render_file(result, fail_on, quiet=quiet))
         lines.append("")
     failed = sum(1 for r in results if r.error is None and failing(r.findings, fail_on))
     errors = sum(1 for r in results if r.error is not None)
