@@ -152,25 +152,39 @@ class Peers:
         ports = sorted({*self.ports.values(), self.imageserver_port})
         return f"host {HOST} and (" + " or ".join(f"port {p}" for p in ports) + ")"
 
-    def run_clients(self) -> list[bool]:
-        """A bounded set of scripted scenarios of both protocols; each step's verdict."""
+    def _client_config(self) -> ClientConfig:
         p = self.ports
-        config = ClientConfig(host=HOST, port=p["tcp"], ping_port=p["tcp_common"],
-                              udp_port=p["udp"], udp_ping_port=p["udp_common"], role="device",
-                              timeout=3.0, event_timeout=3.0)
+        return ClientConfig(host=HOST, port=p["tcp"], ping_port=p["tcp_common"],
+                            udp_port=p["udp"], udp_ping_port=p["udp_common"], role="device",
+                            timeout=3.0, event_timeout=3.0)
+
+    def run_cvip_clients(self) -> list[bool]:
+        """The CVIP half of :meth:`run_clients`: each step's verdict."""
+        config = self._client_config()
 
         async def clients() -> list[bool]:
             verdicts: list[bool] = []
             for name in ("discovery", "configure", "events", "device-services"):
                 for result in await run_client(config, name, duration=15.0):
                     verdicts.extend(step.ok for step in result.steps)
-            results = await run_scripts(HOST, self.imageserver_port,
-                                        ["browse", "live", "control"],
-                                        ClientOptions(live_ms=400.0))
-            verdicts.extend(step.ok for steps in results.values() for step in steps)
             return verdicts
 
         return self.runner.call(clients(), timeout=60.0)
+
+    def run_imageserver_clients(self) -> list[bool]:
+        """The ImageServer half of :meth:`run_clients`: each step's verdict."""
+
+        async def clients() -> list[bool]:
+            results = await run_scripts(HOST, self.imageserver_port,
+                                        ["browse", "live", "control"],
+                                        ClientOptions(live_ms=400.0))
+            return [step.ok for steps in results.values() for step in steps]
+
+        return self.runner.call(clients(), timeout=60.0)
+
+    def run_clients(self) -> list[bool]:
+        """A bounded set of scripted scenarios of both protocols; each step's verdict."""
+        return self.run_cvip_clients() + self.run_imageserver_clients()
 
     def close(self) -> None:
         async def down() -> None:

@@ -127,7 +127,11 @@ def test_an_unanswered_request_becomes_a_finding_while_no_packet_comes() -> None
                           analysis_config=AnalysisConfig(unanswered_timeout_s=2.0),
                           clock=lambda: now[0])
     session.start()
-    time.sleep(0.2)  # ticks pass: the request is younger than the timeout
+    # Ticks pass (each one a stats snapshot) while the request is younger than the timeout.
+    deadline = time.monotonic() + DEADLINE_S
+    while sum(isinstance(i, CaptureStats) for i in list(seen)) < 3:
+        assert time.monotonic() < deadline, "the session did not tick"
+        time.sleep(0.01)
     assert not reported.is_set()
     now[0] += 2_100_000_000  # 2.1 s later, and still no packet
     assert reported.wait(DEADLINE_S)
@@ -185,9 +189,11 @@ def test_a_duration_stops_an_idle_capture() -> None:
     ended = session.run()
     elapsed = time.monotonic() - started
     assert ended.reason == "duration"
-    assert 0.3 <= elapsed < 3.0
+    # Not before the duration; "not much after" is no assertion a busy machine keeps (that
+    # it ended at all, by itself and for this reason, is what the test is about).
+    assert elapsed >= 0.3
     assert source.stopped and source.closed
-    assert 0.3 <= ended.stats.elapsed_s < 3.0
+    assert ended.stats.elapsed_s >= 0.3
 
 
 def test_stop_from_another_thread_and_restart_with_fresh_state() -> None:

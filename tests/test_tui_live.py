@@ -129,10 +129,9 @@ def test_messages_arrive_are_followed_and_the_stopped_capture_equals_its_file(
             await pilot.press("ctrl+e")
             await until(pilot, lambda: app.session.capture is not None
                         and not app.session.capture.running, "the capture to stop")
-            await pilot.pause(0.2)
-            assert "■ test0 stopped" in status.text
-            assert f"{len(frames):,} pkts" in status.text
-            assert app.session.load.done
+            await until(pilot, lambda: "■ test0 stopped" in status.text
+                        and f"{len(frames):,} pkts" in status.text, "the stopped status")
+            await until(pilot, lambda: app.session.load.done, "the last batch")
 
             # The live session shows what the file written meanwhile shows offline.
             reference = offline(str(written), config)
@@ -248,28 +247,27 @@ def test_the_live_tui_shows_messages_while_the_peers_talk_over_loopback(
             async with app.run_test(size=(140, 40)) as pilot:
                 screen = screen_of(app)
                 lst = screen.message_list
-                talking = asyncio.ensure_future(asyncio.to_thread(peers.run_clients))
-                # Messages show while the clients are still talking.
-                await until(pilot, lambda: lst.row_count() > 0 or talking.done(),
-                            "the first messages")
-                assert not talking.done(), "no message was shown before the clients ended"
-                counts = {lst.row_count()}
-                while not talking.done():
-                    await pilot.pause(0.1)
-                    counts.add(lst.row_count())
-                verdicts = talking.result()
+                # The CVIP clients talk first, then the ImageServer ones: the list shows
+                # the first half before the second starts, and grows with the second,
+                # followed to its end (each step waits on what the screen shows, not on
+                # time, so a busy machine only makes it slower).
+                verdicts = await asyncio.to_thread(peers.run_cvip_clients)
+                await until(pilot, lambda: app.session.protocol_counts["cvip"] > 0
+                            and lst.row_count() > 0, "the CVIP messages")
+                first_half = lst.row_count()
+                verdicts += await asyncio.to_thread(peers.run_imageserver_clients)
                 assert all(verdicts), "a client scenario failed against the peers"
-                assert len(counts) > 2, "the list did not grow while the peers talked"
-                await pilot.pause(1.0)
+                await until(pilot, lambda: app.session.protocol_counts["imageserver"] > 0
+                            and lst.row_count() > first_half, "the ImageServer messages")
                 # The list followed the traffic to its end: the ImageServer scripts ran last.
-                assert lst.cursor == lst.row_count() - 1
-                assert "ImageSrv" in list_text(app)
+                await until(pilot, lambda: lst.cursor == lst.row_count() - 1
+                            and "ImageSrv" in list_text(app), "the follow to the end")
                 assert "● lo" in screen.status.text
                 protocols = app.session.protocol_counts
                 assert protocols["cvip"] > 0 and protocols["imageserver"] > 0
                 await pilot.press("ctrl+e")
                 await until(pilot, lambda: not app.session.capture.running, "the stop")
-                await pilot.pause(0.2)
+                await until(pilot, lambda: app.session.load.done, "the last batch")
                 reference = offline(str(written), config)
                 assert len(app.session) == len(reference)
                 assert app.session.transactions.state_counts() \

@@ -269,7 +269,11 @@ class MessagesScreen(SessionScreen):
     @on(MessageList.Highlighted)
     def _cursor_moved(self, event: MessageList.Highlighted) -> None:
         if self.session.capture is not None:
-            following = event.position >= self.message_list.row_count() - 1
+            # Where the cursor is now, not where this event says it was: on a busy machine
+            # a batch can move the cursor to the new end before the event of its previous
+            # move is handled, and that stale position must not pause the follow.
+            lst = self.message_list
+            following = lst.cursor >= lst.row_count() - 1
             if following != self._follow:
                 self._follow = following
                 self.update_status()
