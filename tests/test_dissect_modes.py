@@ -19,6 +19,12 @@ from hypothesis import strategies as st
 
 from cvipsniff.model import Message
 from cvipsniff.pipeline import PipelineConfig, iter_capture
+from cvipsniff.sim.imageserver.genericbytedata import (
+    audio_packet,
+    multi_packet,
+    video_block,
+    video_packet,
+)
 from dissectors.base import Record
 from dissectors.cvip import dissect as cvip_dissect
 from dissectors.cvip import encode_message, xmlparse
@@ -28,6 +34,7 @@ from tests.conftest import CAPTURES
 from tests.test_cvip_record import CONSTRUCTED
 from tests.test_cvip_record import corpus as cvip_corpus
 from tests.test_cvip_xml import BILLION_LAUGHS
+from tests.test_imageserver_field_shapes import SHAPES
 from tests.test_imageserver_imageresponse import GBD, gbd, image, jpeg, multipart
 from tests.test_imageserver_spec_examples import (
     EXAMPLES,
@@ -118,6 +125,13 @@ IMAGE_RESPONSES = {
     "multipart lengths lie": multipart([(gbd(b"\x01" * 40), GBD)], lengths=[10]),
     "cut short": image(jpeg(64, 64, 3000))[:1200],
     "header only": b"ImageResponse\r\nRequestId: x\r\nContent-length: 4",
+    "empty database answer": SHAPES["empty database answer"][0],
+    "no RequestId": SHAPES["ImageResponse without RequestId"][0],
+    "video block": image(video_block(jpeg(16, 8, 400), codec=1, first_time_ms=1, last_time_ms=2,
+                                     pictures=1, extension=b"\x00" * 8), content_type=GBD),
+    "multi packet": multipart([(multi_packet(video_packet(jpeg(8, 8, 300), sequence=1,
+                                                          picture_time_ms=5),
+                                             audio_packet(b"\x01" * 20)), GBD)]),
 }
 
 
@@ -126,6 +140,13 @@ def test_image_responses_are_the_same_in_both_modes(name: str):
     both(imageserver_dissect, IMAGE_RESPONSES[name])
     both(imageserver_dissect, IMAGE_RESPONSES[name], strict_image_headers=True,
          reveal_secrets=True)
+    both(imageserver_dissect, IMAGE_RESPONSES[name], profile="strict")
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_field_shapes_are_the_same_in_both_modes(name: str):
+    both(imageserver_dissect, SHAPES[name][0])
+    both(imageserver_dissect, SHAPES[name][0], profile="strict")
 
 
 # ---- hostile and malformed bodies: the lean path hands them to the full path ---------------

@@ -137,3 +137,34 @@ def test_guids_in_braces_and_any_case_are_guids() -> None:
     param = f"id={{{CAMERA.upper()}}}&amp;connectiontoken=T"
     data = call("connectupdate", f"<connectparam>{param}</connectparam>")
     assert graded(data) == []
+
+
+# ---- framing of the field shapes, split at every byte -----------------------------------------
+
+
+def _frame(stream: bytes, cut: int) -> list[bytes]:
+    from dissectors.base import Framed
+    from dissectors.imageserver.framer import ImageServerFramer
+
+    framer = ImageServerFramer()
+    events = framer.feed(stream[:cut]) + framer.feed(stream[cut:]) + framer.close()
+    assert all(isinstance(e, Framed) and not e.problems for e in events), events
+    return [e.data for e in events]
+
+
+@pytest.mark.parametrize("name", ["empty database answer", "methodresponse without requestid",
+                                  "ImageResponse without RequestId"])
+def test_server_shapes_frame_alone_at_every_split(name: str) -> None:
+    data = SHAPES[name][0]
+    stream = data + SUCCESS + EMPTY + NO_REQUEST_ID_HEADER
+    expected = [data, SUCCESS, EMPTY, NO_REQUEST_ID_HEADER]
+    for cut in range(len(stream) + 1):
+        assert _frame(stream, cut) == expected, cut
+
+
+@pytest.mark.parametrize("name", ["connect without cameraid", "connect without connectparam"])
+def test_client_shapes_frame_alone_at_every_split(name: str) -> None:
+    data = SHAPES[name][0]
+    stream = data + BASIC + NO_CAMERAID
+    for cut in range(len(stream) + 1):
+        assert _frame(stream, cut) == [data, BASIC, NO_CAMERAID], cut
