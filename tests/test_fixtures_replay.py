@@ -133,3 +133,25 @@ def test_replay_of_a_capture_and_exit_statuses(peers: Peers, tmp_path: Path) -> 
     assert_clean_error(run_cli("replay", str(capture), "--target", "nowhere"), "HOST:PORT")
     assert_clean_error(run_cli("replay", str(tmp_path / "none"), "--target", f"{HOST}:1"),
                        "no such file")
+
+
+def test_an_answer_the_capture_lost_is_judged_on_conformance(recorded: Path,
+                                                              peers: Peers) -> None:
+    fixtures = read_set(recorded)
+    (lost,) = [t for _, t in fixtures.transactions()
+               if t["method"] == "cviNetwork.getProperties"]
+    lost["state"], lost["responses"], lost["latency_ms"] = "answer_lost", [], None
+    options = Options(HOST, peers.ports["tcp"], "cvip", timeout=3.0)
+    verdicts, _ = replay([fixtures], options)
+    judged = next(v for v in verdicts if v.transaction == lost["number"])
+    assert judged.verdict == "pass" and judged.latency_ms is not None
+    relay = FaultyRelay(peers.ports["tcp"], "cvip", "cviNetwork.getProperties", _bit_clear)
+    port = peers.runner.call(relay.start())
+    try:
+        verdicts, _ = replay([fixtures], Options(HOST, port, "cvip", timeout=3.0, port_map={
+            ("udp", 7110): peers.ports["udp"]}))
+    finally:
+        peers.runner.call(relay.close())
+    judged = next(v for v in verdicts if v.transaction == lost["number"])
+    assert judged.verdict == "violation"
+    assert any("cvip.header.response_bit" in d for d in judged.details)
