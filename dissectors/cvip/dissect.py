@@ -31,6 +31,7 @@ from dissectors.cvip.semantics import Meaning, interpret, params_by_name, params
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE
 from dissectors.cvip.xmlparse import XML_SECTION, Limits, parse_body
 from dissectors.cvip.xmlrpc import SCHEMA, XmlRpcBody, decode, decode_plain
+from dissectors.secrets import Scrubber, is_secret_name, may_hold_secrets
 
 _RESPONSE_KINDS = ("response", "ack", "fault")
 
@@ -39,11 +40,25 @@ def dissect(data: bytes, transport: str = "tcp",
             options: Mapping[str, object] | Options | None = None) -> Record:
     """Dissect one CVIPv2 message. ``options``: see :class:`dissectors.cvip.options.Options`."""
     try:
-        return _dissect(bytes(data), transport, parse_options(options))
+        opts = parse_options(options)
+        data = bytes(data)
+        record = _dissect(data, transport, opts)
+        if not opts.reveal_secrets and _may_hold_secrets(data, record):
+            Scrubber().record(record)
+        return record
     except Exception as exc:  # last line of defence: a bug here must not stop a capture
         return Record("cvip", "unknown", f"[CVIP dissector error: {type(exc).__name__}]",
                       problems=[Problem("dissector_error", "error",
                                         f"cvip dissector raised {type(exc).__name__}: {exc}")])
+
+
+def _may_hold_secrets(data: bytes, record: Record) -> bool:
+    """Secret-named bytes, or a parameter the catalogue names as a secret (a login's
+    ``PassWord``, bound by position whatever the body calls it)."""
+    if may_hold_secrets(data):
+        return True
+    by_name = record.attrs.get("params_by_name")
+    return isinstance(by_name, dict) and any(is_secret_name(str(k)) for k in by_name)
 
 
 def _dissect(data: bytes, transport: str, opts: Options) -> Record:

@@ -46,6 +46,9 @@ class Options:
     # same, ``fields`` stays empty and problem offsets may be -1. Not a reading of the
     # document: the engine sets it (PipelineConfig.tree).
     tree: bool = True
+    # Show passwords (cviUser.login PassWord, updateuser UserPassword) unmasked in fields,
+    # attributes and messages (dissectors/secrets.py); off: masked to their length.
+    reveal_secrets: bool = False
 
 
 DEFAULT_OPTIONS = Options()

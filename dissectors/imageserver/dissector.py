@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dissectors.base import Field, Record
+from dissectors.secrets import Scrubber, may_hold_secrets
 
 from . import fields as keys
 from . import rules
@@ -38,7 +39,10 @@ def dissect(data: bytes, transport: str = "tcp",
         if data.startswith(_IMAGE_FIRST, start):
             return dissect_image(data, start, opts)
         if data.startswith(b"<", start):
-            return dissect_xml(data, start, opts)
+            record = dissect_xml(data, start, opts)
+            if not opts.reveal_secrets and may_hold_secrets(data):
+                Scrubber().record(record)
+            return record
         return _unknown(data, start, opts.tree)
     except Exception as exc:  # never let one message stop the analysis
         return Record(

@@ -1,0 +1,102 @@
+"""Secrets stay masked whatever the markup (issue 14): an ImageServer ``<password>`` with a
+mismatched end tag, attributes or children, a ``connectiontoken`` anywhere, and CVIP
+``cviUser.login`` passwords; in the tree, the attributes, messages and the summary, in
+both tree modes, and through ``read -V`` / ``read -T json``. ``reveal_secrets`` reveals."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+from dissectors.cvip import dissect as dissect_cvip
+from dissectors.cvip import encode_message
+from dissectors.imageserver import dissect as dissect_imageserver
+from dissectors.secrets import mask_pairs
+from tests.test_capture_pcapng import epb, idb, shb
+
+SECRETS = ("pw123", "TOKSECRET", "ATTRSECRET", "CHILDSECRET", "s3cretPW")
+
+MISMATCHED_END_TAG = (
+    b"<methodcall><requestid>1</requestid><methodname>connect</methodname>"
+    b"<username>u</username><password>pw123</user><connectparam>id=1&amp;"
+    b"connectiontoken=TOKSECRET</connectparam><cameraid>c</cameraid></methodcall>\r\n\r\n")
+ATTRIBUTE_AND_CHILD = (
+    b"<methodcall><requestid>1</requestid><methodname>connect</methodname>"
+    b'<username>u</username><password value="ATTRSECRET"><x>CHILDSECRET</x>pw123'
+    b"</password><cameraid>c</cameraid><connectparam>id=1&amp;connectiontoken=TOKSECRET"
+    b"</connectparam></methodcall>\r\n\r\n")
+TOKEN_ELSEWHERE = (
+    b"<methodcall><requestid>1</requestid><methodname>goto</methodname><time>1</time>"
+    b"<note>connectiontoken=TOKSECRET</note></methodcall>\r\n\r\n")
+LOGIN = encode_message(
+    b"<methodCall><methodName>cviUser.login</methodName><params>"
+    b"<param><value><string>123</string></value></param>"
+    b"<param><value><string>admin</string></value></param>"
+    b"<param><value><string>s3cretPW</string></value></param>"
+    b"<param><value><int>1</int></value></param></params></methodCall>", 1)
+
+
+def shown(record) -> str:
+    return repr((record.info, record.attrs, [p.message for p in record.problems],
+                 [(f.label, f.value, f.display) for f in record.walk()]))
+
+
+def leaked(record) -> list[str]:
+    text = shown(record)
+    return [s for s in SECRETS if s in text]
+
+
+@pytest.mark.parametrize("data", [MISMATCHED_END_TAG, ATTRIBUTE_AND_CHILD, TOKEN_ELSEWHERE])
+@pytest.mark.parametrize("tree", [True, False])
+def test_imageserver_secrets_are_masked_in_malformed_markup(data, tree):
+    assert leaked(dissect_imageserver(data, "tcp", {"tree": tree})) == []
+    revealed = dissect_imageserver(data, "tcp", {"tree": tree, "reveal_secrets": True})
+    if tree:
+        assert "TOKSECRET" in shown(revealed)
+
+
+@pytest.mark.parametrize("tree", [True, False])
+def test_cvip_login_password_is_masked(tree):
+    record = dissect_cvip(LOGIN, "tcp", {"tree": tree})
+    assert leaked(record) == []
+    assert record.attrs["params_by_name"]["PassWord"] == "<masked, 8 chars>"
+    assert record.attrs["params_by_name"]["UserName"] == "admin"
+    assert "s3cretPW" in shown(dissect_cvip(LOGIN, "tcp", {"tree": tree,
+                                                           "reveal_secrets": True}))
+
+
+def test_mask_pairs_masks_secret_keys_only():
+    assert mask_pairs("id=7&connectiontoken=abc&streamid=9") == \
+        "id=7&connectiontoken=<masked, 3 chars>&streamid=9"
+    assert mask_pairs("password = hunter2; user=x") == "password = <masked, 7 chars>; user=x"
+
+
+def _capture(tmp_path: Path) -> Path:
+    packets = [
+        Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=40000, dport=7563, seq=1,
+                                                         flags="PA") / MISMATCHED_END_TAG,
+        Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=40001, dport=7110, seq=1,
+                                                         flags="PA") / LOGIN,
+    ]
+    path = tmp_path / "secrets.pcapng"
+    path.write_bytes(shb() + idb("<", 1, 0, tsresol=9)
+                     + b"".join(epb("<", 0, n, bytes(p)) for n, p in enumerate(packets)))
+    return path
+
+
+@pytest.mark.parametrize("argv", [["-V"], ["-T", "json"], ["-T", "jsonl"]])
+def test_read_shows_no_secret(tmp_path, argv):
+    from cvipsniff.cli import main
+
+    path = _capture(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["read", "-r", str(path), *argv])
+    assert code == 0
+    assert "connect" in out.getvalue() and "cviUser.login" in out.getvalue()
+    assert [s for s in SECRETS if s in out.getvalue()] == []
