@@ -49,11 +49,13 @@ def accelerated(name: str, reference: _F) -> _F:
     return getattr(_compiled, name)
 
 
-# body, size cap, depth cap, element cap -> XmlRpcBody, or None (take the lxml path).
-XmlRpcDecoder = Callable[[bytes, int, int, int], Any]
+# body, size cap, depth cap, element cap, body offset in the message, offsets wanted ->
+# XmlRpcBody, or None (take the lxml path).
+XmlRpcDecoder = Callable[[bytes, int, int, int, int, bool], Any]
 
 
-def _decline(_body: bytes, _size: int, _depth: int, _elements: int) -> None:
+def _decline(_body: bytes, _size: int, _depth: int, _elements: int, _base: int,
+             _offsets: bool) -> None:
     return None
 
 
@@ -61,10 +63,11 @@ def xmlrpc_decoder(value: type, member: type, body: type,
                    readers: Mapping[str, Callable[[str], tuple[Any, str | None]]]
                    ) -> XmlRpcDecoder:
     """A decoder of plain, well-formed CVIP XML-RPC bodies into ``body`` objects (an
-    ``XmlRpcBody`` of ``value``/``member`` objects) equal to what the lean lxml path and
-    :func:`dissectors.cvip.xmlrpc.decode` build, or None whenever that path could report
-    anything (the scalar ``readers`` are the reference's own, called for literals the
-    compiled code does not read itself)."""
+    ``XmlRpcBody`` of ``value``/``member`` objects) equal to what the lxml path and
+    :func:`dissectors.cvip.xmlrpc.decode` build (with message offsets when asked, as in
+    full mode), or None whenever that path could report anything (the scalar ``readers``
+    are the reference's own, called for literals the compiled code does not read
+    itself)."""
     if _compiled is None:
         return _decline
     return _compiled.XmlRpcDecoder(value, member, body, dict(readers))

@@ -74,21 +74,26 @@ def test_every_capture_same_report_and_read_output(tmp_path: Path) -> None:
     assert not differ, "compiled and pure-Python outputs differ: " + ", ".join(differ)
 
 
-def _reference(body: bytes):
-    parsed = parse_body(body, SCHEMA, LIMITS, offsets=False)
+def _reference(body: bytes, offsets: bool):
+    parsed = parse_body(body, SCHEMA, LIMITS, offsets=offsets)
     xml = decode(parsed.root, 9)
     return parsed, xml
 
 
 def _check(body: bytes) -> bool:
-    """The fast path's answer equals the reference's, or it declined. True if answered."""
-    fast = decode_plain(body, LIMITS.size, LIMITS.depth, LIMITS.elements)
-    if fast is None:
-        return False
-    parsed, xml = _reference(body)
-    assert parsed.well_formed and not parsed.problems and not xml.problems, body
-    assert fast == xml, body
-    return True
+    """The fast path's answer equals the reference's (lean and full mode, offsets
+    included), or it declined. True if answered."""
+    answered = []
+    for offsets in (False, True):
+        fast = decode_plain(body, LIMITS.size, LIMITS.depth, LIMITS.elements, 9, offsets)
+        answered.append(fast is not None)
+        if fast is None:
+            continue
+        parsed, xml = _reference(body, offsets)
+        assert parsed.well_formed and not parsed.problems and not xml.problems, body
+        assert fast == xml, (body, offsets)
+    assert answered[0] == answered[1]
+    return answered[0]
 
 
 def _corpus_bodies() -> list[bytes]:
@@ -146,7 +151,6 @@ def test_unusual_but_plain_bodies_decode_as_the_reference(body: bytes) -> None:
 ])
 def test_bodies_with_something_to_report_are_declined(body: bytes) -> None:
     assert not _check(body)
-    assert decode_plain(body, LIMITS.size, LIMITS.depth, LIMITS.elements) is None
 
 
 _SCALAR = st.sampled_from(["int", "i4", "i8", "uint", "double", "boolean", "string",

@@ -6,9 +6,29 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::xmlrpc::{self, Body, Limits, RValue};
 
-/// `XmlRpcDecoder(Value, Member, XmlRpcBody, readers)(body, size, depth, elements)`:
-/// the `XmlRpcBody` the lean reference path (lxml, then `xmlrpc.decode`) would return
-/// for a body it finds nothing to report about, or None to take that path.
+/// Where offsets are wanted (full mode) and where the body starts in the message.
+#[derive(Clone, Copy)]
+struct Place {
+    offsets: bool,
+    base: i64,
+}
+
+impl Place {
+    /// A message (offset, length), or the reference's `(-1, 0)` in lean mode.
+    fn at(self, (offset, length): (usize, usize)) -> (i64, i64) {
+        if self.offsets {
+            (offset as i64 + self.base, length as i64)
+        } else {
+            (-1, 0)
+        }
+    }
+}
+
+/// `XmlRpcDecoder(Value, Member, XmlRpcBody, readers)(body, size, depth, elements, base,
+/// offsets)`: the `XmlRpcBody` the reference path (lxml, then `xmlrpc.decode`) would
+/// return for a body it finds nothing to report about — with message offsets (`base` is
+/// where the body starts) when `offsets` is true, as its full mode gives them — or None
+/// to take that path.
 #[pyclass(frozen, module = "cvipsniff_accel")]
 pub struct XmlRpcDecoder {
     value: Py<PyAny>,
@@ -52,8 +72,8 @@ fn fast_int(tag: &str, text: &str) -> Option<i64> {
 impl XmlRpcDecoder {
     /// A scalar; ``context`` is the name of the member holding it (the reference lets an
     /// empty typed value under ``valueType`` name a type without a problem).
-    fn scalar(&self, py: Python<'_>, tag: &str, text: &str, context: &str)
-              -> PyResult<Option<PyObject>> {
+    fn scalar(&self, py: Python<'_>, tag: &str, text: &str, context: &str,
+              at: (i64, i64)) -> PyResult<Option<PyObject>> {
         let literal = PyString::new(py, text);
         let value: PyObject = match tag {
             "string" => literal.clone().into_any().unbind(),
@@ -76,68 +96,79 @@ impl XmlRpcDecoder {
             }
         };
         let tag = PyString::intern(py, tag);
-        Ok(Some(self.value.call1(py, (tag, value, literal))?))
+        Ok(Some(self.value.call1(py, (tag, value, literal, at.0, at.1))?))
     }
 
-    fn value(&self, py: Python<'_>, value: &RValue<'_>, context: &str)
+    fn value(&self, py: Python<'_>, value: &RValue<'_>, context: &str, place: Place)
              -> PyResult<Option<PyObject>> {
         Ok(Some(match value {
-            RValue::Untyped(text) => {
+            RValue::Untyped(text, span) => {
                 let literal = PyString::new(py, text);
-                self.value.call1(py, (PyString::intern(py, ""), &literal, &literal))?
+                let (offset, length) = place.at(span.inner());
+                self.value.call1(py, (PyString::intern(py, ""), &literal, &literal, offset,
+                                      length))?
             }
-            RValue::Scalar(tag, text) => return self.scalar(py, tag, text, context),
-            RValue::Struct(members) => {
+            RValue::Scalar(tag, text, span) => {
+                return self.scalar(py, tag, text, context, place.at(span.inner()))
+            }
+            RValue::Struct(members, span) => {
                 let list = PyList::empty(py);
-                for (name, item) in members {
+                for (name, name_span, item) in members {
                     let name = strip(py, name)?;
-                    let Some(item) = self.value(py, item, name.to_str()?)? else {
+                    let Some(item) = self.value(py, item, name.to_str()?, place)? else {
                         return Ok(None);
                     };
-                    list.append(self.member.call1(py, (name, item))?)?;
+                    let (offset, length) = place.at(name_span.inner());
+                    list.append(self.member.call1(py, (name, item, offset, length))?)?;
                 }
-                self.value.call1(py, (PyString::intern(py, "struct"), list, PyString::intern(py, "")))?
+                let (offset, length) = place.at(span.whole());
+                self.value.call1(py, (PyString::intern(py, "struct"), list,
+                                      PyString::intern(py, ""), offset, length))?
             }
-            RValue::Array(items) => {
+            RValue::Array(items, span) => {
                 let list = PyList::empty(py);
                 for item in items {
-                    let Some(item) = self.value(py, item, "")? else { return Ok(None) };
+                    let Some(item) = self.value(py, item, "", place)? else { return Ok(None) };
                     list.append(item)?;
                 }
-                self.value.call1(py, (PyString::intern(py, "array"), list, PyString::intern(py, "")))?
+                let (offset, length) = place.at(span.whole());
+                self.value.call1(py, (PyString::intern(py, "array"), list,
+                                      PyString::intern(py, ""), offset, length))?
             }
         }))
     }
 
-    fn build(&self, py: Python<'_>, body: &Body<'_>) -> PyResult<Option<PyObject>> {
-        let method_name = match body.method_name {
-            Some(text) => {
+    fn build(&self, py: Python<'_>, body: &Body<'_>, place: Place) -> PyResult<Option<PyObject>> {
+        let (method_name, (method_offset, method_length)) = match body.method_name {
+            Some((text, span)) => {
                 let name = strip(py, text)?;
                 if body.root == "methodCall" && name.to_str()?.is_empty() {
                     return Ok(None); // "empty <methodName>"
                 }
-                Some(name)
+                (Some(name), place.at(span.inner()))
             }
-            None => None,
+            None => (None, (-1, 0)),
         };
         let params = PyList::empty(py);
         for value in &body.params {
-            let Some(value) = self.value(py, value, "")? else { return Ok(None) };
+            let Some(value) = self.value(py, value, "", place)? else { return Ok(None) };
             params.append(value)?;
         }
         let fault = match &body.fault {
-            Some(value) => match self.value(py, value, "")? {
+            Some(value) => match self.value(py, value, "", place)? {
                 Some(v) => Some(v),
                 None => return Ok(None),
             },
             None => None,
         };
         let extras = PyDict::new(py);
-        for (tag, text) in &body.extras {
-            extras.set_item(PyString::intern(py, tag), (strip(py, text)?, -1, 0))?;
+        for (tag, text, span) in &body.extras {
+            let (offset, length) = place.at(span.inner());
+            extras.set_item(PyString::intern(py, tag), (strip(py, text)?, offset, length))?;
         }
         let root = PyString::intern(py, body.root);
-        let args = (root, method_name, -1, 0, params, fault, extras, PyList::empty(py));
+        let args = (root, method_name, method_offset, method_length, params, fault, extras,
+                    PyList::empty(py));
         Ok(Some(self.body.call1(py, args)?))
     }
 }
@@ -149,12 +180,13 @@ impl XmlRpcDecoder {
         XmlRpcDecoder { value, member, body, readers }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn __call__(&self, py: Python<'_>, data: &[u8], size: usize, depth: usize,
-                elements: usize) -> PyResult<PyObject> {
+                elements: usize, base: i64, offsets: bool) -> PyResult<PyObject> {
         let Some(body) = xmlrpc::decode(data, Limits { size, depth, elements }) else {
             return Ok(py.None());
         };
-        Ok(self.build(py, &body)?.unwrap_or_else(|| py.None()))
+        Ok(self.build(py, &body, Place { offsets, base })?.unwrap_or_else(|| py.None()))
     }
 }
 

@@ -24,16 +24,40 @@ pub struct Limits {
     pub elements: usize,
 }
 
-/// One XML-RPC value as the body spells it (texts are raw, not stripped).
+/// Where an element's bytes are in the body: its start tag's `<`, where its content
+/// starts and ends, and the end of its end tag (for `<x/>` the content is empty, at the
+/// tag's end) — what the reference's tag pairing records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub inner_start: usize,
+    pub inner_end: usize,
+    pub end: usize,
+}
+
+impl Span {
+    /// (offset, length) of the whole element.
+    pub fn whole(&self) -> (usize, usize) {
+        (self.start, self.end - self.start)
+    }
+
+    /// (offset, length) of its content.
+    pub fn inner(&self) -> (usize, usize) {
+        (self.inner_start, self.inner_end - self.inner_start)
+    }
+}
+
+/// One XML-RPC value as the body spells it (texts are raw, not stripped), with the span
+/// of the element the reference reads its offsets from.
 #[derive(Debug, PartialEq)]
 pub enum RValue<'a> {
     /// `<value>text</value>` without a typed element.
-    Untyped(&'a str),
+    Untyped(&'a str, Span),
     /// A scalar typed element: its tag and literal.
-    Scalar(&'a str, &'a str),
-    /// Members in order: the raw text of `<name>` and the value.
-    Struct(Vec<(&'a str, RValue<'a>)>),
-    Array(Vec<RValue<'a>>),
+    Scalar(&'a str, &'a str, Span),
+    /// Members in order: the raw text of `<name>`, its span, and the value.
+    Struct(Vec<(&'a str, Span, RValue<'a>)>, Span),
+    Array(Vec<RValue<'a>>, Span),
 }
 
 /// What the body says: mirrors `XmlRpcBody` of the Python decoder.
@@ -41,11 +65,11 @@ pub enum RValue<'a> {
 pub struct Body<'a> {
     pub root: &'a str,
     /// Raw text of the first `<methodName>` (the caller strips it as Python does).
-    pub method_name: Option<&'a str>,
+    pub method_name: Option<(&'a str, Span)>,
     pub params: Vec<RValue<'a>>,
     pub fault: Option<RValue<'a>>,
     /// AnalyticsData's `DataSourceGUID` / `DataTime`, raw text, in document order.
-    pub extras: Vec<(&'a str, &'a str)>,
+    pub extras: Vec<(&'a str, &'a str, Span)>,
 }
 
 /// Scalar element names the reference decoder reads without comment.
@@ -61,6 +85,7 @@ struct Node<'a> {
     /// The text of a leaf (empty for an element with children).
     text: &'a str,
     has_children: bool,
+    span: Span,
 }
 
 const NONE: u32 = u32::MAX;
@@ -202,9 +227,12 @@ fn parse<'a>(body: &'a [u8], limits: Limits) -> Option<Doc<'a>> {
                 return None;
             }
             let (top, _) = stack.pop()?;
-            if nodes[top as usize].tag.as_bytes() != &bytes[start..end] {
+            let node = &mut nodes[top as usize];
+            if node.tag.as_bytes() != &bytes[start..end] {
                 return None;
             }
+            node.span.inner_end = lt;
+            node.span.end = end + 1;
             pos = end + 1;
             if stack.is_empty() {
                 root_done = true;
@@ -230,12 +258,14 @@ fn parse<'a>(body: &'a [u8], limits: Limits) -> Option<Doc<'a>> {
             return None;
         }
         let index = nodes.len() as u32;
+        let tag_end = end + if empty { 2 } else { 1 };
         nodes.push(Node {
             tag: &text[start..end],
             first_child: NONE,
             next_sibling: NONE,
             text: "",
             has_children: false,
+            span: Span { start: lt, inner_start: tag_end, inner_end: tag_end, end: tag_end },
         });
         if let Some((parent, last)) = stack.last_mut() {
             if *last == NONE {
@@ -252,7 +282,7 @@ fn parse<'a>(body: &'a [u8], limits: Limits) -> Option<Doc<'a>> {
             }
             *last = index;
         }
-        pos = end + if empty { 2 } else { 1 };
+        pos = tag_end;
         if !empty {
             stack.push((index, NONE));
         } else if stack.is_empty() {
@@ -285,7 +315,7 @@ pub fn decode(body: &[u8], limits: Limits) -> Option<Body<'_>> {
                     if node.has_children {
                         return None;
                     }
-                    out.method_name = Some(node.text);
+                    out.method_name = Some((node.text, node.span));
                 }
             }
             "params" => {
@@ -311,7 +341,7 @@ pub fn decode(body: &[u8], limits: Limits) -> Option<Body<'_>> {
                 if node.has_children {
                     return None;
                 }
-                out.extras.push((node.tag, node.text));
+                out.extras.push((node.tag, node.text, node.span));
             }
             _ => return None,
         }
@@ -336,7 +366,7 @@ fn value_of<'a>(doc: &Doc<'a>, index: u32, depth: usize) -> Option<RValue<'a>> {
     }
     let mut kids = doc.children(index);
     match kids.next() {
-        None => Some(RValue::Untyped(node.text)),
+        None => Some(RValue::Untyped(node.text, node.span)),
         Some(first) => {
             if kids.next().is_some() {
                 return None;
@@ -365,9 +395,9 @@ fn typed<'a>(doc: &Doc<'a>, index: u32, depth: usize) -> Option<RValue<'a>> {
                 {
                     return None;
                 }
-                members.push((name_node.text, value_of(doc, value, depth + 1)?));
+                members.push((name_node.text, name_node.span, value_of(doc, value, depth + 1)?));
             }
-            Some(RValue::Struct(members))
+            Some(RValue::Struct(members, node.span))
         }
         "array" => {
             let mut items = Vec::new();
@@ -382,9 +412,11 @@ fn typed<'a>(doc: &Doc<'a>, index: u32, depth: usize) -> Option<RValue<'a>> {
                     items.push(value_of(doc, item, depth + 1)?);
                 }
             }
-            Some(RValue::Array(items))
+            Some(RValue::Array(items, node.span))
         }
-        tag if SCALARS.contains(&tag) && !node.has_children => Some(RValue::Scalar(tag, node.text)),
+        tag if SCALARS.contains(&tag) && !node.has_children => {
+            Some(RValue::Scalar(tag, node.text, node.span))
+        }
         _ => None,
     }
 }
@@ -399,34 +431,62 @@ mod tests {
         decode(body.as_bytes(), LIMITS).expect("accepted")
     }
 
+    /// A value without its spans, for comparisons.
+    fn shape(v: &RValue<'_>) -> String {
+        match v {
+            RValue::Untyped(t, _) => format!("{t:?}"),
+            RValue::Scalar(tag, t, _) => format!("{tag}:{t:?}"),
+            RValue::Struct(m, _) => format!(
+                "{{{}}}",
+                m.iter().map(|(n, _, v)| format!("{n}={}", shape(v))).collect::<Vec<_>>().join(",")
+            ),
+            RValue::Array(items, _) => {
+                format!("[{}]", items.iter().map(shape).collect::<Vec<_>>().join(","))
+            }
+        }
+    }
+
+    fn shapes(values: &[RValue<'_>]) -> Vec<String> {
+        values.iter().map(shape).collect()
+    }
+
     fn refused(body: &str) {
         assert!(decode(body.as_bytes(), LIMITS).is_none(), "{body}");
     }
 
-    #[test]
-    fn method_call_with_struct_and_array() {
-        let body = ok("<?xml version=\"1.0\"?>\n<methodCall><methodName> cviStream.list </methodName>\
+    fn body_text() -> String {
+        "<?xml version=\"1.0\"?>\n<methodCall><methodName> cviStream.list </methodName>\
             <params><param><value><struct><member><name>id</name><value><int>5</int></value>\
             </member><member><name>ids</name><value><array><data><value>a</value>\
             <value><string>b</string></value></data></array></value></member></struct>\
-            </value></param></params></methodCall>\n");
+            </value></param></params></methodCall>\n".to_string()
+    }
+
+    #[test]
+    fn method_call_with_struct_and_array() {
+        let text = body_text();
+        let body = ok(&text);
         assert_eq!(body.root, "methodCall");
-        assert_eq!(body.method_name, Some(" cviStream.list "));
-        assert_eq!(
-            body.params,
-            vec![RValue::Struct(vec![
-                ("id", RValue::Scalar("int", "5")),
-                ("ids", RValue::Array(vec![RValue::Untyped("a"), RValue::Scalar("string", "b")])),
-            ])]
-        );
+        let (name, span) = body.method_name.unwrap();
+        assert_eq!(name, " cviStream.list ");
+        let at = text.find("<methodName>").unwrap();
+        assert_eq!((span.whole(), span.inner()), ((at, 41), (at + 12, 16)));
+        assert_eq!(shapes(&body.params), vec!["{id=int:\"5\",ids=[\"a\",string:\"b\"]}"]);
+        let RValue::Struct(members, whole) = &body.params[0] else { panic!() };
+        assert!(text[whole.start..whole.end].starts_with("<struct>"));
+        assert!(text[whole.start..whole.end].ends_with("</struct>"));
+        assert_eq!(&text[members[0].1.inner_start..members[0].1.inner_end], "id");
     }
 
     #[test]
     fn empty_elements_and_blank_layout() {
         let body = ok("<methodResponse>\n  <params>\n    <param><value/></param>\n\
             <param><value><nil/></value></param>\n  </params>\n</methodResponse>");
-        assert_eq!(body.params, vec![RValue::Untyped(""), RValue::Scalar("nil", "")]);
-        assert_eq!(body.method_name, None);
+        assert_eq!(shapes(&body.params), vec!["\"\"", "nil:\"\""]);
+        let RValue::Untyped(_, span) = &body.params[0] else { panic!() };
+        assert_eq!(span.inner().1, 0); // <value/>: empty content at the tag's end
+        assert_eq!(span.inner_start, span.end);
+        assert!(body.method_name.is_none());
     }
 
     #[test]
@@ -436,7 +496,8 @@ mod tests {
         assert!(body.fault.is_some());
         let body = ok("<AnalyticsData><DataSourceGUID> g </DataSourceGUID><DataTime>t\
             </DataTime></AnalyticsData>");
-        assert_eq!(body.extras, vec![("DataSourceGUID", " g "), ("DataTime", "t")]);
+        let extras: Vec<_> = body.extras.iter().map(|(tag, text, _)| (*tag, *text)).collect();
+        assert_eq!(extras, vec![("DataSourceGUID", " g "), ("DataTime", "t")]);
     }
 
     #[test]

@@ -85,10 +85,10 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
         return _record(data, header, XmlRpcBody(""), Meaning("unknown"), None, problems,
                        transport, truncated, opts.tree)
     limits = _limits(opts)
-    # Lean mode: a plain body may be decoded by the compiled accelerator, which declines
-    # (None) whatever the lxml path could report anything about.
-    xml = None if opts.tree else decode_plain(body, limits.size, limits.depth,
-                                               limits.elements)
+    # A plain body may be decoded by the compiled accelerator, which declines (None)
+    # whatever the lxml path could report anything about.
+    xml = decode_plain(body, limits.size, limits.depth, limits.elements, HEADER_SIZE,
+                       opts.tree)
     parsed = None
     if xml is not None:
         well_formed, repaired = True, False
