@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cvipsniff.analysis.model import Finding
@@ -66,7 +66,11 @@ class MessageStore:
 
     CACHE_SIZE = 64
 
-    def __init__(self) -> None:
+    def __init__(self, dissector_options: Mapping[str, Mapping[str, object]] | None = None
+                 ) -> None:
+        # The settings the pipeline dissected with: a message dissected again for the
+        # details pane or an export reads the same (reveal_secrets, ack_table...).
+        self.dissector_options = dict(dissector_options or {})
         self._strings = _Interner()
         self._numbers = array("q")
         self._frame = array("q")
@@ -234,7 +238,8 @@ class MessageStore:
             rec = Record(protocol=row.protocol, kind=row.kind, info=row.info)
         else:
             try:
-                rec = spec.dissect(data, row.transport)
+                rec = spec.dissect(data, row.transport,
+                                   self.dissector_options.get(spec_name) or None)
             except Exception as exc:  # the same guard as the pipeline
                 rec = Record(protocol=row.protocol, kind="unknown",
                              info=f"[dissector error: {type(exc).__name__}]")

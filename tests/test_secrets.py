@@ -100,3 +100,66 @@ def test_read_shows_no_secret(tmp_path, argv):
     assert code == 0
     assert "connect" in out.getvalue() and "cviUser.login" in out.getvalue()
     assert [s for s in SECRETS if s in out.getvalue()] == []
+
+
+# ---- settings honoured by every command that dissects (issue 14) ---------------------------
+
+
+def _read(argv: list[str]) -> tuple[int, str]:
+    from cvipsniff.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+def test_read_config_reveals_secrets(tmp_path):
+    path = _capture(tmp_path)
+    toml = tmp_path / "reveal.toml"
+    toml.write_text("[imageserver]\nreveal_secrets = true\n[cvip]\nreveal_secrets = true\n")
+    code, out = _read(["read", "-r", str(path), "-V", "--config", str(toml)])
+    assert code == 0
+    assert "TOKSECRET" in out and "s3cretPW" in out
+
+
+def test_read_config_is_checked(tmp_path):
+    toml = tmp_path / "bad.toml"
+    toml.write_text("[imageserver]\nreveal_secret = true\n")
+    from cvipsniff.cli import main
+
+    assert main(["read", "-r", str(_capture(tmp_path)), "--config", str(toml)]) == 2
+
+
+def test_follow_reads_the_settings_file(tmp_path):
+    path = _capture(tmp_path)
+    good, bad = tmp_path / "decode.toml", tmp_path / "bad.toml"
+    good.write_text('[ports]\ndecode_as = ["tcp.port==40000,cvip"]\n')
+    bad.write_text('[ports]\ndecode_as = ["tcp.port==40000,nothing"]\n')
+    code, out = _read(["follow", "-r", str(path), "0", "--config", str(good)])
+    assert code == 0 and "connectparam" in out
+    assert _read(["follow", "-r", str(path), "0", "--config", str(bad)])[0] == 2
+
+
+def test_tui_store_dissects_again_with_the_settings(tmp_path):
+    from cvipsniff.pipeline import PipelineConfig, iter_capture
+    from cvipsniff.store import MessageStore
+
+    options = {"imageserver": {"reveal_secrets": True}, "cvip": {"reveal_secrets": True}}
+    config = PipelineConfig(keep_data=True, dissector_options=options)
+    messages = [m for m in iter_capture(str(_capture(tmp_path)), config)
+                if hasattr(m, "record")]
+    store = MessageStore(options)
+    for m in messages:
+        store.add(m)
+    store._cache.clear()  # force the details pane's path: dissect the bytes again
+    again = "".join(shown(store.record(i)) for i in range(len(store)))
+    assert "TOKSECRET" in again and "s3cretPW" in again
+    plain = MessageStore()
+    for m in messages:
+        plain.add(m)
+    plain._cache.clear()
+    assert [s for s in SECRETS if s in "".join(shown(plain.record(i))
+                                               for i in range(len(plain)))] == []
+    store.close()
+    plain.close()

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 
+from cvipsniff.analysis.config import AnalysisConfig, load_config
 from cvipsniff.errors import UsageError
 from cvipsniff.pipeline import PipelineConfig
 from dissectors import registry
@@ -18,6 +19,23 @@ def add_input_options(parser: argparse.ArgumentParser, *, required: bool = True)
                         help="capture to read: pcap or pcapng, optionally gzip-compressed "
                         "('-' for standard input)")
     add_decode_options(parser)
+    add_config_option(parser)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="TOML",
+                        help="settings file: dissector settings, decode-as, rules (default "
+                        "./cvipsniff.toml or pyproject.toml's [tool.cvipsniff])")
+
+
+def settings(args: argparse.Namespace) -> AnalysisConfig:
+    """The settings file of a command (``--config``, else the default files), loaded once
+    per command line: every command that dissects honours its dissector settings."""
+    loaded = getattr(args, "_settings", None)
+    if loaded is None:
+        loaded = load_config(getattr(args, "config", None))
+        args._settings = loaded
+    return loaded
 
 
 def add_decode_options(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +65,14 @@ def parse_decode_as(rules: list[str]) -> dict[tuple[str, int], str]:
 
 
 def pipeline_config(args: argparse.Namespace, *, keep_data: bool = False) -> PipelineConfig:
+    """The pipeline as the command line and its settings file ask: decode-as rules from
+    both (the command line's last), the dissector settings from the file."""
+    config = settings(args)
     return PipelineConfig(
-        decode_as=parse_decode_as(getattr(args, "decode_as", []) or []),
+        decode_as=parse_decode_as(config.decode_as + list(getattr(args, "decode_as", []) or [])),
         heuristics=not getattr(args, "no_heuristics", False),
         keep_data=keep_data,
+        dissector_options=config.dissector_options,
     )
 
 

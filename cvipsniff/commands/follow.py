@@ -9,7 +9,12 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from cvipsniff.commands.common import check_readable
+from cvipsniff.commands.common import (
+    add_config_option,
+    check_readable,
+    parse_decode_as,
+    settings,
+)
 from cvipsniff.errors import UsageError
 from cvipsniff.flows import FlowTable
 from cvipsniff.model import Datagram, StreamData, StreamGap
@@ -29,17 +34,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ascii (default), hex dump, or raw bytes to stdout")
     p.add_argument("--direction", default="both", choices=sorted(_DIRECTIONS),
                    help="client (client → server), server, or both (default)")
+    add_config_option(p)
     p.set_defaults(run=run)
 
 
 Chunk = tuple[int, bytes | int]  # (direction, bytes) or (direction, gap length)
 
 
-def flow_chunks(path: str, flow_id: int, directions: tuple[int, ...]) -> Iterator[Chunk]:
+def flow_chunks(path: str, flow_id: int, directions: tuple[int, ...],
+                server_ports: frozenset[int] | None = None) -> Iterator[Chunk]:
     """The flow's payload in capture order, consecutive bytes of one direction merged."""
     current_dir = -1
     buffer = bytearray()
-    for event in iter_flow_events(path, flow_table=FlowTable(server_ports=default_server_ports())):
+    ports = default_server_ports() if server_ports is None else server_ports
+    for event in iter_flow_events(path, flow_table=FlowTable(server_ports=ports)):
         if type(event) not in (StreamData, StreamGap, Datagram):
             continue
         if event.flow.id != flow_id or event.direction not in directions:
@@ -65,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
     if args.flow < 0:
         raise UsageError(f"flow id must be 0 or more, not {args.flow}")
-    table = FlowTable(server_ports=default_server_ports())
+    # The settings' decode-as ports are server ports too (they decide who is the client).
+    ports = default_server_ports() | {port for _, port in
+                                      parse_decode_as(settings(args).decode_as)}
+    table = FlowTable(server_ports=ports)
     # One pass to learn the flow's endpoints (and that it exists) is cheap next to
     # formatting; it keeps memory flat instead of buffering the whole stream.
     for _ in iter_flow_events(args.file, flow_table=table):
@@ -73,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     flow = next((f for f in table.flows if f.id == args.flow), None)
     if flow is None:
         raise UsageError(f"no flow {args.flow} in {args.file!r} (see 'cvipsniff flows -r FILE')")
-    chunks = flow_chunks(args.file, args.flow, _DIRECTIONS[args.direction])
+    chunks = flow_chunks(args.file, args.flow, _DIRECTIONS[args.direction], ports)
     if args.format == "raw":
         return _write_raw(chunks, sys.stdout.buffer)
     out = sys.stdout

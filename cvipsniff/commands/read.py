@@ -16,7 +16,7 @@ from cvipsniff.analysis.engine import Analysis, imageserver_answer_kind
 from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.capture.damage import DamageWatch
 from cvipsniff.capture.subset import flag, format_for, write_frames
-from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config
+from cvipsniff.commands.common import add_input_options, check_readable, pipeline_config, settings
 from cvipsniff.commands.filtering import (
     LATE_PREFIXES,
     AnalysisLookup,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if args.file == "-":
             raise UsageError("two passes over the capture are needed (-2, or latency, "
                              "transaction or finding fields): read from a file")
-        analysis = Analysis()
+        analysis = Analysis(settings(args))  # its rules, severities and actions
         for item in iter_capture(args.file, config):
             analysis.add(item)
         analysis.finish()

@@ -98,7 +98,7 @@ class CaptureSession:
         self._start_empty(generation=0)
 
     def _start_empty(self, generation: int) -> None:
-        self.store = MessageStore()
+        self.store = MessageStore(self.config.dissector_options)
         self.transactions = TransactionTable()
         self._txn_of = array("l")  # per store index: transaction number, 0 for none
         self.flows: dict[int, FlowSummary] = {}
