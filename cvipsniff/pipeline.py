@@ -475,8 +475,20 @@ class Pipeline:
 
 def iter_capture(path: str, config: PipelineConfig | None = None,
                  on_progress: Callable[[int, int | None], None] | None = None,
+                 on_start: Callable[[int], None] | None = None,
                  ) -> Iterator[PipelineOutput]:
     """Analyse a capture file front to back, yielding messages and notes as they complete.
+
+    Order: outputs come in the order the capture completes them. A message is yielded
+    while the frame whose arrival made it complete is processed (the frame that
+    supplied its last byte, or for a message whose end only later bytes could show (a
+    length that lied, a gap, a hole held after an ACK) the frame that showed it), and
+    messages completed by the same frame in stream order. ``read``, the TUI, JSON and the
+    reports all list messages in this one order, which :mod:`cvipsniff.split` keeps too.
+
+    ``on_start`` is called with the capture time of the first frame of the capture,
+    before anything is yielded: ``frame.time_relative`` and the relative time column
+    count from it, as tshark's do (not from the first message).
 
     Raises :class:`cvipsniff.capture.CaptureError` only for a file that cannot be read at
     all; problems inside the file are yielded as notes.
@@ -485,6 +497,8 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
     pipeline = Pipeline(config)
     with open_capture(path, on_note=notes.append) as reader:
         for i, frame in enumerate(reader):
+            if not i and on_start is not None:
+                on_start(frame.ts_ns)
             yield from pipeline.feed(frame)
             if notes:
                 yield from notes

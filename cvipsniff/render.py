@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from cvipsniff.model import Flow, Message, TransportNote
+from cvipsniff.time_column import seconds_text
 from cvipsniff.timestamps import in_range, raw_text
 from dissectors.base import Field, Problem
 
@@ -37,7 +38,7 @@ def format_time(ts_ns: int, mode: str, first_ts_ns: int, prev_ts_ns: int | None 
     if mode == "epoch":
         return f"{ts_ns // 1_000_000_000}.{(ts_ns // 1000) % 1_000_000:06d}"
     base = first_ts_ns if mode == "relative" or prev_ts_ns is None else prev_ts_ns
-    return f"{(ts_ns - base) / 1e9:.6f}"
+    return seconds_text(ts_ns - base)  # truncated, as tshark and ``read`` show it
 
 
 def summary_line(msg: Message, first_ts_ns: int, time_mode: str = "relative",

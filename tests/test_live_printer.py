@@ -26,7 +26,7 @@ def _replay(path, output_format: str, flt: str | None = None, quiet: bool = Fals
     session: LiveSession
     printer = LivePrinter(out, output_format, lambda: session.analysis,
                           compile_user_filter(flt) if flt else None, verbose=verbose,
-                          quiet=quiet)
+                          quiet=quiet, start=lambda: session.pipeline.first_ts_ns)
     session = LiveSession("test0", "", source, on_output=printer, tick_s=60.0,
                           pipeline_config=PipelineConfig(keep_data=False),
                           clock=lambda: source.last_ts)

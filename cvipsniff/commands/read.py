@@ -122,14 +122,12 @@ def run(args: argparse.Namespace) -> int:
     shown = 0
     show_notes = args.notes or args.verbose
     damage = DamageWatch()  # one stderr line at the end for a cut or corrupt capture
-    for item in iter_capture(args.file, config):
+    for item in iter_capture(args.file, config, on_start=_first_frame_time(first_ts)):
         damage.see(item)
         if taps is not None:
             taps.add(item)
         if isinstance(item, Message):
             pairer.feed(item)
-            if not first_ts[0]:
-                first_ts[0] = item.first_ts_ns or item.ts_ns
             prev_captured = clock.captured(item.ts_ns, first_ts[0])
             if lookup is not None:
                 source = lookup.source(item, first_ts[0])
@@ -179,6 +177,13 @@ def _check_args(args: argparse.Namespace) -> None:
                              "not standard input")
         if os.path.exists(args.write) and os.path.samefile(args.write, args.file):
             raise UsageError(f"-w {args.write!r} is the capture being read")
+
+
+def _first_frame_time(first_ts: list[int]):
+    """Relative times count from the capture's first frame, as tshark's do."""
+    def start(ts_ns: int) -> None:
+        first_ts[0] = ts_ns
+    return start
 
 
 def _make_sink(args: argparse.Namespace, first_ts: list[int], *, final: bool):

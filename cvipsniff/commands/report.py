@@ -132,14 +132,12 @@ def _narrow(result: FileResult, analysis: Analysis, flt: Filter,
     lookup = AnalysisLookup(analysis)
     selected: set[int] = set()
     narrowed = Narrowed(flt_text)
-    first_ts: int | None = None
-    for item in iter_capture(result.path, pipeline_config):
-        if isinstance(item, Message):
-            if first_ts is None:
-                first_ts = item.first_ts_ns or item.ts_ns
-            if flt.matches(lookup.source(item, first_ts)):
-                selected.add(item.number)
-                narrowed.add(item)
+    first_ts = [0]  # the capture's first frame: frame.time_relative counts from it
+    for item in iter_capture(result.path, pipeline_config,
+                             on_start=lambda ts_ns: first_ts.__setitem__(0, ts_ns)):
+        if isinstance(item, Message) and flt.matches(lookup.source(item, first_ts[0])):
+            selected.add(item.number)
+            narrowed.add(item)
     # A capture without any message fails whatever the filter: nothing selected is no pass.
     result.findings = [f for f in result.findings
                        if f.message_number in selected or f.rule == NO_TRAFFIC]

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     stream: TextIO = sys.stderr if to_stdout else sys.stdout
     session: LiveSession | None = None
     printer = LivePrinter(stream, args.format, lambda: session.analysis if session else None,
-                          flt, verbose=args.verbose, quiet=args.quiet or to_stdout)
+                          flt, verbose=args.verbose, quiet=args.quiet or to_stdout,
+                          start=lambda: session.pipeline.first_ts_ns if session else None)
     session = LiveSession(
         args.interface, capture_filter, args.backend, pipeline_config=pipeline_config,
         analysis_config=config, write_to=args.write, ring_size_mb=args.ring_size,

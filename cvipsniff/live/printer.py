@@ -70,7 +70,9 @@ class LivePrinter:
 
     def __init__(self, out: TextIO, output_format: str, analysis: Callable[[], Analysis],
                  display_filter: Filter | None = None, verbose: bool = False,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, start: Callable[[], int | None] | None = None) -> None:
+        """``start``: the capture time of the session's first frame, once there is one
+        (relative times count from it, as tshark's do; else from the first message)."""
         self.out = out
         self.format = output_format
         self.analysis = analysis
@@ -79,6 +81,7 @@ class LivePrinter:
         self.quiet = quiet
         self.selected: set[int] = set()
         self.first_ts_ns: int | None = None
+        self._start = start
 
     def __call__(self, item: LiveOutput) -> None:
         if isinstance(item, Message):
@@ -95,7 +98,8 @@ class LivePrinter:
 
     def _message(self, msg: Message) -> None:
         if self.first_ts_ns is None:
-            self.first_ts_ns = msg.first_ts_ns or msg.ts_ns
+            first_frame = self._start() if self._start is not None else None
+            self.first_ts_ns = first_frame or msg.first_ts_ns or msg.ts_ns
         analysis = self.analysis()
         if self.filter is not None:
             source = MessageFieldSource(msg, transaction=_transaction_of(analysis, msg),

@@ -48,6 +48,8 @@ class Batch:
     since the last batch (numbered on from the previous ones), ``findings`` the findings
     emitted, ``flows`` the flows that ended. ``progress`` is (bytes read, file size or
     None). ``complete`` is False when the records carry no dissection tree (lean mode).
+    ``start_ns`` is the capture time of the capture's first frame, once known (relative
+    times count from it, as tshark's do).
     """
 
     messages: list[tuple[Message, int]] = field(default_factory=list)
@@ -59,6 +61,7 @@ class Batch:
     done: bool = False
     error: str | None = None
     complete: bool = True
+    start_ns: int | None = None
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -77,6 +80,9 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
 
     def on_progress(done_bytes: int, total: int | None) -> None:
         progress[0] = (done_bytes, total)
+
+    def on_start(ts_ns: int) -> None:
+        batch.start_ns = ts_ns
 
     batch = Batch()
     limit = first_batch
@@ -97,7 +103,7 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
         return Batch()
 
     try:
-        for item in iter_capture(path, config, on_progress=on_progress):
+        for item in iter_capture(path, config, on_progress=on_progress, on_start=on_start):
             found = analysis.add(item)
             if type(item) is Message:
                 batch.messages.append((item, pairer.transaction_of(item.number) or 0))

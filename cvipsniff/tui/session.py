@@ -130,6 +130,8 @@ class CaptureSession:
         findings emitted meanwhile (a finding refers to a message of this batch or an
         earlier one), then ended flows."""
         store = self.store
+        if batch.start_ns is not None and store.first_ts_ns is None:
+            store.first_ts_ns = batch.start_ns  # the capture's first frame, not message
         start = len(store)
         messages: list[Message] = []
         for msg, txn in batch.messages:
