@@ -159,6 +159,13 @@ def count_messages(path: Path, env: dict[str, str]) -> int:
     return sum(json.loads(out)["files"][0]["summary"]["messages"].values())
 
 
+def compiled_in_use(env: dict[str, str]) -> bool:
+    """Whether the "compiled path" runs are really compiled (the accelerator is built)."""
+    out = subprocess.run([sys.executable, "-c", "import dissectors.accel as a; print(a.COMPILED)"],
+                         capture_output=True, text=True, env=env).stdout.strip()
+    return out == "True"
+
+
 def capture_for(mix: str, size_mb: int, regenerate: bool) -> Path:
     path = OUT / f"{'bench' if mix == 'images' else 'sessions'}-{size_mb}mb.pcap"
     if regenerate or not path.exists():
@@ -203,7 +210,8 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
     size = path.stat().st_size
     packets = count_packets(path)
     messages = count_messages(path, env)
-    print(f"\n[{mix}] {path} — {size / 1e6:.1f} MB, {packets} packets, {messages} messages",
+    print(f"\n[{mix}] {path} — {size / 1e6:.1f} MB, {packets} packets, {messages} messages; "
+          f"compiled accelerator {'in use' if compiled_in_use(env) else 'NOT built'}",
           flush=True)
     runs = commands(path, args)
     walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
