@@ -7,8 +7,10 @@ conversations) is global. So each worker reads the whole file (frame numbers sta
 file's own), decodes every packet (IP fragments are rebuilt before a packet is assigned)
 and follows only the TCP connections whose 4-tuple hashes to it; UDP conversations (pings,
 whose broadcast answers come from other conversations) all go to worker 0, as do the
-notes of no flow (capture and IP notes). The parent merges the workers' outputs by
-capture position and runs the one :class:`~cvipsniff.analysis.engine.Analysis` on them,
+notes of no flow (capture and IP notes). Worker 0 is the parent itself, run as the
+merge asks for its outputs (one process fewer on the cores, nothing of its share
+pickled); the others are forked and send batches over pipes. The parent merges the
+outputs by capture position and runs the one :class:`~cvipsniff.analysis.engine.Analysis`,
 numbering messages and flows as a single process would, so the report is byte for byte
 the same whatever the number of workers.
 
@@ -32,7 +34,7 @@ import multiprocessing
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from queue import Queue
@@ -107,6 +109,11 @@ class _WatchedTable:
         self.peak_tracked = 0
         self.peak_buffered = 0
         self.closing: set[int] = set()
+        # The table's running buffer total, read directly per packet (its ``buffered``
+        # property costs a call); the property where the table has no such object.
+        self._budget = getattr(table, "_budget", None)
+        if not hasattr(self._budget, "total"):
+            self._budget = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.table, name)
@@ -118,14 +125,20 @@ class _WatchedTable:
         return events
 
     def feed(self, packet: Packet) -> list:
-        table = self.table
-        events = table.feed(packet)
-        tracked, buffered = table.tracked, table.buffered
-        if tracked > self.peak_tracked:
-            self.peak_tracked = tracked
+        events = self.table.feed(packet)
+        # The buffered total can grow on any packet (a segment held out of order); the
+        # number of tracked flows only when one opens.
+        buffered = self._budget.total if self._budget is not None else self.table.buffered
         if buffered > self.peak_buffered:
             self.peak_buffered = buffered
-        return self._watch(events) if events else events
+        if events:
+            for event in events:
+                if type(event) is FlowOpened:
+                    self.opened.append(event.flow)
+                    tracked = self.table.tracked
+                    if tracked > self.peak_tracked:
+                        self.peak_tracked = tracked
+        return events
 
     def iter_close(self) -> Iterator:
         for event in self.table.iter_close():
@@ -167,10 +180,11 @@ def _flow_of(item: PipelineOutput) -> int | None:
     return flow.id if flow is not None else None
 
 
-def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
-               send: Callable[[list[tuple[tuple, Any]]], None]) -> WorkerEnd:
+def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
+                pack: bool = True) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
-    ``(position, output)``; new flows come as ``(position, Flow)`` before their outputs."""
+    ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
+    Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe)."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
     pipeline = Pipeline(config, packet_filter=_Share(index, workers))
@@ -178,6 +192,7 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
     first = index == 0
+    as_sent = pack_message if pack else _same
 
     def emit(i: int, outputs: list, notes: list) -> None:
         seq = 0
@@ -187,7 +202,7 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
         opened.clear()
         for item in outputs:
             if type(item) is Message:
-                batch.append(((i, 1, seq), pack_message(item)))
+                batch.append(((i, 1, seq), as_sent(item)))
             elif _flow_of(item) is None:
                 if first:  # decoding notes: before the packet's own outputs
                     batch.append(((i, 0, seq), item))
@@ -199,9 +214,6 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
                 batch.append(((i, 2, seq), note))
                 seq += 1
         notes.clear()
-        if len(batch) >= BATCH:
-            send(batch[:])
-            batch.clear()
 
     with open_capture(path, on_note=reader_notes.append) as reader:
         i = -1
@@ -209,6 +221,9 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
             out = pipeline.feed(frame)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
+                if len(batch) >= BATCH:
+                    yield batch
+                    batch = []
     seq = 0
     if first:  # notes of the reader's last records: before the end of the capture
         for note in reader_notes:
@@ -223,22 +238,26 @@ def run_worker(path: str, config: PipelineConfig, index: int, workers: int,
         else:
             phase = 1 if flow in watched.closing else 2
             batch.append(((END, phase, flow, seq),
-                          pack_message(item) if type(item) is Message else item))
+                          as_sent(item) if type(item) is Message else item))
         seq += 1
     if batch:
-        send(batch)
-    return WorkerEnd(watched.peak_tracked, watched.peak_buffered)
+        yield batch
+    yield WorkerEnd(watched.peak_tracked, watched.peak_buffered)
+
+
+def _same(item: Any) -> Any:
+    return item
 
 
 def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
                  conn: Any) -> None:
     """Process entry: run the worker, send its batches and its end over ``conn``."""
     try:
-        end = run_worker(path, config, index, workers, conn.send)
-    except BaseException as exc:  # the parent falls back to one process
-        end = WorkerEnd(error=f"{type(exc).__name__}: {exc}")
-    try:
-        conn.send(end)
+        try:
+            for batch in iter_worker(path, config, index, workers):
+                conn.send(batch)
+        except BaseException as exc:  # the parent falls back to one process
+            conn.send(WorkerEnd(error=f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
 
@@ -271,6 +290,25 @@ class _Stream:
                 self.end = batch
                 return
             yield from batch
+
+
+class _Local:
+    """Worker 0's share, run in the parent itself as the merge asks for it: one process
+    fewer on the cores and nothing of its share pickled."""
+
+    def __init__(self, path: str, config: PipelineConfig, workers: int) -> None:
+        self.end: WorkerEnd | None = None
+        self._batches = iter_worker(path, config, 0, workers, pack=False)
+
+    def items(self) -> Iterator[tuple[tuple, Any]]:
+        try:
+            for batch in self._batches:
+                if isinstance(batch, WorkerEnd):
+                    self.end = batch
+                    return
+                yield from batch
+        except Exception as exc:  # the caller falls back to one process
+            self.end = WorkerEnd(error=f"{type(exc).__name__}: {exc}")
 
 
 def _keyed(stream: Iterator[tuple[tuple, Any]], worker: int,
@@ -316,9 +354,10 @@ def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineCo
     single process's; None when it cannot be (a worker failed, or a global cap may have
     been reached): the caller then analyses the file in one process."""
     ctx = multiprocessing.get_context("fork")
-    procs, streams = [], []
+    procs: list[Any] = []
+    streams: list[_Stream | _Local] = [_Local(path, pipeline_config, workers)]
     try:
-        for index in range(workers):
+        for index in range(1, workers):
             parent_conn, child_conn = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_worker_main, daemon=True,
                                args=(path, pipeline_config, index, workers, child_conn))
@@ -326,7 +365,10 @@ def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineCo
             child_conn.close()
             procs.append(proc)
             streams.append(_Stream(parent_conn))
-        analysis = _merge(streams, config)
+        try:
+            analysis = _merge(streams, config)
+        except Exception:  # a worker's output the merge could not take: one process then
+            return None
         for proc in procs:
             proc.join()
     finally:
@@ -344,7 +386,7 @@ def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineCo
     return analysis
 
 
-def _merge(streams: list[_Stream], config: AnalysisConfig) -> Analysis:
+def _merge(streams: list[_Stream | _Local], config: AnalysisConfig) -> Analysis:
     """Feed the analysis from the workers' outputs in capture order."""
     analysis = Analysis(config)
     renumber = _Renumber()
