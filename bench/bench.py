@@ -144,6 +144,31 @@ def _rss_of(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return wall, rss_kb / 1024.0, cpu
 
 
+_SPIN = (
+    "import multiprocessing as mp, sys, time\n"
+    "def spin(n):\n"
+    "    x = 0\n"
+    "    for i in range(n):\n"
+    "        x += i\n"
+    "if __name__ == '__main__':\n"
+    "    n = 6_000_000\n"
+    "    t = time.perf_counter(); spin(n); spin(n); one = time.perf_counter() - t\n"
+    "    t = time.perf_counter()\n"
+    "    with mp.get_context('fork').Pool(2) as pool:\n"
+    "        pool.map(spin, [n, n])\n"
+    "    print(one / (time.perf_counter() - t))\n"
+)
+
+
+def machine_parallelism() -> float:
+    """How much faster two processes do two equal pure-CPU loops than one process, now:
+    the ceiling for any 2-job speed-up measured in the same round (1.0-2.0; a shared,
+    busy machine gives far less than 2)."""
+    out = subprocess.run([sys.executable, "-c", _SPIN], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out)
+
+
 def count_packets(path: Path) -> int:
     from cvipsniff.capture import open_capture
 
@@ -214,10 +239,15 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
           f"compiled accelerator {'in use' if compiled_in_use(env) else 'NOT built'}",
           flush=True)
     runs = commands(path, args)
+    spins: list[float] = []
     walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     rss: dict[str, float] = {}
     for round_ in range(args.rounds):
+        if args.jobs or args.cluster:
+            spins.append(machine_parallelism())
+            print(f"  r{round_ + 1} two CPU loops in 2 processes: {spins[-1]:.2f}× one process "
+                  "(the machine's ceiling for a 2-job speed-up now)", flush=True)
         for name, argv, extra in runs:
             wall, peak, cpu = _rss_of(argv, dict(env, **extra))
             walls[name].append(wall)
@@ -240,6 +270,9 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
                       + (f"   (target {target})" if target else "")
                       + f"   cpu ratio {ratio(name, t, cpus):6.2f}"
                       + f"   peak RSS {rss[name]:.0f} MB")
+    if spins:
+        print(f"    ceiling on this machine now (CPU loops, 2 processes): "
+              f"{statistics.median(spins):.2f}×")
     if args.jobs:
         one = "report (compiled path)"
         print(f"    split over 2 jobs: {ratio(one, 'report --jobs 2 (split)'):.2f}× one job "
