@@ -53,7 +53,10 @@ class Analysis:
         self.suppressed: Counter[str] = Counter()
         self.messages: Counter[str] = Counter()
         self.message_count = 0
-        self.flows: set[int] = set()
+        self.flows: set[int] = set()  # flows that carried a message
+        # Flows that ended without carrying a message (a lone SYN, a handshake, a port
+        # scan): counted, not kept (a million of them must cost nothing).
+        self.silent_flows = 0
         self.srt = ServiceResponseTimes()
         self.first_ts_ns: int | None = None
         self.last_ts_ns: int | None = None
@@ -77,6 +80,8 @@ class Analysis:
         if isinstance(item, TransportNote):
             return self._note(item)
         if isinstance(item, FlowClosed):
+            if item.flow.id not in self.flows:
+                self.silent_flows += 1
             self.seen.flow(item.flow)
             self.connections.close_flow(item.flow.id)
             return self._emit(self.pairer.close_flow(item.flow.id))
@@ -246,6 +251,6 @@ class Analysis:
             "transactions": dict(sorted(self.pairer.states.items())),
             "findings": self.severity_counts(),
             "suppressed": dict(sorted(self.suppressed.items())),
-            "flows": len(self.flows),
+            "flows": len(self.flows) + self.silent_flows,
             "duration_s": round(((self.last_ts_ns or 0) - (self.first_ts_ns or 0)) / 1e9, 6),
         }
