@@ -155,3 +155,9 @@ def test_a_failing_task_on_the_cluster_is_that_files_error() -> None:
 def test_a_bad_cluster_address_is_a_usage_error(address: str) -> None:
     assert_clean_error(run_cli("report", "--cluster", address, "captures/demo.pcapng"),
                        "--cluster")
+
+
+def test_standard_input_cannot_go_to_a_cluster() -> None:
+    result = run_cli("report", "--cluster", "local:1", "-",
+                     stdin=(ROOT / "captures" / "demo.pcapng").read_bytes())
+    assert_clean_error(result, "standard input")

@@ -171,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
     if stdin and args.filter:
         raise UsageError("a display filter takes two passes over the capture: "
                          "report on a file, not standard input")
+    if stdin and args.cluster:
+        raise UsageError("--cluster workers open the captures themselves: give paths they "
+                         "can read, not standard input")
     decode_as = parse_decode_as(config.decode_as + list(args.decode_as))
     flt = compile_user_filter(args.filter) if args.filter else None
     pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
