@@ -140,3 +140,13 @@ def test_read_refuses_another_format_version(tmp_path: Path) -> None:
     index.write_text(json.dumps(doc))
     result = run_cli("fixtures", "validate", str(tmp_path / "cvip-configure"))
     assert_clean_error(result, "version 2")
+
+
+def test_filter_on_fields_known_after_pairing() -> None:
+    from cvipsniff.commands.filtering import compile_user_filter
+
+    fixtures = build_set(str(CONFIGURE), display_filter=compile_user_filter("latency_ms > 2"))
+    latencies = [t["latency_ms"] for _, t in fixtures.transactions()]
+    assert latencies and all(ms > 2 for ms in latencies)
+    everything = [t for _, t in build_set(str(CONFIGURE)).transactions()]
+    assert len(latencies) == sum(1 for t in everything if t["latency_ms"] > 2) < len(everything)
