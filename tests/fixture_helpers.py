@@ -49,13 +49,13 @@ class Recorder:
         return path
 
 
-class TcpRelay:
-    """Forwards connections to ``upstream`` and records them as ``server_port``."""
+class _Listener:
+    """A TCP listener on an ephemeral port of 127.0.0.1 whose connections ``_handle``
+    relays to the ``upstream`` port."""
 
-    def __init__(self, recorder: Recorder, upstream: int, server_port: int) -> None:
-        self.recorder = recorder
-        self.upstream = upstream
-        self.server_port = server_port
+    upstream = 0
+
+    def __init__(self) -> None:
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -68,6 +68,19 @@ class TcpRelay:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class TcpRelay(_Listener):
+    """Forwards connections to ``upstream`` and records them as ``server_port``."""
+
+    def __init__(self, recorder: Recorder, upstream: int, server_port: int) -> None:
+        super().__init__()
+        self.recorder = recorder
+        self.upstream = upstream
+        self.server_port = server_port
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conv = self.recorder.conversation("tcp", self.server_port)
@@ -132,29 +145,18 @@ class UdpRelay(asyncio.DatagramProtocol):
 Fault = Any  # Callable[[bytes], bytes | None]: the answer's new bytes, or None to drop it
 
 
-class FaultyRelay:
+class FaultyRelay(_Listener):
     """A deliberately broken server: the reference server behind a relay that applies
     ``fault`` to the first answer to ``method`` (messages read with the project's framer
     and dissector in both directions, so the fault hits exactly one message)."""
 
     def __init__(self, upstream: int, family: str, method: str, fault: Fault) -> None:
+        super().__init__()
         self.upstream = upstream
         self.family = family
         self.method = method
         self.fault = fault
         self.applied = 0
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._handle, HOST, 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from cvipsniff.fixtures.live import StreamDecoder

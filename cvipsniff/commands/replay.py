@@ -35,10 +35,15 @@ def parse_port_map(items: list[str]) -> dict[object, int]:
     return out
 
 
-def add_output_options(p: argparse.ArgumentParser) -> None:
+def add_format_options(p: argparse.ArgumentParser) -> None:
+    """``--format`` and ``-o``, shared by replay and serve."""
     p.add_argument("--format", default="text", choices=("text", "json", "junit"),
                    help="verdicts as text (default), JSON or JUnit XML (a case per transaction)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the verdicts to OUT")
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    add_format_options(p)
     p.add_argument("--protocol", choices=("cvip", "imageserver"),
                    help="only the flows of this protocol")
     p.add_argument("--timeout", type=float, default=3.0, metavar="S",

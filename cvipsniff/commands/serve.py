@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import sys
 
-from cvipsniff.commands.replay import parse_endpoint, write_output
+from cvipsniff.commands.replay import add_format_options, parse_endpoint, write_output
 from cvipsniff.errors import UsageError
 
 
@@ -33,9 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 1)")
     p.add_argument("--protocol", choices=("cvip", "imageserver"),
                    help="serve the flows of this protocol (default: the set's main one)")
-    p.add_argument("--format", default="text", choices=("text", "json", "junit"),
-                   help="verdicts as text (default), JSON or JUnit XML")
-    p.add_argument("-o", "--output", metavar="OUT", help="write the verdicts to OUT")
+    add_format_options(p)
     p.set_defaults(run=run)
 
 
