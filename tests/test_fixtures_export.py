@@ -150,3 +150,23 @@ def test_filter_on_fields_known_after_pairing() -> None:
     assert latencies and all(ms > 2 for ms in latencies)
     everything = [t for _, t in build_set(str(CONFIGURE)).transactions()]
     assert len(latencies) == sum(1 for t in everything if t["latency_ms"] > 2) < len(everything)
+
+
+def test_cvip_login_password_is_masked_in_the_tree_and_the_bytes(tmp_path: Path) -> None:
+    capture = CAPTURES / "scenarios" / "cvip-master-services.pcapng"
+    clear = build_set(str(capture), keep_secrets=True).messages()
+    assert run_cli("fixtures", "export", str(capture), "-o", str(tmp_path)).code == 0
+    masked = read_set(tmp_path / "cvip-master-services").messages()
+    logins = [n for n, m in clear.items()
+              if m["record"]["method"] == "cviUser.login" and m["direction"] == "client"]
+    assert logins
+    for number in logins:
+        secret = next(n["value"] for n in _nodes(clear[number]["record"]["tree"])
+                      if n["name"] == "PassWord")
+        assert len(secret) >= 8 and secret.encode() in base64.b64decode(clear[number]["data"])
+        login = masked[number]
+        assert secret.encode() not in base64.b64decode(login["data"])
+        assert secret not in json.dumps(login)
+        node = next(n for n in _nodes(login["record"]["tree"]) if n["name"] == "PassWord")
+        assert node["value"].startswith("<masked, ") and node["type"] == "string"
+        assert any(r["key"] == "cvip.param.PassWord" for r in login["masked"])
