@@ -155,3 +155,18 @@ def test_an_answer_the_capture_lost_is_judged_on_conformance(recorded: Path,
     judged = next(v for v in verdicts if v.transaction == lost["number"])
     assert judged.verdict == "violation"
     assert any("cvip.header.response_bit" in d for d in judged.details)
+
+
+def test_replay_against_a_broken_imageserver(recorded: Path, peers: Peers) -> None:
+    def drop_element(data: bytes) -> bytes:
+        assert b"<alwaysstdjpeg>yes</alwaysstdjpeg>" in data
+        return data.replace(b"<alwaysstdjpeg>yes</alwaysstdjpeg>", b"", 1)
+
+    relay = FaultyRelay(peers.imageserver_port, "imageserver", "connect", drop_element)
+    port = peers.runner.call(relay.start())
+    try:
+        verdicts, _ = replay([read_set(recorded)], Options(HOST, port, "imageserver"))
+    finally:
+        peers.runner.call(relay.close())
+    failed = [(v.method, v.verdict, v.details) for v in verdicts if v.verdict != "pass"]
+    assert failed == [("connect", "differs", ["- methodresponse/alwaysstdjpeg (boolean) missing"])]
