@@ -4,6 +4,7 @@ replayed against fresh reference servers (pass) and against deliberately broken 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -170,3 +171,24 @@ def test_replay_against_a_broken_imageserver(recorded: Path, peers: Peers) -> No
         peers.runner.call(relay.close())
     failed = [(v.method, v.verdict, v.details) for v in verdicts if v.verdict != "pass"]
     assert failed == [("connect", "differs", ["- methodresponse/alwaysstdjpeg (boolean) missing"])]
+
+
+def test_a_target_that_hangs_up_gives_missing_verdicts(recorded: Path, peers: Peers) -> None:
+    async def hang_up(reader, writer) -> None:
+        writer.close()
+
+    async def listen():
+        server = await asyncio.start_server(hang_up, HOST, 0)
+        return server, server.sockets[0].getsockname()[1]
+
+    server, port = peers.runner.call(listen())
+    try:
+        result = run_cli("replay", str(recorded), "--target", f"{HOST}:{port}", "--protocol",
+                         "imageserver", "--timeout", "1", "--format", "json")
+    finally:
+        server.close()
+    assert result.code == 1, result.stderr
+    verdicts = json.loads(result.stdout)["transactions"]
+    awaited = [v for v in verdicts if v["details"] != ["no answer expected"]]
+    assert awaited and {v["verdict"] for v in awaited} == {"missing"}
+    assert any("closed the connection" in v["details"][0] for v in awaited)
