@@ -45,6 +45,7 @@ SIZE_BUDGET = 10 * 1024 * 1024
 PRODUCERS = (
     "cvipsniff.sim.cvip.scenarios",
     "cvipsniff.sim.imageserver.scenarios",
+    "cvipsniff.sim.framing",  # framing decided on evidence (issue 12): field shapes only
 )
 
 
