@@ -14,6 +14,7 @@ memory follows open flows and caps, never the capture size.
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -73,11 +74,15 @@ class _Direction:
 
     def __init__(self, framer) -> None:
         self.framer = framer
-        self.offsets: list[int] = []
-        self.frames: list[int] = []
+        # Offsets and frame numbers as machine integers, not lists of int objects: per open
+        # flow this index is most of what the pipeline keeps (100,000 flows each holding a
+        # partial message). Times stay Python ints: a damaged capture's can pass 2**63.
+        self.offsets = array("q")
+        self.frames = array("q")
         self.times: list[int] = []
         self.head = 0  # entries before head are consumed; compacted lazily
-        self.pending = bytearray()  # only while the flow's protocol is undecided
+        # Only while the flow's protocol is undecided (a bytearray from the first bytes).
+        self.pending: bytearray | bytes = b""
         self.pending_start = 0  # stream offset of pending[0]
 
     def note_bytes(self, offset: int, frame: int, ts_ns: int) -> None:
@@ -114,13 +119,17 @@ class _Direction:
         return frames, first_ts, last_ts
 
 
+_NO_DIRECTIONS: tuple[None, None] = (None, None)
+
+
 class _FlowState:
     __slots__ = ("directions", "flow", "protocol")
 
     def __init__(self, flow: Flow, protocol: ProtocolSpec | None) -> None:
         self.flow = flow
         self.protocol = protocol
-        self.directions: list[_Direction | None] = [None, None]
+        # A shared (None, None) until a direction carries bytes (no list per flow).
+        self.directions: tuple[_Direction | None, _Direction | None] = _NO_DIRECTIONS
 
 
 class Pipeline:
@@ -268,7 +277,8 @@ class Pipeline:
         if d is None:
             framer = state.protocol.new_framer() if state.protocol is not None else None
             d = _Direction(framer)
-            state.directions[direction] = d
+            client, server = state.directions
+            state.directions = (d, server) if direction == 0 else (client, d)
         return d
 
     def _on_data(self, state: _FlowState, event: StreamData, out: list[PipelineOutput]) -> None:
@@ -279,6 +289,7 @@ class Pipeline:
             return
         if not d.pending:
             d.pending_start = event.offset
+            d.pending = bytearray()
         d.pending += event.data
         if state.protocol is None:
             self._classify(state, d)
@@ -295,7 +306,7 @@ class Pipeline:
         """Give a direction its framer and the bytes it buffered while undecided."""
         assert state.protocol is not None
         d.framer = state.protocol.new_framer()
-        pending, d.pending = bytes(d.pending), bytearray()
+        pending, d.pending = bytes(d.pending), b""
         if d.pending_start:
             # Framer offsets count from the stream start: account for what was not kept.
             self._framed(state, d, direction, d.framer.gap(d.pending_start), out)

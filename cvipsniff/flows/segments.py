@@ -54,7 +54,9 @@ class SegmentBuffer:
     __slots__ = ("cost", "pieces")
 
     def __init__(self) -> None:
-        self.pieces: list[Piece] = []
+        # An empty tuple until a first piece waits (most flows never buffer anything, and
+        # every direction of every open flow has a buffer).
+        self.pieces: list[Piece] = ()  # type: ignore[assignment]
         self.cost = 0  # payload + overhead of all pieces, for the memory caps
 
     def __bool__(self) -> bool:
@@ -89,6 +91,8 @@ class SegmentBuffer:
     def _insert(self, start: int, end: int, data: bytes | None, frame: int, ts_ns: int,
                 result: Insertion) -> None:
         pieces = self.pieces
+        if type(pieces) is tuple:
+            pieces = self.pieces = []
         i = bisect_right(pieces, start, key=_piece_start)
         if i and pieces[i - 1].end > start:
             i -= 1

@@ -189,9 +189,12 @@ class HalfStream:
         self.last_frame = 0  # frame of the last delivered bytes (``frame_before``)
         self.probe: tuple[int, bytes, int, int] | None = None  # zero-window probe byte
         self.held_since: int | None = None  # capture time the ACK hold of a hole began
-        self.outbox: list[FlowEvent] = []  # events held back while the peer holds a hole
+        # Events held back while the peer holds a hole, and the recent gaps (start, end,
+        # frame): empty tuples until first used (a million idle flows must not each hold
+        # two empty lists).
+        self.outbox: list[FlowEvent] | tuple[()] = ()
         self.outbox_cost = 0
-        self.given_up: list[tuple[int, int, int]] = []  # recent gaps: (start, end, frame)
+        self.given_up: list[tuple[int, int, int]] | tuple[()] = ()
 
     # ---- sequence space ------------------------------------------------------------
 
@@ -345,7 +348,9 @@ class HalfStream:
         """Hand an event downstream, or keep it in the outbox while either direction holds
         a hole (in order: once something is kept, what follows is kept too)."""
         if self.outbox or self.held_since is not None or self.peer.held_since is not None:
-            self.outbox.append(event)
+            if not self.outbox:
+                self.outbox = []
+            self.outbox.append(event)  # type: ignore[union-attr]
             self.outbox_cost += PIECE_OVERHEAD + (len(event.data)
                                                   if type(event) is StreamData else 0)
             self._account()
@@ -354,9 +359,9 @@ class HalfStream:
 
     def take_outbox(self) -> list[FlowEvent]:
         """Empty the outbox (its cost leaves the budgets) and return what it held."""
-        held, self.outbox, self.outbox_cost = self.outbox, [], 0
+        held, self.outbox, self.outbox_cost = self.outbox, (), 0
         self._account()
-        return held
+        return list(held)
 
     def _deliver(self, offset: int, data: bytes, frame: int, ts_ns: int,
                  events: list[FlowEvent]) -> None:
@@ -371,8 +376,8 @@ class HalfStream:
         self._emit(StreamGap(self.flow, self.direction, start, length, frame_before,
                              frame_after, reason), events)
         if reason != "snaplen":  # a snaplen cut is never filled by a later frame
-            self.given_up.append((start, start + length, frame_after or frame_before))
-            del self.given_up[:-REMEMBERED_GAPS]
+            self.given_up = [*self.given_up[1 - REMEMBERED_GAPS:],
+                             (start, start + length, frame_after or frame_before)]
         self._advance(length)
         self.stats.gaps += 1
         self.stats.gap_bytes += length
