@@ -31,6 +31,7 @@ mid-session before any request of that flow was captured, is *request_before_cap
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +63,39 @@ class _Open:
     answer_dir: int = -1  # the flow direction the answer travels (-1: any, e.g. pings)
 
 
+class TransactionIndex:
+    """Message number → transaction number, 8 bytes a message: messages are numbered
+    densely in capture order, so an array indexed by number replaces a dict (about 100
+    bytes an entry), and a report's memory grows far less with the capture. A number far
+    past the others (never from the pipeline) goes to a dict rather than growing the
+    array to it."""
+
+    __slots__ = ("_numbers", "_sparse")
+
+    _MAX_STRIDE = 1 << 20
+
+    def __init__(self) -> None:
+        self._numbers = array("Q")  # 0: no transaction (transactions count from 1)
+        self._sparse: dict[int, int] = {}
+
+    def __setitem__(self, message_number: int, transaction: int) -> None:
+        numbers = self._numbers
+        missing = message_number + 1 - len(numbers)
+        if missing > self._MAX_STRIDE or message_number < 0:
+            self._sparse[message_number] = transaction
+            return
+        if missing > 0:
+            numbers.frombytes(bytes(missing * numbers.itemsize))
+        numbers[message_number] = transaction
+
+    def get(self, message_number: int) -> int | None:
+        if 0 <= message_number < len(self._numbers):
+            found = self._numbers[message_number]
+            if found:
+                return found
+        return self._sparse.get(message_number) if self._sparse else None
+
+
 class Pairer:
     """Feed messages in order; read ``transactions`` and collect pairing findings."""
 
@@ -77,7 +111,7 @@ class Pairer:
         self._open: dict[tuple, list[_Open]] = {}
         self._flow_keys: dict[int, set[tuple]] = {}
         self._live: dict[int, Transaction] = {}  # flow → open ImageServer live stream
-        self._by_message: dict[int, int] = {}  # message number → transaction number
+        self._by_message = TransactionIndex()  # message number → transaction number
         # Capture limits: per (flow, direction) the frame after its latest gap, and the
         # flows some request of which was captured.
         self._gaps: dict[tuple[int, int], int] = {}
@@ -219,6 +253,7 @@ class Pairer:
     def transaction_of(self, message_number: int) -> int | None:
         return self._by_message.get(message_number)
 
+
     # ---- bookkeeping -----------------------------------------------------------------
 
     def _new(self, msg: Message, protocol: str, state: str, *, request: bool,
@@ -230,7 +265,7 @@ class Pairer:
             protocol=protocol,
             id=msg.record.txn,
             flow=msg.flow,
-            method=msg.record.method,
+            method=ref.method,  # the reference's shared copy of the name
             state=state,
             request=ref if request else None,
             responses=[] if request else [ref],
