@@ -146,6 +146,9 @@ def test_every_impairment_family_has_a_capture_that_shows_it() -> None:
                 assert transport.get("tcp.gap") and entry["expected"]["lost_messages"]
             case "reorder":
                 assert transport.get("tcp.out_of_order")
+            case "late":  # bytes the capture shows late are still delivered: no gap
+                assert transport.get("tcp.out_of_order") and not transport.get("tcp.gap")
+                assert not entry["expected"]["lost_messages"]
             case "duplicate" | "retransmit":
                 assert transport.get("tcp.retransmission")
             case "conflict":

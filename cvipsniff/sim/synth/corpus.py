@@ -190,6 +190,8 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("conflict.pcapng", "conflict=1",
      "an overlapping retransmission whose overlapping bytes differ (first copy is truth)"),
     ("loss.pcapng", "loss=1", "one data segment per connection and one datagram missing"),
+    ("late.pcapng", "late=1",
+     "one data segment per connection captured after the peer's ACK for it (no gap)"),
     ("wrap.pcapng", "wrap", "sequence numbers cross 2**32 in every connection"),
     ("midstream.pcapng", "midstream=3",
      "the capture starts after each handshake and three more packets"),

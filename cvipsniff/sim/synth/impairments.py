@@ -34,6 +34,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "conflict": ("overlapping retransmission whose overlapping bytes differ",
                  "count, default 1"),
     "loss": ("a data segment (or datagram) missing from the capture", "count, default 1"),
+    "late": ("a data segment the capture shows only after the peer's ACK for it (capture "
+             "reordering; the receiver had it in time)", "count, default 1"),
     "wrap": ("initial sequence numbers just below 2**32 so the stream crosses the wrap", ""),
     "midstream": ("capture starts after the handshake and the next N packets",
                   f"N, default {DEFAULT_MIDSTREAM}"),
@@ -66,6 +68,7 @@ class Impairments:
     retransmit: int = 0
     conflict: int = 0
     loss: int = 0
+    late: int = 0
     wrap: bool = False
     midstream: int | None = None  # packets dropped after the handshake; None = off
     ipv6: bool = False
@@ -136,7 +139,7 @@ class Impairments:
             out.append("split-header")
         if self.coalesce:
             out.append(f"coalesce={self.coalesce}")
-        for name in ("reorder", "duplicate", "retransmit", "conflict", "loss"):
+        for name in ("reorder", "duplicate", "retransmit", "conflict", "loss", "late"):
             count = getattr(self, name)
             if count:
                 out.append(f"{name}={count}")

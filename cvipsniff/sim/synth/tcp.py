@@ -411,6 +411,43 @@ def lose(segments: list[Segment], count: int, rng: random.Random) -> list[Event]
     return events
 
 
+def capture_late(segments: list[Segment], count: int, rng: random.Random,
+                 isn: tuple[int, int]) -> list[Event]:
+    """After numbering (the receiver had every segment in time): a data segment S the
+    capture shows only after the peer's first ACK covering it, with later bytes of its
+    direction captured before that ACK. An analyser sees those bytes out of order, an ACK
+    past the hole, then S: the bytes are in the capture and belong in the stream."""
+    events = []
+    for _ in range(count):
+        chosen = None
+        for i in _candidates(segments, 2):
+            s = segments[i]
+            d = s.direction
+            later = [k for k in range(i + 1, len(segments))
+                     if segments[k].direction == d and segments[k].is_data]
+            for j in range(i + 1, len(segments)):
+                p = segments[j]
+                if p.direction == d or not p.flags & TCP_FLAG_ACK or p.flags & TCP_FLAG_SYN:
+                    continue
+                if (p.ack - isn[d] - 1) % SEQ_MOD >= s.end:
+                    if later and later[0] < j and not segments[later[0]].touched:
+                        chosen = (i, j, later[0])
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            break
+        i, j, k = chosen
+        s, ack, ahead = segments[i], segments[j], segments[k]
+        segments.insert(j + 1, s)
+        del segments[i]
+        s.t_ns = ack.t_ns + 1_000
+        s.touched = ahead.touched = True
+        s.tag, ahead.tag = TAG_LATE, TAG_AHEAD
+        events.append(Event("late", s.direction, (ahead, s), s.offset, len(s.payload)))
+    return events
+
+
 def start_midstream(segments: list[Segment], skip: int) -> list[Event]:
     """The capture begins after the handshake and ``skip`` more packets."""
     dropped = []
@@ -532,4 +569,7 @@ def layout(messages: Sequence[Outgoing], imp: Impairments, rng: random.Random,
         events += start_midstream(segments, imp.midstream)
     monotonic(segments)
     number(segments, isn)
+    if imp.late:
+        events += capture_late(segments, imp.late, rng, isn)
+        monotonic(segments)
     return TcpLayout(segments, isn, events, mid_session=imp.midstream is not None)
