@@ -3,8 +3,8 @@
 * Every bundled capture through both paths: ``report --format json`` and ``read -T jsonl``
   byte for byte (one child process per path; ``CVIPSNIFF_PURE_PYTHON=1`` forces the
   reference).
-* The record walks (pcap, pcapng EPBs) on damaged copies of the bundled captures: the
-  same frames and notes as the reference loop alone.
+* The pcapng record walk on damaged copies of the bundled captures: the same frames and
+  notes as the reference loop alone.
 * The packet decoder's fast path on generated and mutated frames: the same Packet (or
   None) as the Python fast path.
 * The XML-RPC fast path on every CVIP body of the corpus and on generated bodies: when it
@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvipsniff.capture import open_capture
-from cvipsniff.capture import pcap as pcap_module
 from cvipsniff.capture import pcapng as pcapng_module
 from cvipsniff.model import Frame, Message, Packet
 from cvipsniff.packets import decoder as decoder_module
@@ -204,13 +203,12 @@ def test_generated_bodies_decode_as_the_reference_or_are_declined(body: bytes) -
     _check(body)
 
 
-# ---- record walks: the compiled walk against the reference loop alone ---------------------
+# ---- pcapng record walk: the compiled walk against the reference loop alone ---------------
 
 _CAPTURE_BYTES = {name: (ROOT / name).read_bytes() for name in CAPTURE_FILES
                   if not name.endswith(".gz")}
-_SAMPLES = [name for name in _CAPTURE_BYTES if name.endswith(".pcap")] + sorted(
-    (name for name in _CAPTURE_BYTES if name.endswith(".pcapng")),
-    key=lambda name: len(_CAPTURE_BYTES[name]))[:9]
+_SAMPLES = sorted((name for name in _CAPTURE_BYTES if name.endswith(".pcapng")),
+                  key=lambda name: len(_CAPTURE_BYTES[name]))[:12]
 
 
 def _read_all(path: Path) -> tuple[list, list]:
@@ -223,7 +221,6 @@ def _read_all(path: Path) -> tuple[list, list]:
 def _both_walks(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = _read_all(path)
     with monkeypatch.context() as m:
-        m.setattr(pcap_module, "_walk", pcap_module._walk_none)
         m.setattr(pcapng_module, "_walk", pcapng_module._walk_none)
         reference = _read_all(path)
     assert compiled == reference

@@ -1,47 +1,18 @@
-//! Record walks of pcap and pcapng files: the run of complete, sane records in a buffer.
+//! The record walk of pcapng files: the run of well-formed Enhanced Packet Blocks in a
+//! buffer.
 //!
 //! Only the common case is walked here; whatever the Python reader has to think about —
-//! a record that runs past the buffer, a corrupt length, any block other than an
-//! Enhanced Packet Block, an interface it has not declared — stops the walk at that
-//! offset, and the reference code in `cvipsniff/capture/` takes over from there. So the
-//! walk never decides anything the reference would decide differently.
-
-/// A pcap record: header fields and where its captured bytes are.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PcapRecord {
-    pub sec: u32,
-    pub frac: u32,
-    pub incl: u32,
-    pub orig: u32,
-    pub data: usize,
-    pub next: usize,
-}
+//! a block that runs past the buffer, a corrupt length, any block other than an EPB, an
+//! interface it has not declared — stops the walk at that offset, and the reference code
+//! in `cvipsniff/capture/pcapng.py` takes over from there. So the walk never decides
+//! anything the reference would decide differently.
+//!
+//! (Classic pcap is not walked here: its Python loop is bound by the same object creation
+//! a compiled walk has to do, and measured the same, 0.65 µs a record.)
 
 fn u32_at(buf: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let bytes: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
-}
-
-/// The pcap record at `pos` if its header and data are in `buf` and its captured length
-/// is within `max_caplen`; None otherwise (the reference reader decides what it is).
-pub fn pcap_record(buf: &[u8], pos: usize, big_endian: bool, header_size: usize,
-                   max_caplen: u32) -> Option<PcapRecord> {
-    if header_size < 16 || buf.len().checked_sub(pos)? < header_size {
-        return None;
-    }
-    let sec = u32_at(buf, pos, big_endian)?;
-    let frac = u32_at(buf, pos + 4, big_endian)?;
-    let incl = u32_at(buf, pos + 8, big_endian)?;
-    let orig = u32_at(buf, pos + 12, big_endian)?;
-    if incl > max_caplen {
-        return None;
-    }
-    let data = pos + header_size;
-    let next = data.checked_add(incl as usize)?;
-    if next > buf.len() {
-        return None;
-    }
-    Some(PcapRecord { sec, frac, incl, orig, data, next })
 }
 
 pub const BT_EPB: u32 = 6;
@@ -92,29 +63,6 @@ pub fn pcapng_epb(buf: &[u8], pos: usize, big_endian: bool, interfaces: usize) -
 mod tests {
     use super::*;
 
-    fn pcap_rec(incl: u32, orig: u32) -> Vec<u8> {
-        let mut v = Vec::new();
-        for x in [1_700_000_000u32, 5, incl, orig] {
-            v.extend_from_slice(&x.to_le_bytes());
-        }
-        v.extend(std::iter::repeat(0xab).take(incl as usize));
-        v
-    }
-
-    #[test]
-    fn pcap_records_walk_and_stop() {
-        let mut buf = pcap_rec(3, 60);
-        buf.extend(pcap_rec(2, 2));
-        let first = pcap_record(&buf, 0, false, 16, 262_144).unwrap();
-        assert_eq!(first, PcapRecord { sec: 1_700_000_000, frac: 5, incl: 3, orig: 60,
-                                       data: 16, next: 19 });
-        let second = pcap_record(&buf, first.next, false, 16, 262_144).unwrap();
-        assert_eq!(second.next, buf.len());
-        assert!(pcap_record(&buf, second.next, false, 16, 262_144).is_none());
-        assert!(pcap_record(&buf[..buf.len() - 1], first.next, false, 16, 262_144).is_none());
-        assert!(pcap_record(&buf, 0, false, 16, 2).is_none()); // beyond the caplen limit
-    }
-
     fn epb(interface: u32, caplen: u32, pad_to: u32) -> Vec<u8> {
         let length = 32 + pad_to;
         let mut v = Vec::new();
@@ -156,9 +104,6 @@ mod tests {
             let len = (next() % 96) as usize;
             let buf: Vec<u8> = (0..len).map(|_| (next() % 7) as u8 * 13).collect();
             let pos = (next() % 100) as usize;
-            if let Some(r) = pcap_record(&buf, pos, next() & 1 == 0, 16 + 8 * (next() % 2) as usize, 64) {
-                assert!(r.next <= buf.len() && r.data <= r.next);
-            }
             if let Some(b) = pcapng_epb(&buf, pos, next() & 1 == 0, 3) {
                 assert!(b.next <= buf.len() && b.data + b.caplen as usize <= b.next);
             }

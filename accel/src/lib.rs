@@ -18,7 +18,6 @@ use pyo3::prelude::*;
 fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<py::XmlRpcDecoder>()?;
-    m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
     Ok(())

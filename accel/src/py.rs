@@ -192,35 +192,8 @@ impl XmlRpcDecoder {
 
 // ---- capture record walks ------------------------------------------------------------
 
-use crate::capture::{pcap_record, pcapng_epb};
+use crate::capture::pcapng_epb;
 use pyo3::types::PyBytes;
-
-/// `walk_pcap(Frame, buf, pos, big_endian, header_size, scale, linktype, max_caplen,
-/// number)` → `(frames, pos, number, last_sec)`: the Frames of the run of complete records
-/// with a sane captured length from `pos` on, numbered after `number`, as
-/// `cvipsniff.capture.pcap.iter_pcap` builds them; it stops where the reference has a
-/// decision to make. `last_sec` is -1 when no record was walked.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
-                      mut pos: usize, big_endian: bool, header_size: usize, scale: u64,
-                      linktype: &Bound<'py, PyAny>, max_caplen: u32, mut number: u64)
-                      -> PyResult<(Bound<'py, PyList>, usize, u64, i64)> {
-    let bytes = buf.as_bytes();
-    let frames = PyList::empty(py);
-    let mut last_sec = -1i64;
-    let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
-    while let Some(r) = pcap_record(bytes, pos, big_endian, header_size, max_caplen) {
-        number += 1;
-        last_sec = i64::from(r.sec);
-        let ts = u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale;
-        let fields = (number, ts, r.incl, r.orig.max(r.incl), linktype,
-                      PyBytes::new(py, &bytes[r.data..r.next]), 0).into_pyobject(py)?;
-        frames.append(new.call1((frame_type, fields))?)?;
-        pos = r.next;
-    }
-    Ok((frames, pos, number, last_sec))
-}
 
 /// `walk_epbs(Frame, buf, pos, big_endian, interfaces, number, last_ts, min_ts, end_ts)`
 /// → `(frames, pos, number, last_ts)`: the Frames of the run of well-formed Enhanced

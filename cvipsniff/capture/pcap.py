@@ -12,12 +12,11 @@ https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cvipsniff.capture.source import ByteSource, NoteSink
 from cvipsniff.model import Frame
-from dissectors.accel import accelerated
 
 __all__ = ["GLOBAL_HEADER_SIZE", "PcapHeader", "iter_pcap", "parse_pcap_header", "pcap_magic"]
 
@@ -163,22 +162,6 @@ def _resync(source: ByteSource, buf: bytes, pos: int, header: PcapHeader,
     return buf, -1, skipped
 
 
-_NONE: tuple[Frame, ...] = ()
-
-
-def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool, hsize: int,
-               scale: int, linktype: int, max_caplen: int, number: int
-               ) -> tuple[Sequence[Frame], int, int, int]:
-    """The pure-Python stand-in of the compiled record walk: it walks nothing, so every
-    record takes the reference loop below. The compiled ``walk_pcap`` returns the Frames of
-    the run of complete records with a sane length from ``pos`` on (exactly as that loop
-    builds them), the offset after them, the last frame number and seconds (-1: none)."""
-    return _NONE, pos, number, -1
-
-
-_walk = accelerated("walk_pcap", _walk_none)
-
-
 def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
               ) -> Iterator[Frame]:
     """Frames of a classic pcap file; ``buf`` starts with the global header."""
@@ -196,14 +179,7 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     end = len(buf)
     number = 0
     last_sec: int | None = None  # seconds of the last good record, to guide a resync
-    big_endian = header.byte_order == ">"
-    walk = _walk
     while True:
-        frames, pos, number, sec = walk(frame_type, buf, pos, big_endian, hsize, scale,
-                                        linktype, max_caplen, number)
-        if frames:
-            last_sec = sec
-            yield from frames
         if end - pos < hsize:
             buf = fill(buf, pos, hsize)
             pos, end = 0, len(buf)
