@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from cvipsniff.flows.addresses import format_ip
+from cvipsniff.flows.addresses import endpoint, format_ip
 from cvipsniff.flows.tcp import Budget, HalfStream, TcpConnection
 from cvipsniff.flows.udp import UdpConversation
 from cvipsniff.model import (
@@ -259,8 +259,12 @@ class FlowTable:
                   mid_session: bool, events: list[FlowEvent]) -> tuple[Flow, tuple, tuple]:
         if len(self._live) >= self._max_flows:
             self._evict(events)
-        src = (format_ip(packet.src), packet.sport)
-        dst = (format_ip(packet.dst), packet.dport)
+        # A server's endpoint is one shared tuple across its flows; a client's is its own.
+        ports = self.server_ports
+        src = (endpoint(packet.src, packet.sport) if packet.sport in ports
+               else (format_ip(packet.src), packet.sport))
+        dst = (endpoint(packet.dst, packet.dport) if packet.dport in ports
+               else (format_ip(packet.dst), packet.dport))
         client, server = (src, dst) if sender_is_client else (dst, src)
         flow = Flow(self._next_id, transport, client, server, packet.frame, packet.ts_ns,
                     packet.ts_ns, mid_session)
