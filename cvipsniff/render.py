@@ -13,8 +13,7 @@ import math
 from typing import Any
 
 from cvipsniff.model import Flow, Message, TransportNote
-from cvipsniff.time_column import seconds_text
-from cvipsniff.timestamps import in_range, raw_text
+from cvipsniff.time_column import absolute_text, seconds_text
 from dissectors.base import Field, Problem
 
 PROTOCOL_LABELS = {"cvip": "CVIP", "cvip-ping": "CVIP-Ping", "imageserver": "ImageServer"}
@@ -29,12 +28,12 @@ def endpoint_text(endpoint: tuple[str, int]) -> str:
 
 def format_time(ts_ns: int, mode: str, first_ts_ns: int, prev_ts_ns: int | None = None) -> str:
     """A timestamp in one of Wireshark's display formats; a time no calendar can show
-    (see :mod:`cvipsniff.timestamps`) is shown raw in absolute mode."""
+    (see :mod:`cvipsniff.timestamps`) is shown raw in absolute mode. ``first_ts_ns`` is
+    the reference of relative times (the first frame, or a time reference)."""
     if mode == "absolute":
-        if not in_range(ts_ns):
-            return raw_text(ts_ns)
-        when = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC)
-        return when.strftime("%Y-%m-%d %H:%M:%S.") + f"{(ts_ns // 1000) % 1_000_000:06d}"
+        # Local time, as tshark's -t ad, with the zone named: nothing else on the screen
+        # says which zone the clock is in (out-of-range times are shown raw).
+        return absolute_text(ts_ns, utc=False, date=True, zone=True)
     if mode == "epoch":
         return f"{ts_ns // 1_000_000_000}.{(ts_ns // 1000) % 1_000_000:06d}"
     base = first_ts_ns if mode == "relative" or prev_ts_ns is None else prev_ts_ns

@@ -88,8 +88,12 @@ def test_80x24_still_shows_source_destination_and_info():
     async def scenario(app, pilot):
         text = screen_text(app).splitlines()
         assert "Length" not in text[0]  # made room at 80 columns
-        assert "192.0.2.100:53050" in text[1] and "192.0.2.10:7110" in text[1]
-        assert "ping request" in text[1]
+        # Addresses are elided in the middle, the port always whole; Info keeps its
+        # first words (method and kind).
+        assert "192…100:53050" in text[1] and "192.…10:7110" in text[1].replace("….", "…")
+        assert "ping request txn=696" in text[1]
+        describe = next(line for line in text if " 21 " in line[:7])
+        assert "system.describe request" in describe
         assert all(len(line) <= 80 for line in text)
 
     drive(scenario, size=(80, 24))

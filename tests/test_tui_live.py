@@ -164,7 +164,12 @@ def test_messages_arrive_are_followed_and_the_stopped_capture_equals_its_file(
                 sources.current.push(f)
             await until(pilot, lambda: lst.row_count() > 0, "messages of the new capture")
             assert app.session.store.frame(0) <= 30
-        reference_after = offline(str(written), config)
+        # The restart did not truncate the -w file: the new capture went to the next
+        # numbered name beside it.
+        assert len(frames_of(written)) == len(frames)
+        renewed = tmp_path / "live-1.pcapng"
+        assert live.write_to == str(renewed) == app.session.path
+        reference_after = offline(str(renewed), config)
         assert len(reference_after) == len(app.session)
 
     asyncio.run(main())

@@ -72,14 +72,15 @@ def test_an_invalid_filter_is_shown_inline_with_its_column_and_changes_nothing()
         error = bar.error_text
         assert "column 1" in error and "cvip.txn" in error  # names it, suggests a spelling
         caret_line = error.split(" ", 1)
-        assert error.index("^") == len("Filter:") + 3  # under the first character
+        # under the first character (the prompt carries the ✗ mark)
+        assert error.index("^") == len("Filter: ✗") + 3
         assert caret_line
         assert bar.input.has_class("-invalid")
         assert len(app.session.view) == shown  # the previous filter still applies
         await apply(app, pilot, 'protocol == "cvip" &&')
         assert "column" in bar.error_text
         position = bar.error_text.index("^")
-        assert position >= len("Filter:") + 3 + len('protocol == "cvip" ')
+        assert position >= len("Filter: ✗") + 3 + len('protocol == "cvip" ')
         await apply(app, pilot, "protocol == \"imageserver\"")
         assert bar.error_text == "" and not bar.input.has_class("-invalid")
         assert len(app.session.view) == 130
@@ -243,11 +244,12 @@ def test_statistics_show_counts_and_response_times_with_a_histogram():
         assert "answered 254" in summary and "11 error, 7 warning" in summary
         table = screen.query_one("#srt")
         assert table.row_count == len(screen.methods) > 20
-        spark = screen.query_one("#histogram")
-        assert sum(spark.data) == screen.methods[0].count
+        assert sum(screen.histogram_counts) == screen.methods[0].count
+        chart = str(screen.query_one("#histogram").render())
+        assert "┤" in chart and "└" in chart and " ms" in chart  # axes, counts, unit
         await pilot.press("down")
         await pilot.pause()
-        assert sum(spark.data) == screen.methods[1].count
+        assert sum(screen.histogram_counts) == screen.methods[1].count
         title = str(screen.query_one("#histogram-title").render())
         assert screen.methods[1].method in title
 

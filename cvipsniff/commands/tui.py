@@ -99,7 +99,8 @@ def _run_live(args: argparse.Namespace, config: PipelineConfig,
                            analysis_config=analysis_config,
                            write_to=write_to, source_options=source_options(args),
                            idle_timeout_s=args.idle_timeout)
-        app = LiveApp(live, analysis_config, theme=THEMES[1] if args.light else THEMES[0])
+        app = LiveApp(live, analysis_config, theme=THEMES[1] if args.light else THEMES[0],
+                      temporary=temporary_dir is not None)
         # Opened before the UI starts: no interface, no permission, a bad filter or an
         # unwritable -w file are one line on stderr and exit status 2, not a screen.
         app.feed.start()

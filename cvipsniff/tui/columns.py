@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 
 from cvipsniff.render import endpoint_text, format_time
+from cvipsniff.time_column import absolute_text
 
 ELLIPSIS = "…"
 
@@ -53,10 +54,25 @@ def fit(text: str, width: int, *, right: bool = False, keep_end: bool = False) -
     return set_cell_size(text, width - 1) + ELLIPSIS
 
 
+def fit_endpoint(text: str, width: int) -> str:
+    """An endpoint (``host:port``) in ``width`` cells: the port is always kept whole and
+    the host is cut in its middle (``192.0…100:53050``), so both the network and the
+    host part stay readable, as Wireshark elides columns."""
+    if cell_len(text) <= width:
+        return fit(text, width)
+    host, sep, port = text.rpartition(":")
+    if not sep or width - len(port) - 1 < 3:
+        return fit(text, width, keep_end=True)
+    room = width - len(port) - 1 - 1  # the colon, the ellipsis
+    head = (room + 1) // 2
+    tail = room - head
+    return host[:head] + ELLIPSIS + (host[-tail:] if tail else "") + ":" + port
+
+
 def time_width(mode: str, last_ts_ns: int, first_ts_ns: int) -> int:
     """Cells the time column needs for a capture spanning first → last."""
     if mode == "absolute":
-        return 26
+        return cell_len(absolute_text(last_ts_ns, utc=False, date=True, zone=True))
     if mode == "epoch":
         return 17
     return max(8, len(format_time(last_ts_ns, "relative", first_ts_ns)))
@@ -72,8 +88,9 @@ def message_columns(width: int, mode: str, time_cells: int, last_frame: int,
     fixed = number + time_cells + protocol + (7 if show_length else 0)
     separators = 6 if show_length else 5
     rest = width - fixed - separators
-    # Addresses first (an IPv4 endpoint with its port is 21 cells at most), then Info.
-    endpoint = max(12, min(23, endpoint_cells, (rest - 18) // 2))
+    # Info needs ~26 cells for its first words (method and kind: "system.describe
+    # response"); the endpoints share the rest, elided in the middle when short of room.
+    endpoint = max(12, min(23, endpoint_cells, (rest - 26) // 2))
     info = max(8, rest - 2 * endpoint)
     columns = [
         Column("No.", number, right=True),
@@ -96,8 +113,8 @@ def message_cells(columns: Sequence[Column], *, frame: int, marked: bool, time_t
     texts = [
         fit(("*" if marked else "") + str(frame), number, right=True),
         fit(time_text, columns[1].width, right=True),
-        fit(endpoint_text(src), columns[2].width, keep_end=True),
-        fit(endpoint_text(dst), columns[3].width, keep_end=True),
+        fit_endpoint(endpoint_text(src), columns[2].width),
+        fit_endpoint(endpoint_text(dst), columns[3].width),
         fit(SHORT_PROTOCOLS.get(protocol, protocol), columns[4].width),
     ]
     if len(columns) == 7:

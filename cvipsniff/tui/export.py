@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cvipsniff.capture.subset import flag, write_frames
+from cvipsniff.export_objects import ObjectExporter
 from cvipsniff.render import message_json
 from cvipsniff.tui.session import CaptureSession
 
-FORMATS = ("pcapng", "json")
-__all__ = ["FORMATS", "FrameCollector", "JsonExporter", "write_frames"]
+FORMATS = ("pcapng", "json", "objects")
+__all__ = ["FORMATS", "FrameCollector", "JsonExporter", "ObjectsExporter", "write_frames"]
 
 
 class FrameCollector:
@@ -80,5 +81,36 @@ class JsonExporter:
                 break
         if self.done >= len(self.indices):
             out.write("\n]\n")
+            return True
+        return False
+
+
+class ObjectsExporter:
+    """Slice by slice, the ImageServer objects of the chosen messages into a directory
+    (:class:`~cvipsniff.export_objects.ObjectExporter`, as ``read --export-objects``)."""
+
+    CHECK_EVERY = 64
+
+    def __init__(self, session: CaptureSession, indices: Sequence[int], directory: str) -> None:
+        self.session = session
+        self.indices = indices
+        self.exporter = ObjectExporter(directory)
+        self.done = 0
+
+    def run(self, budget_s: float) -> bool:
+        deadline = time.perf_counter() + budget_s
+        store = self.session.store
+        while self.done < len(self.indices):
+            stop = min(len(self.indices), self.done + self.CHECK_EVERY)
+            for position in range(self.done, stop):
+                index = self.indices[position]
+                if store.protocol(index) == "imageserver" \
+                        and store.kind(index) == "imageresponse":
+                    self.exporter.add(store.message(index))
+            self.done = stop
+            if time.perf_counter() >= deadline:
+                break
+        if self.done >= len(self.indices):
+            self.exporter.close()
             return True
         return False

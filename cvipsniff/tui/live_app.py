@@ -10,6 +10,11 @@ and Ctrl+S read.
 Keys beyond the offline ones: Ctrl+E stops the capture (or starts a new one once
 stopped), Ctrl+R restarts it (the messages so far are discarded, as in Wireshark), Ctrl+S
 saves the frames captured so far.
+
+Data stays safe: a (re)start never truncates the user's ``-w`` file that already holds
+frames — the new capture goes to the next free numbered name beside it (``out-1.pcapng``,
+``out-2.pcapng``); and ``q`` with frames only in the temporary file (no ``-w``, not saved
+since) asks whether to save them first.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from cvipsniff.tui.app import THEMES, CvipsniffApp
 from cvipsniff.tui.export import write_frames
 from cvipsniff.tui.live import LiveFeed
 from cvipsniff.tui.screens.base import SessionScreen
+from cvipsniff.tui.screens.quit import QuitDialog
 from cvipsniff.tui.screens.save import SaveDialog
 
 STOP_WAIT_S = 10.0  # how long a restart waits for the previous capture to flush
@@ -49,7 +55,7 @@ class LiveApp(CvipsniffApp):
     POLL_S = 0.2
 
     def __init__(self, live: LiveSession, analysis_config: AnalysisConfig | None = None, *,
-                 theme: str = THEMES[0]) -> None:
+                 theme: str = THEMES[0], temporary: bool = False) -> None:
         if live.write_to is None or live.write_to == "-":
             raise ValueError("the live UI needs the capture written to a file")
         super().__init__(live.write_to, live.pipeline_config, analysis_config, theme=theme)
@@ -58,6 +64,9 @@ class LiveApp(CvipsniffApp):
         live.on_output = self.feed.on_output
         self.session.capture = self.feed.status
         self._switching = False  # a stop/restart is under way
+        # True when the frames are only in a temporary file (no -w): quitting asks.
+        self.temporary = temporary
+        self.saved_packets = 0  # frames of this capture already saved with Ctrl+S
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -111,7 +120,9 @@ class LiveApp(CvipsniffApp):
                     self.live.abort()
                     await asyncio.to_thread(self.live.join, STOP_WAIT_S)
             self.poll()
+            kept = self._new_write_target()
             self.session.reset()
+            self.saved_packets = 0
             try:
                 self.feed.start()
             except UsageError as exc:  # e.g. the interface went down meanwhile
@@ -120,9 +131,53 @@ class LiveApp(CvipsniffApp):
                 return
             finally:
                 self._reset_views()
-            self.notify(f"Capturing on {self.live.stats.interface} again", timeout=2)
+            where = (f" into {self.live.write_to} ({kept} kept)" if kept is not None else "")
+            self.notify(f"Capturing on {self.live.stats.interface} again{where}",
+                        timeout=4 if kept else 2)
         finally:
             self._switching = False
+
+    def _new_write_target(self) -> str | None:
+        """Before a new capture: if the -w file already holds frames, capture into the
+        next free numbered name instead (returns the kept file's name); a temporary file
+        is reused (what it held was discarded on purpose)."""
+        current = self.live.write_to
+        if self.temporary or current is None or current == "-":
+            return None
+        try:
+            if os.path.getsize(current) == 0:
+                return None
+        except OSError:
+            return None
+        target = next_free_path(current)
+        self.live.write_to = target
+        self.session.path = target
+        return current
+
+    # ---- quitting ----------------------------------------------------------------------
+
+    @property
+    def unsaved_packets(self) -> int:
+        """Frames only in the temporary file and not saved since (0 with -w)."""
+        if not self.temporary:
+            return 0
+        return max(0, self.live.stats.packets - self.saved_packets)
+
+    async def action_quit(self) -> None:
+        unsaved = self.unsaved_packets
+        if not unsaved:
+            self.exit()
+            return
+        self.push_screen(QuitDialog(unsaved), self._quit_chosen)
+
+    def _quit_chosen(self, choice: str | None) -> None:
+        if choice == "quit":
+            self.exit()
+        elif choice == "save":
+            self._quit_after_save = True
+            self.action_save()
+
+    _quit_after_save = False
 
     def _reset_views(self) -> None:
         self.session.capture = self.feed.status
@@ -147,6 +202,8 @@ class LiveApp(CvipsniffApp):
     def _save_chosen(self, path: str | None) -> None:
         if path is not None:
             self.save_to(path)
+        else:
+            self._quit_after_save = False
 
     @work(exclusive=True, group="save")
     async def save_to(self, path: str) -> None:
@@ -160,7 +217,21 @@ class LiveApp(CvipsniffApp):
         try:
             count = await asyncio.to_thread(write_frames, self.session.path, None, path)
         except (OSError, CaptureError) as exc:
+            self._quit_after_save = False
             reason = getattr(exc, "strerror", None) or str(exc)
             self.notify(f"Save failed: {reason}", severity="error", timeout=8)
             return
+        self.saved_packets = max(self.saved_packets, count)
         self.notify(f"{count:,} frames saved to {path}", title="Saved", timeout=5)
+        if self._quit_after_save:
+            self.exit()
+
+
+def next_free_path(path: str) -> str:
+    """``out-1.pcapng``, ``out-2.pcapng``, …: the first name beside ``path`` that does
+    not exist yet."""
+    stem, ext = os.path.splitext(path)
+    number = 1
+    while os.path.exists(f"{stem}-{number}{ext}"):
+        number += 1
+    return f"{stem}-{number}{ext}"

@@ -8,7 +8,9 @@ slices like the filter, since a miss means looking at every displayed message.
 
 from __future__ import annotations
 
+import bisect
 import time
+from array import array
 
 from cvipsniff.render import PROTOCOL_LABELS, endpoint_text
 from cvipsniff.tui.session import CaptureSession
@@ -63,10 +65,55 @@ class SearchJob:
             for _ in range(min(self.CHECK_EVERY, self.total - self.done)):
                 position = (self.start + step * self.done) % self.total
                 self.done += 1
-                index = view[position]
-                if needle in row_text(session, index) or tree_contains(session, index, needle):
+                if matches(session, view[position], needle):
                     self.found = position
                     return True
             if time.perf_counter() >= deadline:
                 break
         return self.finished
+
+
+def matches(session: CaptureSession, index: int, needle: str) -> bool:
+    """Whether the message at store ``index`` contains ``needle`` (lower-cased)."""
+    return needle in row_text(session, index) or tree_contains(session, index, needle)
+
+
+class MatchCounter:
+    """Every displayed position that matches, for the search line's "k of n" (positions
+    in an ``array``: 8 bytes a match). Time-sliced like the search itself."""
+
+    CHECK_EVERY = 64
+
+    def __init__(self, session: CaptureSession, text: str) -> None:
+        self.session = session
+        self.needle = text.lower()
+        self.total = len(session.view)
+        self.done = 0
+        self.positions = array("q")
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    def run(self, budget_s: float) -> bool:
+        if not self.needle:
+            self.done = self.total
+            return True
+        deadline = time.perf_counter() + budget_s
+        view, session, needle = self.session.view, self.session, self.needle
+        while not self.finished:
+            stop = min(self.total, self.done + self.CHECK_EVERY)
+            for position in range(self.done, stop):
+                if matches(session, view[position], needle):
+                    self.positions.append(position)
+            self.done = stop
+            if time.perf_counter() >= deadline:
+                break
+        return self.finished
+
+    def rank(self, position: int) -> int | None:
+        """1-based rank of ``position`` among the matches, None if it is not one."""
+        i = bisect.bisect_left(self.positions, position)
+        if i < len(self.positions) and self.positions[i] == position:
+            return i + 1
+        return None

@@ -25,7 +25,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cvipsniff.analysis.model import UNANSWERED, Transaction
+from cvipsniff.analysis.model import ANSWERED, UNANSWERED, Transaction
 from cvipsniff.analysis.stats import ServiceResponseTimes
 
 
@@ -138,8 +138,11 @@ class TransactionTable:
         live = self._pending.get(number)
         if live is not None:
             request = live.request
+            # Still open for more answers (a broadcast ping, a live stream) but answered
+            # already: shown as answered now, not when the capture or the flow ends.
+            state = ANSWERED if live.state == UNANSWERED and live.responses else live.state
             return TransactionInfo(
-                number, live.protocol, live.id, live.flow, live.method, live.state,
+                number, live.protocol, live.id, live.flow, live.method, state,
                 live.expects, request.number if request is not None else None,
                 tuple(ref.number for ref in list(live.responses)), live.latency_ms)
         row = number - 1

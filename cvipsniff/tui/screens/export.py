@@ -1,4 +1,5 @@
-"""The export dialog: what to write (pcapng frames or JSON records), which messages (the
+"""The export dialog: what to write (pcapng frames, JSON records, or the ImageServer
+images as files in a directory — ``read --export-objects``), which messages (the
 displayed ones or the marked ones) and where."""
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 from cvipsniff.tui.export import FORMATS
 from cvipsniff.tui.screens.dialog import Dialog
 
-EXTENSIONS = {"pcapng": ".pcapng", "json": ".json"}
+EXTENSIONS = {"pcapng": ".pcapng", "json": ".json", "objects": "-objects"}
 
 
 @dataclass(slots=True, frozen=True)
 class ExportRequest:
-    format: str  # "pcapng" or "json"
+    format: str  # "pcapng", "json" or "objects" (a directory)
     scope: str  # "displayed" or "marked"
     path: str
 
@@ -43,6 +44,7 @@ class ExportDialog(Dialog[ExportRequest | None]):
                 with RadioSet(id="export-format"):
                     yield RadioButton("pcapng (frames)", value=True, id="format-pcapng")
                     yield RadioButton("JSON (records)", id="format-json")
+                    yield RadioButton("images (directory)", id="format-objects")
                 with RadioSet(id="export-scope"):
                     yield RadioButton("displayed messages", value=True, id="scope-displayed")
                     yield RadioButton("marked messages", id="scope-marked",
@@ -58,7 +60,8 @@ class ExportDialog(Dialog[ExportRequest | None]):
 
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
-        chosen = "json" if event.pressed.id == "format-json" else "pcapng"
+        chosen = {"format-json": "json", "format-objects": "objects"}.get(
+            event.pressed.id or "", "pcapng")
         path = self.query_one("#export-path", Input)
         old_ext = EXTENSIONS[self.format]
         if path.value.endswith(old_ext):

@@ -18,6 +18,7 @@ from textual.widgets.tree import TreeNode
 from cvipsniff.analysis.rules import CATALOGUE
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.session import Ingested
+from cvipsniff.tui.widgets.tabs import ViewTabs
 
 SEVERITY_ORDER = ("error", "warning", "info")
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -77,6 +78,7 @@ class FindingsScreen(SessionScreen):
         tree.show_root = False
         tree.guide_depth = 2
         yield tree
+        yield ViewTabs("findings")
         yield Footer()
 
     @property

@@ -13,10 +13,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
 from cvipsniff.render import endpoint_text
-from cvipsniff.tui.columns import Column, fit, spread
+from cvipsniff.tui.columns import Column, fit, fit_endpoint, spread
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.session import CaptureSession, FlowSummary, Ingested
 from cvipsniff.tui.widgets.table import VirtualTable
+from cvipsniff.tui.widgets.tabs import ViewTabs
 
 
 class FlowList(VirtualTable):
@@ -56,7 +57,8 @@ class FlowList(VirtualTable):
         values = [str(flow.id), flow.transport, endpoint_text(flow.client),
                   endpoint_text(flow.server), str(flow.messages), str(flow.first_frame),
                   f"{duration:.3f}", flow.closed or "open"]
-        return [fit(v, c.width, right=c.right, keep_end=c.title in ("Client", "Server"))
+        return [fit_endpoint(v, c.width) if c.title in ("Client", "Server")
+                else fit(v, c.width, right=c.right)
                 for v, c in zip(values, columns, strict=True)]
 
 
@@ -75,6 +77,7 @@ class FlowsScreen(SessionScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="flows-title")
         yield FlowList(self.session, id="flows")
+        yield ViewTabs("flows")
         yield Footer()
 
     @property
@@ -91,15 +94,38 @@ class FlowsScreen(SessionScreen):
         self.table.reload()
         self.table.move_cursor(self.table.cursor, announce=False)
         self.query_one("#flows-title", Static).update(
-            f"Flows: {len(self.session.flows):,}   Enter: follow stream   f: filter messages")
+            f"Flows: {len(self.session.flows):,}   Enter: follow stream   f: filter messages"
+            "   o/O: sort")
 
     @on(VirtualTable.Selected, "#flows")
     def action_follow(self) -> None:
-        flow = self.table.flow(self.table.cursor)
+        flow = self.table.flow(self.table.source(self.table.cursor))
         if flow is not None:
             self.cvipsniff.follow_flow(flow.id)
 
     async def action_filter(self) -> None:
-        flow = self.table.flow(self.table.cursor)
-        if flow is not None:
+        flow = self.table.flow(self.table.source(self.table.cursor))
+        if flow is None:
+            return
+        flows = answer_flows(self.session, flow.id)
+        if len(flows) == 1:
             await self.cvipsniff.filter_messages(f"flow == {flow.id}")
+        else:  # a broadcast ping: its answers come back as conversations of their own
+            await self.cvipsniff.filter_messages(
+                "flow in {" + " ".join(str(f) for f in sorted(flows)) + "}")
+
+
+def answer_flows(session: CaptureSession, flow_id: int) -> set[int]:
+    """``flow_id`` and the flows of the answers to its requests (a broadcast ping is
+    sent to 255.255.255.255 and answered from each device's own address)."""
+    flows = {flow_id}
+    store, transactions = session.store, session.transactions
+    for number in range(1, len(transactions) + 1):
+        txn = transactions.get(number)
+        if txn is None or txn.flow != flow_id:
+            continue
+        for response in txn.responses:
+            index = store.index_of_number(response)
+            if index is not None:
+                flows.add(store.flow(index))
+    return flows

@@ -16,16 +16,19 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container
-from textual.widgets import Footer, Input, Tree
+from textual.containers import Container, Horizontal
+from textual.widgets import Footer, Input, Label, Tree
 
+from cvipsniff.commands.follow import hexdump
 from cvipsniff.filter import FilterError, compile_filter
-from cvipsniff.tui.export import FrameCollector, JsonExporter, write_frames
+from cvipsniff.tui.columns import Column
+from cvipsniff.tui.export import FrameCollector, JsonExporter, ObjectsExporter, write_frames
 from cvipsniff.tui.filtering import FilterJob
 from cvipsniff.tui.live import CaptureStatus
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.screens.export import ExportDialog, ExportRequest
-from cvipsniff.tui.search import SearchJob
+from cvipsniff.tui.screens.goto import GotoDialog
+from cvipsniff.tui.search import MatchCounter, SearchJob
 from cvipsniff.tui.session import Ingested
 from cvipsniff.tui.transactions import TransactionInfo
 from cvipsniff.tui.widgets.details import DetailsTree, NodeInfo
@@ -33,6 +36,7 @@ from cvipsniff.tui.widgets.filter_bar import FilterBar
 from cvipsniff.tui.widgets.hexview import HexView
 from cvipsniff.tui.widgets.message_list import MessageList
 from cvipsniff.tui.widgets.status import StatusBar
+from cvipsniff.tui.widgets.tabs import ViewTabs
 
 SLICE_S = 0.03  # how long a filter/search/export slice may hold the event loop
 
@@ -80,6 +84,7 @@ class SearchInput(Input):
         self.remove_class("-open")
         screen = self.screen
         if isinstance(screen, MessagesScreen):
+            screen.query_one("#search-row").remove_class("-open")
             screen.message_list.focus()
 
 
@@ -97,29 +102,48 @@ class MessagesScreen(SessionScreen):
         Binding("left_square_bracket", "next_mark(-1)", "Previous mark", show=False),
         Binding("r", "partner", "Req↔Resp"),
         Binding("c", "copy", "Copy", show=False),
+        Binding("C", "copy_subtree", "Copy tree", show=False),
+        Binding("x", "copy_hex", "Copy hex", show=False),
         Binding("e", "export", "Export"),
         Binding("s", "follow", "Stream", show=False),
         Binding("escape", "focus_list", "List", show=False),
+        Binding("ctrl+g", "goto_frame", "Go to frame", show=False),
+        Binding("ctrl+t", "time_reference", "Time ref", show=False),
+        Binding("z", "maximize_pane", "Maximize", show=False),
+        Binding("plus,equals_sign", "resize_list(1)", "Grow list", show=False),
+        Binding("minus", "resize_list(-1)", "Shrink list", show=False),
+        Binding("b", "toggle_pane('hex')", "Bytes pane", show=False),
+        Binding("d", "toggle_pane('details')", "Details pane", show=False),
     ]
+
+    # The list's share of the height against the panes' (list:panes); +/- move it.
+    LIST_SHARES = ((1, 4), (1, 3), (2, 3), (1, 1), (3, 2), (2, 1), (3, 1), (4, 1))
 
     DEFAULT_CSS = """
     MessagesScreen { layout: vertical; }
     MessagesScreen MessageList { height: 2fr; min-height: 4; }
-    MessagesScreen #panes { height: 2fr; layout: vertical; }
+    MessagesScreen #panes { height: 3fr; layout: vertical; }
     MessagesScreen.-wide #panes { layout: horizontal; }
     MessagesScreen #panes > DetailsTree, MessagesScreen #panes > HexView {
         border-top: hkey $primary-muted; border-title-color: $text-muted;
         height: 1fr;
     }
+    MessagesScreen #panes > HexView { height: 4; }
+    MessagesScreen #panes > .-collapsed { display: none; }
     MessagesScreen #panes > DetailsTree:focus, MessagesScreen #panes > HexView:focus {
         border-top: hkey $primary;
         border-title-color: $text;
     }
     MessagesScreen.-wide #panes > DetailsTree { width: 1fr; height: 100%; }
     MessagesScreen.-wide #panes > HexView { width: 78; height: 100%; }
-    MessagesScreen SearchInput { display: none; border: none; height: 1; padding: 0 1;
-                                 background: $boost; }
-    MessagesScreen SearchInput.-open { display: block; }
+    MessagesScreen #search-row { display: none; height: 1; }
+    MessagesScreen #search-row.-open { display: block; }
+    MessagesScreen #search-label { width: auto; padding: 0 1; background: $panel; }
+    MessagesScreen SearchInput, MessagesScreen SearchInput:focus {
+        border: none; height: 1; padding: 0 1; width: 1fr; background: $boost;
+    }
+    MessagesScreen #search-count { width: auto; min-width: 10; padding: 0 1;
+                                   background: $panel; }
     """
 
     WIDE = 150  # columns from which details and bytes sit side by side
@@ -128,12 +152,14 @@ class MessagesScreen(SessionScreen):
         super().__init__()
         self.filter_job: FilterJob | None = None
         self.search_text = ""
+        self.match_counter: MatchCounter | None = None
         self._details_pending = False
         self._shown_index: int | None = None
         self._shown_txn: TransactionInfo | None = None
         # Live: the cursor follows new messages while it sits on the last one (and that
         # row is on screen); moving up or scrolling away pauses, End resumes.
         self._follow = True
+        self._list_share = 2  # index in LIST_SHARES: 2:3 gives the details a third
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filter-bar")
@@ -141,9 +167,13 @@ class MessagesScreen(SessionScreen):
         with Container(id="panes"):
             yield DetailsTree(self.session, id="details")
             yield HexView(id="hex")
-        yield SearchInput(placeholder="Find text in summaries and fields (Enter: next, Esc: close)",
-                          id="search")
+        with Horizontal(id="search-row"):
+            yield Label("Find:", id="search-label")
+            yield SearchInput(placeholder="text in summaries and fields (Enter: next, Esc: close)",
+                              id="search")
+            yield Label("", id="search-count")
         yield StatusBar(id="status")
+        yield ViewTabs("messages")
         yield Footer()
 
     # ---- parts ---------------------------------------------------------------------------
@@ -250,6 +280,9 @@ class MessagesScreen(SessionScreen):
         if session.marks:
             parts.append(f"{len(session.marks)} marked")
         parts.append(f"time {_TIME_SHORT[self.message_list.time_mode]}")
+        reference = self.message_list.time_reference
+        if reference is not None and reference < len(session.store):
+            parts.append(f"ref {session.store.frame(reference)}")
         busy: float | None = None
         if session.capture is None:  # live, the capture's state leads the line instead
             if not load.done:
@@ -301,7 +334,7 @@ class MessagesScreen(SessionScreen):
 
     @on(MessageList.Selected)
     def _open_message(self) -> None:
-        self.details.focus()
+        self.set_focus(self.details)  # at once: the arrows that follow move in the tree
 
     @on(Tree.NodeHighlighted, "#details")
     def _node_highlighted(self, event: Tree.NodeHighlighted[NodeInfo]) -> None:
@@ -338,7 +371,79 @@ class MessagesScreen(SessionScreen):
         self.filter_bar.input.focus()
 
     def action_focus_list(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
         self.message_list.focus()
+
+    def action_goto_frame(self) -> None:
+        self.app.push_screen(GotoDialog(), self._goto_chosen)
+
+    def _goto_chosen(self, frame: int | None) -> None:
+        if frame is not None:
+            self.goto_frame(frame)
+
+    def goto_frame(self, frame: int) -> bool:
+        """Select the message that frame ``frame`` belongs to (Wireshark's Go to packet):
+        a frame that carried no message bytes (a bare ACK) selects the next message."""
+        store = self.session.store
+        index = store.index_of_frame(frame)
+        if index is None:
+            self.notify(f"No message at or after frame {frame}", severity="warning", timeout=3)
+            return False
+        if frame not in store.frames(index) and store.frame(index) != frame:
+            self.notify(f"Frame {frame} carries no message bytes: showing the next message "
+                        f"(frame {store.frame(index)})", timeout=3)
+        return self.select_index(index)
+
+    def action_time_reference(self) -> None:
+        """Ctrl+T: the selected message becomes (or stops being) the time reference:
+        relative times count from it, its row shows *REF* (Wireshark's Ctrl+T)."""
+        index = self.message_list.selected_index
+        if index is None:
+            return
+        lst = self.message_list
+        lst.time_reference = None if lst.time_reference == index else index
+        if lst.time_mode != "relative" and lst.time_reference is not None:
+            lst.time_mode = "relative"
+        lst.invalidate()
+        self.update_status()
+
+    # ---- panes -------------------------------------------------------------------------
+
+    def action_maximize_pane(self) -> None:
+        """``z``: the focused pane fills the screen; ``z`` or Esc again restores it."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        target = focused if focused in (self.message_list, self.details, self.hex) \
+            else self.message_list
+        self.maximize(target, container=False)
+
+    def action_resize_list(self, step: int) -> None:
+        """``+``/``-``: give the list more or fewer lines than the panes below it."""
+        self._list_share = max(0, min(len(self.LIST_SHARES) - 1, self._list_share + step))
+        self._apply_shares()
+        top, bottom = self.LIST_SHARES[self._list_share]
+        self.notify(f"List : panes = {top} : {bottom}", timeout=1.5)
+
+    def _apply_shares(self) -> None:
+        top, bottom = self.LIST_SHARES[self._list_share]
+        self.message_list.styles.height = f"{top}fr"
+        self.query_one("#panes").styles.height = f"{bottom}fr"
+
+    def action_toggle_pane(self, which: str) -> None:
+        """``b``/``d``: collapse or bring back the bytes or the details pane (never both:
+        the other comes back), the one left takes the room."""
+        pane = self.hex if which == "hex" else self.details
+        other = self.details if which == "hex" else self.hex
+        pane.display = not pane.display
+        if not pane.display:
+            other.display = True
+            if pane.has_focus:
+                self.message_list.focus()
+        # The bytes pane has a fixed height under the details; alone, it fills the panes.
+        self.hex.styles.height = "1fr" if not self.details.display else None
 
     def action_time_format(self) -> None:
         mode = self.message_list.cycle_time_mode()
@@ -382,11 +487,47 @@ class MessagesScreen(SessionScreen):
         self.select_index(target)
 
     def action_copy(self) -> None:
-        info = self.details.selected_info
-        if info is None:
+        """``c``: copy what the focused pane shows under its cursor: the list's row (as
+        ``read`` prints it), the details' field value, or the bytes as a hex dump."""
+        if self.hex.has_focus:
+            self.action_copy_hex()
             return
-        self.app.copy_to_clipboard(info.value)
-        self.notify(f"{info.key} = {info.value}", title="Copied", timeout=3)
+        if self.details.has_focus:
+            info = self.details.selected_info
+            if info is None:
+                return
+            self.app.copy_to_clipboard(info.value)
+            self.notify(f"{info.key} = {info.value}", title="Copied", timeout=3)
+            return
+        index = self.message_list.selected_index
+        if index is None:
+            return
+        lst = self.message_list
+        columns = [Column(c.title, 10_000, c.right) for c in lst.columns(200)]
+        text = "  ".join(cell.strip() for cell in lst.cells(lst.cursor, columns))
+        self.app.copy_to_clipboard(text)
+        self.notify(text, title="Copied row", timeout=3)
+
+    def action_copy_subtree(self) -> None:
+        """``C``: the selected details node and all below it as indented text (the whole
+        tree when the list has the focus)."""
+        details = self.details
+        if details.has_focus:
+            text = details.subtree_text()
+        else:
+            text = "\n".join(details.subtree_text(node) for node in details.root.children)
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify(f"{len(text.splitlines())} lines", title="Copied tree", timeout=3)
+
+    def action_copy_hex(self) -> None:
+        """``x``: the message's bytes as a hex dump (offset, hex, ASCII)."""
+        index = self.message_list.selected_index
+        if index is None:
+            return
+        text = "\n".join(hexdump(self.session.store.data(index)))
+        self.app.copy_to_clipboard(text)
+        self.notify(f"{len(text.splitlines())} lines of hex", title="Copied bytes", timeout=3)
 
     def action_follow(self) -> None:
         index = self.message_list.selected_index
@@ -398,7 +539,9 @@ class MessagesScreen(SessionScreen):
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         if self.apply_filter(event.text):
-            self.message_list.focus()  # type, Enter, then arrows: keyboard first
+            # Type, Enter, then arrows: keyboard first. Focused now, not after the
+            # refresh (Widget.focus defers): keys that follow at once go to the list.
+            self.set_focus(self.message_list)
 
     def apply_filter(self, text: str, *, quiet: bool = False) -> bool:
         """Compile and apply ``text`` (empty: show everything). False on a syntax error,
@@ -414,6 +557,8 @@ class MessagesScreen(SessionScreen):
         lst = self.message_list
         keep = lst.selected_index
         self.workers.cancel_group(self, "filter")
+        self.workers.cancel_group(self, "search-count")
+        self.match_counter = None  # positions change with the view
         if flt.is_empty:
             self.filter_job = None
             self.session.view.apply("", None)
@@ -458,13 +603,37 @@ class MessagesScreen(SessionScreen):
     def action_search(self) -> None:
         search = self.query_one(SearchInput)
         search.add_class("-open")
+        self.query_one("#search-row").add_class("-open")
         search.focus()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.search_text = event.value
+        if event.value != self.search_text or self.match_counter is None \
+                or self.match_counter.total != len(self.session.view):
+            self.search_text = event.value
+            self.match_counter = MatchCounter(self.session, event.value)
+            self._count_matches(self.match_counter)
         self.find(1)
+
+    @work(exclusive=True, group="search-count")
+    async def _count_matches(self, counter: MatchCounter) -> None:
+        self._show_count()
+        while not counter.run(SLICE_S):
+            await asyncio.sleep(0)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """The search line's "k of n" (n while counting is the matches so far)."""
+        counter = self.match_counter
+        label = self.query_one("#search-count", Label)
+        if counter is None or not counter.needle:
+            label.update("")
+            return
+        rank = counter.rank(self.message_list.cursor)
+        n = len(counter.positions)
+        total = f"{n:,}" if counter.finished else f"{n:,}+ (counting…)"
+        label.update(f"{rank:,} of {total}" if rank is not None else f"{total} matches")
 
     def action_search_next(self, direction: int) -> None:
         if not self.search_text:
@@ -490,6 +659,7 @@ class MessagesScreen(SessionScreen):
             return
         self.message_list.move_cursor(job.found)
         self.refresh_details()
+        self._show_count()
 
     # ---- export --------------------------------------------------------------------------
 
@@ -498,7 +668,9 @@ class MessagesScreen(SessionScreen):
         if capture is not None:  # live: the capture file may be a temporary one
             default = f"cvipsniff-{capture.stats.interface}-export"
         else:
-            default = os.path.splitext(self.session.path)[0] + "-export"
+            # The current directory, as any tool saves by default (the capture's own
+            # directory may be read-only or far away).
+            default = os.path.splitext(os.path.basename(self.session.path))[0] + "-export"
         self.app.push_screen(ExportDialog(default, bool(self.session.marks)),
                              self._export_chosen)
 
@@ -512,7 +684,13 @@ class MessagesScreen(SessionScreen):
         indices: Sequence[int] = (sorted(self.session.marks) if request.scope == "marked"
                                   else self.session.view.indices())
         try:
-            if request.format == "json":
+            if request.format == "objects":
+                objects = ObjectsExporter(self.session, indices, request.path)
+                while not objects.run(SLICE_S):
+                    await asyncio.sleep(0)
+                count = objects.exporter.files
+                what = "objects (and manifest.csv)"
+            elif request.format == "json":
                 with open(request.path, "w", encoding="utf-8") as out:
                     exporter = JsonExporter(self.session, indices, out)
                     while not exporter.run(SLICE_S):

@@ -18,6 +18,7 @@ from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.session import CaptureSession, Ingested
 from cvipsniff.tui.transactions import TransactionInfo
 from cvipsniff.tui.widgets.table import VirtualTable
+from cvipsniff.tui.widgets.tabs import ViewTabs
 
 _STATE_CLASSES = {"unanswered": "transaction-list--problem",
                   "orphan": "transaction-list--problem",
@@ -112,6 +113,7 @@ class TransactionsScreen(SessionScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="txn-title")
         yield TransactionList(self.session, id="transactions")
+        yield ViewTabs("transactions")
         yield Footer()
 
     @property
@@ -129,7 +131,7 @@ class TransactionsScreen(SessionScreen):
         pending = f", {txns.pending:,} open" if txns.pending else ""
         self.query_one("#txn-title", Static).update(
             f"Transactions: {len(txns):,}{pending}   latency in ms   Enter: request   "
-            "r: response")
+            "r: response   o/O: sort")
 
     @on(VirtualTable.Selected, "#transactions")
     async def action_open_request(self) -> None:
@@ -139,7 +141,7 @@ class TransactionsScreen(SessionScreen):
         await self._open(response=True)
 
     async def _open(self, *, response: bool) -> None:
-        txn = self.table.transaction(self.table.cursor)
+        txn = self.table.transaction(self.table.source(self.table.cursor))
         if txn is None:
             return
         number = txn.response if response else txn.request

@@ -183,7 +183,30 @@ class DetailsTree(Tree[NodeInfo]):
         if children is not None:
             self._add_children(event.node, children, [EXPAND_BUDGET], depth=99)
 
+    def subtree_text(self, node: TreeNode[NodeInfo] | None = None) -> str:
+        """The selected node (or ``node``) and everything under it as indented text,
+        children not yet built included (what Copy subtree takes)."""
+        node = node if node is not None else self.cursor_node
+        if node is None:
+            return ""
+        lines: list[str] = []
+        self._node_lines(node, 0, lines)
+        return "\n".join(lines)
+
+    def _node_lines(self, node: TreeNode[NodeInfo], depth: int, lines: list[str]) -> None:
+        lines.append("    " * depth + node.label.plain)
+        for child in node.children:
+            self._node_lines(child, depth + 1, lines)
+        for f in self._pending.get(node.id, ()):
+            _field_lines(f, depth + 1, lines)
+
     @property
     def selected_info(self) -> NodeInfo | None:
         node = self.cursor_node
         return node.data if node is not None else None
+
+
+def _field_lines(f: Field, depth: int, lines: list[str]) -> None:
+    lines.append("    " * depth + f"{f.label}: {f.text()}")
+    for child in f.children:
+        _field_lines(child, depth + 1, lines)

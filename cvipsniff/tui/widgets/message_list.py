@@ -39,6 +39,8 @@ class MessageList(VirtualTable):
         "message-list--marked",
     }
 
+    SORTABLE = False  # capture order: the filter, search and marks work on positions
+
     DEFAULT_CSS = """
     MessageList > .message-list--error { background: $error 35%; }
     MessageList > .message-list--warning { background: $warning 25%; }
@@ -53,6 +55,9 @@ class MessageList(VirtualTable):
         super().__init__(id=id)
         self.session = session
         self.time_mode = TIME_MODES[0]
+        # Store index of the time reference (Ctrl+T), or None: relative times count from
+        # it (times before it are negative).
+        self.time_reference: int | None = None
         self._view_generation = -1
 
     # ---- data --------------------------------------------------------------------------
@@ -73,7 +78,8 @@ class MessageList(VirtualTable):
         last_frame = store.frame(last) if last >= 0 else 0
         # Rounded so that a growing capture re-lays the columns rarely.
         return (self.time_mode,
-                time_width(self.time_mode, last_ts, self.session.first_ts_ns),
+                time_width(self.time_mode, last_ts, self.session.first_ts_ns)
+                + (self.time_reference is not None),
                 len(str(last_frame)), self.session.endpoint_cells)
 
     def columns(self, width: int) -> Sequence[Column]:
@@ -93,10 +99,18 @@ class MessageList(VirtualTable):
             txn = session.transaction_at(index)
             if txn is not None and txn.method:
                 info = f"{txn.method} {info}"
+        reference = self.time_reference
+        if reference is not None and reference >= len(session.store):
+            reference = self.time_reference = None  # a live capture restarted
+        if reference == index:
+            time_text = "*REF*"
+        else:
+            base = (session.store.ts_ns(reference) if reference is not None
+                    else session.first_ts_ns)
+            time_text = format_time(r.ts_ns, self.time_mode, base,
+                                    prev_ts if prev_ts is not None else r.ts_ns)
         return message_cells(
-            columns, frame=r.frame, marked=index in session.marks,
-            time_text=format_time(r.ts_ns, self.time_mode, session.first_ts_ns,
-                                  prev_ts if prev_ts is not None else r.ts_ns),
+            columns, frame=r.frame, marked=index in session.marks, time_text=time_text,
             src=r.src, dst=r.dst, protocol=r.protocol, length=r.length, info=info)
 
     def row_style(self, row: int) -> Style | None:

@@ -9,6 +9,11 @@ that changes what rows look like bumps :attr:`generation`, which retires the cac
 
 The first line is a sticky header; row ``n`` is drawn on line ``n + 1`` of the virtual
 canvas, which scrolls under it.
+
+Any column sorts (``o`` the next column, ``O`` reverses, or a click on its title): the
+table then keeps a permutation of the rows (a display row's :meth:`source` row), sorted
+by the column's text, numbers as numbers, and re-sorts when rows are added. Subclasses
+keep speaking of source rows; only code that starts from the cursor maps it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", show=False),
         Binding("end,G", "last", "Last", show=False),
         Binding("enter", "select", "Open", show=False),
+        Binding("o", "sort_next", "Sort", show=False),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -72,6 +79,7 @@ class VirtualTable(ScrollView, can_focus=True):
     """
 
     CACHE_SIZE = 256
+    SORTABLE = True  # False for a list whose order is the capture's (the message list)
 
     class Highlighted(Message):
         """The cursor moved to ``position``."""
@@ -104,6 +112,83 @@ class VirtualTable(ScrollView, can_focus=True):
         self.generation = 0
         self._lines: LRUCache[tuple, Strip] = LRUCache(self.CACHE_SIZE)
         self._columns: tuple[tuple, list[Column]] | None = None
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self._order: list[int] | None = None
+
+    # ---- sorting ------------------------------------------------------------------------
+
+    def source(self, row: int) -> int:
+        """The subclass's row shown at display row ``row``."""
+        order = self._order
+        if self.sort_column is None:
+            return row
+        if order is None or len(order) != self.row_count():
+            order = self._sort()
+        return order[row] if row < len(order) else row
+
+    def sort_by(self, title: str | None, reverse: bool = False) -> None:
+        """Sort by the column titled ``title`` (None: the subclass's own order)."""
+        self.sort_column, self.sort_reverse = title, reverse
+        self._order = None
+        self.invalidate()
+
+    def _sort(self) -> list[int]:
+        title = self.sort_column
+        wide = [Column(c.title, 10_000, c.right) for c in self._resolved_columns(
+            self.size.width or 80)]
+        position = next((i for i, c in enumerate(wide) if c.title == title), None)
+        rows = range(self.row_count())
+        if position is None:
+            self._order = list(rows)
+            return self._order
+
+        keys: dict[int, tuple] = {}
+        empty: list[int] = []
+        for row in rows:
+            try:
+                text = self.cells(row, wide)[position].strip()
+            except IndexError:
+                text = ""
+            if not text:
+                empty.append(row)  # no value: last whichever the direction
+                continue
+            number = text.replace(",", "").split("+")[0]
+            try:
+                keys[row] = (0, float(number), "")
+            except ValueError:
+                keys[row] = (1, 0.0, text.lower())
+        self._order = sorted(keys, key=keys.__getitem__, reverse=self.sort_reverse) + empty
+        return self._order
+
+    def action_sort_next(self) -> None:
+        if not self.SORTABLE:
+            return
+        titles = [c.title for c in self._resolved_columns(self.size.width or 80)]
+        if self.sort_column not in titles:
+            following = titles[0] if titles else None
+        else:
+            i = titles.index(self.sort_column) + 1
+            following = titles[i] if i < len(titles) else None
+        self.sort_by(following)
+        self._announce_sort()
+
+    def action_sort_reverse(self) -> None:
+        if not self.SORTABLE:
+            return
+        if self.sort_column is None:
+            self.action_sort_next()
+            return
+        self.sort_by(self.sort_column, not self.sort_reverse)
+        self._announce_sort()
+
+    def _announce_sort(self) -> None:
+        if self.sort_column is None:
+            self.notify("Original order", timeout=1.5)
+        else:
+            way = "descending" if self.sort_reverse else "ascending"
+            self.notify(f"Sorted by {self.sort_column}, {way}", timeout=1.5)
+        self.move_cursor(0)
 
     # ---- what a subclass provides --------------------------------------------------------
 
@@ -136,6 +221,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Rows changed looks (filter, time format, theme, marks): redraw everything."""
         self.generation += 1
         self._columns = None
+        self._order = None  # rows may have changed: sorted again when next drawn
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
@@ -201,7 +287,20 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_click(self, event: events.Click) -> None:
-        if event.y < 1:
+        if event.y < 1:  # a column title: sort by it (again: reverse)
+            if not self.SORTABLE:
+                return
+            x = 0
+            for column in self._resolved_columns(self.scrollable_content_region.width
+                                                 or self.size.width):
+                if x <= event.x < x + column.width + 1:
+                    if self.sort_column == column.title:
+                        self.sort_by(column.title, not self.sort_reverse)
+                    else:
+                        self.sort_by(column.title)
+                    self._announce_sort()
+                    return
+                x += column.width + 1
             return
         row = round(self.scroll_y) + event.y - 1
         if row < self.row_count():
@@ -242,16 +341,19 @@ class VirtualTable(ScrollView, can_focus=True):
     def _header(self, width: int, base: Style) -> Strip:
         columns = self._resolved_columns(width)
         style = base + self.get_component_rich_style("virtual-table--header")
-        text = " ".join(fit(c.title, c.width, right=c.right) for c in columns)
+        arrow = "▼" if self.sort_reverse else "▲"
+        text = " ".join(fit(c.title + (arrow if c.title == self.sort_column else ""),
+                            c.width, right=c.right) for c in columns)
         return Strip([Segment(fit(text, width), style)], width)
 
     def _render_row(self, row: int, width: int, base: Style, cursor: bool,
                     focused: bool) -> Strip:
         columns = self._resolved_columns(width)
         try:
-            texts = self.cells(row, columns)
-            row_style = self.row_style(row)
-            styles = self.cell_styles(row)
+            source = self.source(row)
+            texts = self.cells(source, columns)
+            row_style = self.row_style(source)
+            styles = self.cell_styles(source)
         except IndexError:  # the rows changed under us; the next refresh redraws
             return Strip.blank(width, base)
         style = base + row_style if row_style is not None else base
