@@ -11,32 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from cvipsniff.analysis.model import UNANSWERED, Transaction
+from cvipsniff.analysis.model import Transaction
 from cvipsniff.commands.follow import hexdump
 from cvipsniff.fields_output import FieldsWriter
 from cvipsniff.filter import FieldSource
 from cvipsniff.model import Message, TransportNote
 from cvipsniff.render import message_json, note_json, note_line, summary_line, tree_lines
-from cvipsniff.report.json_report import transaction_json
-
-# The state of a request whose answer the one-pass output cannot know yet.
-PENDING = "pending"
-
-
-def pairing_json(txn: Transaction | None, msg: Message, *, final: bool) -> dict[str, Any] | None:
-    """The message's transaction as the report renders it (``state``, ``method``,
-    ``latency_ms``, ``request``/``response`` references with message and frames).
-
-    ``final`` is True after a first pass (``-2``): the transaction is complete. In one
-    pass a response knows its request, but a request is written before its answer: its
-    state is ``pending`` (and a request answered by several devices, a broadcast ping,
-    is ``answered`` as soon as one answer came, not when the capture ends)."""
-    if txn is None:
-        return None
-    out = transaction_json(txn)
-    if not final and txn.state == UNANSWERED:
-        out["state"] = "answered" if txn.responses else PENDING
-    return out
+from cvipsniff.report.json_report import pairing_json
 
 
 class NullSink:
@@ -131,7 +112,7 @@ class JsonSink:
     def message(self, msg: Message, time_text: str, txn: Transaction | None,
                 source: FieldSource) -> None:
         record = message_json(msg, self._first_ts[0])
-        record["transaction"] = pairing_json(txn, msg, final=self.final)
+        record["transaction"] = pairing_json(txn, final=self.final)
         if self.hex_dump and msg.data is not None:
             record["hex"] = bytes(msg.data).hex()
         self._write(record)

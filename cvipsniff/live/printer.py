@@ -28,7 +28,7 @@ from cvipsniff.filter import Filter, MessageFieldSource
 from cvipsniff.live.session import CaptureStats, LiveOutput
 from cvipsniff.model import Message, TransportNote
 from cvipsniff.render import message_json, note_json, summary_line, tree_lines
-from cvipsniff.report.json_report import finding_json, transaction_json
+from cvipsniff.report.json_report import finding_json, pairing_json, transaction_json
 
 __all__ = ["LivePrinter", "capture_line", "finding_line", "summary_records"]
 
@@ -111,7 +111,10 @@ class LivePrinter:
         if self.quiet:
             return
         if self.format == "jsonl":
-            self._write(json.dumps(message_json(msg, self.first_ts_ns), ensure_ascii=False))
+            record = message_json(msg, self.first_ts_ns)
+            # As read -T jsonl writes it in one pass: a request's answer comes later.
+            record["transaction"] = pairing_json(_transaction_of(analysis, msg), final=False)
+            self._write(json.dumps(record, ensure_ascii=False))
         elif self.verbose:
             self._write("\n".join(tree_lines(msg)) + "\n")
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cvipsniff.analysis.model import Finding, MessageRef, Transaction
+from cvipsniff.analysis.model import UNANSWERED, Finding, MessageRef, Transaction
 from cvipsniff.report import FileResult
 from cvipsniff.report.jsontext import Rows, iter_indented, value_text
 
@@ -72,6 +72,26 @@ def transaction_text(t: Transaction, nl: str, step: str) -> str:
         f'{inner}"request": {_ref_text(t.request, inner, step)},'
         f'{inner}"response": {_ref_text(t.responses[0] if t.responses else None, inner, step)},'
         f'{inner}"responses": {len(t.responses)}{nl}}}')
+
+
+# The state of a request whose answer the one-pass output cannot know yet.
+PENDING = "pending"
+
+
+def pairing_json(txn: Transaction | None, *, final: bool) -> dict[str, Any] | None:
+    """The message's transaction as the report renders it (``state``, ``method``,
+    ``latency_ms``, ``request``/``response`` references with message and frames).
+
+    ``final`` is True after a first pass (``-2``): the transaction is complete. In one
+    pass a response knows its request, but a request is written before its answer: its
+    state is ``pending`` (and a request answered by several devices, a broadcast ping,
+    is ``answered`` as soon as one answer came, not when the capture ends)."""
+    if txn is None:
+        return None
+    out = transaction_json(txn)
+    if not final and txn.state == UNANSWERED:
+        out["state"] = "answered" if txn.responses else PENDING
+    return out
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
