@@ -329,3 +329,30 @@ def test_histogram_has_axes_and_counts():
     assert lines[4].strip().startswith("└") and "1.000" in lines[5] and "3.000 ms" in lines[5]
     bars = [line[3:] for line in lines[:4]]
     assert bars[0][2] == "█" and bars[0][0] == " " and bars[3][1] == " " and bars[3][0] != " "
+
+
+def test_f_switches_the_hex_pane_to_the_frames_as_captured():
+    from cvipsniff.capture import open_capture
+
+    async def scenario(app, pilot):
+        screen = messages(app)
+        store = app.session.store
+        index = next(i for i in range(len(store)) if len(store.frames(i)) > 1)
+        screen.select_index(index)
+        await pilot.pause()
+        message_bytes = screen.hex.data
+        await pilot.press("F")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if screen.hex.data != message_bytes:
+                break
+        with open_capture(app.session.path) as reader:
+            wanted = store.frames(index)
+            frames = {f.number: f.data for f in reader if f.number in wanted}
+        assert screen.hex.data == b"".join(frames[n] for n in wanted)
+        assert "as captured" in str(screen.hex.border_title)
+        await pilot.press("F")
+        await pilot.pause()
+        assert screen.hex.data == message_bytes
+
+    drive(scenario, size=SMALL)

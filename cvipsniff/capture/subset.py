@@ -86,3 +86,20 @@ def _last_flagged(bitmap: bytearray) -> int:
     while last >= 0 and not bitmap[last]:
         last -= 1
     return last
+
+
+def read_frames(capture: str, numbers: list[int] | tuple[int, ...]) -> dict[int, Frame]:
+    """The frames ``numbers`` of ``capture`` as captured (the wire bytes behind one
+    message); reading stops after the highest. Raises OSError/CaptureError."""
+    wanted = set(numbers)
+    found: dict[int, Frame] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    with open_capture(capture) as reader:
+        for frame in reader:
+            if frame.number in wanted:
+                found[frame.number] = frame
+            if frame.number >= last:
+                break
+    return found

@@ -38,6 +38,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("z", "maximize the focused pane (list, details or bytes); z or Esc restores"),
         ("+ -", "more / fewer lines for the list against the panes"),
         ("b, d", "collapse / show the bytes pane, the details pane"),
+        ("F", "bytes pane: the frames as captured / the message's reassembled bytes"),
     )),
     ("Live capture (tui -i)", (
         ("End", "follow new messages (moving up pauses, the status line says which)"),

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.widgets import Footer, Input, Label, Tree
 
+from cvipsniff.capture.subset import read_frames
 from cvipsniff.commands.follow import hexdump
 from cvipsniff.filter import FilterError, compile_filter
 from cvipsniff.tui.columns import Column
@@ -110,6 +111,7 @@ class MessagesScreen(SessionScreen):
         Binding("ctrl+g", "goto_frame", "Go to frame", show=False),
         Binding("ctrl+t", "time_reference", "Time ref", show=False),
         Binding("z", "maximize_pane", "Maximize", show=False),
+        Binding("F", "toggle_frame_bytes", "Frame bytes", show=False),
         Binding("plus,equals_sign", "resize_list(1)", "Grow list", show=False),
         Binding("minus", "resize_list(-1)", "Shrink list", show=False),
         Binding("b", "toggle_pane('hex')", "Bytes pane", show=False),
@@ -153,6 +155,7 @@ class MessagesScreen(SessionScreen):
         self.filter_job: FilterJob | None = None
         self.search_text = ""
         self.match_counter: MatchCounter | None = None
+        self.frame_bytes = False  # the hex pane shows the frames as captured (F)
         self._details_pending = False
         self._shown_index: int | None = None
         self._shown_txn: TransactionInfo | None = None
@@ -324,9 +327,41 @@ class MessagesScreen(SessionScreen):
         self._shown_index = index
         self._shown_txn = self.session.transaction_at(index) if index is not None else None
         self.details.show(index)
+        self._show_bytes(index)
+
+    def _show_bytes(self, index: int | None) -> None:
+        """The hex pane: the message's reassembled bytes, or (``F``) the frames that
+        carried it as captured, headers included, read back from the capture file."""
+        if index is not None and self.frame_bytes:
+            self._load_frames(index)
+            return
         self.hex.show(self.session.store.data(index) if index is not None else b"")
         self.hex.border_title = "Bytes" if index is None else \
             f"Bytes: {self.session.store.row(index).length}"
+
+    @work(exclusive=True, group="frame-bytes")
+    async def _load_frames(self, index: int) -> None:
+        numbers = self.session.store.frames(index)
+        try:
+            frames = await asyncio.to_thread(read_frames, self.session.path, numbers)
+        except Exception as exc:  # a vanished or unreadable file: say so, show nothing
+            self.hex.show(b"")
+            self.hex.border_title = f"Frames: cannot read the capture ({exc})"
+            return
+        if self._shown_index != index or not self.frame_bytes:
+            return  # the selection moved on meanwhile
+        shown = [frames[n] for n in numbers if n in frames]
+        self.hex.show(b"".join(f.data for f in shown))
+        parts = " + ".join(f"{f.number} ({f.caplen} B)" for f in shown)
+        self.hex.border_title = f"Frames {parts}: as captured (F: message bytes)"
+
+    def action_toggle_frame_bytes(self) -> None:
+        """``F``: the hex pane switches between the message's reassembled bytes and the
+        bytes of the frames that carried it."""
+        self.frame_bytes = not self.frame_bytes
+        self._show_bytes(self._shown_index)
+        self.notify("Bytes: frames as captured" if self.frame_bytes
+                    else "Bytes: the message (reassembled)", timeout=1.5)
 
     def refresh_details(self) -> None:
         """Show the selected message now (tests and jumps don't wait for a refresh)."""
@@ -339,7 +374,7 @@ class MessagesScreen(SessionScreen):
     @on(Tree.NodeHighlighted, "#details")
     def _node_highlighted(self, event: Tree.NodeHighlighted[NodeInfo]) -> None:
         info = event.node.data
-        if info is None:
+        if info is None or self.frame_bytes:  # field offsets index the message's bytes
             return
         self.hex.set_highlight(info.offset, info.length)
         if info.offset >= 0 and info.length > 0:
