@@ -283,13 +283,13 @@ class _Stream:
         except (EOFError, OSError) as exc:
             self.queue.put(WorkerEnd(error=f"worker lost: {exc!r}"))
 
-    def items(self) -> Iterator[tuple[tuple, Any]]:
+    def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
         while True:
             batch = self.queue.get()
             if isinstance(batch, WorkerEnd):
                 self.end = batch
                 return
-            yield from batch
+            yield batch
 
 
 class _Local:
@@ -300,24 +300,30 @@ class _Local:
         self.end: WorkerEnd | None = None
         self._batches = iter_worker(path, config, 0, workers, pack=False)
 
-    def items(self) -> Iterator[tuple[tuple, Any]]:
+    def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
         try:
             for batch in self._batches:
                 if isinstance(batch, WorkerEnd):
                     self.end = batch
                     return
-                yield from batch
+                yield batch
         except Exception as exc:  # the caller falls back to one process
             self.end = WorkerEnd(error=f"{type(exc).__name__}: {exc}")
 
 
-def _keyed(stream: Iterator[tuple[tuple, Any]], worker: int,
+def _keyed(stream: _Stream | _Local, worker: int,
            keys: dict[tuple[int, int], tuple]) -> Iterator[tuple[tuple, int, Any]]:
-    """Merge keys: at the end of the capture, a flow's place is its global order."""
-    for pos, item in stream:
-        if pos[0] == END and pos[1]:
-            pos = (END, pos[1], keys[(worker, pos[2])], pos[3])
-        yield pos, worker, item
+    """One worker's outputs as ``(merge key, worker, output)``, compared as tuples (the
+    position is unique within a worker, the worker number across them). A flow's
+    announcement records its global order; at the end of the capture, that order is a
+    flow's place."""
+    for batch in stream.batches():
+        for pos, item in batch:
+            if type(item) is Flow:  # made while reading frame index pos[0]
+                keys[(worker, item.id)] = (pos[0], worker, item.id)
+            elif pos[0] == END and pos[1]:
+                pos = (END, pos[1], keys[(worker, pos[2])], pos[3])
+            yield pos, worker, item
 
 
 class _Renumber:
@@ -393,15 +399,7 @@ def _merge(streams: list[_Stream | _Local], config: AnalysisConfig) -> Analysis:
     # A flow's global order key, known from its announcement, which precedes (in its
     # worker's stream) every output of it; end-of-capture keys need it first.
     keys: dict[tuple[int, int], tuple] = {}
-
-    def announced(stream: Iterator, worker: int) -> Iterator:
-        for pos, item in stream:
-            if type(item) is Flow:  # made while reading frame index pos[0]
-                keys[(worker, item.id)] = (pos[0], worker, item.id)
-            yield pos, item
-
-    merged = heapq.merge(*(_keyed(announced(s.items(), w), w, keys)
-                           for w, s in enumerate(streams)), key=lambda t: (t[0], t[1]))
+    merged = heapq.merge(*(_keyed(s, w, keys) for w, s in enumerate(streams)))
     for _, worker, item in merged:
         if type(item) is Flow:
             # Global ids in the order flows were made: by frame, and within a frame
