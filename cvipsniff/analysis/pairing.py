@@ -16,12 +16,6 @@ A request whose id is reused while outstanding is closed as *duplicate*; a respo
 request explains is an *orphan*; requests still open at the end of the flow (or after a
 timeout in live use) are *unanswered*.
 
-An answer no outstanding request explains is not an orphan at once: a request whose end
-only later bytes showed (a Packet Size pointing past the next header, which ends it only
-when that header arrives) is complete after its answer. Such an answer waits, per flow,
-until the requesting direction has been read past its frame (or the flow ends); if its
-request turns up meanwhile, they pair.
-
 Capture limits are not the peers' doing, so they have states of their own, reported as
 info findings: a request left unanswered while bytes of the answering direction were lost
 after it (a gap whose end comes after the request: the answer may have been in it) is
@@ -116,10 +110,6 @@ class Pairer:
         # flows some request of which was captured.
         self._gaps: dict[tuple[int, int], int] = {}
         self._requested: set[int] = set()
-        # Answers waiting for the requesting side to catch up: flow → (answer, protocol,
-        # orphan rule, spec, no request of the flow captured before it), oldest first, at
-        # most EARLY_MAX per flow.
-        self._early: dict[int, list[tuple[Message, str, str, str, bool]]] = {}
 
     # ---- public API ----------------------------------------------------------------
 
@@ -127,51 +117,12 @@ class Pairer:
         """Pair one message; return the findings this message settles."""
         proto = msg.record.protocol
         if proto == "cvip":
-            findings = self._cvip(msg)
-        elif proto == "cvip-ping":
+            return self._cvip(msg)
+        if proto == "cvip-ping":
             return self._ping(msg)
-        elif proto == "imageserver":
-            findings = self._imageserver(msg)
-        else:
-            return []
-        if msg.flow in self._early:
-            findings += self._catch_up(msg)
-        return findings
-
-    def _defer(self, msg: Message, protocol: str, rule: str, spec: str) -> list[Finding]:
-        """An answer no outstanding request explains: wait for its flow's requesting side
-        to be read past it (see the module docstring)."""
-        early = self._early.setdefault(msg.flow, [])
-        early.append((msg, protocol, rule, spec, msg.flow not in self._requested))
-        if len(early) > EARLY_MAX:
-            old, *why = early.pop(0)
-            return self._orphan(old, *why)
+        if proto == "imageserver":
+            return self._imageserver(msg)
         return []
-
-    def _catch_up(self, msg: Message) -> list[Finding]:
-        """After ``msg``: pair the waiting answers whose request is now outstanding, and
-        settle as orphans those the requesting direction has been read past."""
-        findings: list[Finding] = []
-        keep: list[tuple[Message, str, str, str, bool]] = []
-        for entry in self._early.pop(msg.flow, []):
-            answer = entry[0]
-            key = ("flow", answer.flow, entry[1], answer.record.txn)
-            if answer.direction != msg.direction and self._head(key) is not None:
-                findings += self._cvip(answer) if entry[1] == "cvip" \
-                    else self._imageserver(answer)
-            elif answer.direction != msg.direction and msg.frame > answer.frame:
-                findings += self._orphan(*entry)
-            else:
-                keep.append(entry)
-        if keep:
-            self._early[msg.flow] = keep
-        return findings
-
-    def _settle_early(self, flow: int) -> list[Finding]:
-        findings: list[Finding] = []
-        for entry in self._early.pop(flow, []):
-            findings += self._orphan(*entry)
-        return findings
 
     def gap(self, flow: int, direction: int, frame: int) -> None:
         """Bytes of a flow direction were lost from the capture, up to ``frame`` (the
@@ -182,7 +133,7 @@ class Pairer:
 
     def close_flow(self, flow: int) -> list[Finding]:
         """The flow ended: its outstanding requests are unanswered (or their answer lost)."""
-        findings: list[Finding] = self._settle_early(flow)
+        findings: list[Finding] = []
         for key in self._flow_keys.pop(flow, ()):
             for entry in self._open.pop(key, ()):
                 findings.extend(self._settle_unanswered(entry))
@@ -213,8 +164,6 @@ class Pairer:
     def finish(self) -> list[Finding]:
         """End of analysis: everything still open is settled."""
         findings: list[Finding] = []
-        for flow in list(self._early):
-            findings += self._settle_early(flow)
         for queue in self._open.values():
             for entry in queue:
                 findings.extend(self._settle_unanswered(entry))
@@ -322,13 +271,8 @@ class Pairer:
             message_number=req.number if req else None, flow=txn.flow, protocol=txn.protocol,
         )]
 
-    def _orphan(self, msg: Message, protocol: str, rule: str, spec: str,
-                before_any: bool | None = None) -> list[Finding]:
-        """An answer no request explains. ``before_any``: no request of its flow had been
-        captured when it came (default: none has been yet)."""
-        if before_any is None:
-            before_any = msg.flow not in self._requested
-        if msg.mid_session and before_any and protocol != "cvip-ping":
+    def _orphan(self, msg: Message, protocol: str, rule: str, spec: str) -> list[Finding]:
+        if msg.mid_session and msg.flow not in self._requested and protocol != "cvip-ping":
             txn = self._new(msg, protocol, REQUEST_BEFORE_CAPTURE, request=False)
             return [Finding(
                 rule=f"{protocol}.txn.request_before_capture", severity="info",
@@ -379,7 +323,7 @@ class Pairer:
             return findings
         entry = self._pop_head(key)
         if entry is None:
-            return self._defer(msg, "cvip", "cvip.txn.orphan_response", CVIP_TXN_SPEC)
+            return self._orphan(msg, "cvip", "cvip.txn.orphan_response", CVIP_TXN_SPEC)
         self._answer(entry, msg)
         self._settle(entry.txn, DUPLICATE if entry.duplicate else ANSWERED)
         findings = []
@@ -451,8 +395,8 @@ class Pairer:
                 live.responses.append(MessageRef.of(msg))
                 self._by_message[msg.number] = live.number
                 return []
-            return self._defer(msg, "imageserver", "imageserver.txn.orphan_response",
-                               IS_SPEC)
+            return self._orphan(msg, "imageserver", "imageserver.txn.orphan_response",
+                                IS_SPEC)
         got = "xml" if rec.kind == "response" else "image"
         expected = entry.answer
         if expected in ("xml", "image") and got != expected:
@@ -552,9 +496,6 @@ def _same_cvip_method(response: str, request: str) -> bool:
     (``cviPTZ`` vs ``cviPtz``); compare without case."""
     return response.lower() == request.lower()
 
-
-# How many answers per flow may wait for their request (module docstring).
-EARLY_MAX = 16
 
 CVIP_TXN_SPEC = "CVIPv2 §2 CVIPv2 Message Header (transaction number)"
 CVIP_ACK_SPEC = "CVIPv2 Acknowledge Response"
