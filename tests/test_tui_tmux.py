@@ -165,3 +165,29 @@ def test_the_real_live_tui_in_tmux_shows_the_peers_traffic_stops_and_quits(termi
     finally:
         peers.close()
     assert written.stat().st_size > 0
+
+
+def test_the_real_tui_at_80x24_keeps_a_third_for_details_and_takes_wiresharks_keys(terminal):
+    env = f"-u COLUMNS -u LINES PYTHONPATH={ROOT} TERM=xterm-256color"
+    command = (f"cd {ROOT} && env {env} {sys.executable} -m cvipsniff {DEMO}; "
+               "echo EXIT=$?; sleep 60")
+    terminal.start(command, 80, 24)
+    screen = terminal.wait_for(lambda s: "542 msgs" in s, "the demo to load")
+    lines = screen.splitlines()
+    assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+    assert any("1 Messages" in line and "5 Statistics" in line for line in lines)  # tabs
+    top = next(i for i, line in enumerate(lines) if line.startswith("▔Details"))
+    bottom = next(i for i, line in enumerate(lines) if line.startswith("▔Bytes"))
+    assert bottom - top >= 24 // 3  # the details tree, its title line included
+    assert "192…100:53050" in lines[2]  # elided in the middle, the port whole
+    # Go to frame 25, make it the time reference.
+    terminal.keys("C-g")
+    terminal.wait_for(lambda s: "Go to frame" in s, "the go-to dialog")
+    terminal.keys("25", literal=True)
+    terminal.keys("Enter")
+    terminal.wait_for(lambda s: "▶ Message 9: CVIP response" in s, "message 9 (frame 25)")
+    terminal.keys("C-t")
+    screen = terminal.wait_for(lambda s: "*REF*" in s, "the time reference")
+    assert "ref 25" in screen
+    terminal.keys("q")
+    terminal.wait_for(lambda s: "EXIT=0" in s, "the program to exit cleanly", timeout=15)
