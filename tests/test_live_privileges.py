@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,9 +136,17 @@ def test_a_normal_user_captures_once_dumpcap_has_capabilities(
             ping = ping_request(5, "127.0.0.1", port, 1)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
                 sender.sendto(ping, ("127.0.0.1", port))
-            time.sleep(1.5)  # dumpcap hands packets over in batches
+            # dumpcap hands packets over in batches: wait for the message line itself,
+            # however long a busy machine takes (the capture ends by itself after 20 s).
+            assert child.stdout is not None
+            lines: list[str] = []
+            for line in child.stdout:
+                lines.append(line)
+                if '"type": "message"' in line:
+                    break
             child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=30)
+            rest, err = child.communicate(timeout=30)
+            out = "".join(lines) + rest
         finally:
             if child.poll() is None:
                 child.kill()
