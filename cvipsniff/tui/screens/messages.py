@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -162,6 +163,10 @@ class MessagesScreen(SessionScreen):
         # Live: the cursor follows new messages while it sits on the last one (and that
         # row is on screen); moving up or scrolling away pauses, End resumes.
         self._follow = True
+        # Cursor moves the follow made whose Highlighted events are not handled yet, and
+        # the list's length when the last batch was shown.
+        self._auto_moves: deque[int] = deque(maxlen=256)
+        self._synced_rows = 0
         self._list_share = 2  # index in LIST_SHARES: 2:3 gives the details a third
 
     def compose(self) -> ComposeResult:
@@ -220,20 +225,28 @@ class MessagesScreen(SessionScreen):
     def session_changed(self, ingested: Ingested | None) -> None:
         lst = self.message_list
         job = self.filter_job
-        follow = self.following and (lst.row_count() == 0 or self._cursor_on_screen())
+        before = self._synced_rows
+        # Follow only from what was the last row: a key that moved the cursor up is handled
+        # before its Highlighted event, and a batch in between must not undo it.
+        follow = self.following and (lst.row_count() == 0 or before == 0
+                                     or (lst.cursor >= before - 1
+                                         and self._cursor_on_screen()))
         if ingested is not None and job is not None and job.feed(ingested):
             self.session.view.touch()
         lst.sync()
         if ingested is not None and ingested.findings:
             lst.invalidate()  # findings recolour rows already on screen
         if follow and lst.row_count() and lst.cursor != lst.row_count() - 1:
+            self._auto_moves.append(lst.row_count() - 1)
             lst.move_cursor(lst.row_count() - 1)
         elif self._shown_index is None and lst.row_count():
+            self._auto_moves.append(lst.cursor)
             lst.move_cursor(lst.cursor)
         elif ingested is not None and self._shown_index is not None \
                 and not self.details.has_focus \
                 and self.session.transaction_at(self._shown_index) != self._shown_txn:
             self.refresh_details()  # its transaction got its answer meanwhile
+        self._synced_rows = lst.row_count()
         self.update_status()
         load = self.session.load
         if ingested is not None and load.done:
@@ -255,6 +268,8 @@ class MessagesScreen(SessionScreen):
         self.workers.cancel_group(self, "search")
         self._shown_index = None
         self._follow = True
+        self._synced_rows = 0
+        self._auto_moves.clear()
         lst = self.message_list
         lst.cursor = 0
         lst.invalidate()
@@ -304,12 +319,14 @@ class MessagesScreen(SessionScreen):
 
     @on(MessageList.Highlighted)
     def _cursor_moved(self, event: MessageList.Highlighted) -> None:
-        if self.session.capture is not None:
-            # Where the cursor is now, not where this event says it was: on a busy machine
-            # a batch can move the cursor to the new end before the event of its previous
-            # move is handled, and that stale position must not pause the follow.
-            lst = self.message_list
-            following = lst.cursor >= lst.row_count() - 1
+        if event.position in self._auto_moves:
+            # The follow's own move: on a busy machine its event can arrive after the
+            # next batch moved the cursor further, and its stale position (no longer the
+            # last row) must not pause the follow. Moves and events come in order.
+            while self._auto_moves.popleft() != event.position:
+                pass
+        elif self.session.capture is not None:
+            following = event.position >= self.message_list.row_count() - 1
             if following != self._follow:
                 self._follow = following
                 self.update_status()
