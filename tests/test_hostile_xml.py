@@ -103,3 +103,15 @@ def test_narrow_view_keeps_positions():
     layout = wide_layout(body)
     assert layout is not None and layout.unit == 2
     assert narrow_view(body, layout) == b"<a>\xff<!DOCTYPE"
+
+
+def test_surrogate_reference_formed_across_a_dropped_lt():
+    # Found by scripts/fuzz.sh: the repair drops the stray "<" of "&<#xD800;", and the
+    # text pieces around it join into a surrogate reference (a dissector_error before).
+    body = (b"<methodResponse><params><param><value><struct><member><name>ErrorCode</name>"
+            b"<value><&<#xD800;uint>16777216</uint></value></member></struct></value></param>"
+            b"</params></methodResponse>")
+    for tree in (True, False):
+        rec = dissect_cvip(encode_message(body, 1, response=True), "tcp", {"tree": tree})
+        assert "dissector_error" not in rules(rec)
+        assert "cvip.xml.malformed" in rules(rec)

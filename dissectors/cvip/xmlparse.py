@@ -726,9 +726,10 @@ def _serialize(body: bytes, root: _RNode, declaration: bytes,
             for s, e in node.texts:
                 if any(b not in _BLANK for b in body[s:e]):
                     notes.add(f"text beside elements in <{node.tag}> dropped", s, e)
-        else:
-            for s, e in node.texts:
-                out += _valid_references(body, s, e, notes)
+        elif node.texts:
+            # Joined before the check: pieces around a dropped "<" can form a reference.
+            text = b"".join(body[s:e] for s, e in node.texts)
+            out += _valid_references(text, node.texts[0][0], notes)
         work.append((node, True))
         work.extend((child, False) for child in reversed(node.children))
     return bytes(out), spans
@@ -737,12 +738,11 @@ def _serialize(body: bytes, root: _RNode, declaration: bytes,
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
 
 
-def _valid_references(body: bytes, start: int, end: int, notes: _Notes) -> bytes:
-    """Leaf text ``body[start:end]`` with character references to characters XML forbids
-    (a surrogate such as ``&#xD800;``, NUL, beyond U+10FFFF) replaced by ``&#xFFFD;``:
-    lxml's recovering parser would otherwise keep them as bytes no UTF-8 decoder accepts,
-    and reading the text would raise."""
-    text = body[start:end]
+def _valid_references(text: bytes, start: int, notes: _Notes) -> bytes:
+    """A leaf's text (as serialised; ``start``: where it began in the body) with character
+    references to characters XML forbids (a surrogate such as ``&#xD800;``, NUL, beyond
+    U+10FFFF) replaced by ``&#xFFFD;``: lxml's recovering parser would otherwise keep them
+    as bytes no UTF-8 decoder accepts, and reading the text would raise."""
     if b"&#" not in text:
         return text
 
