@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from cvipsniff.report import FileResult
 MIB = 1 << 20
 # Below this a capture is analysed by one process even with --jobs: starting workers that
 # each read the whole file costs more than it saves.
-DEFAULT_SPLIT_ABOVE = 32 * MIB
+NEVER_SPLIT = sys.maxsize  # `report`'s default: one capture, one process
 
 
 def default_jobs() -> int:
@@ -70,7 +71,7 @@ def failed(path: str, exc: BaseException) -> FileResult:
 
 
 def analyse_files(paths: list[str], task: AnalyseTask, *, jobs: int = 1,
-                  split_above: int = DEFAULT_SPLIT_ABOVE,
+                  split_above: int = NEVER_SPLIT,
                   progress: Progress | None = None) -> list[FileResult]:
     """Every path's result, in the order given.
 
