@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cvipsniff.capture import open_capture
@@ -90,7 +90,8 @@ def _check(body: bytes) -> bool:
             continue
         parsed, xml = _reference(body, offsets)
         assert parsed.well_formed and not parsed.problems and not xml.problems, body
-        assert fast == xml, (body, offsets)
+        # repr as well as ==: a double 'nan' is a NaN on both sides, and NaN != NaN.
+        assert fast == xml or repr(fast) == repr(xml), (body, offsets)
     assert answered[0] == answered[1]
     return answered[0]
 
@@ -199,6 +200,8 @@ def _body(draw) -> bytes:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_body())
+@example(b"<methodCall><methodName>cvi.m</methodName><params></params><fault><value>"
+         b"<double>nan</double></value></fault></methodCall>")  # NaN != NaN
 def test_generated_bodies_decode_as_the_reference_or_are_declined(body: bytes) -> None:
     _check(body)
 
