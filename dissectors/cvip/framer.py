@@ -47,7 +47,14 @@ import struct
 from enum import Enum
 
 from dissectors.base import Framed, FramerEvent, Problem, Skipped
-from dissectors.cvip.header import HEADER_SIZE, SECTION, XML_LEAD, byte_order_of, parse_header
+from dissectors.cvip.header import (
+    HEADER_SIZE,
+    SECTION,
+    XML_LEAD,
+    Header,
+    byte_order_of,
+    parse_header,
+)
 from dissectors.cvip.ping import REQUEST_SIZE, RESPONSE_SIZE
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE, MSG_TYPE_PING
 
@@ -322,22 +329,7 @@ class CvipFramer:
             return False if self._closing else None
         header = parse_header(buf, pos, self.size_cap)
         assert header is not None
-        total = self._total(header.size)
-        if header.msg_type == MSG_TYPE_PING:
-            if total in (REQUEST_SIZE, RESPONSE_SIZE):
-                self._start_body(pos, header.size, total)
-                return True
-            return False
-        if header.msg_type != MSG_TYPE_NONE:
-            return False
-        xml = self._xml_follows(pos)
-        if not xml:
-            return xml
-        if HEADER_SIZE < total <= self.size_cap:
-            self._start_body(pos, header.size, total)
-        else:
-            self._start_body(pos, header.size, self.size_cap, open_ended=True)
-        return True
+        return self._start_message(pos, header, size_trusted=True)
 
     def _absurd_size(self, pos: int) -> bool | None:
         """A known version with a Packet Size absurd in its byte order: read it in the
@@ -345,9 +337,16 @@ class CvipFramer:
         XML ends. False: no evidence of a message (the caller's old rules apply)."""
         header = parse_header(self._buf, pos, self.size_cap)
         assert header is not None
+        return self._start_message(pos, header, size_trusted=header.order_from_size)
+
+    def _start_message(self, pos: int, header: Header, *, size_trusted: bool) -> bool | None:
+        """Start the message whose header is at ``pos``: a ping of one of the two ping
+        sizes, or an XML-RPC message whose body starts with XML. An untrusted or
+        impossible size makes the XML message open-ended (it ends where its XML ends).
+        False: no message here; None: not enough bytes to tell yet."""
         total = self._total(header.size)
-        if header.order_from_size and header.msg_type == MSG_TYPE_PING:
-            if total in (REQUEST_SIZE, RESPONSE_SIZE):
+        if header.msg_type == MSG_TYPE_PING:
+            if size_trusted and total in (REQUEST_SIZE, RESPONSE_SIZE):
                 self._start_body(pos, header.size, total)
                 return True
             return False
@@ -356,7 +355,7 @@ class CvipFramer:
         xml = self._xml_follows(pos)
         if not xml:
             return xml
-        if header.order_from_size and HEADER_SIZE < total <= self.size_cap:
+        if size_trusted and HEADER_SIZE < total <= self.size_cap:
             self._start_body(pos, header.size, total)
         else:
             self._start_body(pos, header.size, self.size_cap, open_ended=True)
