@@ -93,13 +93,8 @@ mod tests {
     /// and every record found lies inside the buffer.
     #[test]
     fn arbitrary_buffers_never_panic() {
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testrand::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let len = (next() % 96) as usize;
             let buf: Vec<u8> = (0..len).map(|_| (next() % 7) as u8 * 13).collect();

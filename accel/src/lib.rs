@@ -7,6 +7,9 @@ pub mod capture;
 pub mod packets;
 pub mod xmlrpc;
 
+#[cfg(test)]
+mod testrand;
+
 #[cfg(feature = "python")]
 mod py;
 

@@ -102,13 +102,8 @@ mod tests {
 
     #[test]
     fn arbitrary_frames_never_panic() {
-        let mut state: u64 = 0xDEAD_BEEF_1234_5678;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testrand::XorShift::new(0xDEAD_BEEF_1234_5678);
+        let mut next = || rng.next();
         for _ in 0..50_000 {
             let len = (next() % 90) as usize;
             let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();

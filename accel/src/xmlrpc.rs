@@ -559,13 +559,8 @@ mod tests {
             <param><value><struct><member><name>n</name><value><array><data><value><int>1\
             </int></value></data></array></value></member></struct></value></param></params>\
             </methodCall>";
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testrand::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let mut body = seed.to_vec();
             for _ in 0..(next() % 6) {
