@@ -161,3 +161,17 @@ def test_standard_input_cannot_go_to_a_cluster() -> None:
     result = run_cli("report", "--cluster", "local:1", "-",
                      stdin=(ROOT / "captures" / "demo.pcapng").read_bytes())
     assert_clean_error(result, "standard input")
+
+
+def test_the_parent_takes_a_smaller_share_of_the_hash_space() -> None:
+    """Worker 0 (the parent) also merges and analyses: it follows fewer flows, every
+    worker gets a part, and the parts cover the whole 32-bit hash space in order."""
+    from cvipsniff.split import shard_bounds
+
+    for workers in (1, 2, 3, 8):
+        bounds = shard_bounds(workers)
+        assert len(bounds) == workers and bounds[-1] == 1 << 32
+        parts = [hi - lo for lo, hi in zip((0, *bounds[:-1]), bounds, strict=True)]
+        assert all(part > 0 for part in parts)
+        if workers > 1:
+            assert parts[0] < min(parts[1:])
