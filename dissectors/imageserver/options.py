@@ -51,9 +51,10 @@ class DissectOptions:
     * ``tree``: build the Field tree. Batch reports pass False (lean mode, set by the
       engine from ``PipelineConfig.tree``, not a reading of the document): kind, txn,
       method, info, attrs and problems are exactly those of full mode, ``fields`` stays
-      empty and no display text is formatted. The XML scanner still records offsets in
-      both modes: they are how a check reads raw bytes (``<connectparam>``), not only
-      where the hex pane points.
+      empty and no display text is formatted. A plain, conformant XML message is then
+      read from lxml's tree without offsets (:mod:`.xmlplain`); anything reported, and
+      every other document, goes through the offset-keeping scanner, so a problem's
+      offsets are the same in both modes.
     """
 
     reveal_secrets: bool = False

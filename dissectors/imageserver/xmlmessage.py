@@ -33,7 +33,8 @@ from .tables import (
     request_shape,
 )
 from .values import format_ms
-from .xmltree import XmlAttribute, XmlNode, parse
+from .xmlplain import parse_plain
+from .xmltree import XmlAttribute, XmlDocument, XmlNode, parse
 
 PROTOCOL = "imageserver"
 
@@ -78,6 +79,8 @@ class _Walker:
 
     def children(self, node: XmlNode, specs: tuple[Element, ...], path: tuple[str, ...],
                  sec: str, *, report_unknown: bool = True, choice: bool = False) -> list[Field]:
+        if not node.children and not specs and not choice:
+            return []  # nothing to judge (most elements: a leaf whose layout has none)
         out: list[Field] = []
         by_name = {s.name: s for s in specs}
         counts: dict[str, int] = {}
@@ -173,6 +176,8 @@ class _Walker:
 
     def attributes(self, node: XmlNode, specs: tuple[Attribute, ...], path: tuple[str, ...],
                    sec: str) -> list[Field]:
+        if not specs and not node.attributes and not node.junk:
+            return []  # nothing to judge or show
         out: list[Field] = []
         by_name = {a.name: a for a in specs}
         seen: set[str] = set()
@@ -265,9 +270,24 @@ def _describe_status_item(field: Field) -> None:
 # ---- records -------------------------------------------------------------------------------
 
 
-def dissect_xml(data: bytes, start: int, options: DissectOptions) -> Record:
-    """One XML message; ``start`` is where its markup begins (after BOM / whitespace)."""
-    doc = parse(data, start, options)
+def dissect_xml(data: bytes, start: int, options: DissectOptions, *,
+                fast: bool = True) -> Record:
+    """One XML message; ``start`` is where its markup begins (after BOM / whitespace).
+
+    In lean mode a plain document is read from lxml's tree (:mod:`.xmlplain`, no
+    offsets); its record stands only if nothing was reported, else the message is read
+    again through the scanner, whose offsets every problem needs. ``fast=False`` always
+    takes the scanner (the reference the fast path is tested against)."""
+    if fast and not options.tree:
+        plain = parse_plain(data, start, options)
+        if plain is not None:
+            record = _record(data, start, options, plain)
+            if not record.problems:
+                return record
+    return _record(data, start, options, parse(data, start, options))
+
+
+def _record(data: bytes, start: int, options: DissectOptions, doc: XmlDocument) -> Record:
     problems = list(doc.problems)
     suffix = " [incomplete]" if doc.cut else " [malformed]" if not doc.well_formed else ""
     root = doc.root

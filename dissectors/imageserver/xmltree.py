@@ -53,7 +53,7 @@ def _parser() -> etree.XMLParser:
     )
 
 
-_LXML_PARSER = _parser()
+LXML_PARSER = _parser()
 
 
 @dataclass(slots=True)
@@ -130,12 +130,19 @@ def unescape(text: str) -> str:
     return _REFERENCE.sub(lambda m: _html_unescape(m.group(0)), text)
 
 
+def declared_encoding(data: bytes, start: int = 0) -> str | None:
+    """The encoding name the XML declaration at ``start`` gives, if it has the form a
+    byte-level reader can take (letters, digits, ``._-``), else None."""
+    m = _ENCODING.match(data, start)
+    return m.group(1).decode("ascii") if m else None
+
+
 def _encoding_of(data: bytes, start: int) -> str:
     """The declared encoding if it is one a byte-level scanner can trust
     (:func:`dissectors.xmlcodec.text_codec`), else the spec's UTF-8."""
-    m = _ENCODING.match(data, start)
-    if m:
-        name = text_codec(m.group(1).decode("ascii"))
+    declared = declared_encoding(data, start)
+    if declared is not None:
+        name = text_codec(declared)
         if name is not None:
             return name
     return "utf-8"
@@ -197,7 +204,7 @@ def parse(data: bytes, start: int, options: DissectOptions) -> XmlDocument:
 
 def _lxml_verdict(body: bytes, start: int, problems: list[Problem]) -> bool:
     try:
-        etree.fromstring(body, _LXML_PARSER)
+        etree.fromstring(body, LXML_PARSER)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (0, 0)
         offset = _offset_of(body, line, column)
