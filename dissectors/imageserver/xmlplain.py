@@ -14,16 +14,19 @@ the scanner over every bundled capture and generated documents in
 
 * :func:`parse_plain` answers only for a document where lxml and the scanner cannot
   differ in what they read: well-formed (lxml's verdict), ASCII, declared (if at all) as
-  UTF-8 or ASCII, no references (``&``: the scanner expands them with HTML rules), no
+  UTF-8 or ASCII, no character references (``&#``: the scanner expands them with HTML
+  rules; the five predefined entities read alike, anything else is not well-formed), no
   comments, CDATA, DTDs or processing instructions inside it (``<!``, ``<?``), no
   namespaces, no carriage return inside it (XML folds ``\\r\\n``), no tab, newline or
-  carriage return inside an attribute value (XML turns each into a space), no
-  ``<connectparam>`` (its check reads raw bytes at the element's offset), within the
+  carriage return inside an attribute value (XML turns each into a space), within the
   element and depth caps. Anything else returns None and goes to the scanner.
-* Its nodes carry no offsets (-1). The caller (:func:`.xmlmessage.dissect_xml`) keeps
-  the record only when it holds no problem at all; otherwise it dissects the message
-  again through the scanner, so every reported offset is the scanner's (offsets are
-  computed lazily: only when something is reported).
+* Its nodes carry no offsets (-1), except the text span of a ``<connectparam>``, whose
+  check and camera id read the element's raw bytes: located by its tags when it is the
+  only one, has no attributes and holds only text (else the scanner reads the document).
+* The caller (:func:`.xmlmessage.dissect_xml`) keeps the record only when it holds no
+  problem at all; otherwise it dissects the message again through the scanner, so every
+  reported offset is the scanner's (offsets are computed lazily: only when something is
+  reported).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from .options import DissectOptions
 from .xmltree import LXML_PARSER, XmlAttribute, XmlDocument, XmlNode, declared_encoding
 
 # What the scanner and lxml may read differently (see the module docstring).
-_BLOCKERS = (b"&", b"<!", b"xmlns", b"\x00", b"connectparam")
+_BLOCKERS = (b"&#", b"<!", b"xmlns", b"\x00")
+_CONNECTPARAM = b"<connectparam"
 _TRAILING = b" \t\r\n"
 # A quoted value holding a tab or line break after an ``=``: where XML's attribute-value
 # normalisation may have changed what the scanner reads (text holding ``="`` only makes
@@ -80,16 +84,38 @@ def parse_plain(data: bytes, start: int, options: DissectOptions) -> XmlDocument
     node = builder.node(root, 1)
     if node is None or (builder.spaced and _RAW_BREAK_IN_VALUE.search(body)):
         return None
+    if builder.connectparam is not None and not _locate_text(
+            builder.connectparam, data, start, _CONNECTPARAM):
+        return None
     return XmlDocument(node, [], True, False)
+
+
+def _locate_text(node: XmlNode, data: bytes, start: int, tag: bytes) -> bool:
+    """Give ``node`` (the one element whose start tag is ``tag``, no attributes, no
+    children) the text span the scanner would (the trimmed bytes between its tags); False
+    where that is not certain (the tag's bytes found twice)."""
+    first = data.find(tag, start)
+    if node.attributes or node.children or data.find(tag, first + 1) >= 0:
+        return False
+    if not node.text:
+        return True  # blank or empty: no span, as the scanner leaves it
+    begin = data.find(b">", first) + 1
+    end = data.find(b"</", begin)
+    raw = data[begin:end]
+    lead = len(raw) - len(raw.lstrip(_TRAILING))
+    node.text_offset = begin + lead
+    node.text_length = len(raw.strip(_TRAILING))
+    return True
 
 
 class _Builder:
     """lxml elements → :class:`~.xmltree.XmlNode` without offsets; None (give up) on
     anything the scanner would read differently or that reaches a cap."""
 
-    __slots__ = ("count", "max_count", "max_depth", "spaced")
+    __slots__ = ("connectparam", "count", "max_count", "max_depth", "spaced")
 
     def __init__(self, options: DissectOptions) -> None:
+        self.connectparam: XmlNode | None = None  # its check reads its raw bytes
         self.spaced = False  # an attribute value holds a space (normalised from a break?)
         self.count = 0
         self.max_count = options.max_xml_elements
@@ -120,4 +146,7 @@ class _Builder:
                 if " " in value:
                     self.spaced = True
                 attributes.append(XmlAttribute(key, value, -1, 0))
-        return XmlNode(name, -1, -1, attributes, children, text.strip(), -1, 0, True)
+        node = XmlNode(name, -1, -1, attributes, children, text.strip(), -1, 0, True)
+        if name == "connectparam":
+            self.connectparam = node
+        return node
