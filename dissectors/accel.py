@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "accelerated", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
 
 
 def _load() -> Any:
@@ -71,3 +71,19 @@ def xmlrpc_decoder(value: type, member: type, body: type,
     if _compiled is None:
         return _decline
     return _compiled.XmlRpcDecoder(value, member, body, dict(readers))
+
+
+def cvip_framer(framed: type, skipped: type, problem: type, section: str
+                ) -> Callable[[int, bool], Any] | None:
+    """A maker of compiled CVIP framers, ``make(size_cap, size_includes_header)``, whose
+    ``feed``/``gap``/``close`` return exactly the events of
+    :class:`dissectors.cvip.framer.CvipFramer` (built of ``framed``/``skipped``/``problem``,
+    citing ``section``); None on the pure-Python path."""
+    if _compiled is None:
+        return None
+    kit = _compiled.CvipFramerKit(framed, skipped, problem, section)
+    compiled = _compiled.CvipFramer
+
+    def make(size_cap: int, size_includes_header: bool) -> Any:
+        return compiled(kit, size_cap, size_includes_header)
+    return make

@@ -4,6 +4,7 @@
 //! fuzzed without Python); the `python` feature adds the bindings.
 
 pub mod capture;
+pub mod cvipframe;
 pub mod packets;
 pub mod xmlrpc;
 
@@ -21,6 +22,8 @@ use pyo3::prelude::*;
 fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<py::XmlRpcDecoder>()?;
+    m.add_class::<py::CvipFramerKit>()?;
+    m.add_class::<py::CvipFramer>()?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
     Ok(())

@@ -270,3 +270,115 @@ pub fn fast_packet<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>,
     ])?;
     Ok(Some(packet_type.call1(args)?))
 }
+
+// ---- CVIP framer -------------------------------------------------------------------------
+
+use crate::cvipframe::{Event, Framer};
+use pyo3::buffer::PyBuffer;
+
+/// `CvipFramerKit(Framed, Skipped, Problem, section)`: the classes the framers build their
+/// events with (`dissectors.base`'s own) and the spec section their problems cite; one
+/// kit is shared by every framer.
+#[pyclass(frozen, module = "cvipsniff_accel")]
+pub struct CvipFramerKit {
+    framed: Py<PyAny>,
+    skipped: Py<PyAny>,
+    problem: Py<PyAny>,
+    section: Py<PyString>,
+}
+
+#[pymethods]
+impl CvipFramerKit {
+    #[new]
+    fn new(framed: Py<PyAny>, skipped: Py<PyAny>, problem: Py<PyAny>, section: Py<PyString>)
+           -> Self {
+        CvipFramerKit { framed, skipped, problem, section }
+    }
+}
+
+/// `CvipFramer(kit, size_cap, size_includes_header)`: the compiled twin of
+/// `dissectors.cvip.framer.CvipFramer`, with its `feed`/`gap`/`close` returning the same
+/// `Framed`/`Skipped` events.
+#[pyclass(module = "cvipsniff_accel")]
+pub struct CvipFramer {
+    inner: Framer,
+    kit: Py<CvipFramerKit>,
+}
+
+impl CvipFramer {
+    fn events<'py>(&self, py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        if events.is_empty() {
+            return Ok(list);
+        }
+        let kit = self.kit.get();
+        let error = pyo3::intern!(py, "error");
+        for event in events {
+            let item = match event {
+                Event::Framed { start, data, problems, truncated } => {
+                    let found = PyList::empty(py);
+                    for p in problems {
+                        found.append(kit.problem.call1(py, (PyString::intern(py, p.rule), error,
+                                                            p.message, kit.section.bind(py),
+                                                            p.offset, p.length))?)?;
+                    }
+                    kit.framed.call1(py, (start, PyBytes::new(py, &data), found, truncated))?
+                }
+                Event::Skipped { start, length, rule, reason } => {
+                    kit.skipped.call1(py, (start, length, PyString::intern(py, rule), reason))?
+                }
+            };
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+}
+
+#[pymethods]
+impl CvipFramer {
+    #[new]
+    fn new(kit: Py<CvipFramerKit>, size_cap: u64, size_includes_header: bool) -> Self {
+        CvipFramer { inner: Framer::new(size_cap, size_includes_header), kit }
+    }
+
+    #[getter]
+    fn size_cap(&self) -> u64 {
+        self.inner.size_cap
+    }
+
+    #[getter]
+    fn size_includes_header(&self) -> bool {
+        self.inner.size_includes_header
+    }
+
+    /// Bytes held in the framer's buffer (the reference's ``len(_buf)``).
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// Bytes, or anything with the buffer protocol (bytearray, memoryview).
+    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>)
+                 -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        if let Ok(bytes) = data.downcast::<PyBytes>() {
+            self.inner.feed(bytes.as_bytes(), &mut out);
+        } else {
+            let copy = PyBuffer::<u8>::get(data)?.to_vec(py)?;
+            self.inner.feed(&copy, &mut out);
+        }
+        self.events(py, out)
+    }
+
+    fn gap<'py>(&mut self, py: Python<'py>, length: u64) -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        self.inner.gap(length, &mut out);
+        self.events(py, out)
+    }
+
+    fn close<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        self.inner.close(&mut out);
+        self.events(py, out)
+    }
+}

@@ -24,7 +24,7 @@ from dissectors.base import ProtocolSpec
 from dissectors.cvip.detect import detect
 from dissectors.cvip.dissect import dissect
 from dissectors.cvip.fields import FIELDS
-from dissectors.cvip.framer import DEFAULT_SIZE_CAP, CvipFramer
+from dissectors.cvip.framer import DEFAULT_SIZE_CAP, CvipFramer, new_framer
 from dissectors.cvip.header import HEADER_SIZE, Header, encode_header, parse_header
 from dissectors.cvip.options import DEFAULT_OPTIONS, Options, check_options, parse_options
 from dissectors.cvip.ping import encode_ping_request, encode_ping_response
@@ -45,7 +45,7 @@ PROTOCOL = ProtocolSpec(
     tcp_ports=(TCP_PORT, COMMON_PORT),
     udp_ports=(TCP_PORT, COMMON_PORT),
     detect=detect,
-    new_framer=CvipFramer,
+    new_framer=new_framer,
     dissect=dissect,
     fields=FIELDS,
     # The 9 header bytes are whole in any cut message the dissector sees as one.

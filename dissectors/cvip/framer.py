@@ -46,7 +46,8 @@ import re
 import struct
 from enum import Enum
 
-from dissectors.base import Framed, FramerEvent, Problem, Skipped
+from dissectors.accel import cvip_framer
+from dissectors.base import Framed, Framer, FramerEvent, Problem, Skipped
 from dissectors.cvip.header import (
     HEADER_SIZE,
     SECTION,
@@ -570,3 +571,19 @@ class CvipFramer:
             self._scan = max(0, self._scan - self._pos)
             self._end_scan = max(0, self._end_scan - self._pos)
             self._pos = 0
+
+
+_compiled_framer = cvip_framer(Framed, Skipped, Problem, SECTION)
+# The compiled framer counts in unsigned 64-bit integers; any other cap (never the
+# engine's) keeps the reference.
+_COMPILED_CAPS = range(1 << 63)
+
+
+def new_framer(size_cap: int = DEFAULT_SIZE_CAP, size_includes_header: bool = True) -> Framer:
+    """A framer for one direction of a CVIP stream (what ``PROTOCOL.new_framer`` makes):
+    the compiled twin of :class:`CvipFramer` where the accelerator is built (the same
+    events, whatever the input; ``tests/test_cvip_framer_equivalence.py``), else
+    :class:`CvipFramer` itself."""
+    if _compiled_framer is not None and type(size_cap) is int and size_cap in _COMPILED_CAPS:
+        return _compiled_framer(size_cap, bool(size_includes_header))
+    return CvipFramer(size_cap, size_includes_header)

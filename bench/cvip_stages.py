@@ -1,0 +1,125 @@
+"""Per-stage cost of the CVIP side of a capture: framing and dissection, in µs/message.
+
+The capture runs once through the pipeline with the CVIP framer's calls recorded (every
+``feed``/``gap``/``close`` of every flow direction, in order); then each stage is timed
+alone on exactly those inputs, best of ``--rounds``:
+
+* framing: the recorded calls replayed into fresh framers (the reference
+  ``CvipFramer`` and, where built, the compiled one), per CVIP message framed;
+* dissection: ``dissectors.cvip.dissect`` on every framed message, lean (``tree=False``,
+  as batch reports run it) and with the tree (as ``read -V`` and the TUI do), on whichever path
+  this process selected at import: run it once with ``CVIPSNIFF_PURE_PYTHON=1`` and
+  once without).
+
+    .venv/bin/python bench/cvip_stages.py bench/out/sessions-50mb.pcap
+    CVIPSNIFF_PURE_PYTHON=1 .venv/bin/python bench/cvip_stages.py bench/out/sessions-50mb.pcap
+
+Both stages also run inside ``report``; the figures say where the CVIP side's time goes
+without the rest of the pipeline in the way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cvipsniff.pipeline import iter_capture
+from dissectors.accel import COMPILED
+from dissectors.base import Framed
+from dissectors.cvip import framer as framer_module
+from dissectors.cvip.dissect import dissect
+
+Call = tuple[str, object]
+
+
+def record_streams(path: str) -> list[list[Call]]:
+    """Every CVIP framer's calls during a pipeline run over ``path``, one list per framer
+    (in creation order)."""
+    streams: dict[int, list[Call]] = {}
+    order: list[int] = []
+    originals = {name: getattr(framer_module.CvipFramer, name) for name in ("feed", "gap",
+                                                                              "close")}
+
+    def recorder(name: str) -> Callable:
+        original = originals[name]
+
+        def call(self, *args):
+            key = id(self)
+            if key not in streams:
+                streams[key] = []
+                order.append(key)
+            streams[key].append((name, args[0] if args else None))
+            return original(self, *args)
+        return call
+
+    compiled = framer_module._compiled_framer
+    for name in originals:
+        setattr(framer_module.CvipFramer, name, recorder(name))
+    framer_module._compiled_framer = None  # new_framer makes the reference: record it
+    try:
+        _ = sum(1 for _ in iter_capture(path))
+    finally:
+        for name, original in originals.items():
+            setattr(framer_module.CvipFramer, name, original)
+        framer_module._compiled_framer = compiled
+    # Framers are keyed by id(); a finished framer's id may be reused: keep each list.
+    return [streams[key] for key in order]
+
+
+def replay(streams: list[list[Call]], make: Callable[[], object]) -> list[list[object]]:
+    """The events of every recorded stream replayed into framers made by ``make``."""
+    out: list[list[object]] = []
+    for calls in streams:
+        framer = make()
+        events: list[object] = []
+        for name, arg in calls:
+            if name == "feed":
+                events += framer.feed(arg)  # type: ignore[attr-defined]
+            elif name == "gap":
+                events += framer.gap(arg)  # type: ignore[attr-defined]
+            else:
+                events += framer.close()  # type: ignore[attr-defined]
+        out.append(events)
+    return out
+
+
+def best(rounds: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("capture")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    streams = record_streams(args.capture)
+    events = replay(streams, framer_module.CvipFramer)
+    messages = [ev.data for evs in events for ev in evs if type(ev) is Framed]
+    n = max(1, len(messages))
+    calls = sum(len(s) for s in streams)
+    print(f"{args.capture}: {len(streams)} CVIP stream directions, {calls} framer calls, "
+          f"{len(messages)} messages; accelerator {'compiled' if COMPILED else 'off'}")
+    framers = {"reference framer": framer_module.CvipFramer}
+    if framer_module._compiled_framer is not None:
+        framers["compiled framer"] = framer_module.new_framer
+    for label, make in framers.items():
+        seconds = best(args.rounds, lambda make=make: replay(streams, make))
+        print(f"  {label:<18} {seconds:7.3f} s  {seconds / n * 1e6:7.2f} µs/message")
+    for label, options in (("dissect (lean)", {"tree": False}), ("dissect (tree)", None)):
+        seconds = best(args.rounds, lambda options=options: [dissect(m, "tcp", options)
+                                                             for m in messages])
+        print(f"  {label:<18} {seconds:7.3f} s  {seconds / n * 1e6:7.2f} µs/message")
+
+
+if __name__ == "__main__":
+    main()
