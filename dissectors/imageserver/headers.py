@@ -28,10 +28,7 @@ class HeaderLine:
     value_offset: int
     value_length: int
     valid: bool  # "Name: value" with a token name
-
-    @property
-    def lower(self) -> str:
-        return self.name.lower()
+    lower: str  # the name lowercased (once: every lookup compares it)
 
 
 def split_lines(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -55,20 +52,15 @@ def parse_line(data: bytes, offset: int, length: int) -> HeaderLine:
     colon = raw.find(b":")
     if colon < 0:
         text = raw.decode("latin-1")
-        return HeaderLine(text, "", offset, length, offset + length, 0, False)
+        return HeaderLine(text, "", offset, length, offset + length, 0, False, text.lower())
     name = raw[:colon].decode("latin-1")
     rest = raw[colon + 1:]
     lead = len(rest) - len(rest.lstrip(b" \t"))
     value = rest.strip(b" \t")
-    return HeaderLine(
-        name=name.strip(),
-        value=value.decode("latin-1"),
-        offset=offset,
-        length=length,
-        value_offset=offset + colon + 1 + lead,
-        value_length=len(value),
-        valid=bool(_TOKEN.fullmatch(name)),
-    )
+    stripped = name.strip()
+    return HeaderLine(stripped, value.decode("latin-1"), offset, length,
+                      offset + colon + 1 + lead, len(value), bool(_TOKEN.fullmatch(name)),
+                      stripped.lower())
 
 
 def find(lines: list[HeaderLine], name: str) -> HeaderLine | None:
@@ -108,14 +100,17 @@ def quick_scan(block: bytes) -> tuple[str | None, int | None, str | None]:
     clen_seen = False
     boundary: str | None = None
     for offset, length in split_lines(block, 0, len(block)):
-        line = parse_line(block, offset, length)
-        if not line.valid:
+        # Only two names matter here, so no HeaderLine: a name whose ASCII-lowered bytes
+        # are one of them is a valid token, and its latin-1 text lowers the same way.
+        raw = block[offset: offset + length]
+        colon = raw.find(b":")
+        if colon < 0:
             continue
-        lowered = line.lower
-        if lowered == "content-type" and ctype is None:
-            ctype, params = media_type(line.value)
+        lowered = raw[:colon].lower()
+        if lowered == b"content-type" and ctype is None:
+            ctype, params = media_type(raw[colon + 1:].strip(b" \t").decode("latin-1"))
             boundary = params.get("boundary") or None
-        elif lowered == "content-length" and not clen_seen:
+        elif lowered == b"content-length" and not clen_seen:
             clen_seen = True
-            clen = content_length(line.value)
+            clen = content_length(raw[colon + 1:].strip(b" \t").decode("latin-1"))
     return ctype, clen, boundary
