@@ -8,7 +8,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dissectors.secrets import SECRET_WORDS, may_hold_secrets
+from dissectors.secrets import SECRET_WORDS, is_secret_name, may_hold_secrets
 
 # The reference: what the pre-check was before (and what it must keep answering).
 REFERENCE = re.compile(rb"(?i)token|passw|pwd|secret")
@@ -47,3 +47,13 @@ def test_every_secret_word_is_caught_in_any_case() -> None:
         for variant in (word, word.upper(), word.title()):
             assert may_hold_secrets(b"<x>" + variant.encode() + b"</x>")
     assert not may_hold_secrets(b"<methodcall><requestid>1</requestid></methodcall>")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30) | st.sampled_from(["PassWord", "UserPassword", "connectiontoken",
+                                                 "pwdHash", "passwd", "Secret", "pass", "tok",
+                                                 "\u0130token", "PASSWD"]))
+def test_is_secret_name_any_secret_word(name: str) -> None:
+    expected = any(word in name.lower() for word in SECRET_WORDS)
+    assert is_secret_name(name) is expected
+    assert is_secret_name(name) is expected  # the cached answer too

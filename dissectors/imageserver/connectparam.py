@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 from dissectors.base import Field, Problem
+from dissectors.secrets import is_secret_name as is_secret
+from dissectors.secrets import mask
 
 from . import rules
 from .tables import S_CONNECT_SIMPLE
@@ -19,17 +21,6 @@ from .xmltree import XmlNode, unescape
 #: Keys in the order the document requires.
 KEY_ORDER = ("id", "streamid", "connectiontoken")
 REQUIRED_KEYS = ("id", "connectiontoken")
-_SECRET_WORDS = ("token", "password", "passwd", "pwd", "secret")
-
-
-def is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
-def mask(text: str) -> str:
-    """What is shown instead of a secret: its length only."""
-    return f"<masked, {len(text)} chars>"
 
 
 @dataclass(slots=True)
