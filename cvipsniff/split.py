@@ -130,6 +130,9 @@ class _WatchedTable:
     Everything else is the table's own."""
 
     def __init__(self, table: FlowTable, opened: list[Flow]) -> None:
+        # Flows are numbered by the frame that announced them: each must be announced
+        # with its first packet, so no handshake records (their FlowOpened comes later).
+        table.handshake_records = False
         self.table = table
         self.opened = opened
         self.peak_tracked = 0
