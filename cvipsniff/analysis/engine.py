@@ -20,6 +20,7 @@ from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.analysis.rules import CATALOGUE, Rule
 from cvipsniff.analysis.stats import ServiceResponseTimes
+from cvipsniff.analysis.txnlog import TransactionLog
 from cvipsniff.model import FlowClosed, Message, TransportNote
 
 MessageFilter = Callable[[Message], bool]
@@ -47,6 +48,7 @@ class Analysis:
                  max_per_capture: int = MAX_PER_CAPTURE) -> None:
         self.config = config or AnalysisConfig()
         self.pairer = Pairer(imageserver_answer_kind, keep_transactions=keep_transactions)
+        self.pairer.transactions.on_spill = self._latency
         self.connections = ImageServerConnections()
         self.seen = TrafficSeen()  # what was there, should no message be found
         self.findings: list[Finding] = []
@@ -231,14 +233,21 @@ class Analysis:
     # ---- results -------------------------------------------------------------------------
 
     @property
-    def transactions(self) -> list[Transaction]:
+    def transactions(self) -> TransactionLog:
+        """Every transaction in number order (a list-like log: see :mod:`.txnlog`)."""
         return self.pairer.transactions
 
     def _collect_latencies(self) -> None:
-        for txn in self.pairer.transactions:
-            latency = txn.latency_ms
-            if latency is not None and txn.request is not None:
-                self.srt.add(txn.protocol, txn.method, latency)
+        """Response times of the transactions still in memory at the end; those the
+        transaction log wrote out during the run were counted then (:meth:`_latency`)."""
+        log = self.pairer.transactions
+        for txn in log.in_memory_items() if isinstance(log, TransactionLog) else log:
+            self._latency(txn)
+
+    def _latency(self, txn: Transaction) -> None:
+        latency = txn.latency_ms
+        if latency is not None and txn.request is not None:
+            self.srt.add(txn.protocol, txn.method, latency)
 
     def severity_counts(self) -> dict[str, int]:
         counts = Counter(f.severity for f in self.findings)

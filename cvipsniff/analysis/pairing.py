@@ -43,6 +43,7 @@ from cvipsniff.analysis.model import (
     Transaction,
 )
 from cvipsniff.analysis.rules import CATALOGUE
+from cvipsniff.analysis.txnlog import TransactionLog
 from cvipsniff.model import Message
 
 # What answers an ImageServer request: "xml", "image", "stream" or "none".
@@ -94,10 +95,14 @@ class Pairer:
     """Feed messages in order; read ``transactions`` and collect pairing findings."""
 
     def __init__(self, imageserver_answer: AnswerKind | None = None,
-                 keep_transactions: bool = True) -> None:
+                 keep_transactions: bool = True,
+                 spill_above: int | None = -1) -> None:
+        """``spill_above``: settled transactions beyond this many in memory go to a
+        temporary file (:mod:`.txnlog`; negative: its default); None keeps them all as
+        objects."""
         self._imageserver_answer = imageserver_answer or (lambda msg: "xml")
         self.keep_transactions = keep_transactions
-        self.transactions: list[Transaction] = []
+        self.transactions = TransactionLog(spill_above=spill_above)
         self.count = 0
         self.states: dict[str, int] = {}
         # Outstanding requests by key, oldest first: a duplicate id queues behind the
@@ -115,6 +120,8 @@ class Pairer:
 
     def feed(self, msg: Message) -> list[Finding]:
         """Pair one message; return the findings this message settles."""
+        if self.transactions.wants_spill():  # between messages: no handler is mid-way
+            self.transactions.spill(self._held())
         proto = msg.record.protocol
         if proto == "cvip":
             return self._cvip(msg)
@@ -198,6 +205,13 @@ class Pairer:
             keys = self._flow_keys.get(key[1])
             if keys is not None:
                 keys.discard(key)
+
+    def _held(self) -> set[int]:
+        """Numbers of the transactions that may still change: outstanding requests and
+        open live streams (everything else is settled for good)."""
+        held = {entry.txn.number for queue in self._open.values() for entry in queue}
+        held.update(txn.number for txn in self._live.values())
+        return held
 
     def transaction_of(self, message_number: int) -> int | None:
         return self._by_message.get(message_number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cvipsniff.analysis.engine import Analysis
@@ -55,7 +56,7 @@ class FileResult:
     elapsed_s: float = 0.0  # wall time of the analysis (JUnit's time)
 
     @property
-    def transactions(self) -> list[Transaction]:
+    def transactions(self) -> Sequence[Transaction]:
         if self.selected_transactions is not None:
             return self.selected_transactions
         return self.analysis.transactions if self.analysis is not None else []

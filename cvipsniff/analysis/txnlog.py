@@ -1,0 +1,223 @@
+"""The transactions of one analysis, kept in memory only while they can still change.
+
+A report lists every transaction, so a capture of a million request/answer pairs would
+hold a million :class:`~cvipsniff.analysis.model.Transaction` objects (about 1 KB each
+with their message references) until the report is written: memory that grows with the
+capture, which streaming analysis must not do. Yet almost every transaction is settled
+within moments of its request (its answer came, its flow closed), and from then on
+nothing changes it. So once more than ``spill_above`` transactions are in memory, the
+settled ones are written to an anonymous temporary file as compact tuples and dropped;
+what remains in memory is the handful still open (outstanding requests, live streams)
+plus an 8-byte file offset per transaction.
+
+Which transactions are settled is the pairer's knowledge, not ours: :meth:`spill` is
+given the numbers of those it still holds (its outstanding-request queues and open live
+streams), and is only called between two messages, never while a handler may still be
+changing the transaction it just made. Reading back gives equal objects in number order,
+so every report is byte for byte what an all-in-memory run gives (tested with the
+threshold at zero over every bundled capture).
+
+It behaves as the ``list`` it replaces where the code base uses one: ``len``, indexing
+by position, iteration in number order, ``append``, ``clear`` (the terminal UI takes the
+new transactions batch by batch and clears the list), and pickling as a plain list (a
+``report --jobs`` worker sends its file's result to the parent).
+
+``marshal`` is the format on purpose: the tuples hold only ints, strings and None, it is
+the fastest serializer of such values in the standard library, and the file lives and
+dies with this process (no format to keep compatible).
+"""
+
+from __future__ import annotations
+
+import marshal
+import mmap
+import os
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, overload
+
+from cvipsniff.analysis.model import MessageRef, Transaction
+
+# In-memory transactions above which the settled ones go to the file. Small captures
+# never spill; a large one keeps at most about this many (≈ 10 MB) plus its open ones.
+DEFAULT_SPILL_ABOVE = 10_000
+# Overrides the threshold (the tests set 0 to spill after every message).
+SPILL_ENV = "CVIPSNIFF_TXN_SPILL_ABOVE"
+_IN_MEMORY = -1  # offset of a transaction not (yet) in the file
+
+
+def _ref_tuple(ref: MessageRef | None) -> tuple | None:
+    if ref is None:
+        return None
+    return (ref.number, ref.frames, ref.ts_ns, ref.kind, ref.method)
+
+
+def _ref_of(values: tuple | None) -> MessageRef | None:
+    if values is None:
+        return None
+    return MessageRef(*values)
+
+
+def pack(txn: Transaction) -> bytes:
+    """A settled transaction as bytes (every field, so :func:`unpack` gives it back)."""
+    return marshal.dumps((
+        txn.number, txn.protocol, txn.id, txn.flow, txn.method, txn.state,
+        _ref_tuple(txn.request), [_ref_tuple(r) for r in txn.responses], txn.expects))
+
+
+def unpack(data: bytes | memoryview) -> Transaction:
+    (number, protocol, id_, flow, method, state, request, responses,
+     expects) = marshal.loads(data)
+    return Transaction(number, protocol, id_, flow, method, state, _ref_of(request),
+                       [MessageRef(*r) for r in responses], expects)
+
+
+def default_spill_above() -> int:
+    """The threshold: ``$CVIPSNIFF_TXN_SPILL_ABOVE`` if set to a number, else the default."""
+    value = os.environ.get(SPILL_ENV, "")
+    return int(value) if value.isdigit() else DEFAULT_SPILL_ABOVE
+
+
+class TransactionLog:
+    """Transactions in number order; settled ones spilled to a temporary file."""
+
+    def __init__(self, items: Iterable[Transaction] = (), *,
+                 spill_above: int | None = -1) -> None:
+        """``spill_above``: in-memory count that triggers a spill (None: never spill;
+        negative: :func:`default_spill_above`)."""
+        self.spill_above = default_spill_above() if spill_above is not None and \
+            spill_above < 0 else spill_above
+        self._offsets = array("q")  # per position from _first: file offset or _IN_MEMORY
+        self._memory: dict[int, Transaction] = {}  # position → object, for _IN_MEMORY
+        self._file: IO[bytes] | None = None
+        self._end = 0  # bytes written to the file
+        self._view: mmap.mmap | None = None  # read-only map of the file, while reading
+        # Told of each transaction as it is written out (settled for good): lets the
+        # analysis take what it needs of it now rather than read it back later.
+        self.on_spill: Callable[[Transaction], None] | None = None
+        for txn in items:
+            self.append(txn)
+
+    # ---- the list operations the code base uses --------------------------------------
+
+    def append(self, txn: Transaction) -> None:
+        self._memory[len(self._offsets)] = txn
+        self._offsets.append(_IN_MEMORY)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __bool__(self) -> bool:
+        return bool(self._offsets)
+
+    @overload
+    def __getitem__(self, index: int) -> Transaction: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Transaction]: ...
+
+    def __getitem__(self, index: int | slice) -> Transaction | list[Transaction]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self._offsets)))]
+        if index < 0:
+            index += len(self._offsets)
+        if not 0 <= index < len(self._offsets):
+            raise IndexError("transaction index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[Transaction]:
+        for i in range(len(self._offsets)):
+            yield self._at(i)
+
+    def clear(self) -> None:
+        self._offsets = array("q")
+        self._memory.clear()
+        self._close_file()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TransactionLog, (list(self),), {"spill_above": self.spill_above})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spill_above = state.get("spill_above", -1)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (TransactionLog, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the list it stands for
+
+    # ---- spilling --------------------------------------------------------------------
+
+    @property
+    def in_memory(self) -> int:
+        """Transactions held as objects (the rest are in the file)."""
+        return len(self._memory)
+
+    def wants_spill(self) -> bool:
+        return self.spill_above is not None and len(self._memory) > self.spill_above
+
+    def in_memory_items(self) -> Iterator[Transaction]:
+        """The transactions still held as objects, in number order."""
+        return iter(self._memory.values())
+
+    def spill(self, held: set[int]) -> int:
+        """Write every in-memory transaction whose number is not in ``held`` to the file
+        (telling ``on_spill``) and drop the object; return how many were written."""
+        if not self._memory:
+            return 0
+        if self._file is None:
+            # Lives as long as this log (closed by clear() or with the object).
+            self._file = tempfile.TemporaryFile(prefix="cvipsniff-txn-")  # noqa: SIM115
+        self._unmap()
+        written = 0
+        chunks: list[bytes] = []
+        offsets = self._offsets
+        end = self._end
+        for position, txn in list(self._memory.items()):
+            if txn.number in held:
+                continue
+            if self.on_spill is not None:
+                self.on_spill(txn)
+            data = pack(txn)
+            chunks.append(len(data).to_bytes(4, "little"))
+            chunks.append(data)
+            offsets[position] = end
+            end += 4 + len(data)
+            del self._memory[position]
+            written += 1
+        if chunks:
+            self._file.seek(self._end)
+            self._file.write(b"".join(chunks))
+            self._end = end
+        return written
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def _at(self, position: int) -> Transaction:
+        offset = self._offsets[position]
+        if offset == _IN_MEMORY:
+            return self._memory[position]
+        view = self._map()
+        size = int.from_bytes(view[offset:offset + 4], "little")
+        return unpack(view[offset + 4:offset + 4 + size])
+
+    def _map(self) -> mmap.mmap:
+        if self._view is None:
+            assert self._file is not None
+            self._file.flush()
+            self._view = mmap.mmap(self._file.fileno(), self._end, access=mmap.ACCESS_READ)
+        return self._view
+
+    def _unmap(self) -> None:
+        if self._view is not None:
+            self._view.close()
+            self._view = None
+
+    def _close_file(self) -> None:
+        self._unmap()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._end = 0
+
