@@ -31,7 +31,7 @@ Content-length, a broken multipart). See ``DECISIONS.md``.
 from __future__ import annotations
 
 import re
-from enum import Enum, auto
+from enum import IntEnum, auto
 
 from dissectors.base import Framed, FramerEvent, Problem, Skipped
 
@@ -62,7 +62,7 @@ _ROOT_WINDOW = 64 * 1024  # the root start tag must appear this early to be used
 _MULTIPART_PREFIX = "multipart/"  # the document's multipart/related, framed like any multipart
 
 
-class _State(Enum):
+class _State(IntEnum):  # IntEnum: hashed in C (a reader lookup per step)
     SEEK = auto()  # between messages
     RESYNC = auto()  # skipping garbage up to the next message start
     XML = auto()
@@ -197,7 +197,8 @@ class ImageServerFramer:
         out: list[FramerEvent] = []
         if data:
             self._buf += data
-            while self._step(out):
+            readers = _READERS
+            while readers[self._state](self, out):  # _step, inlined: once per segment
                 pass
         return out
 
