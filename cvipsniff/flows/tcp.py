@@ -112,6 +112,10 @@ from cvipsniff.model import (
 NEVER = 1 << 62
 # How many given-up holes a direction remembers to recognise bytes arriving too late.
 REMEMBERED_GAPS = 8
+# The buffer of every direction that never buffered anything: shared, never inserted
+# into (a direction gets its own at its first out-of-order bytes), so the many flows
+# that never wait for a hole cost two objects fewer each.
+_NO_BUFFER = SegmentBuffer()
 
 
 class Budget:
@@ -180,7 +184,7 @@ class HalfStream:
         self.ack: int | None = None  # last ACK number this sender sent (peer's space)
         self.zero_window = False  # this sender's last advertised window was zero ...
         self.window_seen = False  # ... after an open one (so window-less packets never are)
-        self.buffer = SegmentBuffer()
+        self.buffer = _NO_BUFFER
         self.charged = 0  # buffer cost already counted in the connection and budget
         self.fin_offset: int | None = None
         self.fin_frame = 0
@@ -276,6 +280,8 @@ class HalfStream:
                     "tcp.out_of_order", "info",
                     f"segment at stream offset {offset} arrived before {offset - nxt} "
                     f"earlier bytes", frame))
+        if buffer is _NO_BUFFER:
+            buffer = self.buffer = SegmentBuffer()
         insertion = buffer.insert(offset, payload, missing, frame, ts_ns)
         if insertion.overlap:
             if not insertion.added:
