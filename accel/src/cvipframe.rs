@@ -194,6 +194,11 @@ impl Framer {
         self.buf.len()
     }
 
+    /// Bytes allocated for the buffer (0 when idle).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     // ---- Framer protocol -------------------------------------------------------------
 
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<Event>) {
@@ -739,8 +744,12 @@ impl Framer {
             self.scan = self.scan.saturating_sub(pos);
             self.end_scan = self.end_scan.saturating_sub(pos);
             self.pos = 0;
-            if self.buf.capacity() > COMPACT_AT && self.buf.len() < self.buf.capacity() / 4 {
-                self.buf.shrink_to(self.buf.len()); // one large message must not pin memory
+            // An idle framer holds no memory (200,000 of them for 100,000 open flows), and
+            // one large message does not pin its size.
+            if self.buf.is_empty() {
+                self.buf = Vec::new();
+            } else if self.buf.capacity() > 4096 && self.buf.len() < self.buf.capacity() / 4 {
+                self.buf.shrink_to_fit();
             }
         }
     }
@@ -785,6 +794,9 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(feed_all(&mut Framer::new(DEFAULT_SIZE_CAP, true), &bytes), whole);
+        let mut idle = Framer::new(DEFAULT_SIZE_CAP, true);
+        idle.feed(&stream, &mut Vec::new());
+        assert_eq!(idle.capacity(), 0); // every byte consumed: nothing held
     }
 
     #[test]
@@ -821,7 +833,7 @@ mod tests {
         header.extend_from_slice(&1000u32.to_be_bytes());
         framer.feed(&header, &mut out);
         framer.feed(&[b'x'; 500], &mut out);
-        assert_eq!(framer.buffered(), 0);
+        assert_eq!((framer.buffered(), framer.capacity()), (0, 0));
         framer.gap(10, &mut out);
         framer.close(&mut out);
         assert!(matches!(&out[0], Event::Framed { truncated: true, problems, .. }
