@@ -11,6 +11,10 @@ Two passes, each doing what it is good at:
   (the document's own ``<widthhint>[number]<widthhint/>``) we still want to show what can
   be recovered rather than nothing. The scanner never expands entities other than the five
   predefined ones and character references, and stops at the depth / element caps.
+
+Batch reports (lean mode, no field tree) read a plain, conformant document from lxml's
+tree instead (:mod:`.xmlplain`); this scanner stays the reference it is tested against and
+reads everything else, and any document with something to report.
 """
 
 from __future__ import annotations
