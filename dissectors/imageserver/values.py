@@ -23,6 +23,12 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 _TIME = re.compile(r"[0-9]{1,16}")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _BOOLEAN_WORDS = {"true": True, "false": False}
+# Enum members bound once: ``Form.X`` is a slow class-attribute lookup, done per element.
+_FORM_YESNO = Form.YESNO
+_FORM_NUMBER = Form.NUMBER
+_FORM_TIME = Form.TIME
+_FORM_FLOAT = Form.FLOAT
+_FORM_ENUM = Form.ENUM
 
 
 @dataclass(slots=True)
@@ -127,15 +133,15 @@ def parse(
 ) -> Value:
     """Decode ``text`` (already stripped) according to ``form``. ``describe=False``: the
     display text may be left plain (nobody reads it in lean mode)."""
-    if form is Form.YESNO:
+    if form is _FORM_YESNO:
         result = parse_yesno(text, options, attribute)
-    elif form is Form.NUMBER:
+    elif form is _FORM_NUMBER:
         result = parse_number(text, minimum, maximum)
-    elif form is Form.TIME:
+    elif form is _FORM_TIME:
         result = parse_time(text, options, describe)
-    elif form is Form.FLOAT:
+    elif form is _FORM_FLOAT:
         result = parse_float(text)
-    elif form is Form.ENUM:
+    elif form is _FORM_ENUM:
         return parse_enum(text, values, rule)
     else:
         return Value(text, text)

@@ -38,6 +38,13 @@ from .xmltree import XmlAttribute, XmlDocument, XmlNode, parse
 
 PROTOCOL = "imageserver"
 
+# Enum members bound once: ``Form.X`` is a slow class-attribute lookup, done per element.
+_CONTAINER = Form.CONTAINER
+_EMPTY = Form.EMPTY
+_FREE = Form.FREE
+_CONNECTPARAM = Form.CONNECTPARAM
+_SECRET = Form.SECRET
+
 
 def base_attrs() -> dict[str, Any]:
     """The attrs every ImageServer record carries (``None`` where not applicable)."""
@@ -50,6 +57,24 @@ def _first(node: XmlNode, name: str) -> XmlNode | None:
         if child.name == name:
             return child
     return None
+
+
+# Layout tuples (static tables) → their entries by name, built once per tuple. Keyed by
+# id with the tuple kept alongside, so an id is never taken for another tuple's.
+_BY_NAME: dict[int, tuple[tuple[Element | Attribute, ...], dict[str, Any]]] = {}
+_BY_NAME_MAX = 1024
+
+
+def _by_name(specs: tuple[Element | Attribute, ...]) -> dict[str, Any]:
+    """``{spec.name: spec}`` for a layout tuple (read only: it is shared)."""
+    hit = _BY_NAME.get(id(specs))
+    if hit is not None and hit[0] is specs:
+        return hit[1]
+    index = {spec.name: spec for spec in specs}
+    if len(_BY_NAME) >= _BY_NAME_MAX:  # only static tables come here; a bound all the same
+        _BY_NAME.clear()
+    _BY_NAME[id(specs)] = (specs, index)
+    return index
 
 
 def _case_hint(name: str, known: list[str] | tuple[str, ...]) -> str:
@@ -82,7 +107,7 @@ class _Walker:
         if not node.children and not specs and not choice:
             return []  # nothing to judge (most elements: a leaf whose layout has none)
         out: list[Field] = []
-        by_name = {s.name: s for s in specs}
+        by_name = _by_name(specs)
         counts: dict[str, int] = {}
         for child in node.children:
             spec = by_name.get(child.name)
@@ -100,7 +125,8 @@ class _Walker:
                 self.report(spec.rule or rules.FIELD_DUPLICATE,
                             f"<{child.name}> given more than once in <{node.name}>",
                             sec, child.start, child.end - child.start)
-            field = self.element(child, spec, (*path, child.name), sec)
+            # The path names fields only: lean mode builds none, so it keeps the parent's.
+            field = self.element(child, spec, (*path, child.name) if self.tree else path, sec)
             if field is not None:
                 out.append(field)
         if not node.closed:
@@ -136,23 +162,23 @@ class _Walker:
         kids: list[Field] = []
         value: Any = None
         display = ""
-        if form is Form.CONTAINER:
+        if form is _CONTAINER:
             self.no_text(node, sec)
             kids = self.children(node, spec.children, path, sec, choice=spec.choice)
-        elif form is Form.EMPTY:
+        elif form is _EMPTY:
             self.no_text(node, sec)
             kids = self.children(node, (), path, sec)
             value, display = True, "present"
-        elif form is Form.FREE:
+        elif form is _FREE:
             if self.tree:  # shown as it is, never judged
                 value = display = node.text
                 kids = [self.generic(c) for c in node.children]
-        elif form is Form.CONNECTPARAM:
+        elif form is _CONNECTPARAM:
             if self.tree:  # its keys are judged by the connectparam check
                 value, display, kids = self._connectparam(node)
         else:
             kids = self.children(node, (), path, sec)
-            if form is Form.SECRET:
+            if form is _SECRET:
                 value = node.text if self.options.reveal_secrets else connectparam.mask(node.text)
                 display = value
             else:
@@ -179,7 +205,7 @@ class _Walker:
         if not specs and not node.attributes and not node.junk:
             return []  # nothing to judge or show
         out: list[Field] = []
-        by_name = {a.name: a for a in specs}
+        by_name = _by_name(specs)
         seen: set[str] = set()
         judge = node.closed  # a start tag cut short is shown, not judged
         for attr in node.attributes:
