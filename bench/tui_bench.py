@@ -3,6 +3,7 @@
     .venv/bin/python bench/tui_bench.py                     # generate once, then measure
     .venv/bin/python bench/tui_bench.py --messages 100000   # a smaller capture
     .venv/bin/python bench/tui_bench.py --regenerate
+    .venv/bin/python bench/tui_bench.py --against ../old --jobs 1 --jobs 2 --rounds 2
 
 Generates ``bench/out/tui-<N>.pcap`` (deterministic): conformant CVIP request/answer
 exchanges (the small ones of the reference peers' scenarios, renumbered) over 500 TCP
@@ -18,6 +19,12 @@ fresh process and reports:
 * scrolling: page-down, jump to the end and back, cursor steps (time per key press,
   rendering included);
 * filtering: applying an engine-field filter and a record-field filter to every message.
+
+``--jobs N`` (repeatable) loads with N processes (``tui --jobs``; by default the TUI's
+own choice). ``--against DIR`` measures the checkout in DIR too (its own
+``bench/tui_bench.py --measure``, so an older version of the TUI), interleaved round by
+round with this one on the same capture, and prints the ratios: on a shared machine
+only figures taken side by side compare.
 
 Timings are never asserted by the test suite; record them with the command line.
 """
@@ -143,12 +150,13 @@ def _drawn_rows(lst) -> int:
     return sum(1 for row in range(visible) if row in drawn)
 
 
-async def _measure(path: str, record_filter_s: float) -> dict[str, float]:
+async def _measure(path: str, record_filter_s: float, jobs: int | None = None,
+                   ) -> dict[str, float]:
     from cvipsniff.tui.app import CvipsniffApp
 
     results: dict[str, float] = {}
     imported_at = _process_age()
-    app = CvipsniffApp(path)
+    app = CvipsniffApp(path, jobs=jobs) if jobs is not None else CvipsniffApp(path)
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.messages_screen
@@ -174,6 +182,11 @@ async def _measure(path: str, record_filter_s: float) -> dict[str, float]:
         results["transactions"] = len(app.session.transactions)
         results["rss_after_load_mb"] = _rss_mb()
         results["peak_rss_after_load_mb"] = _peak_rss_mb()
+        results["cpu_s"] = time.process_time()
+        # Worker processes' CPU and peak RSS (a split load), once they have ended.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        results["workers_cpu_s"] = children.ru_utime + children.ru_stime
+        results["workers_peak_rss_mb"] = children.ru_maxrss / 1024
 
         # Scrolling: what one key costs the UI (cursor move, every visible line
         # rendered, details and bytes rebuilt), without the pilot's idle waits.
@@ -230,12 +243,15 @@ async def _measure(path: str, record_filter_s: float) -> dict[str, float]:
     return results
 
 
-def measure(path: Path, record_filter_s: float) -> dict[str, float]:
-    """Run the measurement in a fresh interpreter and return its figures."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", str(path),
-         "--record-filter-seconds", str(record_filter_s)],
-        capture_output=True, text=True, check=False)
+def measure(path: Path, record_filter_s: float, jobs: int | None = None,
+            root: Path = ROOT) -> dict[str, float]:
+    """Run the measurement in a fresh interpreter (of the checkout at ``root``) and
+    return its figures."""
+    command = [sys.executable, str(root / "bench" / "tui_bench.py"), "--measure", str(path),
+               "--record-filter-seconds", str(record_filter_s)]
+    if jobs is not None:
+        command += ["--jobs", str(jobs)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"measurement failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -258,6 +274,10 @@ def report(figures: dict[str, float], baseline_mb: float) -> None:
     print(f"  first paint, from app      {figures['first_paint_from_app_start_s']:>12.2f} s")
     print(f"  full load                  {figures['load_s']:>12.1f} s"
           f"   ({n / figures['load_s']:,.0f} messages/s)")
+    if "cpu_s" in figures:
+        print(f"  CPU: UI process / workers  {figures['cpu_s']:>9.1f} s / "
+              f"{figures['workers_cpu_s']:.1f} s   (workers' peak RSS "
+              f"{figures['workers_peak_rss_mb']:.0f} MB)")
     print(f"  RSS after load             {figures['rss_after_load_mb']:>12.1f} MB")
     print(f"  peak RSS                   {figures['peak_rss_mb']:>12.1f} MB"
           f"   = {per_100k:.1f} MB per 100k messages (target < 50)")
@@ -287,10 +307,16 @@ def main() -> int:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--record-filter-seconds", type=float, default=30.0,
                         help="how long to let the tree-field filter run (default 30)")
+    parser.add_argument("--jobs", type=int, action="append",
+                        help="load with N processes (repeatable: each is measured)")
+    parser.add_argument("--against", metavar="DIR", type=Path,
+                        help="also measure the checkout in DIR, interleaved with this one")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--measure", metavar="CAPTURE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        figures = asyncio.run(_measure(args.measure, args.record_filter_seconds))
+        jobs = args.jobs[0] if args.jobs else None
+        figures = asyncio.run(_measure(args.measure, args.record_filter_seconds, jobs))
         print(json.dumps(figures))
         return 0
     path = OUT / f"tui-{args.messages}.pcap"
@@ -301,7 +327,33 @@ def main() -> int:
         print(f"  generated in {time.perf_counter() - t:.1f} s", flush=True)
     print(f"capture: {path} — {path.stat().st_size / 1e6:.1f} MB", flush=True)
     baseline = _baseline()
-    report(measure(path, args.record_filter_seconds), baseline)
+    if not args.against and not args.jobs and args.rounds == 1:
+        report(measure(path, args.record_filter_seconds), baseline)
+        return 0
+    runs: list[tuple[str, Path, int | None]] = []
+    if args.against:
+        runs.append((f"old ({args.against})", args.against.resolve(), None))
+    for jobs in args.jobs or [None]:
+        runs.append((f"new, jobs={jobs if jobs is not None else 'default'}", ROOT, jobs))
+    figures: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in runs}
+    for round_ in range(args.rounds):
+        for name, root, jobs in runs:
+            load = os.getloadavg()[0]
+            result = measure(path, args.record_filter_seconds, jobs, root)
+            figures[name].append(result)
+            print(f"round {round_ + 1}: {name}: full load {result['load_s']:.1f} s, first "
+                  f"paint {result['first_paint_from_process_start_s']:.2f} s, peak RSS "
+                  f"{result['peak_rss_mb']:.0f} MB (load average before: {load:.1f})",
+                  flush=True)
+    for name, _, _ in runs:
+        print(f"{name} (best of {args.rounds}):")
+        report(min(figures[name], key=lambda f: f["load_s"]), baseline)
+    if args.against:
+        old = min(f["load_s"] for f in figures[runs[0][0]])
+        for name, _, _ in runs[1:]:
+            new = min(f["load_s"] for f in figures[name])
+            print(f"full load, {name}: {old / new:.2f}x faster than old "
+                  f"({old:.1f} s -> {new:.1f} s)")
     return 0
 
 

@@ -16,9 +16,11 @@ the same whatever the number of workers.
 
 Capture position of an output: ``(frame index, phase, sequence)`` while reading — phase 0
 for the notes of no flow that a frame's decoding produced, 1 for what its packet caused
-(one flow, so one worker), 2 for the reader's notes after it — and at the end of the
+(one flow, so one worker), 2 for the reader's notes after it, 3 for a worker's report of
+how far it has read (:class:`ReadProgress`, asked for by the TUI) — and at the end of the
 capture ``(END, phase, flow order, sequence)`` in the order :meth:`Pipeline.finish` uses
-(flows still in the flow table by creation, then the pipeline's remaining ones).
+(flows still in the flow table by creation, then the pipeline's remaining ones), after
+``(END, -1, 0)``, the last report of how far a worker read.
 A flow's global id is its rank by ``(first frame, worker's id)``; flows made by one frame
 (a reused port) are of one 4-tuple, so of one worker, and keep their order.
 
@@ -36,7 +38,7 @@ import multiprocessing
 import re
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from queue import Queue
@@ -55,6 +57,7 @@ BATCH = 512  # outputs per message between a worker and the parent
 # Slack for a cap reached inside one packet's handling (a segment and its bookkeeping)
 # between two of the peaks a worker samples.
 _PACKET_SLACK = 1 << 18
+_PROGRESS_EVERY = 0xFFF  # frames between two progress reports (a mask)
 _FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")
 
 
@@ -210,10 +213,12 @@ def _flow_of(item: PipelineOutput) -> int | None:
 
 
 def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
-                pack: bool = True) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
+                pack: bool = True, progress: bool = False,
+                ) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
     ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
-    Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe)."""
+    Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe);
+    ``progress``: a :class:`ReadProgress` every few thousand frames and at the end."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
     pipeline = Pipeline(config, packet_filter=_Share(index, workers))
@@ -250,9 +255,13 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
             out = pipeline.feed(frame)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
-                if len(batch) >= BATCH:
-                    yield batch
-                    batch = []
+            if progress and not i & _PROGRESS_EVERY:
+                batch.append(((i, 3, 0), ReadProgress(reader.bytes_read, reader.size)))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if progress:
+            batch.append(((END, -1, 0), ReadProgress(reader.bytes_read, reader.size)))
     seq = 0
     if first:  # notes of the reader's last records: before the end of the capture
         for note in reader_notes:
@@ -279,11 +288,11 @@ def _same(item: Any) -> Any:
 
 
 def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
-                 conn: Any) -> None:
+                 conn: Any, progress: bool = False) -> None:
     """Process entry: run the worker, send its batches and its end over ``conn``."""
     try:
         try:
-            for batch in iter_worker(path, config, index, workers):
+            for batch in iter_worker(path, config, index, workers, progress=progress):
                 conn.send(batch)
         except BaseException as exc:  # the parent falls back to one process
             conn.send(WorkerEnd(error=f"{type(exc).__name__}: {exc}"))
@@ -325,9 +334,11 @@ class _Local:
     """Worker 0's share, run in the parent itself as the merge asks for it: one process
     fewer on the cores and nothing of its share pickled."""
 
-    def __init__(self, path: str, config: PipelineConfig, workers: int) -> None:
+    def __init__(self, path: str, config: PipelineConfig, workers: int, *,
+                 progress: bool = False) -> None:
         self.end: WorkerEnd | None = None
-        self._batches = iter_worker(path, config, 0, workers, pack=False)
+        self._batches = iter_worker(path, config, 0, workers, pack=False,
+                                    progress=progress)
 
     def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
         try:
@@ -350,7 +361,7 @@ def _keyed(stream: _Stream | _Local, worker: int,
         for pos, item in batch:
             if type(item) is Flow:  # made while reading frame index pos[0]
                 keys[(worker, item.id)] = (pos[0], worker, item.id)
-            elif pos[0] == END and pos[1]:
+            elif pos[0] == END and pos[1] > 0:  # a flow's output at the end: its place
                 pos = (END, pos[1], keys[(worker, pos[2])], pos[3])
             yield pos, worker, item
 
@@ -383,60 +394,118 @@ class _Renumber:
         return item
 
 
+@dataclass(slots=True, frozen=True)
+class ReadProgress:
+    """How far a worker has read the file (its reader's bytes, the file's size): sent in
+    the merge order, so the parent's progress follows what it has merged, not how far a
+    worker ran ahead."""
+
+    bytes_read: int
+    size: int | None
+
+
+class SplitRun:
+    """The outputs of one capture split over ``workers`` processes, merged back in the
+    single-process order and renumbered (messages, flows) as one process numbers them.
+
+    Iterate it once. ``local``: worker 0 runs in this process as the merge asks for its
+    outputs (``report``: one process fewer on the cores); otherwise every share is a
+    forked process and this one only merges (the TUI: its process also keeps the UI and
+    the analysis busy). ``depth``: batches of a worker held in this process before the
+    worker waits (memory: what a worker may run ahead of the merge). ``on_progress`` is
+    called with (bytes read, file size) as the merge passes the points where a worker
+    read them. After the iteration, :attr:`exact` says whether the outputs are what one
+    process makes: False when a worker failed or the workers' share of a global cap
+    could have reached it (the caller then analyses the file in one process).
+    :meth:`close` stops the workers (the iteration's end does).
+    """
+
+    def __init__(self, path: str, pipeline_config: PipelineConfig, workers: int, *,
+                 local: bool = True, depth: int = 256,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> None:
+        self.path = path
+        self.pipeline_config = pipeline_config
+        self.workers = workers
+        self.local = local
+        self.depth = depth
+        self.on_progress = on_progress
+        self.exact: bool | None = None
+        self._procs: list[Any] = []
+        self._streams: list[_Stream | _Local] = []
+
+    def __iter__(self) -> Iterator[PipelineOutput]:
+        ctx = multiprocessing.get_context("fork")
+        path, config, workers = self.path, self.pipeline_config, self.workers
+        progress = self.on_progress is not None
+        try:
+            if self.local:
+                self._streams.append(_Local(path, config, workers, progress=progress))
+            for index in range(0 if not self.local else 1, workers):
+                parent_conn, child_conn = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker_main, daemon=True,
+                                   args=(path, config, index, workers, child_conn,
+                                         progress and index == workers - 1))
+                proc.start()
+                child_conn.close()
+                self._procs.append(proc)
+                self._streams.append(_Stream(parent_conn, self.depth))
+            yield from self._merged()
+            for proc in self._procs:
+                proc.join()
+        finally:
+            self.close()
+        self.exact = self._verdict()
+
+    def _merged(self) -> Iterator[PipelineOutput]:
+        renumber = _Renumber()
+        # A flow's global order key, known from its announcement, which precedes (in its
+        # worker's stream) every output of it; end-of-capture keys need it first.
+        keys: dict[tuple[int, int], tuple] = {}
+        merged = heapq.merge(*(_keyed(s, w, keys) for w, s in enumerate(self._streams)))
+        on_progress = self.on_progress
+        for _, worker, item in merged:
+            kind = type(item)
+            if kind is Flow:
+                # Global ids in the order flows were made: by frame, and within a frame
+                # (one worker's, a reused port) in that worker's order.
+                renumber.flow(worker, item)
+            elif kind is ReadProgress:
+                if on_progress is not None:
+                    on_progress(item.bytes_read, item.size)
+            else:
+                if kind is tuple:
+                    item = unpack_message(item)
+                yield renumber.apply(worker, item)
+
+    def _verdict(self) -> bool:
+        ends = [s.end or WorkerEnd(error="no end") for s in self._streams]
+        if any(e.error for e in ends):
+            return False
+        max_total = self.pipeline_config.max_total_buffer or DEFAULT_MAX_TOTAL_BUFFER
+        return not (sum(e.peak_tracked for e in ends) >= DEFAULT_MAX_FLOWS or
+                    sum(e.peak_buffered for e in ends) + self.workers * _PACKET_SLACK
+                    > max_total)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+
 def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineConfig,
                   workers: int) -> Analysis | None:
     """The finished analysis of ``path`` computed by ``workers`` processes, equal to a
     single process's; None when it cannot be (a worker failed, or a global cap may have
     been reached): the caller then analyses the file in one process."""
-    ctx = multiprocessing.get_context("fork")
-    procs: list[Any] = []
-    streams: list[_Stream | _Local] = [_Local(path, pipeline_config, workers)]
-    try:
-        for index in range(1, workers):
-            parent_conn, child_conn = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker_main, daemon=True,
-                               args=(path, pipeline_config, index, workers, child_conn))
-            proc.start()
-            child_conn.close()
-            procs.append(proc)
-            streams.append(_Stream(parent_conn))
-        try:
-            analysis = _merge(streams, config)
-        except Exception:  # a worker's output the merge could not take: one process then
-            return None
-        for proc in procs:
-            proc.join()
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-    ends = [s.end or WorkerEnd(error="no end") for s in streams]
-    if any(e.error for e in ends):
-        return None
-    max_total = pipeline_config.max_total_buffer or DEFAULT_MAX_TOTAL_BUFFER
-    if sum(e.peak_tracked for e in ends) >= DEFAULT_MAX_FLOWS or \
-            sum(e.peak_buffered for e in ends) + workers * _PACKET_SLACK > max_total:
-        return None
-    return analysis
-
-
-def _merge(streams: list[_Stream | _Local], config: AnalysisConfig) -> Analysis:
-    """Feed the analysis from the workers' outputs in capture order."""
+    run = SplitRun(path, pipeline_config, workers)
     analysis = Analysis(config)
-    renumber = _Renumber()
-    # A flow's global order key, known from its announcement, which precedes (in its
-    # worker's stream) every output of it; end-of-capture keys need it first.
-    keys: dict[tuple[int, int], tuple] = {}
-    merged = heapq.merge(*(_keyed(s, w, keys) for w, s in enumerate(streams)))
-    for _, worker, item in merged:
-        if type(item) is Flow:
-            # Global ids in the order flows were made: by frame, and within a frame
-            # (one worker's, a reused port) in that worker's order.
-            renumber.flow(worker, item)
-        else:
-            if type(item) is tuple:
-                item = unpack_message(item)
-            analysis.add(renumber.apply(worker, item))
-    analysis.finish()
-    return analysis
+    try:
+        for item in run:
+            analysis.add(item)
+        analysis.finish()
+    except Exception:  # a worker's output the merge could not take: one process then
+        return None
+    finally:
+        run.close()
+    return analysis if run.exact else None

@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="TOML",
                    help="analysis settings (default ./cvipsniff.toml or pyproject.toml)")
     p.add_argument("--light", action="store_true", help="start with the light theme")
+    p.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                   help="processes that read a capture file, split by flow (default: the "
+                   "machine's cores for a capture of 32 MB or more, else 1); the list is "
+                   "the same whatever N")
     live = p.add_argument_group("live capture (with -i)")
     live.add_argument("-w", "--write", dest="write", metavar="FILE",
                       help="write the captured frames to FILE as pcapng (default: a "
@@ -48,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_capture_source_options(live)
     add_timeout_options(live)
     p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, not {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from cvipsniff.tui.app import THEMES, CvipsniffApp
 
     app = CvipsniffApp(args.file, config, analysis_config,
-                       theme=THEMES[1] if args.light else THEMES[0])
+                       theme=THEMES[1] if args.light else THEMES[0], jobs=args.jobs)
     app.run()
     return app.return_code or 0
 

@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.pipeline import PipelineConfig
-from cvipsniff.tui.loader import Batch, load
+from cvipsniff.tui.loader import Batch, load, load_jobs
 from cvipsniff.tui.screens.base import SessionScreen
 from cvipsniff.tui.screens.findings import FindingsScreen
 from cvipsniff.tui.screens.flows import FlowsScreen
@@ -64,12 +64,14 @@ class CvipsniffApp(App[int]):
 
     def __init__(self, path: str, config: PipelineConfig | None = None,
                  analysis_config: AnalysisConfig | None = None, *,
-                 theme: str = THEMES[0], batch_size: int | None = None) -> None:
+                 theme: str = THEMES[0], batch_size: int | None = None,
+                 jobs: int | None = None) -> None:
         super().__init__()
         self.session = CaptureSession(path, config or PipelineConfig(keep_data=True),
                                       analysis_config)
         self._initial_theme = theme
         self._batch_size = batch_size
+        self._jobs = jobs
         self._closing = False
 
     def on_mount(self) -> None:
@@ -87,9 +89,11 @@ class CvipsniffApp(App[int]):
     def _load(self) -> None:
         worker = get_current_worker()
         options = {"size": self._batch_size} if self._batch_size else {}
-        load(self.session.path, self.session.config, self._deliver,
+        path = self.session.path
+        load(path, self.session.config, self._deliver,
              analysis_config=self.session.analysis_config,
-             cancelled=lambda: worker.is_cancelled or self._closing, **options)
+             cancelled=lambda: worker.is_cancelled or self._closing,
+             jobs=load_jobs(path, self._jobs), **options)
 
     def _deliver(self, batch: Batch) -> None:
         """Loader thread: hand a batch to the UI thread and wait until it is taken."""
@@ -103,8 +107,17 @@ class CvipsniffApp(App[int]):
     def _ingest(self, batch: Batch) -> None:
         if self._closing:
             return
-        ingested = self.session.ingest(batch)
         messages = self.messages_screen
+        if batch.restart:  # a split load that was not exact: loaded again, from scratch
+            self.session.reset()
+            if messages.is_mounted:
+                messages.restarted()
+            current = self.screen
+            if current is not messages and isinstance(current, SessionScreen) \
+                    and current.is_mounted:
+                current.session_changed(None)
+            return
+        ingested = self.session.ingest(batch)
         if messages.is_mounted:
             messages.session_changed(ingested)
         current = self.screen

@@ -17,26 +17,39 @@ the store keeps only the summary columns anyway and re-dissects a message when i
 shown. Batches say so (``Batch.complete``), so that nobody takes their records for full
 ones.
 
+A large capture is read by several processes (:func:`load_jobs`): split by flow as
+``report --jobs`` splits one, with every share in a worker process (this process keeps
+the UI, the merge, the pairing and the checks), merged back in the single-process order
+(:class:`cvipsniff.split.SplitRun`), so the list, transactions and findings are the same
+whatever the number of workers.
+
 Nothing raises out of :func:`load`: an unreadable file or an internal error ends the
 load with a batch whose ``error`` says what happened.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.analysis.model import Finding, Transaction
-from cvipsniff.capture import CaptureError
+from cvipsniff.batch import default_jobs
+from cvipsniff.capture import CaptureError, open_capture
 from cvipsniff.model import Flow, FlowClosed, Message, TransportNote
-from cvipsniff.pipeline import PipelineConfig, iter_capture
+from cvipsniff.pipeline import PipelineConfig, PipelineOutput, iter_capture
+from cvipsniff.split import SplitRun
 
 FIRST_BATCH = 256
 BATCH_SIZE = 4096
 BATCH_INTERVAL = 0.15  # seconds
+SPLIT_ABOVE = 32 << 20  # bytes: captures from this size on load over the cores
+# Batches (of 512 outputs) a worker may run ahead of the merge: bounds the memory held.
+SPLIT_DEPTH = 32
 
 
 @dataclass(slots=True)
@@ -49,7 +62,8 @@ class Batch:
     emitted, ``flows`` the flows that ended. ``progress`` is (bytes read, file size or
     None). ``complete`` is False when the records carry no dissection tree (lean mode).
     ``start_ns`` is the capture time of the capture's first frame, once known (relative
-    times count from it, as tshark's do).
+    times count from it, as tshark's do). ``restart``: forget everything delivered so
+    far (a split load that was not exact), the capture is loaded again.
     """
 
     messages: list[tuple[Message, int]] = field(default_factory=list)
@@ -62,18 +76,100 @@ class Batch:
     error: str | None = None
     complete: bool = True
     start_ns: int | None = None
+    restart: bool = False
 
     def __len__(self) -> int:
         return len(self.messages)
+
+
+def load_jobs(path: str, jobs: int | None = None) -> int:
+    """How many processes load ``path``: ``jobs`` when given, else the machine's cores
+    for a capture of at least :data:`SPLIT_ABOVE` bytes (smaller ones load in less time
+    than the workers take to start) and one otherwise."""
+    if jobs is not None:
+        return max(1, jobs)
+    try:
+        size = os.path.getsize(path) if os.path.isfile(path) else 0
+    except OSError:
+        size = 0
+    return default_jobs() if size >= SPLIT_ABOVE else 1
 
 
 def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], *,
          analysis_config: AnalysisConfig | None = None,
          cancelled: Callable[[], bool] = lambda: False,
          first_batch: int = FIRST_BATCH, size: int = BATCH_SIZE,
-         interval: float = BATCH_INTERVAL) -> None:
-    """Analyse ``path`` and deliver the results in batches; the last has ``done`` set."""
+         interval: float = BATCH_INTERVAL, jobs: int = 1) -> None:
+    """Analyse ``path`` and deliver the results in batches; the last has ``done`` set.
+
+    ``jobs`` > 1: the capture is split by flow over that many worker processes
+    (:class:`cvipsniff.split.SplitRun`) and merged back in the single-process order, so
+    the batches hold the same messages, transactions and findings. Should the split turn
+    out not to be exact (a worker failed, a global cap may have been met), a batch with
+    ``restart`` set says to forget what came so far, and the capture is loaded again in
+    this process.
+    """
     config = replace(config, tree=False)
+    options = {"analysis_config": analysis_config, "cancelled": cancelled,
+               "first_batch": first_batch, "size": size, "interval": interval}
+    if jobs > 1:
+        if _load_split(path, config, deliver, jobs, **options):
+            return
+        if cancelled():
+            return
+        deliver(Batch(restart=True, complete=False))
+
+    def outputs(on_progress: Callable[[int, int | None], None],
+                on_start: Callable[[int], None]) -> Iterable[PipelineOutput]:
+        return iter_capture(path, config, on_progress=on_progress, on_start=on_start)
+
+    _analyse(outputs, deliver, **options)
+
+
+def _load_split(path: str, config: PipelineConfig, deliver: Callable[[Batch], object],
+                jobs: int, **options: Any) -> bool:
+    """The load over ``jobs`` worker processes; False when it was not exact (nothing
+    delivered is then to be kept) or was cancelled."""
+    runs: list[SplitRun] = []
+
+    def outputs(on_progress: Callable[[int, int | None], None],
+                on_start: Callable[[int], None]) -> Iterable[PipelineOutput]:
+        first = _first_frame_ns(path)
+        if first is not None:
+            on_start(first)
+        run = SplitRun(path, config, jobs, local=False, depth=SPLIT_DEPTH,
+                       on_progress=on_progress)
+        runs.append(run)
+        return run
+
+    try:
+        finished = _analyse(outputs, deliver, exact=lambda: bool(runs and runs[0].exact),
+                            **options)
+    finally:
+        for run in runs:
+            run.close()
+    return finished
+
+
+def _first_frame_ns(path: str) -> int | None:
+    """The capture time of the file's first frame (the relative times' zero), or None."""
+    try:
+        with open_capture(path) as reader:
+            for frame in reader:
+                return frame.ts_ns
+    except CaptureError:
+        pass
+    return None
+
+
+def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
+             deliver: Callable[[Batch], object], *,
+             analysis_config: AnalysisConfig | None, cancelled: Callable[[], bool],
+             first_batch: int, size: int, interval: float,
+             exact: Callable[[], bool] | None = None) -> bool:
+    """Pair and check ``outputs`` and deliver them in batches. Returns False without a
+    final batch when ``exact`` says (after the last output) that they must not be kept,
+    or when cancelled; True once the final batch went out."""
     analysis = Analysis(analysis_config)
     pairer = analysis.pairer
     progress: list[tuple[int, int | None]] = [(0, None)]
@@ -103,7 +199,7 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
         return Batch()
 
     try:
-        for item in iter_capture(path, config, on_progress=on_progress, on_start=on_start):
+        for item in outputs(on_progress, on_start):
             found = analysis.add(item)
             if type(item) is Message:
                 batch.messages.append((item, pairer.transaction_of(item.number) or 0))
@@ -115,14 +211,20 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
                 batch.findings.extend(found)
             if len(batch.messages) >= limit or time.monotonic() - last >= interval:
                 if cancelled():
-                    return
+                    return False
                 batch = hand_over()
+        if exact is not None and not exact():
+            return False
         batch.findings.extend(analysis.finish())
     except CaptureError as exc:
         hand_over(final=True, error=str(exc))
-        return
+        return True
     except Exception as exc:  # the UI must survive any bug below it, and say so
+        if exact is not None:
+            return False  # a split that went wrong: one process says what it was
         hand_over(final=True, error=f"internal error: {type(exc).__name__}: {exc}")
-        return
-    if not cancelled():
-        hand_over(final=True)
+        return True
+    if cancelled():
+        return False
+    hand_over(final=True)
+    return True

@@ -133,15 +133,12 @@ class CaptureSession:
         if batch.start_ns is not None and store.first_ts_ns is None:
             store.first_ts_ns = batch.start_ns  # the capture's first frame, not message
         start = len(store)
-        messages: list[Message] = []
-        for msg, txn in batch.messages:
-            index = store.add(msg, keep_record=batch.complete)
-            self._txn_of.append(txn)
-            self._note_flow(msg, index)
-            self.protocol_counts[msg.record.protocol] += 1
-            messages.append(msg)
-        for txn_obj in batch.transactions:
-            self.transactions.add(txn_obj)
+        messages = [msg for msg, _ in batch.messages]
+        store.extend(messages, keep_record=batch.complete)
+        self._txn_of.extend([txn for _, txn in batch.messages])
+        self._note_flows(messages, start)
+        self.protocol_counts.update([msg.record.protocol for msg in messages])
+        self.transactions.extend(batch.transactions)
         self.transactions.settle(everything=batch.done and batch.error is None)
         for finding in batch.findings:
             store.add_finding(finding)
@@ -157,22 +154,28 @@ class CaptureSession:
         return Ingested(start, len(store), messages, len(batch.findings), bool(batch.flows),
                         batch.complete)
 
-    def _note_flow(self, msg: Message, index: int) -> None:
-        summary = self.flows.get(msg.flow)
-        if summary is None:
-            client, server = (msg.src, msg.dst) if msg.direction == 0 else (msg.dst, msg.src)
-            summary = self.flows[msg.flow] = FlowSummary(
-                msg.flow, msg.transport, client, server, min(msg.frames, default=0),
-                msg.first_ts_ns or msg.ts_ns, msg.ts_ns, first_index=index)
-            self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(client)),
-                                      len(endpoint_text(server)))
-        elif msg.src != summary.client and msg.src != summary.server:
-            # A UDP flow answered from another address (a broadcast ping's replies).
-            self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(msg.src)))
-        summary.messages += 1
-        if summary.first_index < 0:
-            summary.first_index = index
-        summary.last_ts_ns = max(summary.last_ts_ns, msg.ts_ns)
+    def _note_flows(self, messages: list[Message], start: int) -> None:
+        """Count the messages (store indices from ``start``) in their flows' summaries;
+        a flow first seen here gets its summary from its first message."""
+        flows = self.flows
+        for index, msg in enumerate(messages, start):
+            summary = flows.get(msg.flow)
+            if summary is None:
+                client, server = ((msg.src, msg.dst) if msg.direction == 0
+                                  else (msg.dst, msg.src))
+                summary = flows[msg.flow] = FlowSummary(
+                    msg.flow, msg.transport, client, server, min(msg.frames, default=0),
+                    msg.first_ts_ns or msg.ts_ns, msg.ts_ns, first_index=index)
+                self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(client)),
+                                          len(endpoint_text(server)))
+            elif msg.src != summary.client and msg.src != summary.server:
+                # A UDP flow answered from another address (a broadcast ping's replies).
+                self.endpoint_cells = max(self.endpoint_cells, len(endpoint_text(msg.src)))
+            summary.messages += 1
+            if summary.first_index < 0:
+                summary.first_index = index
+            if msg.ts_ns > summary.last_ts_ns:
+                summary.last_ts_ns = msg.ts_ns
 
     def _end_flow(self, flow: Flow) -> None:
         summary = self.flows.get(flow.id)

@@ -103,6 +103,35 @@ class TransactionTable:
         else:
             self._write(txn)
 
+    def extend(self, txns: list[Transaction]) -> None:
+        """:meth:`add` for a batch of transactions, column by column."""
+        if not txns:
+            return
+        first = len(self) + 1
+        for offset, txn in enumerate(txns):
+            if txn.number != first + offset:
+                raise ValueError(f"transaction {txn.number} out of order "
+                                 f"(have {first + offset - 1})")
+        sid = self._sid
+        self._protocol.extend([sid(t.protocol) for t in txns])
+        self._id.extend([sid(t.id) for t in txns])
+        self._flow.extend([t.flow for t in txns])
+        self._method.extend([sid(t.method) for t in txns])
+        self._state.extend([sid(t.state) for t in txns])
+        self._expects.extend([sid(t.expects) for t in txns])
+        self._request.extend([t.request.number if t.request is not None else 0
+                              for t in txns])
+        self._latency.extend([math.nan] * len(txns))
+        self._responses_start.extend([len(self._responses_flat)] * len(txns))
+        self._responses_count.extend([0] * len(txns))
+        pending = self._pending
+        write = self._write
+        for txn in txns:
+            if txn.state == UNANSWERED:
+                pending[txn.number] = txn
+            else:
+                write(txn)
+
     def settle(self, everything: bool = False) -> int:
         """Move pending transactions that became final into the columns (all of them at
         the end of the analysis, ``everything``). Returns how many were settled."""
