@@ -21,10 +21,12 @@ fresh process and reports:
 * filtering: applying an engine-field filter and a record-field filter to every message.
 
 ``--jobs N`` (repeatable) loads with N processes (``tui --jobs``; by default the TUI's
-own choice). ``--against DIR`` measures the checkout in DIR too (its own
-``bench/tui_bench.py --measure``, so an older version of the TUI), interleaved round by
-round with this one on the same capture, and prints the ratios: on a shared machine
-only figures taken side by side compare.
+own choice). ``--against DIR`` measures the cvipsniff of the checkout in DIR too (an
+older version of the TUI, by this script's measurement), interleaved round by round with
+this one on the same capture, and prints the ratios: on a shared machine only figures
+taken side by side compare. CPU seconds are printed beside wall time: on a machine
+whose other users keep the cores busy (Linux shares the CPU between sessions, however
+many processes each runs), they are what the code costs.
 
 Timings are never asserted by the test suite; record them with the command line.
 """
@@ -44,7 +46,10 @@ from pathlib import Path
 
 START = time.perf_counter()
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --root DIR (set by --against): measure the cvipsniff of another checkout, with this
+# script's measurement, so both sides report the same figures.
+sys.path.insert(0, sys.argv[sys.argv.index("--root") + 1] if "--root" in sys.argv
+                else str(ROOT))
 
 from exchanges import cvip_exchanges, with_txn  # noqa: E402  (bench/, the script's folder)
 
@@ -247,8 +252,8 @@ def measure(path: Path, record_filter_s: float, jobs: int | None = None,
             root: Path = ROOT) -> dict[str, float]:
     """Run the measurement in a fresh interpreter (of the checkout at ``root``) and
     return its figures."""
-    command = [sys.executable, str(root / "bench" / "tui_bench.py"), "--measure", str(path),
-               "--record-filter-seconds", str(record_filter_s)]
+    command = [sys.executable, __file__, "--measure", str(path),
+               "--record-filter-seconds", str(record_filter_s), "--root", str(root)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -313,6 +318,7 @@ def main() -> int:
                         help="also measure the checkout in DIR, interleaved with this one")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--measure", metavar="CAPTURE", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         jobs = args.jobs[0] if args.jobs else None
