@@ -20,7 +20,8 @@ for the notes of no flow that a frame's decoding produced, 1 for what its packet
 how far it has read (:class:`ReadProgress`, asked for by the TUI) — and at the end of the
 capture ``(END, phase, flow order, sequence)`` in the order :meth:`Pipeline.finish` uses
 (flows still in the flow table by creation, then the pipeline's remaining ones), after
-``(END, -1, 0)``, the last report of how far a worker read.
+``(END, -1, 0)``, the last report of how far a worker read, and before the flows' final
+states (:class:`FlowUpdate`, phase 3, asked for by the TUI).
 A flow's global id is its rank by ``(first frame, worker's id)``; flows made by one frame
 (a reused port) are of one 4-tuple, so of one worker, and keep their order.
 
@@ -39,7 +40,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import astuple, dataclass, fields, replace
 from operator import attrgetter
 from queue import Queue
 from typing import Any
@@ -54,6 +55,9 @@ from dissectors.base import Record
 
 END = 1 << 62  # frame index of the outputs made by the end of the capture
 BATCH = 512  # outputs per message between a worker and the parent
+# The first message is this small and each next one twice the size up to BATCH: the merge
+# needs every worker's first outputs before it yields any (the TUI's first screen).
+FIRST_BATCH = 32
 # Slack for a cap reached inside one packet's handling (a segment and its bookkeeping)
 # between two of the peaks a worker samples.
 _PACKET_SLACK = 1 << 18
@@ -74,18 +78,20 @@ _HASH_SPACE = 1 << 32
 
 
 @functools.lru_cache(maxsize=8)
-def shard_bounds(workers: int) -> tuple[int, ...]:
-    """Upper bounds of each worker's part of the 32-bit hash space (worker 0 first)."""
-    total = PARENT_WEIGHT + (workers - 1)
+def shard_bounds(workers: int, first_weight: float = PARENT_WEIGHT) -> tuple[int, ...]:
+    """Upper bounds of each worker's part of the 32-bit hash space (worker 0 first);
+    ``first_weight``: worker 0's part relative to each other's (1.0 where worker 0 is a
+    forked process like the others, as in the TUI's split)."""
+    total = first_weight + (workers - 1)
     bounds = []
     for index in range(workers):
-        share = PARENT_WEIGHT + index
+        share = first_weight + index
         bounds.append(_HASH_SPACE if index == workers - 1
                       else int(_HASH_SPACE * share / total))
     return tuple(bounds)
 
 
-def shard_of(packet: Packet, workers: int) -> int:
+def shard_of(packet: Packet, workers: int, first_weight: float = PARENT_WEIGHT) -> int:
     """The worker that follows this packet's flow: TCP by a hash of the unordered
     4-tuple (both directions alike, stable across processes), everything else 0."""
     if packet.transport != 6:
@@ -93,18 +99,19 @@ def shard_of(packet: Packet, workers: int) -> int:
     a = packet.src + packet.sport.to_bytes(2, "big")
     b = packet.dst + packet.dport.to_bytes(2, "big")
     digest = zlib.crc32(a + b if a <= b else b + a)
-    return bisect.bisect_right(shard_bounds(workers), digest)
+    return bisect.bisect_right(shard_bounds(workers, first_weight), digest)
 
 
 class _Share:
     """Whether a packet is this worker's, remembered per 4-tuple (the hash once per
     direction of a flow, not per packet)."""
 
-    __slots__ = ("cache", "index", "workers")
+    __slots__ = ("cache", "first_weight", "index", "workers")
 
-    def __init__(self, index: int, workers: int) -> None:
+    def __init__(self, index: int, workers: int, first_weight: float = PARENT_WEIGHT) -> None:
         self.index = index
         self.workers = workers
+        self.first_weight = first_weight
         self.cache: dict[tuple, bool] = {}
 
     def __call__(self, packet: Packet) -> bool:
@@ -115,8 +122,19 @@ class _Share:
         if mine is None:
             if len(self.cache) >= 1 << 16:  # bounded: millions of tiny flows
                 self.cache.clear()
-            mine = self.cache[key] = shard_of(packet, self.workers) == self.index
+            mine = self.cache[key] = \
+                shard_of(packet, self.workers, self.first_weight) == self.index
         return mine
+
+
+@dataclass(slots=True)
+class FlowUpdate:
+    """A flow's final state, where it changed after its ``FlowClosed`` went out (a
+    closed flow goes on counting the late packets it absorbs, such as the last ACK, in
+    the same object; one process's reader of that object sees them, a copy sent from a
+    worker would not). Sent at the end of the capture, when asked for (the TUI)."""
+
+    flow: Flow
 
 
 @dataclass(slots=True)
@@ -215,19 +233,24 @@ def _flow_of(item: PipelineOutput) -> int | None:
 
 def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 pack: bool = True, progress: bool = False,
+                first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
                 ) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
     ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
     Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe);
-    ``progress``: a :class:`ReadProgress` every few thousand frames and at the end."""
+    ``progress``: a :class:`ReadProgress` every few thousand frames and at the end;
+    ``first_weight``: see :func:`shard_bounds`; ``final_flows``: a :class:`FlowUpdate`
+    at the end for each flow that changed after it was sent closed."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
-    pipeline = Pipeline(config, packet_filter=_Share(index, workers))
+    pipeline = Pipeline(config, packet_filter=_Share(index, workers, first_weight))
     watched = _WatchedTable(pipeline.flow_table, opened)
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
     first = index == 0
     as_sent = pack_message if pack else _same
+    # Flows sent closed while reading, with their state then (final_flows only).
+    closed: dict[int, tuple[Flow, tuple]] = {}
 
     def emit(i: int, outputs: list, notes: list) -> None:
         seq = 0
@@ -243,6 +266,8 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                     batch.append(((i, 0, seq), item))
             else:
                 batch.append(((i, 1, seq), item))
+                if final_flows and type(item) is FlowClosed:
+                    closed[item.flow.id] = (item.flow, astuple(item.flow))
             seq += 1
         if first:
             for note in notes:
@@ -250,6 +275,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 seq += 1
         notes.clear()
 
+    limit = FIRST_BATCH
     with open_capture(path, on_note=reader_notes.append) as reader:
         i = -1
         for i, frame in enumerate(reader):
@@ -258,9 +284,10 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 emit(i, out, reader_notes)
             if progress and not i & _PROGRESS_EVERY:
                 batch.append(((i, 3, 0), ReadProgress(reader.bytes_read, reader.size)))
-            if len(batch) >= BATCH:
+            if len(batch) >= limit:
                 yield batch
                 batch = []
+                limit = min(BATCH, 2 * limit)
         if progress:
             batch.append(((END, -1, 0), ReadProgress(reader.bytes_read, reader.size)))
     seq = 0
@@ -279,6 +306,9 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
             batch.append(((END, phase, flow, seq),
                           as_sent(item) if type(item) is Message else item))
         seq += 1
+    for flow_id, (flow, state) in closed.items():
+        if astuple(flow) != state:  # phase 3: after everything else, in flows' order
+            batch.append(((END, 3, flow_id, 0), FlowUpdate(flow)))
     if batch:
         yield batch
     yield WorkerEnd(watched.peak_tracked, watched.peak_buffered)
@@ -289,11 +319,13 @@ def _same(item: Any) -> Any:
 
 
 def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
-                 conn: Any, progress: bool = False) -> None:
+                 conn: Any, progress: bool = False,
+                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False) -> None:
     """Process entry: run the worker, send its batches and its end over ``conn``."""
     try:
         try:
-            for batch in iter_worker(path, config, index, workers, progress=progress):
+            for batch in iter_worker(path, config, index, workers, progress=progress,
+                                     first_weight=first_weight, final_flows=final_flows):
                 conn.send(batch)
         except BaseException as exc:  # the parent falls back to one process
             conn.send(WorkerEnd(error=f"{type(exc).__name__}: {exc}"))
@@ -350,10 +382,10 @@ class _Local:
     fewer on the cores and nothing of its share pickled."""
 
     def __init__(self, path: str, config: PipelineConfig, workers: int, *,
-                 progress: bool = False) -> None:
+                 progress: bool = False, final_flows: bool = False) -> None:
         self.end: WorkerEnd | None = None
         self._batches = iter_worker(path, config, 0, workers, pack=False,
-                                    progress=progress)
+                                    progress=progress, final_flows=final_flows)
 
     def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
         try:
@@ -427,7 +459,9 @@ class SplitRun:
     outputs (``report``: one process fewer on the cores); otherwise every share is a
     forked process and this one only merges (the TUI: its process also keeps the UI and
     the analysis busy). ``depth``: batches of a worker held in this process before the
-    worker waits (memory: what a worker may run ahead of the merge). ``on_progress`` is
+    worker waits (memory: what a worker may run ahead of the merge). ``final_flows``:
+    a :class:`FlowUpdate` output at the end for every flow whose state changed after
+    its ``FlowClosed`` (what one process's flow objects show then). ``on_progress`` is
     called with (bytes read, file size) as the merge passes the points where a worker
     read them. After the iteration, :attr:`exact` says whether the outputs are what one
     process makes: False when a worker failed or the workers' share of a global cap
@@ -436,13 +470,14 @@ class SplitRun:
     """
 
     def __init__(self, path: str, pipeline_config: PipelineConfig, workers: int, *,
-                 local: bool = True, depth: int = 256,
+                 local: bool = True, depth: int = 256, final_flows: bool = False,
                  on_progress: Callable[[int, int | None], None] | None = None) -> None:
         self.path = path
         self.pipeline_config = pipeline_config
         self.workers = workers
         self.local = local
         self.depth = depth
+        self.final_flows = final_flows
         self.on_progress = on_progress
         self.exact: bool | None = None
         self._procs: list[Any] = []
@@ -454,13 +489,16 @@ class SplitRun:
         progress = self.on_progress is not None
         try:
             if self.local:
-                self._streams.append(_Local(path, config, workers, progress=progress))
+                self._streams.append(_Local(path, config, workers, progress=progress,
+                                            final_flows=self.final_flows))
             for index in range(0 if not self.local else 1, workers):
                 parent_conn, child_conn = ctx.Pipe(duplex=False)
                 _widen(parent_conn)
                 proc = ctx.Process(target=_worker_main, daemon=True,
                                    args=(path, config, index, workers, child_conn,
-                                         progress and index == workers - 1))
+                                         progress and index == workers - 1,
+                                         PARENT_WEIGHT if self.local else 1.0,
+                                         self.final_flows))
                 proc.start()
                 child_conn.close()
                 self._procs.append(proc)

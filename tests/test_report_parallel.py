@@ -175,3 +175,6 @@ def test_the_parent_takes_a_smaller_share_of_the_hash_space() -> None:
         assert all(part > 0 for part in parts)
         if workers > 1:
             assert parts[0] < min(parts[1:])
+        # Where worker 0 is forked like the others (the TUI's split), equal parts.
+        even = shard_bounds(workers, 1.0)
+        assert even == tuple((1 << 32) * (i + 1) // workers for i in range(workers))

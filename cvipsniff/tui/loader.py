@@ -42,14 +42,14 @@ from cvipsniff.batch import default_jobs
 from cvipsniff.capture import CaptureError, open_capture
 from cvipsniff.model import Flow, FlowClosed, Message, TransportNote
 from cvipsniff.pipeline import PipelineConfig, PipelineOutput, iter_capture
-from cvipsniff.split import SplitRun
+from cvipsniff.split import FlowUpdate, SplitRun
 
 FIRST_BATCH = 256
 BATCH_SIZE = 4096
 BATCH_INTERVAL = 0.15  # seconds
 SPLIT_ABOVE = 32 << 20  # bytes: captures from this size on load over the cores
 # Batches (of 512 outputs) a worker may run ahead of the merge: bounds the memory held.
-SPLIT_DEPTH = 256
+SPLIT_DEPTH = 8
 
 
 @dataclass(slots=True)
@@ -152,7 +152,7 @@ def _load_split(path: str, config: PipelineConfig, deliver: Callable[[Batch], ob
         if first is not None:
             on_start(first)
         run = SplitRun(path, config, jobs, local=False, depth=SPLIT_DEPTH,
-                       on_progress=on_progress)
+                       final_flows=True, on_progress=on_progress)
         runs.append(run)
         return run
 
@@ -219,7 +219,7 @@ def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
                 batch.messages.append((item, pairer.transaction_of(item.number) or 0))
             elif type(item) is TransportNote:
                 batch.notes += 1
-            elif type(item) is FlowClosed:
+            elif type(item) is FlowClosed or type(item) is FlowUpdate:
                 batch.flows.append(item.flow)
             if found:
                 batch.findings.extend(found)

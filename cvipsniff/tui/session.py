@@ -144,6 +144,8 @@ class CaptureSession:
             store.add_finding(finding)
         for flow in batch.flows:
             self._end_flow(flow)
+        if batch.done:
+            self._settle_flows()
         state = self.load
         state.bytes_read, state.size = batch.progress
         state.notes += batch.notes
@@ -188,6 +190,16 @@ class CaptureSession:
             summary.first_frame, summary.first_ts_ns = flow.first_frame, flow.first_ts_ns
             summary.last_ts_ns = max(summary.last_ts_ns, flow.last_ts_ns)
         summary.flow = flow
+
+    def _settle_flows(self) -> None:
+        """The load is complete: each ended flow's summary takes its flow's final time.
+        A closed flow goes on absorbing late packets (the last ACK) into the same
+        object, so what a summary read when its flow ended depends on when that batch
+        was taken; at the end it is the same however the capture was loaded."""
+        for summary in self.flows.values():
+            flow = summary.flow
+            if flow is not None and flow.last_ts_ns > summary.last_ts_ns:
+                summary.last_ts_ns = flow.last_ts_ns
 
     # ---- reading -------------------------------------------------------------------------
 
