@@ -42,6 +42,7 @@ def record_streams(path: str) -> list[list[Call]]:
     (in creation order)."""
     streams: dict[int, list[Call]] = {}
     order: list[int] = []
+    held: list[object] = []  # every framer recorded stays alive: no id() is reused
     originals = {name: getattr(framer_module.CvipFramer, name) for name in ("feed", "gap",
                                                                               "close")}
 
@@ -53,6 +54,7 @@ def record_streams(path: str) -> list[list[Call]]:
             if key not in streams:
                 streams[key] = []
                 order.append(key)
+                held.append(self)
             streams[key].append((name, args[0] if args else None))
             return original(self, *args)
         return call
@@ -67,7 +69,6 @@ def record_streams(path: str) -> list[list[Call]]:
         for name, original in originals.items():
             setattr(framer_module.CvipFramer, name, original)
         framer_module._compiled_framer = compiled
-    # Framers are keyed by id(); a finished framer's id may be reused: keep each list.
     return [streams[key] for key in order]
 
 
