@@ -51,6 +51,12 @@ def test_a_bad_decode_as_rule_is_one_line():
     assert_clean_error(run_cli("tui", "-r", DEMO, "-d", "tcp.port=80"), "decode-as")
 
 
+def test_jobs_is_listed_and_must_be_a_whole_number():
+    assert "-j N, --jobs N" in run_cli("tui", "--help").stdout
+    assert_clean_error(run_cli("tui", "-r", DEMO, "-j", "0"), "--jobs", "≥ 1")
+    assert_clean_error(run_cli("tui", "-r", DEMO, "--jobs", "two"), "--jobs")
+
+
 def test_a_missing_file_argument_is_a_usage_error():
     assert_clean_error(run_cli("tui"), "-r")
 
