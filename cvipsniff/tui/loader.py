@@ -7,7 +7,11 @@ and checks every message, and hands the results to ``deliver`` in :class:`Batch`
 Batching is what keeps a million-message capture from flooding the UI: the first batch
 goes out after a few hundred messages (the first screen of the list appears at once),
 the next ones every ``interval`` seconds or ``size`` messages, so the UI thread gets a
-handful of hand-overs per second whatever the capture size. ``deliver`` is expected to
+handful of hand-overs per second whatever the capture size. After the first seconds
+(``settle_after``: the first screens are there, what follows moves the scroll bar and
+the progress) batches come at most every ``LATE_INTERVAL`` seconds and twice as
+big: each hand-over costs the UI a layout and a repaint (about 10 ms), which over a
+long load is otherwise a tenth of the CPU. ``deliver`` is expected to
 block until the UI has taken the batch (Textual's ``call_from_thread``), which bounds
 the memory held in flight to one batch.
 
@@ -29,6 +33,7 @@ load with a batch whose ``error`` says what happened.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +52,8 @@ from cvipsniff.split import FlowUpdate, SplitRun
 FIRST_BATCH = 256
 BATCH_SIZE = 4096
 BATCH_INTERVAL = 0.15  # seconds
+SETTLE_AFTER = 2.0  # seconds of loading before batches come less often
+LATE_INTERVAL = 0.5  # seconds
 SPLIT_ABOVE = 32 << 20  # bytes: captures from this size on load over the cores
 # Batches (of 512 outputs) a worker may run ahead of the merge: bounds the memory held.
 SPLIT_DEPTH = 8
@@ -113,7 +120,8 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
          analysis_config: AnalysisConfig | None = None,
          cancelled: Callable[[], bool] = lambda: False,
          first_batch: int = FIRST_BATCH, size: int = BATCH_SIZE,
-         interval: float = BATCH_INTERVAL, jobs: int = 1) -> None:
+         interval: float = BATCH_INTERVAL, jobs: int = 1,
+         settle_after: float = SETTLE_AFTER) -> None:
     """Analyse ``path`` and deliver the results in batches; the last has ``done`` set.
 
     ``jobs`` > 1: the capture is split by flow over that many worker processes
@@ -125,7 +133,8 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
     """
     config = replace(config, tree=False)
     options = {"analysis_config": analysis_config, "cancelled": cancelled,
-               "first_batch": first_batch, "size": size, "interval": interval}
+               "first_batch": first_batch, "size": size, "interval": interval,
+               "settle_after": settle_after}
     if jobs > 1:
         if _load_split(path, config, deliver, jobs, **options):
             return
@@ -179,7 +188,7 @@ def _first_frame_ns(path: str) -> int | None:
 def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
              deliver: Callable[[Batch], object], *,
              analysis_config: AnalysisConfig | None, cancelled: Callable[[], bool],
-             first_batch: int, size: int, interval: float,
+             first_batch: int, size: int, interval: float, settle_after: float,
              exact: Callable[[], bool] | None = None) -> bool:
     """Pair and check ``outputs`` and deliver them in batches. Returns False without a
     final batch when ``exact`` says (after the last output) that they must not be kept,
@@ -197,9 +206,10 @@ def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
     batch = Batch()
     limit = first_batch
     last = time.monotonic()
+    settle_at = last + settle_after
 
     def hand_over(final: bool = False, error: str | None = None) -> Batch:
-        nonlocal limit, last
+        nonlocal limit, last, size, interval, settle_at
         # The pairer's output list is drained into the batch: the UI keeps transactions
         # as columns (cvipsniff.tui.transactions), not as objects.
         batch.transactions.extend(pairer.transactions)
@@ -209,7 +219,10 @@ def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
         batch.error = error
         batch.complete = False
         deliver(batch)
-        limit, last = size, time.monotonic()
+        last = time.monotonic()
+        if last >= settle_at:  # past the first screens: fewer, bigger batches
+            size, interval, settle_at = 2 * size, max(interval, LATE_INTERVAL), math.inf
+        limit = size
         return Batch()
 
     try:
