@@ -128,3 +128,29 @@ def test_batches_grow_once_the_first_screens_are_there():
     assert set(sizes(1e9)[1:]) == {32}
     settled = sizes(0.0)
     assert settled[0] == 16 and set(settled[1:]) == {64}
+
+
+def test_quitting_while_a_split_load_runs_stops_its_workers(capture):
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
+    workers = []
+
+    async def main():
+        app = CvipsniffApp(capture, batch_size=100, jobs=2)
+        async with app.run_test(size=(80, 24)) as pilot:
+            while not len(app.session):
+                await pilot.pause(0.005)
+            assert not app.session.load.done
+            workers.extend(set(multiprocessing.active_children()) - before)
+            assert len(workers) == 2
+            await pilot.press("q")
+        return app
+
+    app = asyncio.run(main())
+    assert not app.session.load.done
+    # The loader thread closes the split as it stops: no worker outlives the UI.
+    started = time.monotonic()
+    while any(w.is_alive() for w in workers):
+        assert time.monotonic() - started < 60, "a worker outlived the UI"
+        time.sleep(0.05)
