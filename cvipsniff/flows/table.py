@@ -426,11 +426,22 @@ class FlowTable:
         count = min(max(1, self._max_flows // 16), len(self._live))
         order = self._order
         live = self._live
+        hands = self._hands
         while count and order:
             key = heappop(order)
-            conv = live.get(key[2])
+            flow_id = key[2]
+            conv = live.get(flow_id)
             if conv is None:
                 continue  # gone already (evicted, reused, expired)
+            if type(conv) is tuple and key[0] and key[1] == conv[_LAST_TS]:
+                # A handshake record whose key is current (the hot case, inline): its
+                # two keys point at it for as long as it is in the table.
+                count -= 1
+                del live[flow_id]
+                src, sport, dst, dport = conv[1:_HEAD]
+                del hands[(src, sport, dst, dport)], hands[(dst, dport, src, sport)]
+                events.append(FlowClosed(self._handshake_flow(conv, "evicted"), "evicted"))
+                continue
             now = _eviction_order(conv)
             if now != key:
                 if now > key:  # out of date: it goes back as it now is
@@ -438,11 +449,7 @@ class FlowTable:
                 continue  # (a lower key of it is in the heap already)
             count -= 1
             self._forget(conv)
-            if type(conv) is tuple:
-                flow = self._handshake_flow(conv, "evicted")
-                events.append(FlowClosed(flow, "evicted"))
-            else:
-                conv.close("evicted", "cap", events)
+            conv.close("evicted", "cap", events)
 
     def _forget(self, conv: Conversation | Handshake) -> None:
         """Remove a conversation's keys (those still pointing at it) and its entry."""
