@@ -109,27 +109,6 @@ def test_quitting_while_loading_ends_promptly(capture):
     assert not app.session.load.done
 
 
-def test_batches_grow_once_the_first_screens_are_there():
-    """Past ``settle_after`` seconds of loading, batches are twice as big (each costs
-    the UI a layout and a repaint); before, they keep the size asked for."""
-    from cvipsniff.pipeline import PipelineConfig
-    from cvipsniff.tui.loader import load
-    from tests.cli_helpers import ROOT
-
-    demo = str(ROOT / "captures" / "demo.pcapng")
-
-    def sizes(settle_after: float) -> list[int]:
-        batches = []
-        load(demo, PipelineConfig(keep_data=True), batches.append, first_batch=16,
-             size=32, interval=1e9, settle_after=settle_after)
-        assert batches[-1].done and sum(len(b) for b in batches) > 200
-        return [len(b) for b in batches[:-1]]
-
-    assert set(sizes(1e9)[1:]) == {32}
-    settled = sizes(0.0)
-    assert settled[0] == 16 and set(settled[1:]) == {64}
-
-
 def test_quitting_while_a_split_load_runs_stops_its_workers(capture):
     import multiprocessing
 

@@ -9,11 +9,12 @@ goes out after a few hundred messages (the first screen of the list appears at o
 the next ones every ``interval`` seconds or ``size`` messages, so the UI thread gets a
 handful of hand-overs per second whatever the capture size. After the first seconds
 (``settle_after``: the first screens are there, what follows moves the scroll bar and
-the progress) batches come at most every ``LATE_INTERVAL`` seconds and twice as
-big: each hand-over costs the UI a layout and a repaint (about 10 ms), which over a
-long load is otherwise a tenth of the CPU. ``deliver`` is expected to
-block until the UI has taken the batch (Textual's ``call_from_thread``), which bounds
-the memory held in flight to one batch.
+the progress) the interval is ``LATE_INTERVAL``: each hand-over costs the UI a layout
+and a repaint (about 10 ms), which over a long load is otherwise a tenth of the CPU.
+(Bigger batches would save more repaints, but a batch's messages and transactions cost
+about 3 KB each until the UI has taken them: twice the size measured +13 MB peak.)
+``deliver`` is expected to block until the UI has taken the batch (Textual's
+``call_from_thread``), which bounds the memory held in flight to one batch.
 
 The pipeline runs without building dissection trees (``tree=False``, the dissectors'
 lean mode: same kind, txn, method, info, attrs and problems, about a third less work):
@@ -209,7 +210,7 @@ def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
     settle_at = last + settle_after
 
     def hand_over(final: bool = False, error: str | None = None) -> Batch:
-        nonlocal limit, last, size, interval, settle_at
+        nonlocal limit, last, interval, settle_at
         # The pairer's output list is drained into the batch: the UI keeps transactions
         # as columns (cvipsniff.tui.transactions), not as objects.
         batch.transactions.extend(pairer.transactions)
@@ -220,8 +221,8 @@ def _analyse(outputs: Callable[..., Iterable[PipelineOutput]],
         batch.complete = False
         deliver(batch)
         last = time.monotonic()
-        if last >= settle_at:  # past the first screens: fewer, bigger batches
-            size, interval, settle_at = 2 * size, max(interval, LATE_INTERVAL), math.inf
+        if last >= settle_at:  # past the first screens: fewer hand-overs
+            interval, settle_at = max(interval, LATE_INTERVAL), math.inf
         limit = size
         return Batch()
 
