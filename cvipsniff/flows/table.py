@@ -37,33 +37,34 @@ Bounded memory
 
 Handshake records (``handshake_records``, on by default when ``remember_flows`` is False)
     Most flows of a scan or a SYN flood never carry a byte, yet each full connection is a
-    :class:`Flow`, two statistics, a :class:`TcpConnection`, two :class:`HalfStream` objects
-    and their buffers: about ten objects that the cyclic garbage collector walks again
-    and again while the flow waits in the table (with a million SYN-only flows that walk
-    was two thirds of the run time). So a TCP flow whose packets so far are all *quiet*
-    is kept as one tuple of plain values instead: its id (reserved at its first packet,
-    so ids still follow first appearance), its two keys and its packets' header fields
-    (at most :data:`HANDSHAKE_PACKETS` of them). A packet is quiet when it carries no
-    byte (none captured, none cut), has neither FIN nor RST, is not a SYN that the full
-    path would call a retransmission or a new connection (a SYN is quiet only on a flow
-    opened by a SYN, from a direction that has sent nothing and whose ISN no SYN/ACK has
-    given yet), and no global buffer cap is exceeded (the full path would note it on this
-    packet): exactly the packets on which the full path changes nothing but counters and
-    handshake state and emits no event. The first packet that is not quiet *promotes*
-    the record: the full connection is built and the stored packets are fed to it
-    through the ordinary code (so every sequence number, window flag and counter is what
-    the full path holds; they cannot emit events, and any would be handed on, not
-    dropped), then the packet itself. A record that is evicted, expired or still open at
-    the end of the capture becomes its :class:`Flow` only then, with the statistics the
-    full path would have counted (one packet a direction per packet, no bytes), and is
-    closed like any flow. The one visible difference: ``FlowOpened`` comes when a flow is
-    promoted (before any other event of it), not with its first packet, and a flow closed
-    while still a record has its ``FlowClosed`` only (announcing a flow in the same
-    breath as its end would only make every consumer build and drop state for it: with a
-    million SYN-only flows that was a third of what was left). Every other event, its
-    order, the ids, statistics, eviction order and close reasons are the full path's.
-    Consumers that need ``FlowOpened`` with the first packet (the flow split of
-    :mod:`cvipsniff.split` numbers flows by it) turn the records off before feeding.
+    :class:`Flow`, two statistics, a :class:`TcpConnection`, two :class:`HalfStream`
+    objects and their buffers: about ten objects that the cyclic garbage collector walks
+    again and again while the flow waits in the table (with a million SYN-only flows that
+    walk was two thirds of the run time). So a TCP flow whose packets so far are all
+    *quiet* is kept as one flat tuple of plain values instead: its id (reserved at its
+    first packet, so ids still follow first appearance), its first packet's addresses and
+    ports, and its packets' header fields (at most :data:`HANDSHAKE_PACKETS` of them). A
+    packet is quiet when it carries no byte (none captured, none cut), has neither FIN
+    nor RST, is not a SYN that the full path would call a retransmission or a new
+    connection (a SYN is quiet only on a flow opened by a SYN, from a direction that has
+    sent nothing and whose ISN no SYN/ACK has given yet), and no global buffer cap is
+    exceeded (the full path would note it on this packet): exactly the packets on which
+    the full path changes nothing but counters and handshake state and emits no event.
+    The first packet that is not quiet *promotes* the record: the full connection is
+    built and the stored packets are fed to it through the ordinary code (so every
+    sequence number, window flag and counter is what the full path holds; they cannot
+    emit events, and any would be handed on, not dropped), then the packet itself. A
+    record that is evicted, expired or still open at the end of the capture becomes its
+    :class:`Flow` only then, with the statistics the full path would have counted (one
+    packet a direction per packet, no bytes), and is closed like any flow. The one
+    visible difference: ``FlowOpened`` comes when a flow is promoted (before any other
+    event of it), not with its first packet, and a flow closed while still a record has
+    its ``FlowClosed`` only (announcing a flow in the same breath as its end would only
+    make every consumer build state for it and drop it at once, a million times in a SYN
+    flood). Every other event, its order, the ids, statistics, eviction order and close
+    reasons are the full path's. Consumers that need ``FlowOpened`` with the first packet
+    (the flow split of :mod:`cvipsniff.split` numbers flows by it) turn the records off
+    before feeding.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ _PLAIN_ACK = 0x10
 # A handshake record holds at most this many packets (SYN, SYN/ACK, ACK and one more);
 # the next quiet packet promotes it, so a record's size is bounded.
 HANDSHAKE_PACKETS = 4
+_UNQUIET = FIN | RST
+_NO_CAP = 1 << 62  # the total buffer cap while a record's packets are fed again
 
 Conversation = TcpConnection | UdpConversation
 # A handshake record (see the module docstring): one flat tuple of plain values, (flow
@@ -132,8 +135,6 @@ def _hand_keys(hand: Handshake) -> tuple[tuple, tuple]:
     """The table keys of a record's first packet's direction and of the other one."""
     src, sport, dst, dport = hand[1:_HEAD]
     return (src, sport, dst, dport), (dst, dport, src, sport)
-_UNQUIET = FIN | RST
-_NO_CAP = 1 << 62  # the total buffer cap while stored packets are fed again
 
 
 def _eviction_order(conv: Conversation | Handshake) -> tuple[bool, int, int]:
@@ -300,7 +301,7 @@ class FlowTable:
         events: list[FlowEvent] = []
         if half is None:
             half = self._open_tcp(packet, events)
-            before = conn = half.conn
+            before = half.conn
         else:
             before = conn = half.conn
             if (conn.syn_is_new(half, packet) if packet.flags & SYN
@@ -335,7 +336,7 @@ class FlowTable:
     def _open_tcp(self, packet: Packet, events: list[FlowEvent],
                   flow_id: int | None = None) -> HalfStream:
         """A new connection; ``flow_id``: the id a handshake record reserved."""
-        mid_session, sender_is_client = self._roles(packet.flags, packet)
+        mid_session, sender_is_client = self._roles(packet)
         flow, fwd, rev = self._new_flow(TCP, packet, sender_is_client, mid_session, events,
                                         flow_id)
         keys = (fwd, rev) if sender_is_client else (rev, fwd)
@@ -367,8 +368,9 @@ class FlowTable:
         ports = self.server_ports
         return not (packet.sport in ports and packet.dport not in ports)
 
-    def _roles(self, flags: int, packet: Packet) -> tuple[bool, bool]:
+    def _roles(self, packet: Packet) -> tuple[bool, bool]:
         """(mid_session, sender is the client) of a TCP flow opened by ``packet``."""
+        flags = packet.flags
         if flags & SYN:
             return False, not flags & ACK  # a SYN/ACK comes from the server
         return True, self._sender_is_client(packet)
@@ -566,7 +568,7 @@ class FlowTable:
         flow_id, src, sport, dst, dport, frame, ts_ns = hand[:_HEAD + _TS + 1]
         flags = hand[_HEAD + _FLAGS]
         ports = self.server_ports
-        if flags & SYN:
+        if flags & SYN:  # as :meth:`_roles`
             mid_session, sender_is_client = False, not flags & ACK
         else:
             mid_session = True
