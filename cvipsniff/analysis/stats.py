@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
+
+
+def _doubles() -> array[float]:
+    return array("d")
 
 
 @dataclass(slots=True)
 class MethodTimes:
+    """One method's response times. Kept as machine doubles (8 bytes each rather than a
+    float object and a list slot, 32): a report over a capture of millions of
+    transactions keeps every latency for its percentiles."""
+
     protocol: str
     method: str
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: array[float] = field(default_factory=_doubles)
 
     @property
     def count(self) -> int:
