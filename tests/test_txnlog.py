@@ -82,6 +82,24 @@ def test_nothing_spills_below_the_threshold_or_when_told_never() -> None:
     assert small.wants_spill()
 
 
+def test_many_held_transactions_are_not_rescanned_on_every_message() -> None:
+    """When more transactions stay open than the threshold (a long run of broadcast
+    pings), the next spill waits until the log has doubled: linear, not quadratic."""
+    log = TransactionLog(spill_above=10)
+    txns = _numbered(100)
+    for txn in txns:
+        log.append(txn)
+    assert log.wants_spill()
+    assert log.spill(held={t.number for t in txns[:60]}) == 40
+    for txn in _numbered(150)[100:]:
+        log.append(txn)
+    assert log.in_memory == 110 and not log.wants_spill()  # next spill above 120
+    for txn in _numbered(161)[150:]:
+        log.append(txn)
+    assert log.wants_spill()
+    assert list(log) == _numbered(161)
+
+
 def test_the_pairer_keeps_outstanding_requests_in_memory(monkeypatch) -> None:
     """What may still change (an open request, a live stream) is never written out:
     answers that come long after other transactions spilled still reach it."""

@@ -88,7 +88,7 @@ class TransactionLog:
         negative: :func:`default_spill_above`)."""
         self.spill_above = default_spill_above() if spill_above is not None and \
             spill_above < 0 else spill_above
-        self._offsets = array("q")  # per position from _first: file offset or _IN_MEMORY
+        self._offsets = array("q")  # per position: file offset, or _IN_MEMORY
         self._memory: dict[int, Transaction] = {}  # position → object, for _IN_MEMORY
         self._file: IO[bytes] | None = None
         self._end = 0  # bytes written to the file
@@ -96,6 +96,11 @@ class TransactionLog:
         # Told of each transaction as it is written out (settled for good): lets the
         # analysis take what it needs of it now rather than read it back later.
         self.on_spill: Callable[[Transaction], None] | None = None
+        # In-memory count that triggers the next spill: the threshold, or twice what the
+        # last spill had to keep (the held ones), so a capture holding more open
+        # transactions than the threshold (a long run of broadcast pings, which stay
+        # open for late answers) is not rescanned on every message.
+        self._trigger = self.spill_above
         for txn in items:
             self.append(txn)
 
@@ -132,13 +137,14 @@ class TransactionLog:
     def clear(self) -> None:
         self._offsets = array("q")
         self._memory.clear()
+        self._trigger = self.spill_above
         self._close_file()
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (TransactionLog, (list(self),), {"spill_above": self.spill_above})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.spill_above = state.get("spill_above", -1)
+        self.spill_above = self._trigger = state.get("spill_above", -1)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (TransactionLog, list)):
@@ -155,7 +161,7 @@ class TransactionLog:
         return len(self._memory)
 
     def wants_spill(self) -> bool:
-        return self.spill_above is not None and len(self._memory) > self.spill_above
+        return self._trigger is not None and len(self._memory) > self._trigger
 
     def in_memory_items(self) -> Iterator[Transaction]:
         """The transactions still held as objects, in number order."""
@@ -190,6 +196,8 @@ class TransactionLog:
             self._file.seek(self._end)
             self._file.write(b"".join(chunks))
             self._end = end
+        if self.spill_above is not None:
+            self._trigger = max(self.spill_above, 2 * len(self._memory))
         return written
 
     # ---- reading ---------------------------------------------------------------------
