@@ -49,3 +49,10 @@ class AnalysisLookup:
         return MessageFieldSource(
             msg, transaction=self._transactions.get(number) if number else None,
             findings=self._findings.get(msg.number, ()), first_ts_ns=first_ts_ns)
+
+
+def reads_record_fields(flt: Filter) -> bool:
+    """Whether a filter needs the dissection tree (protocol fields such as cvip.param.*),
+    or only what every record carries without it."""
+    return any(name.split(".", 1)[0] in ("cvip", "cvip-ping", "imageserver")
+               for name in flt.fields)

@@ -22,7 +22,7 @@ from cvipsniff.batch import MIB, NEVER_SPLIT, AnalyseTask, analyse_files, defaul
 from cvipsniff.capture import CaptureError
 from cvipsniff.cluster import analyse_on_cluster
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
-from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter
+from cvipsniff.commands.filtering import AnalysisLookup, compile_user_filter, reads_record_fields
 from cvipsniff.errors import UsageError
 from cvipsniff.filter import Filter
 from cvipsniff.model import Message
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     flt = compile_user_filter(args.filter) if args.filter else None
     pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
                                      keep_data=False, dissector_options=config.dissector_options,
-                                     tree=flt is not None and _reads_record_fields(flt))
+                                     tree=flt is not None and reads_record_fields(flt))
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
 
@@ -243,13 +243,6 @@ def _positive_or_zero(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a size in MB ≥ 0, not {text!r}")
     return value
-
-
-def _reads_record_fields(flt: Filter) -> bool:
-    """Whether a filter needs the dissection tree (protocol fields such as cvip.param.*),
-    or only what every record carries without it."""
-    return any(name.split(".", 1)[0] in ("cvip", "cvip-ping", "imageserver")
-               for name in flt.fields)
 
 
 def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
