@@ -8,7 +8,7 @@ within moments of its request (its answer came, its flow closed), and from then 
 nothing changes it. So once more than ``spill_above`` transactions are in memory, the
 settled ones are written to an anonymous temporary file as compact tuples and dropped;
 what remains in memory is the handful still open (outstanding requests, live streams)
-plus an 8-byte file offset per transaction.
+plus a file offset and size per transaction (12 bytes).
 
 Which transactions are settled is the pairer's knowledge, not ours: :meth:`spill` is
 given the numbers of those it still holds (its outstanding-request queues and open live
@@ -30,7 +30,6 @@ dies with this process (no format to keep compatible).
 from __future__ import annotations
 
 import marshal
-import mmap
 import os
 import tempfile
 from array import array
@@ -92,7 +91,8 @@ class TransactionLog:
         self._memory: dict[int, Transaction] = {}  # position → object, for _IN_MEMORY
         self._file: IO[bytes] | None = None
         self._end = 0  # bytes written to the file
-        self._view: mmap.mmap | None = None  # read-only map of the file, while reading
+        self._sizes = array("I")  # per position: its record's size in the file
+        self._cursor = -1  # file position after the last read (-1: unknown)
         # Told of each transaction as it is written out (settled for good): lets the
         # analysis take what it needs of it now rather than read it back later.
         self.on_spill: Callable[[Transaction], None] | None = None
@@ -109,6 +109,7 @@ class TransactionLog:
     def append(self, txn: Transaction) -> None:
         self._memory[len(self._offsets)] = txn
         self._offsets.append(_IN_MEMORY)
+        self._sizes.append(0)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -136,6 +137,7 @@ class TransactionLog:
 
     def clear(self) -> None:
         self._offsets = array("q")
+        self._sizes = array("I")
         self._memory.clear()
         self._trigger = self.spill_above
         self._close_file()
@@ -175,7 +177,6 @@ class TransactionLog:
         if self._file is None:
             # Lives as long as this log (closed by clear() or with the object).
             self._file = tempfile.TemporaryFile(prefix="cvipsniff-txn-")  # noqa: SIM115
-        self._unmap()
         written = 0
         chunks: list[bytes] = []
         offsets = self._offsets
@@ -186,16 +187,17 @@ class TransactionLog:
             if self.on_spill is not None:
                 self.on_spill(txn)
             data = pack(txn)
-            chunks.append(len(data).to_bytes(4, "little"))
             chunks.append(data)
             offsets[position] = end
-            end += 4 + len(data)
+            self._sizes[position] = len(data)
+            end += len(data)
             del self._memory[position]
             written += 1
         if chunks:
             self._file.seek(self._end)
             self._file.write(b"".join(chunks))
             self._end = end
+            self._cursor = -1
         if self.spill_above is not None:
             self._trigger = max(self.spill_above, 2 * len(self._memory))
         return written
@@ -206,26 +208,22 @@ class TransactionLog:
         offset = self._offsets[position]
         if offset == _IN_MEMORY:
             return self._memory[position]
-        view = self._map()
-        size = int.from_bytes(view[offset:offset + 4], "little")
-        return unpack(view[offset + 4:offset + 4 + size])
-
-    def _map(self) -> mmap.mmap:
-        if self._view is None:
-            assert self._file is not None
-            self._file.flush()
-            self._view = mmap.mmap(self._file.fileno(), self._end, access=mmap.ACCESS_READ)
-        return self._view
-
-    def _unmap(self) -> None:
-        if self._view is not None:
-            self._view.close()
-            self._view = None
+        # Read, not mapped: pages of a mapped file count in the process's resident size,
+        # and reading a million transactions back must not bring the file into it.
+        # Records spilled together lie in position order, so iteration mostly reads on
+        # from where it stopped, inside the file object's buffer.
+        file = self._file
+        assert file is not None
+        if offset != self._cursor:
+            file.seek(offset)
+        size = self._sizes[position]
+        self._cursor = offset + size
+        return unpack(file.read(size))
 
     def _close_file(self) -> None:
-        self._unmap()
         if self._file is not None:
             self._file.close()
             self._file = None
         self._end = 0
+        self._cursor = -1
 
