@@ -17,10 +17,23 @@ not import the tool; the tool may import the dissectors.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 __all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
+
+
+# The interface this code expects of the compiled module (its ``API_VERSION``, set in
+# accel/src/lib.rs; bump both together).
+API_VERSION = 2
+
+
+def usable(module: Any) -> bool:
+    """Whether a compiled module speaks this code's interface. A checkout updated without
+    re-running the set-up keeps the old build in its virtualenv: using it would fail on
+    the first missing class, so it is set aside (with one line on stderr) instead."""
+    return getattr(module, "API_VERSION", None) == API_VERSION
 
 
 def _load() -> Any:
@@ -29,6 +42,12 @@ def _load() -> Any:
     try:
         import cvipsniff_accel
     except ImportError:
+        return None
+    if not usable(cvipsniff_accel):
+        sys.stderr.write(
+            "cvipsniff: the compiled accelerator was built from older sources (interface "
+            f"{getattr(cvipsniff_accel, 'API_VERSION', 1)}, this code needs {API_VERSION}); "
+            "using the pure-Python path (run ./scripts/bootstrap.sh to rebuild it)\n")
         return None
     return cvipsniff_accel
 

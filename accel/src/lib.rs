@@ -21,6 +21,10 @@ use pyo3::prelude::*;
 #[pymodule]
 fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The binding interface's version: dissectors/accel.py refuses a build whose number
+    // differs from its own (a checkout updated without rebuilding). Bump both together
+    // whenever a class or function here is added, removed or changes its signature.
+    m.add("API_VERSION", 2u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
