@@ -342,3 +342,68 @@ def test_udp_capture_duplicate_is_noted_not_delivered() -> None:
     assert [e.kind for e in dup if type(e) is TransportNote] == ["udp.duplicate"]
     assert not any(type(e) is Datagram for e in dup)
     assert any(type(e) is Datagram for e in retry)
+
+
+# ---- closed connections leave after TIME-WAIT --------------------------------------
+
+SECOND = 1_000_000_000
+
+
+def _closed_exchange(wire: Wire, client: tuple[str, int], start_ns: int) -> None:
+    """A whole connection (handshake, one request, FIN both ways) from ``start_ns``."""
+    wire.send(client, B, seq=100, flags=SYN, ts_ns=start_ns)
+    wire.send(B, client, seq=900, ack=101, flags=SYN | ACK, ts_ns=start_ns + 1)
+    wire.send(client, B, b"req", seq=101, ack=901, flags=ACK | FIN, ts_ns=start_ns + 2)
+    wire.send(B, client, seq=901, ack=105, flags=ACK | FIN, ts_ns=start_ns + 3)
+
+
+def test_a_closed_connection_takes_late_retransmissions_within_time_wait() -> None:
+    wire = Wire(FlowTable(closed_linger_ns=240 * SECOND))
+    _closed_exchange(wire, A, 0)
+    events = wire.send(A, B, b"req", seq=101, ack=901, flags=ACK | FIN,
+                       ts_ns=239 * SECOND)
+    assert kinds(events) == ["tcp.retransmission"] and wire.opened() == [0]
+
+
+def test_a_packet_after_time_wait_is_a_new_connection() -> None:
+    """The hosts would have forgotten the connection: so does the table (no reuse note,
+    as there is nothing left to reuse)."""
+    wire = Wire(FlowTable(closed_linger_ns=240 * SECOND))
+    _closed_exchange(wire, A, 0)
+    events = wire.send(A, B, b"more", seq=105, ack=902, ts_ns=240 * SECOND + 3)
+    assert wire.opened() == [0, 1] and kinds(events) == []
+    assert data(events) == [(1, 0, b"more")]
+    assert [f.mid_session for f in wire.table.flows] == [False, True]
+
+
+@pytest.mark.parametrize("records", [False, True])
+def test_closed_connections_are_forgotten_once_silent_past_time_wait(records) -> None:
+    """Memory only: a long capture of short connections keeps the recent ones, and the
+    events are exactly those of a table that never forgets (late packets included)."""
+    def run(linger_ns: int, forget: bool) -> tuple[list[str], int]:
+        table = FlowTable(closed_linger_ns=linger_ns, remember_flows=not records)
+        if not forget:
+            table._retire = lambda now_ns: None  # type: ignore[method-assign]
+        wire = Wire(table)
+        for i in range(200):
+            client = (f"10.9.{i >> 8}.{i & 255}", 40000 + i % 7)
+            _closed_exchange(wire, client, i * 10 * SECOND)
+            if i % 13 == 0:  # a retransmission well inside TIME-WAIT ...
+                wire.send(client, B, b"req", seq=101, ack=901, flags=ACK | FIN,
+                          ts_ns=i * 10 * SECOND + 30 * SECOND)
+            if i % 17 == 0 and i >= 40:  # ... and bytes on a 4-tuple long closed
+                old = (f"10.9.{(i - 40) >> 8}.{(i - 40) & 255}", 40000 + (i - 40) % 7)
+                wire.send(old, B, b"late", seq=105, ack=902, ts_ns=i * 10 * SECOND + 5)
+        wire.events += table.close()
+        shown = [f"{type(e).__name__} {getattr(e, 'flow', None) and e.flow.id} "
+                 f"{getattr(e, 'kind', '')} {getattr(e, 'data', b'')!r}" for e in wire.events]
+        return shown, table.tracked
+
+    forgetting, _ = run(240 * SECOND, forget=True)
+    keeping, _ = run(240 * SECOND, forget=False)
+    assert forgetting == keeping
+    table = FlowTable(closed_linger_ns=240 * SECOND, remember_flows=not records)
+    wire = Wire(table)
+    for i in range(200):
+        _closed_exchange(wire, (f"10.8.{i >> 8}.{i & 255}", 40000), i * 10 * SECOND)
+    assert table.tracked <= 26  # the last 240 s of connections, not all 200
