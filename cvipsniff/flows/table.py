@@ -258,7 +258,9 @@ class FlowTable:
             if type(conv) is tuple:
                 self._close_handshake(conv, "end-of-capture", events)
             else:
+                self._forget(conv)
                 conv.close("end-of-capture", "end-of-capture", events)
+                self._dispose(conv)
             yield from events
             events.clear()
         self._tcp.clear()
@@ -279,6 +281,7 @@ class FlowTable:
             elif conv.flow.last_ts_ns <= cutoff:
                 self._forget(conv)
                 conv.close("idle", "lost", events)
+                self._dispose(conv)
             elif isinstance(conv, TcpConnection) and conv.buffered:
                 conv.settle(now_ns, events)
         return events
@@ -326,6 +329,7 @@ class FlowTable:
                 old = conn.flow
                 self._forget(conn)
                 conn.close("reused", "lost", events)
+                conn.dispose()
                 half = self._open_tcp(packet, events)
                 new = half.flow
                 events.append(TransportNote(
@@ -499,6 +503,14 @@ class FlowTable:
             count -= 1
             self._forget(conv)
             conv.close("evicted", "cap", events)
+            self._dispose(conv)
+
+    @staticmethod
+    def _dispose(conv: Conversation) -> None:
+        """A conversation the table dropped (forgotten and closed): see
+        :meth:`TcpConnection.dispose`."""
+        if type(conv) is TcpConnection:
+            conv.dispose()
 
     def _forget(self, conv: Conversation | Handshake) -> None:
         """Remove a conversation's keys (those still pointing at it) and its entry."""

@@ -671,6 +671,16 @@ class TcpConnection:
         b.fast_seq = b.next_seq if (calm and b.started and b.fin_offset is None
                                     and b.probe is None) else -1
 
+    def dispose(self) -> None:
+        """The table has let go of this connection: break its reference cycles
+        (connection ↔ directions, direction ↔ peer) so reference counting frees it at
+        once. A dropped connection is old: left to the cycle collector it would wait for
+        a full collection, and a capture ending with 100,000 open flows would hold them
+        all dead until then."""
+        for half in self.halves:
+            half.peer = None  # type: ignore[assignment]
+        self.halves = ()  # type: ignore[assignment]
+
     def close(self, reason: str, hole_reason: str, events: list[FlowEvent]) -> None:
         """End the connection: flush both directions, then ``FlowClosed(reason)``."""
         if self.closed is not None:
