@@ -314,7 +314,9 @@ class FlowTable:
         events: list[FlowEvent] = []
         if half is not None and half.conn.closed is not None \
                 and packet.ts_ns - half.conn.flow.last_ts_ns >= self._linger:
-            self._forget(half.conn)  # closed and silent past TIME-WAIT: a new connection
+            gone = half.conn
+            self._forget(gone)  # closed and silent past TIME-WAIT: a new connection
+            gone.dispose()
             half = self._tcp.get((packet.src, packet.sport, packet.dst, packet.dport))
             if half is None and self.handshake_records:
                 return self._quiet(packet, (packet.src, packet.sport, packet.dst,
@@ -457,6 +459,7 @@ class FlowTable:
             last = conn.flow.last_ts_ns
             if now_ns - last >= linger:
                 self._forget(conn)
+                conn.dispose()
             else:  # late packets came after it closed: wait from the last of them
                 closing.append((last, flow_id))
 
