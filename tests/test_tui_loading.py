@@ -109,11 +109,19 @@ def test_quitting_while_loading_ends_promptly(capture):
     assert not app.session.load.done
 
 
-def test_quitting_while_a_split_load_runs_stops_its_workers(capture):
-    import multiprocessing
+def test_quitting_while_a_split_load_runs_stops_its_workers(capture, monkeypatch):
+    from multiprocessing.context import ForkProcess
 
-    before = set(multiprocessing.active_children())
-    workers = []
+    # Every worker the load forks, caught as it starts (counting live children instead
+    # would miss one that already finished its share on a fast run).
+    workers: list[ForkProcess] = []
+    start = ForkProcess.start
+
+    def recording_start(self):
+        workers.append(self)
+        return start(self)
+
+    monkeypatch.setattr(ForkProcess, "start", recording_start)
 
     async def main():
         app = CvipsniffApp(capture, batch_size=100, jobs=2)
@@ -121,7 +129,6 @@ def test_quitting_while_a_split_load_runs_stops_its_workers(capture):
             while not len(app.session):
                 await pilot.pause(0.005)
             assert not app.session.load.done
-            workers.extend(set(multiprocessing.active_children()) - before)
             assert len(workers) == 2
             await pilot.press("q")
         return app
