@@ -8,6 +8,7 @@ one when reporting a bug).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import signal
@@ -79,6 +80,23 @@ def _normalise(argv: list[str]) -> list[str]:
     return argv
 
 
+def tune_garbage_collector() -> None:
+    """Set the cyclic collector for an analysis rather than a short script.
+
+    CPython's defaults (a young collection every 700 allocations, a full one whenever a
+    quarter of the old objects are new) suit programs whose objects die young. An
+    analysis keeps many objects for a while — every open flow, the rule and spec tables,
+    tens of thousands of closed flows announced at once by an eviction — and the full
+    collections walked them again and again: a quarter of the time of a report on a
+    million SYN-only flows. So what the imports made is frozen (never walked again) and
+    the young generation is collected every 50,000 allocations. Cycles are still
+    collected (the flow table breaks its own as flows leave); only how often it looks
+    changes. Only when run as a program: a test calling :func:`main` keeps its own.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = bool(os.environ.get("CVIPSNIFF_DEBUG"))
@@ -92,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
+        if argv is None:
+            tune_garbage_collector()
         return int(args.run(args) or 0)
     except UsageError as exc:
         print(f"cvipsniff: {exc}", file=sys.stderr)
