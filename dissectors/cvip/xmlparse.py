@@ -295,7 +295,10 @@ def parse_body(body: bytes, schema: Schema, limits: Limits, offsets: bool = True
         try:
             root = etree.fromstring(body, _PARSERS.strict)
         except etree.XMLSyntaxError as exc:
-            error = exc
+            # Kept without its traceback: that holds this frame, which holds the error
+            # (a reference cycle keeping every frame of the call, and the message's
+            # bytes, alive until a full collection).
+            error = exc.with_traceback(None)
         except (ValueError, TypeError) as exc:  # e.g. an unsupported encoding declaration
             error = etree.XMLSyntaxError(str(exc), None, 1, 1)
         else:
