@@ -26,7 +26,10 @@ class TrafficSeen:
         self.ports: dict[str, Counter[int]] = {"tcp": Counter(), "udp": Counter()}
 
     def flow(self, flow: Flow) -> None:
-        self.ports.setdefault(flow.transport, Counter())[flow.server[1]] += 1
+        ports = self.ports.get(flow.transport)
+        if ports is None:  # (not setdefault: that builds a Counter on every call)
+            ports = self.ports[flow.transport] = Counter()
+        ports[flow.server[1]] += 1
 
     def describe(self) -> str:
         parts = []

@@ -21,7 +21,7 @@ from cvipsniff.analysis.pairing import Pairer
 from cvipsniff.analysis.rules import CATALOGUE, Rule
 from cvipsniff.analysis.stats import ServiceResponseTimes
 from cvipsniff.analysis.txnlog import TransactionLog
-from cvipsniff.model import FlowClosed, Message, TransportNote
+from cvipsniff.model import Flow, FlowClosed, Message, TransportNote
 
 MessageFilter = Callable[[Message], bool]
 
@@ -77,17 +77,22 @@ class Analysis:
 
     def add(self, item: object) -> list[Finding]:
         """One pipeline output; returns the findings it produced (for live printing)."""
-        if isinstance(item, Message):
-            return self._message(item)
+        kind = type(item)  # exact types first: the hot path of a large capture
+        if kind is Message or (kind is not FlowClosed and isinstance(item, Message)):
+            return self._message(item)  # type: ignore[arg-type]
+        if kind is FlowClosed or isinstance(item, FlowClosed):
+            return self._flow_closed(item.flow)  # type: ignore[attr-defined]
         if isinstance(item, TransportNote):
             return self._note(item)
-        if isinstance(item, FlowClosed):
-            if item.flow.id not in self.flows:
-                self.silent_flows += 1
-            self.seen.flow(item.flow)
-            self.connections.close_flow(item.flow.id)
-            return self._emit(self.pairer.close_flow(item.flow.id))
         return []
+
+    def _flow_closed(self, flow: Flow) -> list[Finding]:
+        if flow.id not in self.flows:
+            self.silent_flows += 1
+        self.seen.flow(flow)
+        self.connections.close_flow(flow.id)
+        settled = self.pairer.close_flow(flow.id)
+        return self._emit(settled) if settled else []
 
     def expire(self, now_ns: int) -> list[Finding]:
         """Live use: unanswered requests older than the configured timeout."""
