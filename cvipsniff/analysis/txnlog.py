@@ -143,10 +143,18 @@ class TransactionLog:
         self._close_file()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TransactionLog, (list(self),), {"spill_above": self.spill_above})
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.spill_above = self._trigger = state.get("spill_above", -1)
+        """Pickled as it is stored: the file's bytes as one string, the two index arrays
+        and the objects still in memory. A ``report --jobs`` worker sends its result to
+        the parent this way; rebuilding a million objects on each side instead cost a
+        third of the run."""
+        data = b""
+        if self._file is not None:
+            self._file.flush()
+            self._file.seek(0)
+            data = self._file.read(self._end)
+            self._cursor = -1
+        return (_rebuild, (data, self._offsets.tobytes(), self._sizes.tobytes(),
+                           dict(self._memory), self.spill_above))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (TransactionLog, list)):
@@ -227,3 +235,17 @@ class TransactionLog:
         self._end = 0
         self._cursor = -1
 
+
+def _rebuild(data: bytes, offsets: bytes, sizes: bytes, memory: dict[int, Transaction],
+             spill_above: int | None) -> TransactionLog:
+    """A :class:`TransactionLog` from what :meth:`TransactionLog.__reduce__` gave."""
+    log = TransactionLog(spill_above=spill_above)
+    log._offsets.frombytes(offsets)
+    log._sizes.frombytes(sizes)
+    log._memory = memory
+    if data:
+        # Lives as long as the log, as in spill().
+        log._file = tempfile.TemporaryFile(prefix="cvipsniff-txn-")  # noqa: SIM115
+        log._file.write(data)
+        log._end = len(data)
+    return log
