@@ -64,8 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "flow (default: the machine's cores; the report is the same whatever N)")
     p.add_argument("--split-above", type=_positive_or_zero, default=None, metavar="MB",
                    help="split a single capture by flow over the jobs when it is at least "
-                   "this large (0: always; default: never, since on two cores the split "
-                   "measured slower than one process and used more memory)")
+                   "this large (0: always; default: never: how much it gains depends on "
+                   "how evenly the flows share out; see the README)")
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="analyse the captures on a Dask cluster: tcp://SCHEDULER:PORT, or "
                    "local:N for N local workers (needs the 'cluster' extra)")
@@ -187,9 +187,9 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster:
         results = analyse_on_cluster(paths, task, args.cluster)
     else:
-        # Splitting one capture is opt-in: measured on 2 cores it ran 0.74-1.02x the
-        # speed of one process and, on a million SYN-only flows, 4x slower with 3x the
-        # memory (every worker reads and decodes the whole file).
+        # Splitting one capture is opt-in: on 2 cores it measured 1.60x one process on
+        # many small sessions but 1.15x on a few large image flows (uneven shares), and
+        # every worker reads and decodes the whole file (README, "Many captures").
         split_above = NEVER_SPLIT if args.split_above is None \
             else int(args.split_above * MIB)
         with Progress.for_stderr() as progress:
