@@ -16,7 +16,9 @@ Two mixes, each generated once under ``bench/out/`` (deterministic):
 For each mix, every command runs as a separate process, one after the other within a
 round (interleaved, so a busy machine slows them all alike), and each round's ratios to
 ``tshark -q -z conv,tcp`` on the same file are taken from that round; with several rounds
-the median ratio is printed. Measured (wall time, peak RSS of the tool's own process from
+the median ratio is printed. A first round (``--warmup``, default 1) is run and not
+counted: the first run of tshark after other programs was seen 1.4x slower than the next
+ones, which flattered every ratio. Measured (wall time, peak RSS of the tool's own process from
 the kernel's rusage, messages/s):
 
 * ``tshark -r FILE -q -z conv,tcp``
@@ -243,6 +245,12 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
     walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     rss: dict[str, float] = {}
+    for _ in range(args.warmup):
+        # Not counted: the first run of a command after another program has had the
+        # machine was seen up to 1.4x slower (tshark on the sessions mix: 4.1 s, then
+        # 2.9 s), which flatters every ratio taken against it.
+        for _name, argv, extra in runs:
+            _rss_of(argv, dict(env, **extra))
     for round_ in range(args.rounds):
         if args.jobs or args.cluster:
             spins.append(machine_parallelism())
@@ -256,6 +264,10 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
             per_message = messages * (2 if "2 files" in name else 1)
             print(f"  r{round_ + 1} {name:34} {wall:8.2f} s  cpu {cpu:8.2f} s  "
                   f"{per_message / wall:9,.0f} msg/s  peak RSS {peak:7.1f} MB", flush=True)
+
+    if t_runs := walls.get("tshark -q -z conv,tcp"):
+        print(f"  tshark's wall times this run: {min(t_runs):.2f}-{max(t_runs):.2f} s "
+              "(each ratio is taken against the same round's)")
 
     def ratio(a: str, b: str, of: dict[str, list[float]] = walls) -> float:
         return statistics.median(x / y for x, y in zip(of[a], of[b], strict=True))
@@ -294,6 +306,8 @@ def main() -> int:
                         help="capture size (default 210 for images, 200 for sessions)")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
+    parser.add_argument("--warmup", type=int, default=1, metavar="N",
+                        help="rounds run first and not counted (default 1)")
     parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--skip-read", action="store_true")
     parser.add_argument("--jobs", action="store_true",
