@@ -22,9 +22,10 @@ from cvipsniff.progress import Progress
 from cvipsniff.report import FileResult
 
 MIB = 1 << 20
-# Below this a capture is analysed by one process even with --jobs: starting workers that
-# each read the whole file costs more than it saves.
-NEVER_SPLIT = sys.maxsize  # `report`'s default: one capture, one process
+NEVER_SPLIT = sys.maxsize
+# Below this a capture is analysed by one process: it is read in less time than workers
+# that each read the whole file take to pay for themselves (the TUI's load uses it too).
+SPLIT_ABOVE = 32 * MIB
 
 
 def default_jobs() -> int:
@@ -33,6 +34,35 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def idle_cores() -> int:
+    """The cores nobody else keeps busy now, as ``make -l`` judges it: this process's
+    cores less the load average (rounded), at least 1.
+
+    Why it decides whether one capture is split by default: a split costs about a
+    quarter more CPU in all (every worker reads and decodes the whole file, outputs
+    cross a pipe), which pays only where cores are free; Linux shares a busy machine's
+    CPU between sessions, not processes, so there more processes only share one
+    session's part."""
+    cores = default_jobs()
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def split_jobs(path: str, jobs: int | None = None) -> int:
+    """How many processes analyse the single capture ``path`` when nobody said how to
+    split it: ``jobs`` (as asked) or the idle cores for a capture of at least
+    :data:`SPLIT_ABOVE` bytes, one process for a smaller one or on a busy machine."""
+    if _size(path) < SPLIT_ABOVE:
+        return 1
+    if jobs is not None:
+        return max(1, jobs)
+    idle = idle_cores()
+    return idle if idle >= 2 else 1
 
 
 @dataclass(slots=True, frozen=True)

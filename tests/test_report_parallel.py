@@ -178,3 +178,54 @@ def test_the_parent_takes_a_smaller_share_of_the_hash_space() -> None:
         # Where worker 0 is forked like the others (the TUI's split), equal parts.
         even = shard_bounds(workers, 1.0)
         assert even == tuple((1 << 32) * (i + 1) // workers for i in range(workers))
+
+
+def test_one_large_capture_is_split_over_the_idle_cores_by_default(monkeypatch) -> None:
+    """Without --split-above: a capture from SPLIT_ABOVE on is split over the cores the
+    load average leaves idle (or the --jobs asked for); a small one, a busy machine or
+    several files are not split."""
+    import cvipsniff.batch as batch
+
+    demo = str(ROOT / "captures" / "demo.pcapng")
+    monkeypatch.setattr(batch, "default_jobs", lambda: 4)
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    assert batch.split_jobs(demo) == 1  # smaller than SPLIT_ABOVE
+    assert batch.split_jobs(demo, 3) == 1
+    monkeypatch.setattr(batch, "SPLIT_ABOVE", 1)
+    assert batch.split_jobs(demo) == 4
+    assert batch.split_jobs(demo, 3) == 3  # as asked
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert batch.split_jobs(demo) == 1  # a busy machine: one process
+    assert batch.split_jobs(demo, 2) == 2  # unless asked
+
+    # The report command takes that decision: it splits, and the output is the same.
+    from cvipsniff import cli
+
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    splits: list[tuple[str, int]] = []
+    real_split = AnalyseTask.split
+
+    def spying_split(self, path, workers):
+        splits.append((path, workers))
+        return real_split(self, path, workers)
+
+    monkeypatch.setattr(AnalyseTask, "split", spying_split)
+
+    def report(*args: str) -> str:
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = cli.main(["report", "--format", "json", "--fail-on", "never", *args])
+        assert code == 0
+        return out.getvalue()
+
+    default = report(demo)
+    assert splits == [(demo, 4)]
+    assert report("--jobs", "1", demo) == default
+    assert splits == [(demo, 4)]  # --jobs 1: one process
+    assert report("--split-above", "1000", demo) == default
+    assert len(splits) == 1  # an explicit threshold the capture is below
+    report(demo, demo)
+    assert len(splits) == 1  # several files go to the pool, one each

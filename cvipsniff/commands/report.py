@@ -18,7 +18,14 @@ from cvipsniff.analysis.baseline import Baseline, write_baseline
 from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config, select_rules
 from cvipsniff.analysis.coverage import RULE as NO_TRAFFIC
 from cvipsniff.analysis.engine import Analysis
-from cvipsniff.batch import MIB, NEVER_SPLIT, AnalyseTask, analyse_files, default_jobs
+from cvipsniff.batch import (
+    MIB,
+    NEVER_SPLIT,
+    AnalyseTask,
+    analyse_files,
+    default_jobs,
+    split_jobs,
+)
 from cvipsniff.capture import CaptureError
 from cvipsniff.cluster import analyse_on_cluster
 from cvipsniff.commands.common import add_decode_options, parse_decode_as
@@ -64,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "flow (default: the machine's cores; the report is the same whatever N)")
     p.add_argument("--split-above", type=_positive_or_zero, default=None, metavar="MB",
                    help="split a single capture by flow over the jobs when it is at least "
-                   "this large (0: always; default: never: how much it gains depends on "
-                   "how evenly the flows share out; see the README)")
+                   "this large (0: always; default: from 32 MB, over the cores the load "
+                   "average leaves idle, or over --jobs when given; see the README)")
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="analyse the captures on a Dask cluster: tcp://SCHEDULER:PORT, or "
                    "local:N for N local workers (needs the 'cluster' extra)")
@@ -187,13 +194,17 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster:
         results = analyse_on_cluster(paths, task, args.cluster)
     else:
-        # Splitting one capture is opt-in: on 2 cores it measured 1.60x one process on
-        # many small sessions but 1.15x on a few large image flows (uneven shares), and
-        # every worker reads and decodes the whole file (README, "Many captures").
-        split_above = NEVER_SPLIT if args.split_above is None \
-            else int(args.split_above * MIB)
+        jobs = 1 if stdin else args.jobs or default_jobs()  # stdin is read once, here
+        if args.split_above is not None:
+            split_above = int(args.split_above * MIB)
+        elif len(paths) == 1 and not stdin:
+            # One capture: split over the idle cores (or the --jobs asked for) from
+            # batch.SPLIT_ABOVE on; on a busy machine the split's extra CPU would only slow it.
+            jobs = split_jobs(paths[0], args.jobs)
+            split_above = 0  # split_jobs has weighed the size: more than 1 job splits
+        else:
+            split_above = NEVER_SPLIT
         with Progress.for_stderr() as progress:
-            jobs = 1 if stdin else args.jobs or default_jobs()  # stdin is read once, here
             results = analyse_files(paths, task, jobs=jobs,
                                     split_above=split_above, progress=progress)
     if baseline is not None:

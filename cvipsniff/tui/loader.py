@@ -35,7 +35,6 @@ load with a batch whose ``error`` says what happened.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -44,7 +43,7 @@ from typing import Any
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.analysis.model import Finding, Transaction
-from cvipsniff.batch import default_jobs
+from cvipsniff.batch import split_jobs
 from cvipsniff.capture import CaptureError, open_capture
 from cvipsniff.model import Flow, FlowClosed, Message, TransportNote
 from cvipsniff.pipeline import PipelineConfig, PipelineOutput, iter_capture
@@ -55,7 +54,6 @@ BATCH_SIZE = 4096
 BATCH_INTERVAL = 0.15  # seconds
 SETTLE_AFTER = 2.0  # seconds of loading before batches come less often
 LATE_INTERVAL = 0.5  # seconds
-SPLIT_ABOVE = 32 << 20  # bytes: captures from this size on load over the cores
 # Batches (of 512 outputs) a worker may run ahead of the merge: bounds the memory held.
 SPLIT_DEPTH = 8
 
@@ -92,29 +90,12 @@ class Batch:
 
 def load_jobs(path: str, jobs: int | None = None) -> int:
     """How many processes load ``path``: ``jobs`` when given; else, for a capture of at
-    least :data:`SPLIT_ABOVE` bytes (smaller ones load in less time than the workers
-    take to start), the machine's idle cores, and one process otherwise.
-
-    Idle, as ``make -l`` judges it, by the load average: a split costs about 40% more
-    CPU in all (every worker reads and decodes the whole file, the outputs cross a
-    pipe), which only pays where the cores are free; Linux shares a busy machine's CPU
-    between sessions, not processes, so there more processes only share one session's
-    part."""
+    least :data:`~cvipsniff.batch.SPLIT_ABOVE` bytes (smaller ones load in less time
+    than the workers take to start), the machine's idle cores
+    (:func:`~cvipsniff.batch.idle_cores`), and one process otherwise."""
     if jobs is not None:
         return max(1, jobs)
-    try:
-        size = os.path.getsize(path) if os.path.isfile(path) else 0
-    except OSError:
-        size = 0
-    if size < SPLIT_ABOVE:
-        return 1
-    cores = default_jobs()
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    idle = int(cores - busy + 0.5)
-    return max(1, min(cores, idle)) if idle >= 2 else 1
+    return split_jobs(path)
 
 
 def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], *,
