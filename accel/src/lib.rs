@@ -5,6 +5,8 @@
 
 pub mod capture;
 pub mod cvipframe;
+// (flows: the statistics-only pass of `cvipsniff flows`)
+pub mod flowstats;
 pub mod packets;
 pub mod xmlrpc;
 
@@ -24,11 +26,13 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 2u32)?;
+    m.add("API_VERSION", 3u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
+    // flows: the statistics-only pass of `cvipsniff flows`
+    m.add_function(wrap_pyfunction!(py::flow_stats, m)?)?;
     Ok(())
 }

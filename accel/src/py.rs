@@ -382,3 +382,38 @@ impl CvipFramer {
         self.events(py, out)
     }
 }
+
+// ---- flows: the statistics-only pass ---------------------------------------------------
+
+/// `flow_stats(path, server_ports, max_flows, linger_ns)`: the flows of a plain classic
+/// pcap file as `cvipsniff flows` lists them (see `flowstats.rs`), each `(tcp, client
+/// address, client port, server address, server port, first frame, first ts, last ts,
+/// mid_session, closed, (packets, bytes, delivered) client→server, the same
+/// server→client)`; or None for anything else (then the reference reads the file). Never
+/// raises for the file's content or an unreadable file: those are the reference's to
+/// report.
+#[pyfunction]
+pub fn flow_stats<'py>(py: Python<'py>, path: std::path::PathBuf, server_ports: Vec<u16>,
+                       max_flows: usize, linger_ns: u64)
+                       -> PyResult<Option<Bound<'py, PyList>>> {
+    use crate::flowstats::{Closed, Config};
+    let Some(rows) = py.allow_threads(|| {
+        let file = std::fs::File::open(&path).ok()?;
+        let config = Config { server_ports: &server_ports, max_flows, linger_ns };
+        crate::flowstats::flow_stats(file, &config)
+    }) else { return Ok(None) };
+    let out = PyList::empty(py);
+    for r in rows {
+        let closed = match r.closed {
+            Some(Closed::Fin) => "fin",
+            Some(Closed::Rst) => "rst",
+            None => "end-of-capture",
+        };
+        let [a, b] = r.stats;
+        out.append((r.tcp, PyBytes::new(py, &r.client.0), r.client.1,
+                    PyBytes::new(py, &r.server.0), r.server.1, r.first_frame, r.first_ts,
+                    r.last_ts, r.mid_session, closed, (a.packets, a.bytes, a.delivered),
+                    (b.packets, b.bytes, b.delivered)))?;
+    }
+    Ok(Some(out))
+}

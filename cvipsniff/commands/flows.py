@@ -9,6 +9,7 @@ import sys
 
 from cvipsniff.commands.common import check_readable
 from cvipsniff.flows import FlowTable
+from cvipsniff.flowstats import plain_flows
 from cvipsniff.model import Flow, TransportNote
 from cvipsniff.pipeline import default_server_ports, iter_flow_events
 from cvipsniff.render import endpoint_text, flow_json, note_line
@@ -27,12 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
-    table = FlowTable(server_ports=default_server_ports())
+    server_ports = default_server_ports()
     notes: list[TransportNote] = []
-    for event in iter_flow_events(args.file, flow_table=table):
-        if isinstance(event, TransportNote) and args.notes:
-            notes.append(event)
-    flows = list(table.flows)
+    # A plain capture is counted in one compiled pass (no notes to list); anything else,
+    # and the pure-Python path, goes through the reference pipeline.
+    flows = plain_flows(args.file, server_ports)
+    if flows is None:
+        flows = _reference_flows(args.file, server_ports, notes if args.notes else None)
     if args.format == "json":
         json.dump({"flows": [flow_json(f) for f in flows]}, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -41,6 +43,17 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         sys.stdout.write(note_line(note) + "\n")
     return 0
+
+
+def _reference_flows(path: str, server_ports: frozenset[int],
+                     notes: list[TransportNote] | None) -> list[Flow]:
+    """Every flow of ``path`` through reader, decoder and flow table (the reference);
+    the transport notes go to ``notes`` when it is given."""
+    table = FlowTable(server_ports=server_ports)
+    for event in iter_flow_events(path, flow_table=table):
+        if notes is not None and isinstance(event, TransportNote):
+            notes.append(event)
+    return list(table.flows)
 
 
 def format_table(flows: list[Flow]) -> str:

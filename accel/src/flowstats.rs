@@ -1,0 +1,558 @@
+//! `cvipsniff flows` in one pass over a classic pcap file, for the plain case only.
+//!
+//! The reference is `FlowTable` (`cvipsniff/flows/table.py`, `tcp.py`, `udp.py`) fed by
+//! the pcap reader and the packet decoder. Most captures are *plain*: every frame takes
+//! the decoder's fast path (Ethernet, IPv4 without options, TCP or UDP, complete), time
+//! never goes backwards, and every TCP segment arrives exactly where the receiver expects
+//! it. For such a capture the reference only counts: packets, bytes, delivered bytes,
+//! first and last times, roles and how each flow closed; no note, no gap, no buffer. This
+//! module computes exactly that without building a Python object per packet.
+//!
+//! The moment anything else shows up — a frame off the fast path, a retransmission, an
+//! out-of-order or overlapping segment, a FIN ahead of a hole, data after a FIN, a zero
+//! window, a reused 4-tuple, a UDP datagram that may be a capture duplicate, a corrupt or
+//! truncated record, a flow table that could reach its cap (evictions) — the pass
+//! *declines* (returns None) and the caller runs the reference over the whole file. So
+//! the answer is always the reference's, and this code never has to decide anything the
+//! reference decides differently. Declining is conservative by design: a check here may
+//! decline a capture the reference would count plainly (a UDP datagram of the same length
+//! and hash within the duplicate window), never the other way round.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+
+use crate::packets::fast_path;
+
+/// Per direction, what `flows` prints (the other `DirectionStats` fields stay 0 in a
+/// plain capture).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub packets: u64,
+    pub bytes: u64,
+    pub delivered: u64,
+}
+
+/// How a flow ended (None: still open at the end of the capture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    Fin,
+    Rst,
+}
+
+/// One flow as the reference's `Flow` holds it after the capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    pub tcp: bool,
+    pub client: ([u8; 4], u16),
+    pub server: ([u8; 4], u16),
+    pub first_frame: u64,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    pub mid_session: bool,
+    pub closed: Option<Closed>,
+    pub stats: [Counts; 2],
+}
+
+/// What the pass needs from the reference's configuration.
+pub struct Config<'a> {
+    /// The protocols' well-known ports (roles of flows picked up mid-session).
+    pub server_ports: &'a [u16],
+    /// `FlowTable`'s `max_flows`: at this many flows the reference may start evicting.
+    pub max_flows: usize,
+    /// `FlowTable`'s `closed_linger_ns` (TIME-WAIT of closed connections).
+    pub linger_ns: u64,
+}
+
+// ---- the classic pcap record walk ------------------------------------------------------
+
+const SYN: u16 = 0x02;
+const FIN: u16 = 0x01;
+const RST: u16 = 0x04;
+const ACK: u16 = 0x10;
+/// As `cvipsniff.flows.udp.DUPLICATE_WINDOW_NS`.
+const DUPLICATE_WINDOW_NS: u64 = 1_000_000;
+/// As `cvipsniff.capture.pcap`.
+const STANDARD_MAX_CAPLEN: u32 = 262_144;
+const MAX_RECORD: u32 = 16 << 20;
+const LINKTYPE_MASK: u32 = 0x03FF_FFFF;
+const CHUNK: usize = 1 << 20;
+
+/// A reader's bytes, `need` at a time, through one reused buffer.
+struct Chunks<R: Read> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Chunks<R> {
+    /// At least `need` bytes from `pos` on in the buffer, unless the input ends first
+    /// (then the bytes left: fewer than `need`).
+    fn fill(&mut self, need: usize) -> io::Result<usize> {
+        if self.end - self.pos >= need {
+            return Ok(need);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < need.max(CHUNK) {
+            self.buf.resize(need.max(CHUNK), 0);
+        }
+        while self.end < need {
+            let got = match self.src.read(&mut self.buf[self.end..]) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if got == 0 {
+                break;
+            }
+            self.end += got;
+        }
+        Ok(need.min(self.end))
+    }
+}
+
+// ---- flow state ------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Half {
+    started: bool,
+    isn: Option<u32>,
+    next_seq: u32,
+    /// A FIN was seen; in a plain capture it sits at the next expected byte, so the
+    /// direction is finished at once.
+    finished: bool,
+    window_seen: bool,
+}
+
+struct Conn {
+    flow: usize,
+    halves: [Half; 2],
+    /// The two table keys (client → server, server → client).
+    keys: [u128; 2],
+}
+
+/// Per direction: (length, hash, time) of the previous datagram.
+type LastDatagram = Option<(usize, u64, u64)>;
+
+fn key(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> u128 {
+    (u128::from(u32::from_be_bytes(src)) << 64)
+        | (u128::from(sport) << 48)
+        | (u128::from(u32::from_be_bytes(dst)) << 16)
+        | u128::from(dport)
+}
+
+/// The signed distance `a - b` on the sequence circle (`cvipsniff.flows.seqnum`).
+fn seq_diff(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
+}
+
+fn hash(data: &[u8]) -> u64 {
+    // FNV-1a: only ever compared for equality, a collision merely declines.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+struct Udp {
+    flow: usize,
+    last: [LastDatagram; 2],
+}
+
+struct Table<'a> {
+    config: &'a Config<'a>,
+    flows: Vec<FlowRow>,
+    tcp: HashMap<u128, (usize, usize)>, // key → (connection, direction)
+    conns: Vec<Conn>,
+    udp: HashMap<u128, (usize, usize)>, // key → (conversation, direction)
+    udps: Vec<Udp>,
+}
+
+/// The fields of one fast-path packet the table reads.
+struct Seg<'d> {
+    frame: u64,
+    ts: u64,
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    window: u16,
+    payload: &'d [u8],
+}
+
+impl<'a> Table<'a> {
+    fn new(config: &'a Config<'a>) -> Self {
+        Table { config, flows: Vec::new(), tcp: HashMap::new(), conns: Vec::new(),
+                udp: HashMap::new(), udps: Vec::new() }
+    }
+
+    /// `FlowTable._sender_is_client`.
+    fn sender_is_client(&self, s: &Seg) -> bool {
+        let ports = self.config.server_ports;
+        !ports.contains(&s.sport) || ports.contains(&s.dport)
+    }
+
+    /// A new flow (its row), or None where the reference could evict (decline).
+    fn new_flow(&mut self, tcp: bool, s: &Seg, sender_is_client: bool, mid_session: bool)
+                -> Option<usize> {
+        if self.flows.len() >= self.config.max_flows {
+            return None;
+        }
+        let (a, b) = ((s.src, s.sport), (s.dst, s.dport));
+        let (client, server) = if sender_is_client { (a, b) } else { (b, a) };
+        self.flows.push(FlowRow {
+            tcp, client, server, first_frame: s.frame, first_ts: s.ts, last_ts: s.ts,
+            mid_session, closed: None, stats: [Counts::default(); 2],
+        });
+        Some(self.flows.len() - 1)
+    }
+
+    /// `FlowTable.feed` for a UDP datagram (`UdpConversation.receive`).
+    fn udp(&mut self, s: &Seg) -> Option<()> {
+        let k = key(s.src, s.sport, s.dst, s.dport);
+        let rev = key(s.dst, s.dport, s.src, s.sport);
+        if k == rev {
+            return None; // a 4-tuple that is its own reverse: left to the reference
+        }
+        let (index, direction) = match self.udp.get(&k) {
+            Some(&entry) => entry,
+            None => {
+                let client = self.sender_is_client(s);
+                let flow = self.new_flow(false, s, client, false)?;
+                let index = self.udps.len();
+                self.udps.push(Udp { flow, last: [None, None] });
+                let d = usize::from(!client);
+                self.udp.insert(rev, (index, 1 - d));
+                self.udp.insert(k, (index, d));
+                (index, d)
+            }
+        };
+        let n = s.payload.len();
+        let h = hash(s.payload);
+        let conv = &mut self.udps[index];
+        if let Some((len, prev_hash, ts)) = conv.last[direction] {
+            if len == n && prev_hash == h && s.ts - ts <= DUPLICATE_WINDOW_NS {
+                return None; // maybe a capture duplicate (a note): the reference decides
+            }
+        }
+        conv.last[direction] = Some((n, h, s.ts));
+        let row = &mut self.flows[conv.flow];
+        row.last_ts = s.ts;
+        let c = &mut row.stats[direction];
+        c.packets += 1;
+        c.bytes += n as u64;
+        c.delivered += n as u64;
+        Some(())
+    }
+
+    /// `FlowTable.feed` for a TCP segment (`_tcp_slow`, `TcpConnection.receive`), in the
+    /// plain case; None for anything else.
+    fn tcp(&mut self, s: &Seg) -> Option<()> {
+        let k = key(s.src, s.sport, s.dst, s.dport);
+        let rev = key(s.dst, s.dport, s.src, s.sport);
+        if k == rev {
+            return None;
+        }
+        let mut found = self.tcp.get(&k).copied();
+        if let Some((ci, _)) = found {
+            let conn = &self.conns[ci];
+            let row = &self.flows[conn.flow];
+            if row.closed.is_some() && s.ts - row.last_ts >= self.config.linger_ns {
+                // Closed and silent past TIME-WAIT: forgotten, a new connection.
+                for key in conn.keys {
+                    self.tcp.remove(&key);
+                }
+                found = None;
+            }
+        }
+        let (ci, direction) = match found {
+            Some(entry) => entry,
+            None => self.open_tcp(s, k, rev)?,
+        };
+        let n = s.payload.len();
+        let flags = s.flags;
+        let conn = &mut self.conns[ci];
+        let row = &mut self.flows[conn.flow];
+        let closed = row.closed.is_some();
+        if found.is_some() {
+            let half = &conn.halves[direction];
+            if flags & SYN != 0
+                && (half.isn.is_some() || half.started || row.mid_session || closed) {
+                // `syn_is_new`: a new connection on a reused 4-tuple (a note), or the
+                // same ISN again (a retransmission): either way not plain. (What is
+                // left is the first SYN of this direction: the SYN/ACK.)
+                return None;
+            }
+            if closed && n > 0 {
+                // New bytes reuse the 4-tuple; old ones are retransmissions: not plain.
+                return None;
+            }
+        }
+        row.last_ts = s.ts;
+        let c = &mut row.stats[direction];
+        c.packets += 1;
+        c.bytes += n as u64;
+        let [h0, h1] = &mut conn.halves;
+        let (half, peer) = if direction == 0 { (h0, h1) } else { (h1, h0) };
+        if s.window != 0 {
+            half.window_seen = true;
+        } else if half.window_seen && flags & (SYN | RST) == 0 && !closed {
+            return None; // a zero window: probes may follow
+        }
+        if closed {
+            return Some(()); // a late packet without bytes or SYN: counted, nothing more
+        }
+        let mut seq = s.seq;
+        if flags & SYN != 0 {
+            if half.isn.is_some() {
+                return None;
+            }
+            half.isn = Some(seq);
+            half.started = true;
+            half.next_seq = seq.wrapping_add(1);
+            if flags & ACK != 0 && !peer.started {
+                // A SYN/ACK without the SYN: its ACK gives the client's ISN + 1.
+                peer.isn = Some(s.ack.wrapping_sub(1));
+                peer.started = true;
+                peer.next_seq = s.ack;
+            }
+            seq = seq.wrapping_add(1);
+        } else if !half.started {
+            half.started = true;
+            half.next_seq = seq;
+        }
+        let mut rel = seq_diff(seq, half.next_seq); // stream offset - next offset
+        if n > 0 {
+            let keep_alive = n <= 1 && flags & (SYN | FIN | RST) == 0
+                && rel == if half.finished { 0 } else { -1 };
+            if !keep_alive {
+                if half.finished || rel != 0 {
+                    return None; // data after the FIN, a retransmission, a hole
+                }
+                c.delivered += n as u64;
+                half.next_seq = half.next_seq.wrapping_add(n as u32);
+                rel = -(n as i64);
+            }
+        }
+        if flags & FIN != 0 && !half.finished {
+            if rel + n as i64 > 0 {
+                return None; // bytes missing before the FIN
+            }
+            half.finished = true;
+        }
+        if flags & RST != 0 {
+            row.closed = Some(Closed::Rst);
+        } else if half.finished && peer.finished {
+            row.closed = Some(Closed::Fin);
+        }
+        Some(())
+    }
+
+    /// `FlowTable._open_tcp`: (connection, direction of this packet's sender).
+    fn open_tcp(&mut self, s: &Seg, k: u128, rev: u128) -> Option<(usize, usize)> {
+        let (mid_session, client) = if s.flags & SYN != 0 {
+            (false, s.flags & ACK == 0) // a SYN/ACK comes from the server
+        } else {
+            (true, self.sender_is_client(s))
+        };
+        let flow = self.new_flow(true, s, client, mid_session)?;
+        let keys = if client { [k, rev] } else { [rev, k] };
+        let ci = self.conns.len();
+        self.conns.push(Conn { flow, halves: Default::default(), keys });
+        self.tcp.insert(keys[1], (ci, 1));
+        self.tcp.insert(keys[0], (ci, 0));
+        Some((ci, usize::from(!client)))
+    }
+}
+
+/// The flows of a classic pcap file read from `input`, as the reference's `flows` lists
+/// them (in id order), or None: not a plain capture (see the module docs), not classic
+/// pcap, or a read error — the reference then reads the file itself.
+pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
+    let mut chunks = Chunks { src: input, buf: Vec::new(), pos: 0, end: 0 };
+    if chunks.fill(24).ok()? < 24 {
+        return None;
+    }
+    let head: [u8; 24] = chunks.buf[..24].try_into().ok()?;
+    chunks.pos = 24;
+    let (big_endian, nanosecond, hsize) = match head[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] => (false, false, 16),
+        [0xa1, 0xb2, 0xc3, 0xd4] => (true, false, 16),
+        [0x4d, 0x3c, 0xb2, 0xa1] => (false, true, 16),
+        [0xa1, 0xb2, 0x3c, 0x4d] => (true, true, 16),
+        [0x34, 0xcd, 0xb2, 0xa1] => (false, false, 24),
+        [0xa1, 0xb2, 0xcd, 0x34] => (true, false, 24),
+        _ => return None,
+    };
+    let u32_at = |b: &[u8], at: usize| {
+        let v: [u8; 4] = b[at..at + 4].try_into().unwrap();
+        if big_endian { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) }
+    };
+    let snaplen = u32_at(&head, 16);
+    let linktype = u32_at(&head, 20) & LINKTYPE_MASK;
+    if linktype != crate::packets::LINKTYPE_ETHERNET {
+        return None;
+    }
+    let max_caplen = snaplen.clamp(STANDARD_MAX_CAPLEN, MAX_RECORD);
+    let scale: u64 = if nanosecond { 1 } else { 1000 };
+    let mut table = Table::new(config);
+    let mut frame: u64 = 0;
+    let mut last_ts: u64 = 0;
+    loop {
+        let got = chunks.fill(hsize).ok()?;
+        if got < hsize {
+            // The clean end, or a partial record header (a note): the reference's.
+            return (got == 0).then_some(table.flows);
+        }
+        let at = chunks.pos;
+        let (sec, frac, incl) = (u32_at(&chunks.buf, at), u32_at(&chunks.buf, at + 4),
+                                 u32_at(&chunks.buf, at + 8));
+        if incl > max_caplen {
+            return None; // corrupt: the reference resyncs and notes it
+        }
+        let length = hsize + incl as usize;
+        if chunks.fill(length).ok()? < length {
+            return None; // a truncated last record (a note)
+        }
+        frame += 1;
+        let ts = u64::from(sec) * 1_000_000_000 + u64::from(frac) * scale;
+        if ts < last_ts {
+            return None; // time went backwards: eviction keys and retirement differ
+        }
+        last_ts = ts;
+        let data = &chunks.buf[chunks.pos + hsize..chunks.pos + length];
+        let f = fast_path(linktype, data)?;
+        let s = Seg {
+            frame, ts, src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, seq: f.seq,
+            ack: f.ack, flags: f.flags, window: f.window,
+            payload: &data[f.payload.0..f.payload.1],
+        };
+        if f.protocol == 6 { table.tcp(&s)? } else { table.udp(&s)? }
+        chunks.pos += length;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORTS: &[u16] = &[7563];
+    const CONFIG: Config<'static> = Config { server_ports: PORTS, max_flows: 8,
+                                             linger_ns: 240_000_000_000 };
+
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(src: u8, sport: u16, dst: u8, dport: u16, seq: u32, ack: u32, flags: u8,
+           payload: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&sport.to_be_bytes());
+        body.extend_from_slice(&dport.to_be_bytes());
+        body.extend_from_slice(&seq.to_be_bytes());
+        body.extend_from_slice(&ack.to_be_bytes());
+        body.extend_from_slice(&[0x50, flags, 0x20, 0, 0, 0, 0, 0]);
+        body.extend_from_slice(payload);
+        let total = (20 + body.len()) as u16;
+        let mut v = vec![0u8; 12];
+        v.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        v.extend_from_slice(&total.to_be_bytes());
+        v.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, src, 10, 0, 0, dst]);
+        v.extend_from_slice(&body);
+        v
+    }
+
+    /// A nanosecond little-endian pcap file of (time, frame) records.
+    fn pcap(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        let mut v = vec![0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for (ts, data) in frames {
+            v.extend_from_slice(&((ts / 1_000_000_000) as u32).to_le_bytes());
+            v.extend_from_slice(&((ts % 1_000_000_000) as u32).to_le_bytes());
+            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            v.extend_from_slice(data);
+        }
+        v
+    }
+
+    fn session() -> Vec<(u64, Vec<u8>)> {
+        let t = 1_000_000_000_000;
+        vec![
+            (t, tcp(2, 40000, 1, 7563, 99, 0, 0x02, b"")),
+            (t + 1, tcp(1, 7563, 2, 40000, 499, 100, 0x12, b"")),
+            (t + 2, tcp(2, 40000, 1, 7563, 100, 500, 0x10, b"")),
+            (t + 3, tcp(2, 40000, 1, 7563, 100, 500, 0x18, b"request")),
+            (t + 4, tcp(1, 7563, 2, 40000, 500, 107, 0x18, b"the answer")),
+            (t + 5, tcp(2, 40000, 1, 7563, 106, 510, 0x10, b"\0")), // keep-alive
+            (t + 6, tcp(2, 40000, 1, 7563, 107, 510, 0x11, b"")),
+            (t + 7, tcp(1, 7563, 2, 40000, 510, 108, 0x11, b"")),
+            (t + 8, tcp(2, 40000, 1, 7563, 108, 511, 0x10, b"")), // after the close
+        ]
+    }
+
+    #[test]
+    fn a_plain_session_is_counted() {
+        let rows = flow_stats(&pcap(&session())[..], &CONFIG).unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert!(r.tcp && !r.mid_session);
+        assert_eq!((r.client, r.server), (([10, 0, 0, 2], 40000), ([10, 0, 0, 1], 7563)));
+        assert_eq!((r.first_frame, r.last_ts - r.first_ts, r.closed), (1, 8, Some(Closed::Fin)));
+        assert_eq!(r.stats, [Counts { packets: 6, bytes: 8, delivered: 7 },
+                             Counts { packets: 3, bytes: 10, delivered: 10 }]);
+    }
+
+    #[test]
+    fn anything_unusual_declines() {
+        let plain = session();
+        let mut retransmitted = plain.clone();
+        retransmitted.insert(4, plain[3].clone());
+        let mut hole = plain.clone();
+        hole.remove(3);
+        let mut backwards = plain.clone();
+        backwards[5].0 = 0;
+        let mut data_after_close = plain.clone();
+        data_after_close.push((plain[8].0, tcp(2, 40000, 1, 7563, 108, 511, 0x18, b"more")));
+        for frames in [retransmitted, hole, backwards, data_after_close] {
+            assert!(flow_stats(&pcap(&frames)[..], &CONFIG).is_none());
+        }
+        let file = pcap(&plain);
+        assert!(flow_stats(&file[..file.len() - 3], &CONFIG).is_none()); // cut record
+        assert!(flow_stats(&file[..20], &CONFIG).is_none()); // cut header
+        // More flows than the reference's table holds without evicting.
+        let many: Vec<_> = (0..9u16)
+            .map(|i| (1_000 + u64::from(i), tcp(2, 40000 + i, 1, 7563, 1, 0, 0x02, b"")))
+            .collect();
+        assert!(flow_stats(&pcap(&many)[..], &CONFIG).is_none());
+        assert_eq!(flow_stats(&pcap(&many[..8])[..], &CONFIG).unwrap().len(), 8);
+    }
+
+    /// Stable stand-in for a fuzz target: arbitrary bytes after a pcap header, and
+    /// damaged copies of a plain file, never panic.
+    #[test]
+    fn arbitrary_files_never_panic() {
+        let mut rng = crate::testrand::XorShift::new(0x1234_5678_9ABC_DEF1);
+        let mut next = || rng.next();
+        let plain = pcap(&session());
+        for _ in 0..3_000 {
+            let mut file = if next() & 1 == 0 {
+                plain.clone()
+            } else {
+                let mut v = plain[..24].to_vec();
+                v.extend((0..next() % 200).map(|_| next() as u8));
+                v
+            };
+            for _ in 0..next() % 4 {
+                let at = (next() as usize) % file.len();
+                file[at] = next() as u8;
+            }
+            let cut = (next() as usize) % (file.len() + 1);
+            let _ = flow_stats(&file[..cut], &CONFIG);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+"""The statistics-only path of ``cvipsniff flows``: a whole-file pass that may decline.
+
+``flows`` needs per flow only counters, times, roles and how it closed, yet the reference
+(reader → :class:`~cvipsniff.packets.PacketDecoder` → :class:`~cvipsniff.flows.FlowTable`)
+builds a Frame, a Packet and a flow event per packet, about 2 µs each. For a *plain*
+classic pcap file — every frame on the decoder's fast path, time never going backwards,
+every TCP segment exactly where its receiver expects it, no flow-table cap in reach — the
+compiled accelerator's ``flow_stats`` counts the same figures in one pass over the file
+(``accel/src/flowstats.rs`` says exactly what it takes as plain). For anything else it
+declines (None) and the caller runs the reference over the whole file, so the output is
+always the reference's; on the pure-Python path this always declines.
+
+A plain capture gives the reference no note, gap, retransmission or buffer to report, so
+``--notes`` adds nothing to it either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from cvipsniff.flows.addresses import endpoint, format_ip
+from cvipsniff.flows.table import DEFAULT_CLOSED_LINGER_NS, DEFAULT_MAX_FLOWS
+from cvipsniff.model import TCP, UDP, DirectionStats, Flow
+from dissectors.accel import accelerated
+
+__all__ = ["plain_flows"]
+
+
+def _decline(_path: str, _server_ports: list[int], _max_flows: int,
+             _linger_ns: int) -> list[tuple] | None:
+    """The pure-Python stand-in: always the reference."""
+    return None
+
+
+_flow_stats: Callable[[str, list[int], int, int], list[tuple] | None] = accelerated(
+    "flow_stats", _decline)
+
+
+def plain_flows(path: str, server_ports: Collection[int]) -> list[Flow] | None:
+    """The flows a :class:`~cvipsniff.flows.FlowTable` with default limits and these
+    ``server_ports`` would list after reading ``path`` through the reference pipeline
+    (equal objects, in id order), or None where the fast pass declines (any capture but
+    a plain, uncompressed classic pcap file; stdin; the pure-Python path)."""
+    if path == "-":
+        return None
+    rows = _flow_stats(path, sorted(server_ports), DEFAULT_MAX_FLOWS,
+                       DEFAULT_CLOSED_LINGER_NS)
+    if rows is None:
+        return None
+    ports = frozenset(server_ports)
+    flows: list[Flow] = []
+    for flow_id, row in enumerate(rows):
+        (tcp, client_ip, client_port, server_ip, server_port, first_frame, first_ts,
+         last_ts, mid_session, closed, a, b) = row
+        flows.append(Flow(
+            flow_id, TCP if tcp else UDP, _endpoint(client_ip, client_port, ports),
+            _endpoint(server_ip, server_port, ports), first_frame, first_ts, last_ts,
+            mid_session, closed,
+            (DirectionStats(*a), DirectionStats(*b))))
+    return flows
+
+
+def _endpoint(raw: bytes, port: int, server_ports: frozenset[int]) -> tuple[str, int]:
+    """As :meth:`FlowTable._endpoints`: a server's endpoint is one shared tuple."""
+    return endpoint(raw, port) if port in server_ports else (format_ip(raw), port)

@@ -1,0 +1,313 @@
+"""``cvipsniff flows``' statistics-only pass (:mod:`cvipsniff.flowstats`, the compiled
+``flow_stats``) against the reference pipeline (reader → decoder → ``FlowTable``).
+
+Whenever the pass answers, its flows must equal the reference's field for field; when in
+doubt it must decline. Checked on every bundled capture rewritten as classic pcap, on
+mutated copies of the plain ones (frames dropped, repeated, swapped, delayed, flags and
+windows changed, the file cut), on hand-made conversations of the cases the pass takes
+(handshakes from either side, mid-session pick-ups, keep-alives, resets, sequence
+wrap-around, a 4-tuple reused after TIME-WAIT, UDP), and through the command line on both
+paths (text, ``-T json``, ``--notes``), byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cvipsniff.capture import open_capture
+from cvipsniff.capture.writer import PcapWriter
+from cvipsniff.commands.flows import _reference_flows
+from cvipsniff.flows.table import DEFAULT_CLOSED_LINGER_NS
+from cvipsniff.flowstats import plain_flows
+from cvipsniff.model import Flow, Frame
+from cvipsniff.pipeline import default_server_ports
+from dissectors.accel import COMPILED
+
+from .conftest import CAPTURES, ROOT
+
+compiled_only = pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built")
+
+PORTS = default_server_ports()
+SERVER_PORT = 7563 if 7563 in PORTS else min(PORTS)
+SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
+CAPTURE_FILES = sorted(CAPTURES.rglob("*.pcap*"))
+
+
+# ---- building captures ---------------------------------------------------------------
+
+def tcp(src: int, sport: int, dst: int, dport: int, seq: int, ack: int, flags: int,
+        payload: bytes = b"", window: int = 8192) -> bytes:
+    """An Ethernet/IPv4/TCP frame between 10.0.0.<src> and 10.0.0.<dst>."""
+    segment = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                          0x50, flags, window, 0, 0) + payload
+    return _ipv4(src, dst, 6, segment)
+
+
+def udp(src: int, sport: int, dst: int, dport: int, payload: bytes) -> bytes:
+    return _ipv4(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
+                 + payload)
+
+
+def _ipv4(src: int, dst: int, protocol: int, body: bytes) -> bytes:
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0x4000, 64, protocol, 0,
+                     bytes([10, 0, 0, src]), bytes([10, 0, 0, dst]))
+    frame = b"\x00" * 12 + b"\x08\x00" + ip + body
+    return frame + b"\x00" * (60 - len(frame))  # Ethernet's minimum, as on the wire
+
+
+def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> Path:
+    """(time in ns, Ethernet frame) pairs as a nanosecond classic pcap file."""
+    with PcapWriter(str(path), 1, nanosecond=True) as writer:
+        for number, (ts_ns, data) in enumerate(frames, 1):
+            writer.write(Frame(number, ts_ns, len(data), len(data), 1, data, 0))
+    return path
+
+
+def as_pcap(capture: Path, dest: Path) -> list[tuple[int, bytes]] | None:
+    """A bundled capture's frames rewritten as classic pcap (None: not all Ethernet)."""
+    frames: list[tuple[int, bytes]] = []
+    with open_capture(str(capture), on_note=lambda _note: None) as reader:
+        for frame in reader:
+            if frame.linktype != 1 or not 0 <= frame.ts_ns < 1 << 62:
+                return None
+            frames.append((frame.ts_ns, frame.data))
+    write_pcap(dest, frames)
+    return frames
+
+
+def compare(path: Path) -> list[Flow] | None:
+    """The fast pass's flows for ``path`` (None: declined), checked equal to the
+    reference's whenever it answers."""
+    fast = plain_flows(str(path), PORTS)
+    if fast is not None:
+        reference = _reference_flows(str(path), PORTS, None)
+        assert fast == reference, path
+    return fast
+
+
+def conversation(client: int, cport: int, start_ns: int, isn: int = 1000,
+                 server_isn: int = 5000, requests: int = 2, close: str = "fin",
+                 keep_alive: bool = False) -> list[tuple[int, bytes]]:
+    """A plain TCP conversation with SERVER_PORT of 10.0.0.1."""
+    t = start_ns
+    out = []
+
+    def put(frame: bytes) -> None:
+        nonlocal t
+        out.append((t, frame))
+        t += 1_000_000
+
+    c, s = isn + 1, server_isn + 1
+    put(tcp(client, cport, 1, SERVER_PORT, isn, 0, SYN))
+    put(tcp(1, SERVER_PORT, client, cport, server_isn, c, SYN | ACK))
+    put(tcp(client, cport, 1, SERVER_PORT, c, s, ACK))
+    for i in range(requests):
+        ask, answer = b"Q" * (10 + i), b"A" * (300 + i)
+        put(tcp(client, cport, 1, SERVER_PORT, c, s, PSH | ACK, ask))
+        c += len(ask)
+        put(tcp(1, SERVER_PORT, client, cport, s, c, PSH | ACK, answer))
+        s += len(answer)
+        put(tcp(client, cport, 1, SERVER_PORT, c, s, ACK))
+        if keep_alive:
+            put(tcp(client, cport, 1, SERVER_PORT, c - 1, s, ACK, b"\x00"))
+            put(tcp(1, SERVER_PORT, client, cport, s, c, ACK))
+    if close == "fin":
+        put(tcp(client, cport, 1, SERVER_PORT, c, s, FIN | ACK))
+        put(tcp(1, SERVER_PORT, client, cport, s, c + 1, FIN | ACK))
+        put(tcp(client, cport, 1, SERVER_PORT, c + 1, s + 1, ACK))
+    elif close == "rst":
+        put(tcp(client, cport, 1, SERVER_PORT, c, 0, RST, window=0))
+    return out
+
+
+# ---- the bundled captures ------------------------------------------------------------
+
+@compiled_only
+def test_bundled_captures_as_pcap(tmp_path: Path) -> None:
+    """Every bundled capture (as classic pcap): the pass equals the reference or
+    declines; it takes the plain ones and declines the impaired ones."""
+    taken, declined = [], []
+    for index, capture in enumerate(CAPTURE_FILES):
+        dest = tmp_path / f"{index}.pcap"
+        if as_pcap(capture, dest) is None:
+            continue
+        (taken if compare(dest) is not None else declined).append(capture.name)
+    assert taken and declined, (taken, declined)
+
+
+@compiled_only
+def test_pcapng_and_compressed_files_decline(tmp_path: Path) -> None:
+    """Only uncompressed classic pcap is walked: the reference reads everything else."""
+    pcapng = next(p for p in CAPTURE_FILES if p.suffix == ".pcapng")
+    assert plain_flows(str(pcapng), PORTS) is None
+    plain = write_pcap(tmp_path / "c.pcap", conversation(2, 40000, 10**18))
+    assert compare(plain) is not None
+    gz = tmp_path / "c.pcap.gz"
+    subprocess.run(["gzip", "-k", "-c", str(plain)], stdout=gz.open("wb"), check=True)
+    assert plain_flows(str(gz), PORTS) is None
+    assert plain_flows("-", PORTS) is None
+    assert plain_flows(str(tmp_path / "missing.pcap"), PORTS) is None
+
+
+# ---- mutations of plain captures -----------------------------------------------------
+
+def _mutate(rng: random.Random, frames: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    frames = list(frames)
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        i = rng.randrange(len(frames))
+        ts, data = frames[i]
+        kind = rng.choice(["drop", "repeat", "swap", "late", "flags", "window", "seq",
+                           "byte"])
+        if kind == "drop":
+            del frames[i]
+        elif kind == "repeat":
+            frames.insert(i + 1, (ts, data))
+        elif kind == "swap" and i + 1 < len(frames):
+            frames[i], frames[i + 1] = (frames[i + 1][0], data), (ts, frames[i + 1][1])
+        elif kind == "late":
+            frames[i] = (max(0, ts - rng.choice([1, 10**9, 300 * 10**9])), data)
+        elif len(data) > 54:
+            at = {"flags": 47, "window": 48, "seq": 41, "byte": rng.randrange(len(data))}.get(
+                kind, 47)
+            value = rng.choice([0, 1, 2, 4, 0x11, 0x12, 0x14, 0xFF, data[at] ^ 1])
+            frames[i] = (ts, data[:at] + bytes([value]) + data[at + 1:])
+        if not frames:
+            break
+    return frames
+
+
+@compiled_only
+def test_mutated_plain_captures(tmp_path: Path) -> None:
+    """Damaged copies of plain captures: equal to the reference whenever answered."""
+    rng = random.Random(1717)
+    sources = [conversation(2, 40000, 10**18, requests=3) + conversation(3, 40001, 10**18 + 1)
+               + [(10**18 + 2 * 10**7, udp(4, 5000, 1, SERVER_PORT, b"ping request"))]]
+    for index, capture in enumerate(CAPTURE_FILES[:20]):
+        frames = as_pcap(capture, tmp_path / f"src{index}.pcap")
+        if frames and compare(tmp_path / f"src{index}.pcap") is not None:
+            sources.append(frames)
+    answered = declined = 0
+    for n in range(120):
+        frames = _mutate(rng, rng.choice(sources))
+        if not frames:
+            continue
+        path = write_pcap(tmp_path / f"m{n}.pcap", frames)
+        if n % 10 == 0:  # a cut file: a partial record at the end
+            data = path.read_bytes()
+            path.write_bytes(data[:rng.randrange(24, len(data))])
+        if compare(path) is None:
+            declined += 1
+        else:
+            answered += 1
+    assert answered and declined, (answered, declined)
+
+
+# ---- hand-made conversations ---------------------------------------------------------
+
+@compiled_only
+@pytest.mark.parametrize("name", ["fin", "rst", "open", "keep-alive", "wrap", "syn-ack-first",
+                                  "mid-session", "reuse-after-linger", "udp"])
+def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
+    t0 = 1_700_000_000 * 10**9
+    if name in ("fin", "rst", "open"):
+        frames = conversation(2, 40000, t0, close=name)
+    elif name == "keep-alive":
+        frames = conversation(2, 40000, t0, keep_alive=True)
+    elif name == "wrap":
+        frames = conversation(2, 40000, t0, isn=0xFFFFFFF0, server_isn=0xFFFFFF00,
+                              requests=4)
+    elif name == "syn-ack-first":
+        frames = conversation(2, 40000, t0)[1:]
+    elif name == "mid-session":
+        frames = conversation(2, 40000, t0)[4:]
+    elif name == "reuse-after-linger":
+        frames = (conversation(2, 40000, t0)
+                  + conversation(2, 40000, t0 + DEFAULT_CLOSED_LINGER_NS + 10**9, isn=9))
+    else:
+        frames = [(t0 + i * 10**8, udp(2 + i % 2, 5000, 1, SERVER_PORT, b"x" * (12 + i % 3)))
+                  for i in range(12)]
+        frames.append((t0 + 12 * 10**8, udp(1, SERVER_PORT, 2, 5000, b"answer to them")))
+    flows = compare(write_pcap(tmp_path / "c.pcap", frames))
+    assert flows is not None, name
+    if name == "reuse-after-linger":
+        assert len(flows) == 2
+
+
+@compiled_only
+@pytest.mark.parametrize("name", ["retransmission", "hole", "zero-window", "port-reuse",
+                                  "data-after-close", "udp-duplicate", "backwards",
+                                  "not-ethernet-ipv4"])
+def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
+    """Each of these has a note, a counter or a decision only the reference makes."""
+    t0 = 1_700_000_000 * 10**9
+    frames = conversation(2, 40000, t0)
+    if name == "retransmission":
+        frames.insert(5, frames[3])
+    elif name == "hole":
+        del frames[3]
+    elif name == "zero-window":
+        ts, _ = frames[5]
+        frames[5] = (ts, tcp(2, 40000, 1, SERVER_PORT, 1011, 5301, ACK, window=0))
+    elif name == "port-reuse":
+        frames += conversation(2, 40000, t0 + 10**9, isn=77)
+    elif name == "data-after-close":
+        frames.append((t0 + 10**9, tcp(2, 40000, 1, SERVER_PORT, 5, 5, ACK, b"late")))
+    elif name == "udp-duplicate":
+        frames = [(t0, udp(2, 5000, 1, SERVER_PORT, b"same datagram")),
+                  (t0 + 1000, udp(2, 5000, 1, SERVER_PORT, b"same datagram"))]
+    elif name == "backwards":
+        frames[4] = (t0 - 1, frames[4][1])
+    else:
+        frames.insert(2, (frames[1][0], b"\x00" * 12 + b"\x08\x06" + b"\x00" * 28))  # ARP
+    path = write_pcap(tmp_path / "c.pcap", frames)
+    assert plain_flows(str(path), PORTS) is None
+
+
+# ---- the command line, both paths ----------------------------------------------------
+
+def _cli(files: list[Path], pure: bool) -> list[bytes]:
+    env = dict(os.environ)
+    env.pop("CVIPSNIFF_PURE_PYTHON", None)
+    if pure:
+        env["CVIPSNIFF_PURE_PYTHON"] = "1"
+    outputs = []
+    for path in files:
+        for extra in ([], ["-T", "json"], ["--notes"]):
+            done = subprocess.run([sys.executable, "-m", "cvipsniff", "flows", "-r", str(path),
+                                   *extra], cwd=ROOT, env=env, capture_output=True,
+                                  timeout=300, check=False)
+            outputs.append(done.stdout + b"\0" + done.stderr + bytes([done.returncode]))
+    return outputs
+
+
+def test_cli_same_output_on_both_paths(tmp_path: Path) -> None:
+    """`flows` text, JSON and --notes byte for byte on the compiled and pure paths, on a
+    plain pcap, an impaired one, a bundled pcapng and a cut file."""
+    plain = write_pcap(tmp_path / "plain.pcap", conversation(2, 40000, 10**18)
+                       + conversation(3, 40001, 10**18 + 5 * 10**6, close="rst"))
+    frames = conversation(2, 40000, 10**18)
+    frames.insert(5, frames[3])
+    impaired = write_pcap(tmp_path / "impaired.pcap", frames)
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(plain.read_bytes()[:-7])
+    files = [plain, impaired, cut, CAPTURE_FILES[0]]
+    assert _cli(files, pure=False) == _cli(files, pure=True)
+
+
+def test_pure_python_path_always_declines(tmp_path: Path) -> None:
+    """On the pure-Python path every file goes through the reference."""
+    plain = write_pcap(tmp_path / "plain.pcap", conversation(2, 40000, 10**18))
+    env = dict(os.environ, CVIPSNIFF_PURE_PYTHON="1")
+    code = ("import sys; from cvipsniff.flowstats import plain_flows; "
+            "from dissectors.accel import COMPILED; "
+            "print(COMPILED, plain_flows(sys.argv[1], {7563}))")
+    done = subprocess.run([sys.executable, "-c", code, str(plain)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False", "None"]
