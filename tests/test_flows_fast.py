@@ -62,6 +62,17 @@ def _ipv4(src: int, dst: int, protocol: int, body: bytes) -> bytes:
     return frame + b"\x00" * (60 - len(frame))  # Ethernet's minimum, as on the wire
 
 
+def noise() -> list[bytes]:
+    """Frames the reference decoder drops without a note: ARP, STP (802.3 LLC), LLDP,
+    ICMP, ICMPv6 echo."""
+    ipv6 = (b"\x00" * 12 + b"\x86\xdd" + struct.pack("!IHBB", 6 << 28, 8, 58, 64)
+            + bytes(32) + b"\x80\x00" + bytes(6))
+    return [b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + bytes(28),
+            b"\x01\x80\xc2" + bytes(9) + b"\x00\x26\x42\x42\x03" + bytes(41),
+            b"\x01\x80\xc2" + bytes(9) + b"\x88\xcc" + bytes(46),
+            _ipv4(2, 1, 1, b"\x08\x00" + bytes(30)), ipv6]
+
+
 def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> Path:
     """(time in ns, Ethernet frame) pairs as a nanosecond classic pcap file."""
     with PcapWriter(str(path), 1, nanosecond=True) as writer:
@@ -187,14 +198,17 @@ def _mutate(rng: random.Random, frames: list[tuple[int, bytes]]) -> list[tuple[i
 def test_mutated_plain_captures(tmp_path: Path) -> None:
     """Damaged copies of plain captures: equal to the reference whenever answered."""
     rng = random.Random(1717)
-    sources = [conversation(2, 40000, 10**18, requests=3) + conversation(3, 40001, 10**18 + 1)
-               + [(10**18 + 2 * 10**7, udp(4, 5000, 1, SERVER_PORT, b"ping request"))]]
+    made = sorted(conversation(2, 40000, 10**18, requests=3) + conversation(3, 40001, 10**18 + 1)
+                  + [(10**18 + 2 * 10**7, udp(4, 5000, 1, SERVER_PORT, b"ping request"))]
+                  + [(10**18 + 3 * 10**7, frame) for frame in noise()], key=lambda f: f[0])
+    assert compare(write_pcap(tmp_path / "made.pcap", made)) is not None
+    sources = [made]
     for index, capture in enumerate(CAPTURE_FILES[:20]):
         frames = as_pcap(capture, tmp_path / f"src{index}.pcap")
         if frames and compare(tmp_path / f"src{index}.pcap") is not None:
             sources.append(frames)
     answered = declined = 0
-    for n in range(120):
+    for n in range(160):
         frames = _mutate(rng, rng.choice(sources))
         if not frames:
             continue
@@ -213,7 +227,7 @@ def test_mutated_plain_captures(tmp_path: Path) -> None:
 
 @compiled_only
 @pytest.mark.parametrize("name", ["fin", "rst", "open", "keep-alive", "wrap", "syn-ack-first",
-                                  "mid-session", "reuse-after-linger", "udp"])
+                                  "mid-session", "reuse-after-linger", "udp", "noise"])
 def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
     t0 = 1_700_000_000 * 10**9
     if name in ("fin", "rst", "open"):
@@ -230,6 +244,10 @@ def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
     elif name == "reuse-after-linger":
         frames = (conversation(2, 40000, t0)
                   + conversation(2, 40000, t0 + DEFAULT_CLOSED_LINGER_NS + 10**9, isn=9))
+    elif name == "noise":
+        frames = conversation(2, 40000, t0)
+        for i, frame in enumerate(noise()):
+            frames.insert(2 * i + 1, (frames[2 * i][0], frame))
     else:
         frames = [(t0 + i * 10**8, udp(2 + i % 2, 5000, 1, SERVER_PORT, b"x" * (12 + i % 3)))
                   for i in range(12)]
@@ -243,7 +261,7 @@ def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
 @compiled_only
 @pytest.mark.parametrize("name", ["retransmission", "hole", "zero-window", "port-reuse",
                                   "data-after-close", "udp-duplicate", "backwards",
-                                  "not-ethernet-ipv4"])
+                                  "vlan", "bad-ip-header", "short-udp", "ipv6-extension"])
 def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
     """Each of these has a note, a counter or a decision only the reference makes."""
     t0 = 1_700_000_000 * 10**9
@@ -264,8 +282,18 @@ def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
                   (t0 + 1000, udp(2, 5000, 1, SERVER_PORT, b"same datagram"))]
     elif name == "backwards":
         frames[4] = (t0 - 1, frames[4][1])
-    else:
-        frames.insert(2, (frames[1][0], b"\x00" * 12 + b"\x08\x06" + b"\x00" * 28))  # ARP
+    elif name == "vlan":  # decoded by the reference's general path
+        ts, data = frames[3]
+        frames[3] = (ts, data[:12] + b"\x81\x00\x00\x07" + data[12:])
+    elif name == "bad-ip-header":  # ICMP in an IPv4 header of length 16: a note
+        frames.insert(2, (frames[1][0], _ipv4(2, 1, 1, bytes(30))[:14] + b"\x44"
+                          + _ipv4(2, 1, 1, bytes(30))[15:]))
+    elif name == "short-udp":  # a UDP datagram below the fast path's 40 IPv4 bytes
+        frames.append((frames[-1][0], udp(2, 5000, 1, SERVER_PORT, b"hi")))
+    else:  # ICMPv6 behind a hop-by-hop header: walked by the reference
+        frames.append((frames[-1][0], b"\x00" * 12 + b"\x86\xdd"
+                       + struct.pack("!IHBB", 6 << 28, 16, 0, 64) + bytes(32)
+                       + bytes([58, 0]) + bytes(6) + b"\x80\x00" + bytes(6)))
     path = write_pcap(tmp_path / "c.pcap", frames)
     assert plain_flows(str(path), PORTS) is None
 

@@ -8,7 +8,9 @@
 //! first and last times, roles and how each flow closed; no note, no gap, no buffer. This
 //! module computes exactly that without building a Python object per packet.
 //!
-//! The moment anything else shows up — a frame off the fast path, a retransmission, an
+//! (Frames the reference drops without a word — ARP, LLDP, STP, ICMP, ICMPv6... — are
+//! skipped here too.) The moment anything else shows up — any other frame off the
+//! decoder's fast path, a retransmission, an
 //! out-of-order or overlapping segment, a FIN ahead of a hole, data after a FIN, a zero
 //! window, a reused 4-tuple, a UDP datagram that may be a capture duplicate, a corrupt or
 //! truncated record, a flow table that could reach its cap (evictions) — the pass
@@ -371,6 +373,42 @@ impl<'a> Table<'a> {
     }
 }
 
+const SNAP_HEADER: [u8; 6] = [0xaa, 0xaa, 0x03, 0, 0, 0];
+
+/// Whether the reference decoder drops an Ethernet frame off the fast path without a note
+/// (`decode_general` returning None): a non-IP EtherType (ARP, LLDP...), 802.3 without
+/// SNAP (STP...), or an IPv4/IPv6 packet of another protocol than TCP or UDP (ICMP,
+/// ICMPv6, IGMP...) whose header the reference reads without complaint. Anything it
+/// would decode or note (VLAN tags, SNAP, IPv6 extension headers, a header that lies)
+/// is not.
+fn ignored(d: &[u8]) -> bool {
+    if d.len() < 14 {
+        return false; // too short for Ethernet: a note
+    }
+    let be16 = |at: usize| usize::from(u16::from_be_bytes([d[at], d[at + 1]]));
+    let captured = d.len() - 14;
+    match be16(12) {
+        0x0800 => {
+            if captured < 20 {
+                return false;
+            }
+            let header_length = usize::from(d[14] & 0x0F) << 2;
+            let total_length = match be16(16) { 0 => captured, n => n };
+            d[14] >> 4 == 4 && header_length >= 20 && total_length >= header_length
+                && header_length <= captured && d[23] != 6 && d[23] != 17
+        }
+        0x86DD => {
+            // No bytes missing (the reference may note them), no extension header
+            // (walked, and may hold TCP or UDP) and not TCP or UDP itself.
+            captured >= 40 && d[14] >> 4 == 6 && 40 + be16(18) <= captured
+                && !matches!(d[20], 0 | 6 | 17 | 43 | 44 | 51 | 60)
+        }
+        0x8100 | 0x88A8 | 0x9100 | 0x9200 | 0x9300 => false, // VLAN tags: walked
+        ethertype if ethertype <= 1500 => d.len() < 22 || d[14..20] != SNAP_HEADER,
+        _ => true,
+    }
+}
+
 /// The flows of a classic pcap file read from `input`, as the reference's `flows` lists
 /// them (in id order), or None: not a plain capture (see the module docs), not classic
 /// pcap, or a read error — the reference then reads the file itself.
@@ -427,7 +465,13 @@ pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
         }
         last_ts = ts;
         let data = &chunks.buf[chunks.pos + hsize..chunks.pos + length];
-        let f = fast_path(linktype, data)?;
+        let Some(f) = fast_path(linktype, data) else {
+            if ignored(data) {
+                chunks.pos += length;
+                continue;
+            }
+            return None; // another shape: the reference's general decoder
+        };
         let s = Seg {
             frame, ts, src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, seq: f.seq,
             ack: f.ack, flags: f.flags, window: f.window,
@@ -518,7 +562,11 @@ mod tests {
         backwards[5].0 = 0;
         let mut data_after_close = plain.clone();
         data_after_close.push((plain[8].0, tcp(2, 40000, 1, 7563, 108, 511, 0x18, b"more")));
-        for frames in [retransmitted, hole, backwards, data_after_close] {
+        let mut bad_ip = plain.clone();
+        bad_ip[2].1[14] = 0x55; // IP version 5: the reference notes it
+        let mut vlan = plain.clone();
+        vlan[2].1.splice(12..12, [0x81, 0x00, 0x00, 0x07]); // a tag: the reference walks it
+        for frames in [retransmitted, hole, backwards, data_after_close, bad_ip, vlan] {
             assert!(flow_stats(&pcap(&frames)[..], &CONFIG).is_none());
         }
         let file = pcap(&plain);
@@ -530,6 +578,29 @@ mod tests {
             .collect();
         assert!(flow_stats(&pcap(&many)[..], &CONFIG).is_none());
         assert_eq!(flow_stats(&pcap(&many[..8])[..], &CONFIG).unwrap().len(), 8);
+    }
+
+    #[test]
+    fn frames_the_reference_drops_silently_are_skipped() {
+        let mut frames = session();
+        let arp = [&[0u8; 12][..], &[0x08, 0x06], &[0; 28]].concat();
+        let mut icmp = tcp(2, 0, 1, 0, 0, 0, 0, b"");
+        icmp[23] = 1;
+        let stp = [&[0u8; 12][..], &[0x00, 0x26, 0x42, 0x42, 0x03], &[0; 41]].concat();
+        let mut icmpv6 = vec![0u8; 12];
+        icmpv6.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 58, 255]);
+        icmpv6.extend_from_slice(&[0; 40]);
+        for (i, noise) in [arp, icmp, stp, icmpv6].into_iter().enumerate() {
+            assert!(ignored(&noise), "{i}");
+            frames.insert(2 * i + 1, (frames[2 * i].0, noise));
+        }
+        let rows = flow_stats(&pcap(&frames)[..], &CONFIG).unwrap();
+        assert_eq!(rows, flow_stats(&pcap(&session())[..], &CONFIG).unwrap()
+            .into_iter().map(|mut r| { r.first_frame = 1; r }).collect::<Vec<_>>());
+        let mut short_ipv6 = vec![0u8; 12];
+        short_ipv6.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 9, 58, 255]);
+        short_ipv6.extend_from_slice(&[0; 40]); // one byte fewer than announced
+        assert!(!ignored(&short_ipv6));
     }
 
     /// Stable stand-in for a fuzz target: arbitrary bytes after a pcap header, and
