@@ -3,7 +3,8 @@
 ``flows`` needs per flow only counters, times, roles and how it closed, yet the reference
 (reader → :class:`~cvipsniff.packets.PacketDecoder` → :class:`~cvipsniff.flows.FlowTable`)
 builds a Frame, a Packet and a flow event per packet, about 2 µs each. For a *plain*
-classic pcap file — every frame on the decoder's fast path, time never going backwards,
+classic pcap or pcapng file — every frame on the decoder's fast path (or one it drops
+without a note: ARP, ICMP...), time never going backwards,
 every TCP segment exactly where its receiver expects it, no flow-table cap in reach — the
 compiled accelerator's ``flow_stats`` counts the same figures in one pass over the file
 (``accel/src/flowstats.rs`` says exactly what it takes as plain). For anything else it
@@ -21,18 +22,19 @@ from collections.abc import Callable, Collection
 from cvipsniff.flows.addresses import endpoint, format_ip
 from cvipsniff.flows.table import DEFAULT_CLOSED_LINGER_NS, DEFAULT_MAX_FLOWS
 from cvipsniff.model import TCP, UDP, DirectionStats, Flow
+from cvipsniff.timestamps import END_TS_NS, MIN_TS_NS
 from dissectors.accel import accelerated
 
 __all__ = ["plain_flows"]
 
 
-def _decline(_path: str, _server_ports: list[int], _max_flows: int,
-             _linger_ns: int) -> list[tuple] | None:
+def _decline(_path: str, _server_ports: list[int], _max_flows: int, _linger_ns: int,
+             _min_ts: int, _end_ts: int) -> list[tuple] | None:
     """The pure-Python stand-in: always the reference."""
     return None
 
 
-_flow_stats: Callable[[str, list[int], int, int], list[tuple] | None] = accelerated(
+_flow_stats: Callable[[str, list[int], int, int, int, int], list[tuple] | None] = accelerated(
     "flow_stats", _decline)
 
 
@@ -44,7 +46,7 @@ def plain_flows(path: str, server_ports: Collection[int]) -> list[Flow] | None:
     if path == "-":
         return None
     rows = _flow_stats(path, sorted(server_ports), DEFAULT_MAX_FLOWS,
-                       DEFAULT_CLOSED_LINGER_NS)
+                       DEFAULT_CLOSED_LINGER_NS, MIN_TS_NS, END_TS_NS)
     if rows is None:
         return None
     ports = frozenset(server_ports)

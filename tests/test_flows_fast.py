@@ -2,12 +2,14 @@
 ``flow_stats``) against the reference pipeline (reader → decoder → ``FlowTable``).
 
 Whenever the pass answers, its flows must equal the reference's field for field; when in
-doubt it must decline. Checked on every bundled capture rewritten as classic pcap, on
-mutated copies of the plain ones (frames dropped, repeated, swapped, delayed, flags and
-windows changed, the file cut), on hand-made conversations of the cases the pass takes
-(handshakes from either side, mid-session pick-ups, keep-alives, resets, sequence
-wrap-around, a 4-tuple reused after TIME-WAIT, UDP), and through the command line on both
-paths (text, ``-T json``, ``--notes``), byte for byte.
+doubt it must decline. Checked on every bundled capture (pcapng) as it is and rewritten as
+classic pcap, on mutated copies of plain captures (frames dropped, repeated, swapped,
+delayed, flags and windows changed, the file cut; random bytes of a pcapng file changed),
+on hand-made conversations of the cases the pass takes (handshakes from either side,
+mid-session pick-ups, keep-alives, resets, sequence wrap-around, a 4-tuple reused after
+TIME-WAIT, UDP, ARP/ICMP/... frames; pcapng byte orders, resolutions, offsets, sections
+and skipped blocks) and of cases it must decline, and through the command line on both
+paths (text, ``-T json``, ``--notes``), byte for byte, on every bundled capture.
 """
 
 from __future__ import annotations
@@ -141,30 +143,143 @@ def conversation(client: int, cport: int, start_ns: int, isn: int = 1000,
 # ---- the bundled captures ------------------------------------------------------------
 
 @compiled_only
-def test_bundled_captures_as_pcap(tmp_path: Path) -> None:
-    """Every bundled capture (as classic pcap): the pass equals the reference or
-    declines; it takes the plain ones and declines the impaired ones."""
+def test_bundled_captures(tmp_path: Path) -> None:
+    """Every bundled capture, as it is (pcapng) and rewritten as classic pcap: the pass
+    equals the reference or declines; it takes the plain ones and declines the impaired
+    ones."""
     taken, declined = [], []
     for index, capture in enumerate(CAPTURE_FILES):
+        (taken if compare(capture) is not None else declined).append(capture.name)
         dest = tmp_path / f"{index}.pcap"
-        if as_pcap(capture, dest) is None:
-            continue
-        (taken if compare(dest) is not None else declined).append(capture.name)
+        if as_pcap(capture, dest) is not None:
+            compare(dest)
     assert taken and declined, (taken, declined)
 
 
 @compiled_only
-def test_pcapng_and_compressed_files_decline(tmp_path: Path) -> None:
-    """Only uncompressed classic pcap is walked: the reference reads everything else."""
-    pcapng = next(p for p in CAPTURE_FILES if p.suffix == ".pcapng")
-    assert plain_flows(str(pcapng), PORTS) is None
+def test_compressed_files_and_stdin_decline(tmp_path: Path) -> None:
+    """Only uncompressed files are walked: the reference reads everything else."""
     plain = write_pcap(tmp_path / "c.pcap", conversation(2, 40000, 10**18))
     assert compare(plain) is not None
-    gz = tmp_path / "c.pcap.gz"
-    subprocess.run(["gzip", "-k", "-c", str(plain)], stdout=gz.open("wb"), check=True)
-    assert plain_flows(str(gz), PORTS) is None
+    for source in (plain, CAPTURE_FILES[0]):
+        gz = tmp_path / (source.name + ".gz")
+        with gz.open("wb") as out:
+            subprocess.run(["gzip", "-c", str(source)], stdout=out, check=True)
+        assert plain_flows(str(gz), PORTS) is None
     assert plain_flows("-", PORTS) is None
     assert plain_flows(str(tmp_path / "missing.pcap"), PORTS) is None
+
+
+# ---- pcapng blocks -------------------------------------------------------------------
+
+def _block(order: str, btype: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    length = 12 + len(body)
+    return struct.pack(order + "II", btype, length) + body + struct.pack(order + "I", length)
+
+
+def _option(order: str, code: int, value: bytes) -> bytes:
+    return struct.pack(order + "HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+
+def pcapng(frames: list[tuple[int, bytes]], *, order: str = "<", tsresol: bytes | None = b"\x09",
+           tsoffset: int | None = None, extra: bytes = b"", major: int = 1,
+           idb_options: bytes | None = None) -> bytes:
+    """A pcapng section: SHB, one Ethernet IDB (``if_tsresol``/``if_tsoffset`` options as
+    given), ``extra`` blocks, then the frames as EPBs (times in ns converted)."""
+    shb = _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, major, 0, -1))
+    if idb_options is None:
+        idb_options = b""
+        if tsresol is not None:
+            idb_options += _option(order, 9, tsresol)
+        if tsoffset is not None:
+            idb_options += _option(order, 14, struct.pack(order + "q", tsoffset))
+        if idb_options:
+            idb_options += _option(order, 0, b"")
+    idb = _block(order, 1, struct.pack(order + "HHI", 1, 0, 0) + idb_options)
+    scale = 1 if tsresol == b"\x09" else 1000 if tsresol in (None, b"", b"\x06") else None
+    out = [shb, idb, extra]
+    for ts_ns, data in frames:
+        raw = (ts_ns - (tsoffset or 0) * 10**9) // (scale or 1)
+        out.append(_block(order, 6, struct.pack(order + "IIIII", 0, raw >> 32,
+                                                  raw & 0xFFFFFFFF, len(data), len(data))
+                          + data))
+    return b"".join(out)
+
+
+@compiled_only
+@pytest.mark.parametrize("variant", ["plain", "big-endian", "microseconds", "default-resolution",
+                                     "tsoffset", "other-blocks", "two-sections"])
+def test_plain_pcapng_taken_and_equal(tmp_path: Path, variant: str) -> None:
+    frames = conversation(2, 40000, 1_700_000_000 * 10**9)
+    frames += [(frames[-1][0], f) for f in noise()]
+    kwargs: dict = {}
+    if variant == "big-endian":
+        kwargs["order"] = ">"
+    elif variant == "microseconds":
+        kwargs["tsresol"] = b"\x06"
+    elif variant == "default-resolution":
+        kwargs["tsresol"] = None
+    elif variant == "tsoffset":
+        kwargs["tsoffset"] = 1_600_000_000
+    elif variant == "other-blocks":  # name resolution, statistics, custom: skipped
+        kwargs["extra"] = (_block("<", 4, bytes(4)) + _block("<", 5, bytes(12))
+                           + _block("<", 0xBAD, b"\x00\x00\x7f\x00data"))
+    data = pcapng(frames, **kwargs)
+    if variant == "two-sections":
+        data = pcapng(frames[:6]) + pcapng(frames[6:], order=">")
+    path = tmp_path / "c.pcapng"
+    path.write_bytes(data)
+    assert compare(path) is not None
+
+
+@compiled_only
+@pytest.mark.parametrize("variant", ["cut", "trailing-length", "simple-packet-block",
+                                     "bad-options", "version-2", "odd-time",
+                                     "undeclared-interface", "huge-divisor"])
+def test_unusual_pcapng_declined(tmp_path: Path, variant: str) -> None:
+    frames = conversation(2, 40000, 1_700_000_000 * 10**9)
+    data = pcapng(frames)
+    if variant == "cut":
+        data = data[:-5]
+    elif variant == "trailing-length":
+        data = data[:-1] + b"\x01"
+    elif variant == "simple-packet-block":
+        data += _block("<", 3, struct.pack("<I", 60) + frames[0][1])
+    elif variant == "bad-options":
+        data = pcapng(frames, idb_options=struct.pack("<HH", 9, 40) + b"\x09\x00\x00\x00")
+    elif variant == "version-2":
+        data = pcapng(frames, major=2)
+    elif variant == "odd-time":  # before 1970 (noted once per interface)
+        data = pcapng([], tsoffset=-10) + _block("<", 6, struct.pack(
+            "<IIIII", 0, 0, 0, len(frames[0][1]), len(frames[0][1])) + frames[0][1])
+    elif variant == "undeclared-interface":
+        data += _block("<", 6, struct.pack("<IIIII", 1, 0, 0, len(frames[0][1]),
+                                           len(frames[0][1])) + frames[0][1])
+    else:
+        data = pcapng([], tsresol=b"\xff") + _block("<", 6, struct.pack(
+            "<IIIII", 0, 1, 0, len(frames[0][1]), len(frames[0][1])) + frames[0][1])
+    path = tmp_path / "c.pcapng"
+    path.write_bytes(data)
+    assert plain_flows(str(path), PORTS) is None
+
+
+@compiled_only
+def test_damaged_pcapng(tmp_path: Path) -> None:
+    """Random bytes of a plain pcapng file changed: equal to the reference or declined."""
+    rng = random.Random(99)
+    frames = sorted(conversation(2, 40000, 10**18) + conversation(3, 40001, 10**18 + 1)
+                    + [(10**18 + 5, f) for f in noise()], key=lambda f: f[0])
+    plain = pcapng(frames, extra=_block("<", 5, bytes(12)))
+    answered = 0
+    for n in range(150):
+        data = bytearray(plain)
+        for _ in range(rng.choice([1, 1, 2])):
+            data[rng.randrange(len(data))] = rng.choice([0, 1, 0xFF, rng.randrange(256)])
+        path = tmp_path / f"d{n}.pcapng"
+        path.write_bytes(bytes(data))
+        answered += compare(path) is not None
+    assert 0 < answered < 150
 
 
 # ---- mutations of plain captures -----------------------------------------------------
@@ -327,6 +442,43 @@ def test_cli_same_output_on_both_paths(tmp_path: Path) -> None:
     cut.write_bytes(plain.read_bytes()[:-7])
     files = [plain, impaired, cut, CAPTURE_FILES[0]]
     assert _cli(files, pure=False) == _cli(files, pure=True)
+
+
+# One process per path runs `flows` three ways on every file given (the accelerator is
+# chosen at import), each output into OUTDIR/<index>.<way>.
+_CLI_ALL = """
+import contextlib, io, sys
+from pathlib import Path
+from cvipsniff.cli import main
+out = Path(sys.argv[1])
+for index, capture in enumerate(sys.argv[2:]):
+    for way, extra in (("text", []), ("json", ["-T", "json"]), ("notes", ["--notes"])):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = main(["flows", "-r", capture, *extra])
+        (out / f"{index}.{way}").write_text(f"{code}\\n{buffer.getvalue()}")
+"""
+
+
+def test_cli_every_bundled_capture_same_on_both_paths(tmp_path: Path) -> None:
+    """Every bundled capture (most of them taken by the compiled pass): `flows` text,
+    JSON and --notes identical on both paths."""
+    files = [str(p) for p in CAPTURE_FILES]
+    outputs = {}
+    for pure in (False, True):
+        out = tmp_path / ("pure" if pure else "compiled")
+        out.mkdir()
+        env = dict(os.environ)
+        env.pop("CVIPSNIFF_PURE_PYTHON", None)
+        if pure:
+            env["CVIPSNIFF_PURE_PYTHON"] = "1"
+        subprocess.run([sys.executable, "-c", _CLI_ALL, str(out), *files], cwd=ROOT, env=env,
+                       check=True, timeout=600)
+        outputs[pure] = {p.name: p.read_text() for p in out.iterdir()}
+    assert len(outputs[False]) == 3 * len(files)
+    differ = sorted(name for name, text in outputs[False].items()
+                    if outputs[True][name] != text)
+    assert not differ, differ
 
 
 def test_pure_python_path_always_declines(tmp_path: Path) -> None:

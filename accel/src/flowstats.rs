@@ -1,24 +1,25 @@
-//! `cvipsniff flows` in one pass over a classic pcap file, for the plain case only.
+//! `cvipsniff flows` in one pass over a classic pcap or pcapng file, for the plain case
+//! only.
 //!
 //! The reference is `FlowTable` (`cvipsniff/flows/table.py`, `tcp.py`, `udp.py`) fed by
-//! the pcap reader and the packet decoder. Most captures are *plain*: every frame takes
-//! the decoder's fast path (Ethernet, IPv4 without options, TCP or UDP, complete), time
-//! never goes backwards, and every TCP segment arrives exactly where the receiver expects
-//! it. For such a capture the reference only counts: packets, bytes, delivered bytes,
-//! first and last times, roles and how each flow closed; no note, no gap, no buffer. This
-//! module computes exactly that without building a Python object per packet.
+//! the capture readers and the packet decoder. Most captures are *plain*: every frame
+//! takes the decoder's fast path (Ethernet, IPv4 without options, TCP or UDP, complete)
+//! or is one it drops without a word (ARP, LLDP, STP, ICMP, ICMPv6...), time never goes
+//! backwards, and every TCP segment arrives exactly where the receiver expects it. For
+//! such a capture the reference only counts: packets, bytes, delivered bytes, first and
+//! last times, roles and how each flow closed; no note, no gap, no buffer. This module
+//! computes exactly that without building a Python object per packet.
 //!
-//! (Frames the reference drops without a word — ARP, LLDP, STP, ICMP, ICMPv6... — are
-//! skipped here too.) The moment anything else shows up — any other frame off the
-//! decoder's fast path, a retransmission, an
-//! out-of-order or overlapping segment, a FIN ahead of a hole, data after a FIN, a zero
-//! window, a reused 4-tuple, a UDP datagram that may be a capture duplicate, a corrupt or
-//! truncated record, a flow table that could reach its cap (evictions) — the pass
-//! *declines* (returns None) and the caller runs the reference over the whole file. So
-//! the answer is always the reference's, and this code never has to decide anything the
-//! reference decides differently. Declining is conservative by design: a check here may
-//! decline a capture the reference would count plainly (a UDP datagram of the same length
-//! and hash within the duplicate window), never the other way round.
+//! The moment anything else shows up — any other frame off the decoder's fast path, a
+//! retransmission, an out-of-order or overlapping segment, a FIN ahead of a hole, data
+//! after a FIN, a zero window, a reused 4-tuple, a UDP datagram that may be a capture
+//! duplicate, a corrupt or truncated record or block, an odd pcapng block or time, a
+//! flow table that could reach its cap (evictions) — the pass *declines* (returns None)
+//! and the caller runs the reference over the whole file. So the answer is always the
+//! reference's, and this code never has to decide anything the reference decides
+//! differently. Declining is conservative by design: a check here may decline a capture
+//! the reference would count plainly (a UDP datagram of the same length and hash within
+//! the duplicate window), never the other way round.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -63,6 +64,8 @@ pub struct Config<'a> {
     pub max_flows: usize,
     /// `FlowTable`'s `closed_linger_ns` (TIME-WAIT of closed connections).
     pub linger_ns: u64,
+    /// `[MIN_TS_NS, END_TS_NS)` of `cvipsniff.timestamps`: a pcapng time outside is noted.
+    pub ts_range: (i128, i128),
 }
 
 // ---- the classic pcap record walk ------------------------------------------------------
@@ -409,11 +412,70 @@ fn ignored(d: &[u8]) -> bool {
     }
 }
 
-/// The flows of a classic pcap file read from `input`, as the reference's `flows` lists
-/// them (in id order), or None: not a plain capture (see the module docs), not classic
-/// pcap, or a read error — the reference then reads the file itself.
+/// Frames in, flows out: the frame numbering, the time check and the decoder's choice
+/// before the table.
+struct Frames<'a> {
+    table: Table<'a>,
+    number: u64,
+    last_ts: u64,
+}
+
+impl Frames<'_> {
+    /// One frame of the capture; None declines.
+    fn frame(&mut self, ts: u64, linktype: u32, data: &[u8]) -> Option<()> {
+        self.number += 1;
+        if ts < self.last_ts {
+            return None; // time went backwards: eviction keys and retirement differ
+        }
+        self.last_ts = ts;
+        if linktype != crate::packets::LINKTYPE_ETHERNET {
+            return None; // the reference's other link layers
+        }
+        let Some(f) = fast_path(linktype, data) else {
+            // Dropped by the reference without a note, or another shape: its general
+            // decoder's.
+            return ignored(data).then_some(());
+        };
+        let s = Seg {
+            frame: self.number, ts, src: f.src, dst: f.dst, sport: f.sport, dport: f.dport,
+            seq: f.seq, ack: f.ack, flags: f.flags, window: f.window,
+            payload: &data[f.payload.0..f.payload.1],
+        };
+        if f.protocol == 6 { self.table.tcp(&s) } else { self.table.udp(&s) }
+    }
+}
+
+fn u32_in(b: &[u8], at: usize, big_endian: bool) -> u32 {
+    let v: [u8; 4] = b[at..at + 4].try_into().unwrap();
+    if big_endian { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) }
+}
+
+fn u16_in(b: &[u8], at: usize, big_endian: bool) -> u16 {
+    let v: [u8; 2] = b[at..at + 2].try_into().unwrap();
+    if big_endian { u16::from_be_bytes(v) } else { u16::from_le_bytes(v) }
+}
+
+/// The flows of a classic pcap or a pcapng file read from `input`, as the reference's
+/// `flows` lists them (in id order), or None: not a plain capture (see the module docs),
+/// another format (compressed...), or a read error — the reference then reads the file
+/// itself.
 pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
     let mut chunks = Chunks { src: input, buf: Vec::new(), pos: 0, end: 0 };
+    let mut frames = Frames { table: Table::new(config), number: 0, last_ts: 0 };
+    if chunks.fill(4).ok()? < 4 {
+        return None;
+    }
+    if chunks.buf[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+        walk_pcapng(&mut chunks, &mut frames, config)?;
+    } else {
+        walk_pcap(&mut chunks, &mut frames)?;
+    }
+    Some(frames.table.flows)
+}
+
+/// `cvipsniff.capture.pcap.iter_pcap` without its resync: a corrupt or cut record
+/// declines.
+fn walk_pcap<R: Read>(chunks: &mut Chunks<R>, frames: &mut Frames) -> Option<()> {
     if chunks.fill(24).ok()? < 24 {
         return None;
     }
@@ -428,29 +490,20 @@ pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
         [0xa1, 0xb2, 0xcd, 0x34] => (true, false, 24),
         _ => return None,
     };
-    let u32_at = |b: &[u8], at: usize| {
-        let v: [u8; 4] = b[at..at + 4].try_into().unwrap();
-        if big_endian { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) }
-    };
-    let snaplen = u32_at(&head, 16);
-    let linktype = u32_at(&head, 20) & LINKTYPE_MASK;
-    if linktype != crate::packets::LINKTYPE_ETHERNET {
-        return None;
-    }
+    let snaplen = u32_in(&head, 16, big_endian);
+    let linktype = u32_in(&head, 20, big_endian) & LINKTYPE_MASK;
     let max_caplen = snaplen.clamp(STANDARD_MAX_CAPLEN, MAX_RECORD);
     let scale: u64 = if nanosecond { 1 } else { 1000 };
-    let mut table = Table::new(config);
-    let mut frame: u64 = 0;
-    let mut last_ts: u64 = 0;
     loop {
         let got = chunks.fill(hsize).ok()?;
         if got < hsize {
             // The clean end, or a partial record header (a note): the reference's.
-            return (got == 0).then_some(table.flows);
+            return (got == 0).then_some(());
         }
         let at = chunks.pos;
-        let (sec, frac, incl) = (u32_at(&chunks.buf, at), u32_at(&chunks.buf, at + 4),
-                                 u32_at(&chunks.buf, at + 8));
+        let (sec, frac, incl) = (u32_in(&chunks.buf, at, big_endian),
+                                 u32_in(&chunks.buf, at + 4, big_endian),
+                                 u32_in(&chunks.buf, at + 8, big_endian));
         if incl > max_caplen {
             return None; // corrupt: the reference resyncs and notes it
         }
@@ -458,26 +511,147 @@ pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
         if chunks.fill(length).ok()? < length {
             return None; // a truncated last record (a note)
         }
-        frame += 1;
         let ts = u64::from(sec) * 1_000_000_000 + u64::from(frac) * scale;
-        if ts < last_ts {
-            return None; // time went backwards: eviction keys and retirement differ
+        frames.frame(ts, linktype, &chunks.buf[chunks.pos + hsize..chunks.pos + length])?;
+        chunks.pos += length;
+    }
+}
+
+const BT_SHB: u32 = 0x0A0D_0D0A;
+const BT_IDB: u32 = 1;
+const BT_OPB: u32 = 2;
+const BT_SPB: u32 = 3;
+const BT_EPB: u32 = 6;
+const IF_TSRESOL: u16 = 9;
+const IF_TSOFFSET: u16 = 14;
+
+/// An interface's link type and timestamp arithmetic (`_interface` of pcapng.py):
+/// nanoseconds = raw * multiplier / divisor + offset; None where the divisor does not fit
+/// 64 bits (declined if a packet uses it).
+type Iface = Option<(u32, u128, u128, i128)>;
+
+/// `_resolution` of pcapng.py.
+fn resolution(code: u8) -> Option<(u128, u128)> {
+    let exponent = u32::from(code & 0x7F);
+    if code & 0x80 != 0 {
+        return (exponent < 64).then(|| (1_000_000_000, 1u128 << exponent));
+    }
+    if exponent <= 9 {
+        return Some((10u128.pow(9 - exponent), 1));
+    }
+    (exponent - 9 <= 19).then(|| (1, 10u128.pow(exponent - 9)))
+}
+
+/// An Interface Description Block's interface, or None where the reference notes its
+/// options as malformed (`_options`).
+fn interface(b: &[u8], big_endian: bool) -> Option<Iface> {
+    let linktype = u32::from(u16_in(b, 8, big_endian));
+    let stop = b.len() - 4;
+    let (mut tsresol, mut tsoffset): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let mut at = 16;
+    let well_formed = loop {
+        if at + 4 > stop {
+            break at == stop;
         }
-        last_ts = ts;
-        let data = &chunks.buf[chunks.pos + hsize..chunks.pos + length];
-        let Some(f) = fast_path(linktype, data) else {
-            if ignored(data) {
-                chunks.pos += length;
-                continue;
+        let (code, length) = (u16_in(b, at, big_endian), usize::from(u16_in(b, at + 2, big_endian)));
+        if code == 0 {
+            break true;
+        }
+        let value_end = at + 4 + length;
+        if value_end > stop {
+            break false;
+        }
+        let value = &b[at + 4..value_end];
+        if code == IF_TSRESOL && tsresol.is_none() {
+            tsresol = Some(value);
+        } else if code == IF_TSOFFSET && tsoffset.is_none() {
+            tsoffset = Some(value);
+        }
+        at = value_end + (4 - length % 4) % 4;
+    };
+    if !well_formed {
+        return None;
+    }
+    let code = tsresol.map_or(6, |v| v.first().copied().unwrap_or(6));
+    let offset = match tsoffset {
+        Some(v) if v.len() == 8 => {
+            let raw: [u8; 8] = v.try_into().ok()?;
+            let seconds = if big_endian { i64::from_be_bytes(raw) } else { i64::from_le_bytes(raw) };
+            i128::from(seconds) * 1_000_000_000
+        }
+        _ => 0,
+    };
+    Some(resolution(code).map(|(multiplier, divisor)| (linktype, multiplier, divisor, offset)))
+}
+
+/// `cvipsniff.capture.pcapng.iter_pcapng` for well-formed files of Section Header,
+/// Interface Description and Enhanced Packet Blocks (other block types are skipped by
+/// their length, as there); a Simple or obsolete Packet Block, anything the reference
+/// notes (a corrupt or cut block, malformed options, an odd time...) declines.
+fn walk_pcapng<R: Read>(chunks: &mut Chunks<R>, frames: &mut Frames, config: &Config)
+                        -> Option<()> {
+    let mut big_endian = false;
+    let mut interfaces: Vec<Iface> = Vec::new();
+    loop {
+        let got = chunks.fill(12).ok()?;
+        if got < 12 {
+            return (got == 0).then_some(());
+        }
+        let at = chunks.pos;
+        let btype = u32_in(&chunks.buf, at, big_endian);
+        if btype == BT_SHB {
+            big_endian = match chunks.buf[at + 8..at + 12] {
+                [0x1a, 0x2b, 0x3c, 0x4d] => true,
+                [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                _ => return None,
+            };
+        }
+        let length = u32_in(&chunks.buf, at + 4, big_endian);
+        if length < 12 || length & 3 != 0 || length > MAX_RECORD {
+            return None;
+        }
+        let length = length as usize;
+        if chunks.fill(length).ok()? < length {
+            return None;
+        }
+        let b = &chunks.buf[chunks.pos..chunks.pos + length];
+        if u32_in(b, length - 4, big_endian) as usize != length {
+            return None;
+        }
+        match btype {
+            BT_EPB => {
+                if length < 32 {
+                    return None;
+                }
+                let interface = u32_in(b, 8, big_endian) as usize;
+                let raw = (u64::from(u32_in(b, 12, big_endian)) << 32)
+                    | u64::from(u32_in(b, 16, big_endian));
+                let caplen = u32_in(b, 20, big_endian) as usize;
+                if interface >= interfaces.len() || caplen > length - 32 {
+                    return None;
+                }
+                let (linktype, multiplier, divisor, offset) = interfaces[interface]?;
+                let ts = (u128::from(raw) * multiplier / divisor) as i128 + offset;
+                if !(config.ts_range.0..config.ts_range.1).contains(&ts) || ts < 0 {
+                    return None; // an odd time (a note)
+                }
+                frames.frame(u64::try_from(ts).ok()?, linktype, &b[28..28 + caplen])?;
             }
-            return None; // another shape: the reference's general decoder
-        };
-        let s = Seg {
-            frame, ts, src: f.src, dst: f.dst, sport: f.sport, dport: f.dport, seq: f.seq,
-            ack: f.ack, flags: f.flags, window: f.window,
-            payload: &data[f.payload.0..f.payload.1],
-        };
-        if f.protocol == 6 { table.tcp(&s)? } else { table.udp(&s)? }
+            BT_IDB => {
+                if length < 20 {
+                    return None;
+                }
+                interfaces.push(interface(b, big_endian)?);
+            }
+            BT_SHB => {
+                if length < 28 || u16_in(b, 12, big_endian) != 1 {
+                    return None; // too short or another version: a note
+                }
+                interfaces.clear();
+            }
+            BT_SPB | BT_OPB => return None,
+            _ => {} // statistics, names, secrets, custom...: skipped, as the reference does
+        }
         chunks.pos += length;
     }
 }
@@ -488,7 +662,8 @@ mod tests {
 
     const PORTS: &[u16] = &[7563];
     const CONFIG: Config<'static> = Config { server_ports: PORTS, max_flows: 8,
-                                             linger_ns: 240_000_000_000 };
+                                             linger_ns: 240_000_000_000,
+                                             ts_range: (0, 253_402_300_800_000_000_000) };
 
     #[allow(clippy::too_many_arguments)]
     fn tcp(src: u8, sport: u16, dst: u8, dport: u16, seq: u32, ack: u32, flags: u8,
@@ -524,6 +699,32 @@ mod tests {
         v
     }
 
+    fn block(btype: u32, body: &[u8]) -> Vec<u8> {
+        let length = (12 + body.len().div_ceil(4) * 4) as u32;
+        let mut v = [btype.to_le_bytes(), length.to_le_bytes()].concat();
+        v.extend_from_slice(body);
+        v.resize(length as usize - 4, 0);
+        v.extend_from_slice(&length.to_le_bytes());
+        v
+    }
+
+    /// A little-endian pcapng file: a section, one Ethernet interface in microseconds
+    /// (the default resolution), a statistics block, the frames as EPBs.
+    fn pcapng(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        let mut v = block(BT_SHB, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff]);
+        v.extend(block(BT_IDB, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        v.extend(block(5, &[0; 12]));
+        for (ts, data) in frames {
+            let raw = ts / 1000;
+            let mut body = [0u32, (raw >> 32) as u32, raw as u32, data.len() as u32,
+                            data.len() as u32].map(u32::to_le_bytes).concat();
+            body.extend_from_slice(data);
+            v.extend(block(BT_EPB, &body));
+        }
+        v
+    }
+
     fn session() -> Vec<(u64, Vec<u8>)> {
         let t = 1_000_000_000_000;
         vec![
@@ -549,6 +750,18 @@ mod tests {
         assert_eq!((r.first_frame, r.last_ts - r.first_ts, r.closed), (1, 8, Some(Closed::Fin)));
         assert_eq!(r.stats, [Counts { packets: 6, bytes: 8, delivered: 7 },
                              Counts { packets: 3, bytes: 10, delivered: 10 }]);
+    }
+
+    #[test]
+    fn pcapng_the_same_as_pcap() {
+        let frames: Vec<_> = session().into_iter().map(|(ts, d)| (ts * 1000, d)).collect();
+        let rows = flow_stats(&pcapng(&frames)[..], &CONFIG).unwrap();
+        assert_eq!(rows, flow_stats(&pcap(&frames)[..], &CONFIG).unwrap());
+        let file = pcapng(&frames);
+        assert!(flow_stats(&file[..file.len() - 4], &CONFIG).is_none()); // cut block
+        let mut spb = file.clone();
+        spb.extend(block(BT_SPB, &[0; 8]));
+        assert!(flow_stats(&spb[..], &CONFIG).is_none());
     }
 
     #[test]
@@ -610,8 +823,11 @@ mod tests {
         let mut rng = crate::testrand::XorShift::new(0x1234_5678_9ABC_DEF1);
         let mut next = || rng.next();
         let plain = pcap(&session());
+        let plain_ng = pcapng(&session());
         for _ in 0..3_000 {
-            let mut file = if next() & 1 == 0 {
+            let mut file = if next() & 3 == 0 {
+                plain_ng.clone()
+            } else if next() & 1 == 0 {
                 plain.clone()
             } else {
                 let mut v = plain[..24].to_vec();

@@ -385,21 +385,23 @@ impl CvipFramer {
 
 // ---- flows: the statistics-only pass ---------------------------------------------------
 
-/// `flow_stats(path, server_ports, max_flows, linger_ns)`: the flows of a plain classic
-/// pcap file as `cvipsniff flows` lists them (see `flowstats.rs`), each `(tcp, client
+/// `flow_stats(path, server_ports, max_flows, linger_ns, min_ts, end_ts)`: the flows of a
+/// plain classic pcap or pcapng file as `cvipsniff flows` lists them (see `flowstats.rs`), each `(tcp, client
 /// address, client port, server address, server port, first frame, first ts, last ts,
 /// mid_session, closed, (packets, bytes, delivered) client→server, the same
 /// server→client)`; or None for anything else (then the reference reads the file). Never
 /// raises for the file's content or an unreadable file: those are the reference's to
 /// report.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 pub fn flow_stats<'py>(py: Python<'py>, path: std::path::PathBuf, server_ports: Vec<u16>,
-                       max_flows: usize, linger_ns: u64)
+                       max_flows: usize, linger_ns: u64, min_ts: i128, end_ts: i128)
                        -> PyResult<Option<Bound<'py, PyList>>> {
     use crate::flowstats::{Closed, Config};
     let Some(rows) = py.allow_threads(|| {
         let file = std::fs::File::open(&path).ok()?;
-        let config = Config { server_ports: &server_ports, max_flows, linger_ns };
+        let config = Config { server_ports: &server_ports, max_flows, linger_ns,
+                              ts_range: (min_ts, end_ts) };
         crate::flowstats::flow_stats(file, &config)
     }) else { return Ok(None) };
     let out = PyList::empty(py);
