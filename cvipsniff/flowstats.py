@@ -4,9 +4,9 @@
 (reader → :class:`~cvipsniff.packets.PacketDecoder` → :class:`~cvipsniff.flows.FlowTable`)
 builds a Frame, a Packet and a flow event per packet, about 2 µs each. For a *plain*
 classic pcap or pcapng file — every frame on the decoder's fast path (or one it drops
-without a note: ARP, ICMP...), time never going backwards,
-every TCP segment exactly where its receiver expects it, no flow-table cap in reach — the
-compiled accelerator's ``flow_stats`` counts the same figures in one pass over the file
+without a note: ARP, ICMP...), time never going backwards, every TCP segment exactly
+where its receiver expects it, never a full flow table — the compiled accelerator's
+``flow_stats`` counts the same figures in one pass over the file
 (``accel/src/flowstats.rs`` says exactly what it takes as plain). For anything else it
 declines (None) and the caller runs the reference over the whole file, so the output is
 always the reference's; on the pure-Python path this always declines.
@@ -38,15 +38,18 @@ _flow_stats: Callable[[str, list[int], int, int, int, int], list[tuple] | None] 
     "flow_stats", _decline)
 
 
-def plain_flows(path: str, server_ports: Collection[int]) -> list[Flow] | None:
-    """The flows a :class:`~cvipsniff.flows.FlowTable` with default limits and these
-    ``server_ports`` would list after reading ``path`` through the reference pipeline
-    (equal objects, in id order), or None where the fast pass declines (any capture but
-    a plain, uncompressed classic pcap file; stdin; the pure-Python path)."""
-    if path == "-":
+def plain_flows(path: str, server_ports: Collection[int], *,
+                max_flows: int = DEFAULT_MAX_FLOWS,
+                closed_linger_ns: int = DEFAULT_CLOSED_LINGER_NS) -> list[Flow] | None:
+    """The flows a :class:`~cvipsniff.flows.FlowTable` with these ``server_ports``,
+    ``max_flows`` and ``closed_linger_ns`` (other limits default) would list after reading
+    ``path`` through the reference pipeline (equal objects, in id order), or None where
+    the fast pass declines (any capture but a plain, uncompressed classic pcap or pcapng
+    file; stdin; the pure-Python path)."""
+    if path == "-" or max_flows < 1 or closed_linger_ns < 0:
         return None
-    rows = _flow_stats(path, sorted(server_ports), DEFAULT_MAX_FLOWS,
-                       DEFAULT_CLOSED_LINGER_NS, MIN_TS_NS, END_TS_NS)
+    rows = _flow_stats(path, sorted(server_ports), max_flows, closed_linger_ns, MIN_TS_NS,
+                       END_TS_NS)
     if rows is None:
         return None
     ports = frozenset(server_ports)

@@ -26,10 +26,11 @@ import pytest
 from cvipsniff.capture import open_capture
 from cvipsniff.capture.writer import PcapWriter
 from cvipsniff.commands.flows import _reference_flows
+from cvipsniff.flows import FlowTable
 from cvipsniff.flows.table import DEFAULT_CLOSED_LINGER_NS
 from cvipsniff.flowstats import plain_flows
 from cvipsniff.model import Flow, Frame
-from cvipsniff.pipeline import default_server_ports
+from cvipsniff.pipeline import default_server_ports, iter_flow_events
 from dissectors.accel import COMPILED
 
 from .conftest import CAPTURES, ROOT
@@ -102,6 +103,18 @@ def compare(path: Path) -> list[Flow] | None:
     if fast is not None:
         reference = _reference_flows(str(path), PORTS, None)
         assert fast == reference, path
+    return fast
+
+
+def compare_limits(path: Path, max_flows: int, linger_ns: int) -> list[Flow] | None:
+    """:func:`compare` with a smaller flow table and TIME-WAIT than the defaults."""
+    fast = plain_flows(str(path), PORTS, max_flows=max_flows, closed_linger_ns=linger_ns)
+    if fast is not None:
+        table = FlowTable(server_ports=PORTS, max_flows=max_flows,
+                          closed_linger_ns=linger_ns)
+        for _event in iter_flow_events(str(path), flow_table=table):
+            pass
+        assert fast == list(table.flows), path
     return fast
 
 
@@ -411,6 +424,70 @@ def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
                        + bytes([58, 0]) + bytes(6) + b"\x80\x00" + bytes(6)))
     path = write_pcap(tmp_path / "c.pcap", frames)
     assert plain_flows(str(path), PORTS) is None
+
+
+# ---- the flow table's cap and TIME-WAIT ----------------------------------------------
+
+def _sessions(rng: random.Random, count: int, spacing_ns: int) -> list[tuple[int, bytes]]:
+    """``count`` short conversations, a new one every ``spacing_ns``, some on the 4-tuple
+    of the tenth before (a new flow if that one has lingered long enough, else a reuse the
+    pass declines), closed by FIN or RST or left open."""
+    frames: list[tuple[int, bytes]] = []
+    for i in range(count):
+        port = 40000 + (i - 10 if i >= 10 and rng.random() < 0.3 else i)
+        frames += conversation(2, port, 10**18 + i * spacing_ns, isn=rng.randrange(1 << 32),
+                               requests=rng.randrange(3),
+                               close=rng.choice(["fin"] * 7 + ["rst"] * 2 + ["open"]))
+    return sorted(frames, key=lambda f: f[0])
+
+
+@compiled_only
+def test_many_flows_over_time_taken_while_the_table_has_room(tmp_path: Path) -> None:
+    """Far more flows than the table holds, but few at a time: closed connections are
+    forgotten after TIME-WAIT as the reference forgets them, so the pass answers; when
+    the table would be full (the reference evicts), it declines."""
+    frames: list[tuple[int, bytes]] = []
+    for i in range(60):
+        frames += conversation(2 + i % 3, 40000 + i, 10**18 + i * 50 * 10**6)
+    path = write_pcap(tmp_path / "many.pcap", sorted(frames, key=lambda f: f[0]))
+    assert compare_limits(path, 8, 100 * 10**6) is not None  # a few held at once
+    assert compare_limits(path, 8, 10**9) is None  # ~20 would be held: evictions
+    assert compare_limits(path, 64, 10**9) is not None
+
+
+@compiled_only
+def test_time_wait_counts_from_the_last_late_packet(tmp_path: Path) -> None:
+    """A closed connection that keeps receiving late ACKs is forgotten TIME-WAIT after
+    the last of them, not after its close (``FlowTable._retire``): a late ACK within that
+    time is still its own, not a new flow."""
+    ms = 10**6
+    first = conversation(2, 40000, 10**18)  # closed by FIN at +12 ms
+    late_ack = tcp(2, 40000, 1, SERVER_PORT, 1013, 5302, ACK)
+    frames = [*first, (10**18 + 60 * ms, late_ack),
+              *conversation(3, 40001, 10**18 + 110 * ms),  # its SYN retires old flows
+              (10**18 + 150 * ms, late_ack)]
+    path = write_pcap(tmp_path / "late.pcap", sorted(frames, key=lambda f: f[0]))
+    flows = compare_limits(path, 4, 100 * ms)
+    assert flows is not None and len(flows) == 2
+    assert flows[0].stats[0].packets == 10  # 8 of the conversation, both late ACKs
+
+
+@compiled_only
+def test_flow_table_limits_random(tmp_path: Path) -> None:
+    """Random session mixes, caps and TIME-WAITs: equal to the reference or declined."""
+    rng = random.Random(23)
+    answered = declined = past_cap = 0
+    for n in range(100):
+        frames = _sessions(rng, rng.randrange(5, 60), rng.choice([10**6, 30 * 10**6]))
+        if rng.random() < 0.3:
+            frames = _mutate(rng, frames)
+        path = write_pcap(tmp_path / f"s{n}.pcap", frames)
+        cap = rng.choice([4, 8, 16, 64])
+        result = compare_limits(path, cap, rng.choice([0, 5 * 10**6, 50 * 10**6, 10**9]))
+        answered += result is not None
+        declined += result is None
+        past_cap += result is not None and len(result) > cap  # retired flows made room
+    assert past_cap and declined, (answered, declined, past_cap)
 
 
 # ---- the command line, both paths ----------------------------------------------------

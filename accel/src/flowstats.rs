@@ -14,14 +14,15 @@
 //! retransmission, an out-of-order or overlapping segment, a FIN ahead of a hole, data
 //! after a FIN, a zero window, a reused 4-tuple, a UDP datagram that may be a capture
 //! duplicate, a corrupt or truncated record or block, an odd pcapng block or time, a
-//! flow table that could reach its cap (evictions) — the pass *declines* (returns None)
+//! flow table at its cap (an eviction: the pass tracks which flows the reference still
+//! holds, forgetting closed connections after TIME-WAIT exactly as it does) — the pass *declines* (returns None)
 //! and the caller runs the reference over the whole file. So the answer is always the
 //! reference's, and this code never has to decide anything the reference decides
 //! differently. Declining is conservative by design: a check here may decline a capture
 //! the reference would count plainly (a UDP datagram of the same length and hash within
 //! the duplicate window), never the other way round.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 
 use crate::packets::fast_path;
@@ -136,6 +137,8 @@ struct Conn {
     halves: [Half; 2],
     /// The two table keys (client → server, server → client).
     keys: [u128; 2],
+    /// Dropped from the table (closed and silent for `linger_ns`): no longer tracked.
+    forgotten: bool,
 }
 
 /// Per direction: (length, hash, time) of the previous datagram.
@@ -174,6 +177,11 @@ struct Table<'a> {
     conns: Vec<Conn>,
     udp: HashMap<u128, (usize, usize)>, // key → (conversation, direction)
     udps: Vec<Udp>,
+    /// Flows the reference's table tracks (`len(FlowTable._live)`): every UDP
+    /// conversation, every connection not yet forgotten.
+    live: usize,
+    /// `FlowTable._closing`: closed connections by (last packet time, connection).
+    closing: VecDeque<(u64, usize)>,
 }
 
 /// The fields of one fast-path packet the table reads.
@@ -194,7 +202,7 @@ struct Seg<'d> {
 impl<'a> Table<'a> {
     fn new(config: &'a Config<'a>) -> Self {
         Table { config, flows: Vec::new(), tcp: HashMap::new(), conns: Vec::new(),
-                udp: HashMap::new(), udps: Vec::new() }
+                udp: HashMap::new(), udps: Vec::new(), live: 0, closing: VecDeque::new() }
     }
 
     /// `FlowTable._sender_is_client`.
@@ -203,12 +211,19 @@ impl<'a> Table<'a> {
         !ports.contains(&s.sport) || ports.contains(&s.dport)
     }
 
-    /// A new flow (its row), or None where the reference could evict (decline).
+    /// A new flow (its row), or None where the reference would evict (decline): as
+    /// `FlowTable._reserve`, closed connections silent for `linger_ns` are forgotten
+    /// first, then the table must have room.
     fn new_flow(&mut self, tcp: bool, s: &Seg, sender_is_client: bool, mid_session: bool)
                 -> Option<usize> {
-        if self.flows.len() >= self.config.max_flows {
+        let linger = self.config.linger_ns;
+        if self.closing.front().is_some_and(|&(ts, _)| s.ts - ts >= linger) {
+            self.retire(s.ts);
+        }
+        if self.live >= self.config.max_flows {
             return None;
         }
+        self.live += 1;
         let (a, b) = ((s.src, s.sport), (s.dst, s.dport));
         let (client, server) = if sender_is_client { (a, b) } else { (b, a) };
         self.flows.push(FlowRow {
@@ -216,6 +231,39 @@ impl<'a> Table<'a> {
             mid_session, closed: None, stats: [Counts::default(); 2],
         });
         Some(self.flows.len() - 1)
+    }
+
+    /// `FlowTable._retire`: forget the closed connections silent for `linger_ns` by
+    /// `now` (one with later packets waits from the last of them).
+    fn retire(&mut self, now: u64) {
+        let linger = self.config.linger_ns;
+        while let Some(&(ts, ci)) = self.closing.front() {
+            if now - ts < linger {
+                break;
+            }
+            self.closing.pop_front();
+            if self.conns[ci].forgotten {
+                continue; // gone already
+            }
+            let last = self.flows[self.conns[ci].flow].last_ts;
+            if now - last >= linger {
+                self.forget(ci);
+            } else {
+                self.closing.push_back((last, ci));
+            }
+        }
+    }
+
+    /// `FlowTable._forget` of a connection: its keys go, it is no longer tracked.
+    fn forget(&mut self, ci: usize) {
+        let conn = &mut self.conns[ci];
+        if !conn.forgotten {
+            conn.forgotten = true;
+            for key in conn.keys {
+                self.tcp.remove(&key);
+            }
+            self.live -= 1;
+        }
     }
 
     /// `FlowTable.feed` for a UDP datagram (`UdpConversation.receive`).
@@ -266,13 +314,10 @@ impl<'a> Table<'a> {
         }
         let mut found = self.tcp.get(&k).copied();
         if let Some((ci, _)) = found {
-            let conn = &self.conns[ci];
-            let row = &self.flows[conn.flow];
+            let row = &self.flows[self.conns[ci].flow];
             if row.closed.is_some() && s.ts - row.last_ts >= self.config.linger_ns {
                 // Closed and silent past TIME-WAIT: forgotten, a new connection.
-                for key in conn.keys {
-                    self.tcp.remove(&key);
-                }
+                self.forget(ci);
                 found = None;
             }
         }
@@ -356,6 +401,9 @@ impl<'a> Table<'a> {
         } else if half.finished && peer.finished {
             row.closed = Some(Closed::Fin);
         }
+        if row.closed.is_some() {
+            self.closing.push_back((s.ts, ci));
+        }
         Some(())
     }
 
@@ -369,7 +417,7 @@ impl<'a> Table<'a> {
         let flow = self.new_flow(true, s, client, mid_session)?;
         let keys = if client { [k, rev] } else { [rev, k] };
         let ci = self.conns.len();
-        self.conns.push(Conn { flow, halves: Default::default(), keys });
+        self.conns.push(Conn { flow, halves: Default::default(), keys, forgotten: false });
         self.tcp.insert(keys[1], (ci, 1));
         self.tcp.insert(keys[0], (ci, 0));
         Some((ci, usize::from(!client)))
@@ -750,6 +798,32 @@ mod tests {
         assert_eq!((r.first_frame, r.last_ts - r.first_ts, r.closed), (1, 8, Some(Closed::Fin)));
         assert_eq!(r.stats, [Counts { packets: 6, bytes: 8, delivered: 7 },
                              Counts { packets: 3, bytes: 10, delivered: 10 }]);
+    }
+
+    #[test]
+    fn closed_flows_make_room_after_time_wait() {
+        // Twenty sessions a second apart on different ports, a table of two flows: each
+        // closed one is forgotten after its half-second TIME-WAIT, so no eviction.
+        let config = Config { max_flows: 2, linger_ns: 500_000_000, ..CONFIG };
+        let mut frames = Vec::new();
+        for i in 0..20u64 {
+            for (ts, mut data) in session() {
+                data[34..36].copy_from_slice(&(41000 + i as u16).to_be_bytes());
+                data[36..38].copy_from_slice(&7563u16.to_be_bytes());
+                if data[29] == 1 { // server → client: ports the other way round
+                    data[34..36].copy_from_slice(&7563u16.to_be_bytes());
+                    data[36..38].copy_from_slice(&(41000 + i as u16).to_be_bytes());
+                }
+                frames.push((ts + i * 1_000_000_000, data));
+            }
+        }
+        let rows = flow_stats(&pcap(&frames)[..], &config).unwrap();
+        assert_eq!(rows.len(), 20);
+        assert!(rows.iter().all(|r| r.closed == Some(Closed::Fin) && r.stats[0].packets == 6));
+        // With a TIME-WAIT of over two gaps, the third session finds two flows held: the
+        // reference evicts one, the pass declines.
+        let config = Config { linger_ns: 2_500_000_000, ..config };
+        assert!(flow_stats(&pcap(&frames)[..], &config).is_none());
     }
 
     #[test]
