@@ -5,9 +5,14 @@ depend only on the packets of one flow, while what a report numbers and counts (
 messages, flows, transactions, findings and the "once" gate, ping pairing across UDP
 conversations) is global. So each worker reads the whole file (frame numbers stay the
 file's own), decodes every packet (IP fragments are rebuilt before a packet is assigned)
-and follows only the TCP connections whose 4-tuple hashes to it; UDP conversations (pings,
-whose broadcast answers come from other conversations) all go to worker 0, as do the
-notes of no flow (capture and IP notes). Worker 0 is the parent itself, run as the
+and follows only the TCP connections its :class:`Plan` gives it; UDP conversations
+(pings, whose broadcast answers come from other conversations) all go to worker 0, as do
+the notes of no flow (capture and IP notes). A plain TCP frame of another worker's flow
+is hashed and passed over without being decoded (compiled path). The plan
+(:func:`plan_split`) places a flow by the CRC-32 of its unordered 4-tuple: with the
+compiled accelerator, a quick pass weighs every flow first, so a few heavy flows do not
+all land on one worker and the parent's own part (merge and analysis) is allowed for;
+without it, the hash space is cut in fixed proportions. Worker 0 is the parent itself, run as the
 merge asks for its outputs (one process fewer on the cores, nothing of its share
 pickled); the others are forked and send batches over pipes. The parent merges the
 outputs by capture position and runs the one :class:`~cvipsniff.analysis.engine.Analysis`,
@@ -40,7 +45,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import astuple, dataclass, field, fields, replace
 from operator import attrgetter
 from queue import Queue
 from typing import Any
@@ -49,8 +54,9 @@ from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.capture import open_capture
 from cvipsniff.flows.table import DEFAULT_MAX_FLOWS, DEFAULT_MAX_TOTAL_BUFFER, FlowTable
-from cvipsniff.model import Flow, FlowClosed, FlowOpened, Message, Packet, TransportNote
+from cvipsniff.model import Flow, FlowClosed, FlowOpened, Frame, Message, Packet, TransportNote
 from cvipsniff.pipeline import Pipeline, PipelineConfig, PipelineOutput
+from dissectors.accel import accelerated
 from dissectors.base import Record
 
 END = 1 << 62  # frame index of the outputs made by the end of the capture
@@ -67,12 +73,13 @@ _FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")
 
 
 # Worker 0 is the parent: besides its share of the flows it reads and decodes every
-# packet, unpickles the other workers' outputs and runs the one Analysis. Measured on two
-# cores (CPU seconds per process, `report --jobs 2 --split-above 0`, both bench mixes), an
-# even split left the parent ~20% busier than the forked worker, which then idled; at
-# this weight (its share of the hash space relative to each forked worker's) the two
-# finish together. Any weight gives the same report: the merge orders outputs by capture
-# position and renumbers flows and messages, whoever followed them.
+# packet, unpickles the other workers' outputs and runs the one Analysis. Where flows are
+# not weighed first (pure Python; see plan_split), it takes this share of the hash space
+# relative to each forked worker's: measured on two cores (CPU seconds per process,
+# `report --jobs 2 --split-above 0`, both bench mixes), an even split left the parent ~20%
+# busier than the forked worker, which then idled. Any share gives the same report: the
+# merge orders outputs by capture position and renumbers flows and messages, whoever
+# followed them.
 PARENT_WEIGHT = 0.7
 _HASH_SPACE = 1 << 32
 
@@ -91,27 +98,57 @@ def shard_bounds(workers: int, first_weight: float = PARENT_WEIGHT) -> tuple[int
     return tuple(bounds)
 
 
-def shard_of(packet: Packet, workers: int, first_weight: float = PARENT_WEIGHT) -> int:
-    """The worker that follows this packet's flow: TCP by a hash of the unordered
-    4-tuple (both directions alike, stable across processes), everything else 0."""
-    if packet.transport != 6:
-        return 0
+def flow_key(packet: Packet) -> bytes:
+    """A TCP packet's flow, both directions alike: the lower of ``src + sport`` and
+    ``dst + dport`` (ports big-endian), then the other (the compiled weighing pass,
+    accel/src/flowweights.rs, builds the same bytes)."""
     a = packet.src + packet.sport.to_bytes(2, "big")
     b = packet.dst + packet.dport.to_bytes(2, "big")
-    digest = zlib.crc32(a + b if a <= b else b + a)
-    return bisect.bisect_right(shard_bounds(workers, first_weight), digest)
+    return a + b if a <= b else b + a
+
+
+@dataclass(slots=True, frozen=True)
+class Plan:
+    """Which worker follows which TCP flow, by the CRC-32 of its :func:`flow_key`: the
+    hashes in ``named`` (heavy flows) as they say, any other by where it falls among
+    ``bounds`` (each worker's upper bound in the 32-bit hash space, as
+    :func:`shard_bounds`). A function of the hash alone, so every worker, whether it
+    decoded a frame or only hashed it (:func:`_flow_digest`), places a flow alike. Any
+    plan gives the same report (see the module docstring)."""
+
+    bounds: tuple[int, ...]
+    named: dict[int, int] = field(default_factory=dict)
+
+    def owner(self, digest: int) -> int:
+        named = self.named.get(digest)
+        return named if named is not None else bisect.bisect_right(self.bounds, digest)
+
+
+def shard_of(packet: Packet, workers: int, first_weight: float = PARENT_WEIGHT,
+             plan: Plan | None = None) -> int:
+    """The worker that follows this packet's flow: TCP by ``plan`` (by default, a hash
+    of the unordered 4-tuple cut by :func:`shard_bounds`: both directions alike, stable
+    across processes), everything else 0."""
+    if packet.transport != 6:
+        return 0
+    digest = zlib.crc32(flow_key(packet))
+    if plan is None:
+        return bisect.bisect_right(shard_bounds(workers, first_weight), digest)
+    return plan.owner(digest)
 
 
 class _Share:
     """Whether a packet is this worker's, remembered per 4-tuple (the hash once per
     direction of a flow, not per packet)."""
 
-    __slots__ = ("cache", "first_weight", "index", "workers")
+    __slots__ = ("cache", "first_weight", "index", "plan", "workers")
 
-    def __init__(self, index: int, workers: int, first_weight: float = PARENT_WEIGHT) -> None:
+    def __init__(self, index: int, workers: int, first_weight: float = PARENT_WEIGHT,
+                 plan: Plan | None = None) -> None:
         self.index = index
         self.workers = workers
         self.first_weight = first_weight
+        self.plan = plan
         self.cache: dict[tuple, bool] = {}
 
     def __call__(self, packet: Packet) -> bool:
@@ -123,8 +160,110 @@ class _Share:
             if len(self.cache) >= 1 << 16:  # bounded: millions of tiny flows
                 self.cache.clear()
             mine = self.cache[key] = \
-                shard_of(packet, self.workers, self.first_weight) == self.index
+                shard_of(packet, self.workers, self.first_weight, self.plan) == self.index
         return mine
+
+
+def _no_digest(frame: Frame) -> int:
+    return -1
+
+
+# A frame's flow hash where the packet decoder's fast path reads it as TCP, else -1
+# (always, on the pure-Python path): a worker skips another's frames unread.
+_flow_digest = accelerated("flow_digest", _no_digest)
+
+
+# The weighing pass (compiled only; None on the pure-Python path, where flows go by hash
+# alone): each flow's work as PACKET_COST per TCP packet, SEGMENT_COST more per packet
+# with payload, PUSH_COST more per pushed one (PSH: a sender's write, about a message),
+# plus its payload bytes. Fitted to CPU seconds of workers following chosen parts of the
+# hash space on both bench mixes: about 45 us per message and 4 ns per byte
+# (the per-packet costs could not be told apart from them; they are small).
+def _no_weights(path: str, packet_cost: int, segment_cost: int, push_cost: int,
+                max_tracked: int, heavy: int) -> None:
+    return None
+
+
+_flow_weights = accelerated("flow_weights", _no_weights)
+PACKET_COST = 250
+SEGMENT_COST = 250
+PUSH_COST = 10500
+# What worker 0 (the parent) does per message besides its own flows: merging every
+# worker's outputs and the one Analysis, in the same unit (fitted as the costs above).
+MERGE_COST = 2100
+_MAX_TRACKED = 1 << 17  # flows counted one by one in the pass (~10 MB); the rest in buckets
+_MAX_NAMED = 256  # heavy flows placed by name
+_BUCKET_BITS = 16  # the pass's buckets of the hash space (accel/src/flowweights.rs)
+
+
+def plan_split(path: str, workers: int, local: bool = True) -> Plan:
+    """Which worker follows which flow, for ``workers`` workers; ``local``: worker 0 is
+    the parent, which also merges and analyses (``report``), not a forked worker like
+    the others (the TUI).
+
+    With the compiled accelerator, one quick pass over the file weighs every flow (and
+    counts the messages, for the parent's part); the heaviest flows are placed largest
+    first on the worker that would then finish first, and the hash space is then cut so
+    the other flows fill each worker up to an even finish. Otherwise (pure Python, a
+    compressed capture, no TCP) the hash space is cut in proportion:
+    :func:`shard_bounds` with :data:`PARENT_WEIGHT` for the parent."""
+    default = Plan(shard_bounds(workers, PARENT_WEIGHT if local else 1.0))
+    if workers < 2:
+        return default
+    found = _flow_weights(path, PACKET_COST, SEGMENT_COST, PUSH_COST, _MAX_TRACKED,
+                          _MAX_NAMED)
+    if found is None:
+        return default
+    heavy, buckets, (_frames, pushes, datagrams, datagram_bytes) = found
+    # Worker 0 follows every UDP datagram (pings) and, in the parent, merges all.
+    first = datagrams * (PACKET_COST + SEGMENT_COST + PUSH_COST) + datagram_bytes
+    if local:
+        first += (pushes + datagrams) * MERGE_COST
+    return balance(heavy, buckets, workers, first) or default
+
+
+def balance(heavy: list[tuple[bytes, int]], buckets: list[int], workers: int,
+            first: float = 0.0) -> Plan | None:
+    """:func:`plan_split`'s placement from the pass's weights: ``heavy`` flows by key
+    with their weights (heaviest first), every other flow's weight in ``buckets`` (by the
+    top bits of its key's CRC-32), ``first``: worker 0's work besides TCP flows. None
+    when there are no TCP flows to place."""
+    flows = sum(weight for _, weight in heavy) + sum(buckets)
+    if flows <= 0:
+        return None
+    loads = [float(first)] + [0.0] * (workers - 1)
+    named: dict[int, int] = {}
+    rest = list(buckets)
+    shift = 32 - _BUCKET_BITS
+    # A flow below this goes with the others, by hash: the cuts place it finely enough.
+    floor = (flows + first) / (workers * 64)
+    for key, weight in heavy:
+        if weight < floor:
+            rest[zlib.crc32(key) >> shift] += weight
+            continue
+        best = min(range(workers), key=lambda i: loads[i])
+        loads[best] += weight
+        named[zlib.crc32(key)] = best
+    # Water-filling: the level every worker's load reaches once the other flows are
+    # poured in; a worker already above it gets none of them.
+    light = sum(rest)
+    order = sorted(range(workers), key=lambda i: loads[i])
+    level = 0.0
+    for count in range(workers, 0, -1):
+        level = (light + sum(loads[i] for i in order[:count])) / count
+        if level >= loads[order[count - 1]]:
+            break
+    bounds: list[int] = []
+    poured, bucket, target = 0.0, 0, 0.0
+    for index in range(workers - 1):
+        target += max(0.0, level - loads[index])
+        # Take a bucket while at least half of it is still wanted.
+        while bucket < len(rest) and poured + rest[bucket] / 2 < target:
+            poured += rest[bucket]
+            bucket += 1
+        bounds.append(bucket << shift)
+    bounds.append(_HASH_SPACE)
+    return Plan(tuple(bounds), named)
 
 
 @dataclass(slots=True)
@@ -234,16 +373,20 @@ def _flow_of(item: PipelineOutput) -> int | None:
 def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 pack: bool = True, progress: bool = False,
                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
+                plan: Plan | None = None,
                 ) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
     ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
     Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe);
     ``progress``: a :class:`ReadProgress` every few thousand frames and at the end;
     ``first_weight``: see :func:`shard_bounds`; ``final_flows``: a :class:`FlowUpdate`
-    at the end for each flow that changed after it was sent closed."""
+    at the end for each flow that changed after it was sent closed; ``plan``: which
+    flows are whose (every worker of a run must have the same; by default, by hash)."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
-    pipeline = Pipeline(config, packet_filter=_Share(index, workers, first_weight))
+    if plan is None:
+        plan = Plan(shard_bounds(workers, first_weight))
+    pipeline = Pipeline(config, packet_filter=_Share(index, workers, first_weight, plan))
     watched = _WatchedTable(pipeline.flow_table, opened)
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
@@ -276,10 +419,30 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
         notes.clear()
 
     limit = FIRST_BATCH
+    # The owner of each flow hash met, (bounded) cache of plan.owner.
+    owners: dict[int, int] = {}
+    owner = plan.owner
+    digest_of = _flow_digest
+    feed = pipeline.feed
     with open_capture(path, on_note=reader_notes.append) as reader:
         i = -1
         for i, frame in enumerate(reader):
-            out = pipeline.feed(frame)
+            # Another worker's TCP frame, as the decoder's fast path reads it: what the
+            # pipeline would do with it is nothing (the fast path keeps no state and
+            # notes nothing; the filter turns the packet away), so it is not decoded.
+            # (Not where the reader noted something: that goes out at this frame.)
+            digest = digest_of(frame)
+            if digest >= 0 and not reader_notes:
+                mine = owners.get(digest)
+                if mine is None:
+                    if len(owners) >= 1 << 16:  # bounded: millions of tiny flows
+                        owners.clear()
+                    mine = owners[digest] = owner(digest)
+                if mine != index:
+                    if progress and not i & _PROGRESS_EVERY:
+                        batch.append(((i, 3, 0), ReadProgress(reader.bytes_read, reader.size)))
+                    continue
+            out = feed(frame)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
             if progress and not i & _PROGRESS_EVERY:
@@ -320,12 +483,14 @@ def _same(item: Any) -> Any:
 
 def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
                  conn: Any, progress: bool = False,
-                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False) -> None:
+                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
+                 plan: Plan | None = None) -> None:
     """Process entry: run the worker, send its batches and its end over ``conn``."""
     try:
         try:
             for batch in iter_worker(path, config, index, workers, progress=progress,
-                                     first_weight=first_weight, final_flows=final_flows):
+                                     first_weight=first_weight, final_flows=final_flows,
+                                     plan=plan):
                 conn.send(batch)
         except BaseException as exc:  # the parent falls back to one process
             conn.send(WorkerEnd(error=f"{type(exc).__name__}: {exc}"))
@@ -382,10 +547,11 @@ class _Local:
     fewer on the cores and nothing of its share pickled."""
 
     def __init__(self, path: str, config: PipelineConfig, workers: int, *,
-                 progress: bool = False, final_flows: bool = False) -> None:
+                 progress: bool = False, final_flows: bool = False,
+                 plan: Plan | None = None) -> None:
         self.end: WorkerEnd | None = None
         self._batches = iter_worker(path, config, 0, workers, pack=False,
-                                    progress=progress, final_flows=final_flows)
+                                    progress=progress, final_flows=final_flows, plan=plan)
 
     def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
         try:
@@ -463,15 +629,18 @@ class SplitRun:
     a :class:`FlowUpdate` output at the end for every flow whose state changed after
     its ``FlowClosed`` (what one process's flow objects show then). ``on_progress`` is
     called with (bytes read, file size) as the merge passes the points where a worker
-    read them. After the iteration, :attr:`exact` says whether the outputs are what one
-    process makes: False when a worker failed or the workers' share of a global cap
-    could have reached it (the caller then analyses the file in one process).
+    read them. ``balance``: flows placed by :func:`plan_split` (weighed first, where the
+    accelerator is built), else by hash alone. After the iteration, :attr:`exact` says
+    whether the outputs are what one process makes: False when a worker failed or the
+    workers' share of a global cap could have reached it (the caller then analyses the
+    file in one process).
     :meth:`close` stops the workers (the iteration's end does).
     """
 
     def __init__(self, path: str, pipeline_config: PipelineConfig, workers: int, *,
                  local: bool = True, depth: int = 256, final_flows: bool = False,
-                 on_progress: Callable[[int, int | None], None] | None = None) -> None:
+                 on_progress: Callable[[int, int | None], None] | None = None,
+                 balance: bool = True) -> None:
         self.path = path
         self.pipeline_config = pipeline_config
         self.workers = workers
@@ -479,6 +648,7 @@ class SplitRun:
         self.depth = depth
         self.final_flows = final_flows
         self.on_progress = on_progress
+        self.balance = balance
         self.exact: bool | None = None
         self._procs: list[Any] = []
         self._streams: list[_Stream | _Local] = []
@@ -487,18 +657,20 @@ class SplitRun:
         ctx = multiprocessing.get_context("fork")
         path, config, workers = self.path, self.pipeline_config, self.workers
         progress = self.on_progress is not None
+        first_weight = PARENT_WEIGHT if self.local else 1.0
         try:
+            # Before any worker starts: they must all follow the one plan.
+            plan = plan_split(path, workers, self.local) if self.balance else None
             if self.local:
                 self._streams.append(_Local(path, config, workers, progress=progress,
-                                            final_flows=self.final_flows))
+                                            final_flows=self.final_flows, plan=plan))
             for index in range(0 if not self.local else 1, workers):
                 parent_conn, child_conn = ctx.Pipe(duplex=False)
                 _widen(parent_conn)
                 proc = ctx.Process(target=_worker_main, daemon=True,
                                    args=(path, config, index, workers, child_conn,
                                          progress and index == workers - 1,
-                                         PARENT_WEIGHT if self.local else 1.0,
-                                         self.final_flows))
+                                         first_weight, self.final_flows, plan))
                 proc.start()
                 child_conn.close()
                 self._procs.append(proc)

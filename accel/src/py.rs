@@ -419,3 +419,54 @@ pub fn flow_stats<'py>(py: Python<'py>, path: std::path::PathBuf, server_ports: 
     }
     Ok(Some(out))
 }
+
+// ---- flow weights for the split of one capture (cvipsniff/split.py) ----------------------
+
+use crate::flowweights::{weigh, Costs};
+
+/// What `flow_weights` returns: the heavy flows, the buckets, the counts.
+type FlowWeights<'py> = (Bound<'py, PyList>, Vec<u64>, (u64, u64, u64, u64));
+
+/// `flow_weights(path, packet_cost, segment_cost, push_cost, max_tracked, heavy)` →
+/// `(heavy, buckets, (frames, pushes, datagrams, datagram_bytes))`: the `heavy` heaviest
+/// TCP flows of a pcap or pcapng file as `(key, weight)` (the key as `cvipsniff.split`
+/// builds it), every other flow's weight summed in `buckets` (by the top 16 bits of the
+/// key's CRC-32), and counts over the file (frames walked, TCP segments with payload and
+/// PSH, UDP datagrams with payload and their payload bytes);
+/// None for a file this pass does not read (compressed, unreadable): the split then
+/// places every flow by its hash. Runs without the interpreter lock.
+#[pyfunction]
+pub fn flow_weights<'py>(py: Python<'py>, path: std::path::PathBuf, packet_cost: u64,
+                         segment_cost: u64, push_cost: u64, max_tracked: usize,
+                         heavy: usize)
+                         -> PyResult<Option<FlowWeights<'py>>> {
+    let costs = Costs { packet: packet_cost, segment: segment_cost, push: push_cost };
+    let weights = py.allow_threads(|| {
+        let file = std::fs::File::open(&path).ok()?;
+        weigh(file, costs, max_tracked, heavy).ok().flatten()
+    });
+    let Some(weights) = weights else { return Ok(None) };
+    let named = PyList::empty(py);
+    for (key, weight) in &weights.heavy {
+        named.append((PyBytes::new(py, key.as_bytes()), *weight))?;
+    }
+    let t = weights.totals;
+    Ok(Some((named, weights.buckets, (t.frames, t.pushes, t.datagrams, t.datagram_bytes))))
+}
+
+/// `flow_digest(frame)`: for a frame the packet decoder's fast path (`fast_packet`) reads
+/// as TCP, the CRC-32 of its flow key (`cvipsniff.split.flow_key`, both directions
+/// alike); -1 for any other frame. Lets a worker of the split pass over another's
+/// frames without decoding them.
+#[pyfunction]
+pub fn flow_digest(frame: &Bound<'_, PyTuple>) -> PyResult<i64> {
+    let data = frame.get_item(5)?;
+    let Ok(data) = data.downcast::<PyBytes>() else { return Ok(-1) };
+    let Ok(linktype) = frame.get_item(4)?.extract::<u32>() else { return Ok(-1) };
+    Ok(match crate::packets::fast_path(linktype, data.as_bytes()) {
+        Some(f) if f.protocol == 6 => {
+            i64::from(crate::flowweights::FlowKey::new(&f.src, f.sport, &f.dst, f.dport).digest())
+        }
+        _ => -1,
+    })
+}
