@@ -26,7 +26,8 @@ the kernel's rusage, messages/s):
 * ``cvipsniff report --format json --jobs 1 FILE`` on the compiled path (the accelerator
   selected at import) and on the pure-Python path (``CVIPSNIFF_PURE_PYTHON=1``)
 * ``cvipsniff read -r FILE`` (one line per message)
-* with ``--jobs``: ``report --jobs 2 FILE`` (one capture split by flow) and
+* with ``--jobs``: ``report --jobs 2 FILE`` (one capture split by flow), ``report FILE``
+  (no flags: split over the cores the load average leaves idle) and
   ``report --jobs 1|2 FILE FILE`` (two files), as speed-ups over one job;
   with ``--cluster``: ``report --cluster local:2 FILE FILE``.
 
@@ -224,6 +225,8 @@ def commands(path: Path, args: argparse.Namespace) -> list[tuple[str, list[str],
             out.append(("report (compiled path)", [*report, "--jobs", "1", f], {}))
         out.append(("report --jobs 2 (split)", [*report, "--jobs", "2", "--split-above", "0",
                                                  f], {}))
+        # What a user gets without flags: split over the cores the load leaves idle.
+        out.append(("report (no flags)", [*report, f], {}))
         out.append(("report --jobs 1, 2 files", [*report, "--jobs", "1", f, f], {}))
         out.append(("report --jobs 2, 2 files", [*report, "--jobs", "2", f, f], {}))
     if args.cluster:
@@ -289,6 +292,9 @@ def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
         one = "report (compiled path)"
         print(f"    split over 2 jobs: {ratio(one, 'report --jobs 2 (split)'):.2f}× one job "
               f"(target ≥ 1.5); cpu {ratio('report --jobs 2 (split)', one, cpus):.2f}× one job's")
+        print(f"    no flags (split over idle cores from 32 MB): "
+              f"{ratio(one, 'report (no flags)'):.2f}× one job; "
+              f"/ tshark {ratio('report (no flags)', t):.2f}")
         print(f"    2 files, 2 jobs:   "
               f"{ratio('report --jobs 1, 2 files', 'report --jobs 2, 2 files'):.2f}× one job "
               "(target ≥ 1.8)")
