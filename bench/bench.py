@@ -27,7 +27,7 @@ the kernel's rusage, messages/s):
   selected at import) and on the pure-Python path (``CVIPSNIFF_PURE_PYTHON=1``)
 * ``cvipsniff read -r FILE`` (one line per message)
 * with ``--jobs``: ``report --jobs 2 FILE`` (one capture split by flow), ``report FILE``
-  (no flags: split over the cores the load average leaves idle) and
+  (no flags: split over the cores other programs leave idle) and
   ``report --jobs 1|2 FILE FILE`` (two files), as speed-ups over one job;
   with ``--cluster``: ``report --cluster local:2 FILE FILE``.
 
@@ -225,7 +225,7 @@ def commands(path: Path, args: argparse.Namespace) -> list[tuple[str, list[str],
             out.append(("report (compiled path)", [*report, "--jobs", "1", f], {}))
         out.append(("report --jobs 2 (split)", [*report, "--jobs", "2", "--split-above", "0",
                                                  f], {}))
-        # What a user gets without flags: split over the cores the load leaves idle.
+        # What a user gets without flags: split over the cores other programs leave idle.
         out.append(("report (no flags)", [*report, f], {}))
         out.append(("report --jobs 1, 2 files", [*report, "--jobs", "1", f, f], {}))
         out.append(("report --jobs 2, 2 files", [*report, "--jobs", "2", f, f], {}))

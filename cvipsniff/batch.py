@@ -36,9 +36,28 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def busy_cores() -> float:
+    """How many cores other programs keep busy now: the smaller of the 1-minute load
+    average and the count of other runnable processes at this instant
+    (``/proc/loadavg``). Why both: the average still counts a job that ended seconds
+    ago (a CI step just before this one: the load sits near 1 for a minute after it),
+    the instant count a process that happens to be awake this moment; a program that
+    really competes for the CPU shows in both."""
+    try:
+        average = os.getloadavg()[0]
+    except OSError:
+        average = 0.0
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return average
+    return min(average, max(0, running - 1))  # less this process, runnable itself
+
+
 def idle_cores() -> int:
     """The cores nobody else keeps busy now, as ``make -l`` judges it: this process's
-    cores less the load average (rounded), at least 1.
+    cores less :func:`busy_cores` (rounded), at least 1.
 
     Why it decides whether one capture is split by default: a split costs about a
     quarter more CPU in all (every worker reads and decodes the whole file, outputs
@@ -46,11 +65,7 @@ def idle_cores() -> int:
     CPU between sessions, not processes, so there more processes only share one
     session's part."""
     cores = default_jobs()
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
+    return max(1, min(cores, int(cores - busy_cores() + 0.5)))
 
 
 def split_jobs(path: str, jobs: int | None = None) -> int:

@@ -188,20 +188,20 @@ def test_one_large_capture_is_split_over_the_idle_cores_by_default(monkeypatch) 
 
     demo = str(ROOT / "captures" / "demo.pcapng")
     monkeypatch.setattr(batch, "default_jobs", lambda: 4)
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 0.3)
     assert batch.split_jobs(demo) == 1  # smaller than SPLIT_ABOVE
     assert batch.split_jobs(demo, 3) == 1
     monkeypatch.setattr(batch, "SPLIT_ABOVE", 1)
     assert batch.split_jobs(demo) == 4
     assert batch.split_jobs(demo, 3) == 3  # as asked
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 2.6)
     assert batch.split_jobs(demo) == 1  # a busy machine: one process
     assert batch.split_jobs(demo, 2) == 2  # unless asked
 
     # The report command takes that decision: it splits, and the output is the same.
     from cvipsniff import cli
 
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.3, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 0.3)
     splits: list[tuple[str, int]] = []
     real_split = AnalyseTask.split
 
@@ -229,3 +229,29 @@ def test_one_large_capture_is_split_over_the_idle_cores_by_default(monkeypatch) 
     assert len(splits) == 1  # an explicit threshold the capture is below
     report(demo, demo)
     assert len(splits) == 1  # several files go to the pool, one each
+
+
+def test_busy_cores_counts_what_competes_now(monkeypatch, tmp_path) -> None:
+    """The smaller of the load average and the other runnable processes of this instant:
+    a job that ended a moment ago (the average still high) leaves the cores idle."""
+    import builtins
+
+    import cvipsniff.batch as batch
+
+    loadavg = tmp_path / "loadavg"
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(loadavg if path == "/proc/loadavg" else path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (1.4, 1.0, 0.5))
+    loadavg.write_text("1.40 1.00 0.50 1/321 4242\n")  # only this process runs now
+    assert batch.busy_cores() == 0
+    loadavg.write_text("1.40 1.00 0.50 3/321 4242\n")
+    assert batch.busy_cores() == 1.4  # two others run: the average is the smaller
+    loadavg.write_text("0.30 1.00 0.50 3/321 4242\n")
+    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.3, 1.0, 0.5))
+    assert batch.busy_cores() == 0.3  # a moment's wake-up: the average says idle
+    loadavg.write_text("garbage")
+    assert batch.busy_cores() == 0.3  # unreadable: the average alone

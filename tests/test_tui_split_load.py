@@ -117,16 +117,16 @@ def test_large_captures_load_over_the_idle_cores_by_default(tmp_path, monkeypatc
     import cvipsniff.batch as batch
 
     monkeypatch.setattr(batch, "default_jobs", lambda: 4)
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 0.2)
     assert load_jobs(DEMO) == 1  # small: one process
     assert load_jobs(DEMO, 3) == 3 and load_jobs(DEMO, 0) == 1  # as asked
     monkeypatch.setattr(batch, "SPLIT_ABOVE", 1)
     assert load_jobs(DEMO) == 4
     assert load_jobs(str(tmp_path / "missing.pcap")) == 1
     # The cores others keep busy are not counted; a busy machine loads in one process.
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (1.6, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 1.6)
     assert load_jobs(DEMO) == 2
-    monkeypatch.setattr(batch.os, "getloadavg", lambda: (2.7, 0.0, 0.0))
+    monkeypatch.setattr(batch, "busy_cores", lambda: 2.7)
     assert load_jobs(DEMO) == 1
 
 
