@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--light", action="store_true", help="start with the light theme")
     p.add_argument("-j", "--jobs", type=_positive, metavar="N",
                    help="processes that read a capture file, split by flow (default: the "
-                   "machine's idle cores, by the load average, for a capture of 32 MB or "
+                   "cores other programs leave idle, for a capture of 32 MB or "
                    "more, else 1); the list is the same whatever N")
     live = p.add_argument_group("live capture (with -i)")
     live.add_argument("-w", "--write", dest="write", metavar="FILE",
