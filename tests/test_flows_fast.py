@@ -14,6 +14,7 @@ paths (text, ``-T json``, ``--notes``), byte for byte, on every bundled capture.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import struct
@@ -25,12 +26,13 @@ import pytest
 
 from cvipsniff.capture import open_capture
 from cvipsniff.capture.writer import PcapWriter
-from cvipsniff.commands.flows import _reference_flows
+from cvipsniff.commands.flows import _reference_flows, json_pieces, table_lines
 from cvipsniff.flows import FlowTable
 from cvipsniff.flows.table import DEFAULT_CLOSED_LINGER_NS
 from cvipsniff.flowstats import plain_flows
 from cvipsniff.model import Flow, Frame
 from cvipsniff.pipeline import default_server_ports, iter_flow_events
+from cvipsniff.render import flow_json
 from dissectors.accel import COMPILED
 
 from .conftest import CAPTURES, ROOT
@@ -99,7 +101,8 @@ def as_pcap(capture: Path, dest: Path) -> list[tuple[int, bytes]] | None:
 def compare(path: Path) -> list[Flow] | None:
     """The fast pass's flows for ``path`` (None: declined), checked equal to the
     reference's whenever it answers."""
-    fast = plain_flows(str(path), PORTS)
+    found = plain_flows(str(path), PORTS)
+    fast = None if found is None else list(found)
     if fast is not None:
         reference = _reference_flows(str(path), PORTS, None)
         assert fast == reference, path
@@ -108,7 +111,8 @@ def compare(path: Path) -> list[Flow] | None:
 
 def compare_limits(path: Path, max_flows: int, linger_ns: int) -> list[Flow] | None:
     """:func:`compare` with a smaller flow table and TIME-WAIT than the defaults."""
-    fast = plain_flows(str(path), PORTS, max_flows=max_flows, closed_linger_ns=linger_ns)
+    found = plain_flows(str(path), PORTS, max_flows=max_flows, closed_linger_ns=linger_ns)
+    fast = None if found is None else list(found)
     if fast is not None:
         table = FlowTable(server_ports=PORTS, max_flows=max_flows,
                           closed_linger_ns=linger_ns)
@@ -443,16 +447,37 @@ def _sessions(rng: random.Random, count: int, spacing_ns: int) -> list[tuple[int
 
 @compiled_only
 def test_many_flows_over_time_taken_while_the_table_has_room(tmp_path: Path) -> None:
-    """Far more flows than the table holds, but few at a time: closed connections are
-    forgotten after TIME-WAIT as the reference forgets them, so the pass answers; when
-    the table would be full (the reference evicts), it declines."""
+    """Far more flows than the table holds: closed connections are forgotten after
+    TIME-WAIT as the reference forgets them, and a full table evicts as the reference's
+    does (closed flows first, then the least recently active)."""
     frames: list[tuple[int, bytes]] = []
     for i in range(60):
         frames += conversation(2 + i % 3, 40000 + i, 10**18 + i * 50 * 10**6)
     path = write_pcap(tmp_path / "many.pcap", sorted(frames, key=lambda f: f[0]))
     assert compare_limits(path, 8, 100 * 10**6) is not None  # a few held at once
-    assert compare_limits(path, 8, 10**9) is None  # ~20 would be held: evictions
+    assert compare_limits(path, 8, 10**9) is not None  # ~20 would be held: evictions
     assert compare_limits(path, 64, 10**9) is not None
+
+
+@compiled_only
+def test_a_full_table_evicts_as_the_reference(tmp_path: Path) -> None:
+    """Lone SYNs (a flood), some answered, some ports coming back after their flow was
+    evicted, mixed with UDP conversations, through small tables."""
+    rng = random.Random(8)
+    frames = []
+    for i in range(300):
+        # Mostly new ports; some the port of the 150th flow before, long evicted.
+        port = 30000 + (i - 150 if i >= 150 and rng.random() < 0.2 else i)
+        ts = 10**18 + i * 10**5
+        if rng.random() < 0.2:
+            frames.append((ts, udp(4, port, 1, SERVER_PORT, b"datagram %03d    " % i)))
+            continue
+        frames.append((ts, tcp(2, port, 1, SERVER_PORT, rng.randrange(1 << 32), 0, SYN)))
+    path = write_pcap(tmp_path / "flood.pcap", frames)
+    for cap in (16, 40, 100):
+        flows = compare_limits(path, cap, 10**9)
+        assert flows is not None and len(flows) == 300
+        assert sum(f.closed == "evicted" for f in flows) > 300 - 2 * cap
 
 
 @compiled_only
@@ -568,3 +593,17 @@ def test_pure_python_path_always_declines(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(plain)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.split() == ["False", "None"]
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_json_written_flow_by_flow_as_json_dump_writes_it(tmp_path: Path, count: int) -> None:
+    """`flows -T json` is written one flow at a time: the same bytes as one json.dump."""
+    frames: list[tuple[int, bytes]] = []
+    for i in range(count):
+        frames += conversation(2 + i, 40000 + i, 10**18 + i * 10**9, close="rst")
+    flows = _reference_flows(str(write_pcap(tmp_path / "c.pcap", frames)), PORTS, None)
+    assert len(flows) == count
+    expected = json.dumps({"flows": [flow_json(f) for f in flows]}, indent=1) + "\n"
+    assert "".join(json_pieces(flows)) == expected
+    table = "".join(table_lines(flows, min((f.first_ts_ns for f in flows), default=0)))
+    assert table.endswith(f"\n{count} flows\n") and table.count("\n") == count + 3

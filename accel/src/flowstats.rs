@@ -8,14 +8,15 @@
 //! backwards, and every TCP segment arrives exactly where the receiver expects it. For
 //! such a capture the reference only counts: packets, bytes, delivered bytes, first and
 //! last times, roles and how each flow closed; no note, no gap, no buffer. This module
-//! computes exactly that without building a Python object per packet.
+//! computes exactly that without building a Python object per packet, including which
+//! flows the reference's table still holds: closed connections forgotten after
+//! TIME-WAIT, and the flows a full table evicts (a SYN flood, a scan).
 //!
 //! The moment anything else shows up — any other frame off the decoder's fast path, a
 //! retransmission, an out-of-order or overlapping segment, a FIN ahead of a hole, data
 //! after a FIN, a zero window, a reused 4-tuple, a UDP datagram that may be a capture
-//! duplicate, a corrupt or truncated record or block, an odd pcapng block or time, a
-//! flow table at its cap (an eviction: the pass tracks which flows the reference still
-//! holds, forgetting closed connections after TIME-WAIT exactly as it does) — the pass *declines* (returns None)
+//! duplicate, a corrupt or truncated record or block, an odd pcapng block or time — the
+//! pass *declines* (returns None)
 //! and the caller runs the reference over the whole file. So the answer is always the
 //! reference's, and this code never has to decide anything the reference decides
 //! differently. Declining is conservative by design: a check here may decline a capture
@@ -41,6 +42,8 @@ pub struct Counts {
 pub enum Closed {
     Fin,
     Rst,
+    /// Dropped to make room in a full table (`FlowTable._evict`).
+    Evicted,
 }
 
 /// One flow as the reference's `Flow` holds it after the capture.
@@ -168,6 +171,15 @@ fn hash(data: &[u8]) -> u64 {
 struct Udp {
     flow: usize,
     last: [LastDatagram; 2],
+    keys: [u128; 2],
+    forgotten: bool,
+}
+
+/// What holds a flow's state: a connection or a conversation (by index).
+#[derive(Clone, Copy)]
+enum Owner {
+    Tcp(usize),
+    Udp(usize),
 }
 
 struct Table<'a> {
@@ -182,6 +194,10 @@ struct Table<'a> {
     live: usize,
     /// `FlowTable._closing`: closed connections by (last packet time, connection).
     closing: VecDeque<(u64, usize)>,
+    /// Per flow, what holds it; and the flows that may still be tracked (compacted when
+    /// the table is full).
+    owners: Vec<Owner>,
+    tracked: Vec<usize>,
 }
 
 /// The fields of one fast-path packet the table reads.
@@ -202,7 +218,8 @@ struct Seg<'d> {
 impl<'a> Table<'a> {
     fn new(config: &'a Config<'a>) -> Self {
         Table { config, flows: Vec::new(), tcp: HashMap::new(), conns: Vec::new(),
-                udp: HashMap::new(), udps: Vec::new(), live: 0, closing: VecDeque::new() }
+                udp: HashMap::new(), udps: Vec::new(), live: 0, closing: VecDeque::new(),
+                owners: Vec::new(), tracked: Vec::new() }
     }
 
     /// `FlowTable._sender_is_client`.
@@ -211,26 +228,69 @@ impl<'a> Table<'a> {
         !ports.contains(&s.sport) || ports.contains(&s.dport)
     }
 
-    /// A new flow (its row), or None where the reference would evict (decline): as
+    /// A new flow (its row), held by `owner` (the next connection or conversation): as
     /// `FlowTable._reserve`, closed connections silent for `linger_ns` are forgotten
-    /// first, then the table must have room.
+    /// first, then a full table evicts.
     fn new_flow(&mut self, tcp: bool, s: &Seg, sender_is_client: bool, mid_session: bool)
-                -> Option<usize> {
+                -> usize {
         let linger = self.config.linger_ns;
         if self.closing.front().is_some_and(|&(ts, _)| s.ts - ts >= linger) {
             self.retire(s.ts);
         }
         if self.live >= self.config.max_flows {
-            return None;
+            self.evict();
         }
         self.live += 1;
+        self.tracked.push(self.flows.len());
+        self.owners.push(if tcp { Owner::Tcp(self.conns.len()) } else { Owner::Udp(self.udps.len()) });
         let (a, b) = ((s.src, s.sport), (s.dst, s.dport));
         let (client, server) = if sender_is_client { (a, b) } else { (b, a) };
         self.flows.push(FlowRow {
             tcp, client, server, first_frame: s.frame, first_ts: s.ts, last_ts: s.ts,
             mid_session, closed: None, stats: [Counts::default(); 2],
         });
-        Some(self.flows.len() - 1)
+        self.flows.len() - 1
+    }
+
+    fn forgotten(&self, flow: usize) -> bool {
+        match self.owners[flow] {
+            Owner::Tcp(ci) => self.conns[ci].forgotten,
+            Owner::Udp(ui) => self.udps[ui].forgotten,
+        }
+    }
+
+    /// `FlowTable._evict`: the `max_flows / 16` tracked flows first by (open, last packet
+    /// time, id) — closed ones first, then the least recently active — are closed as
+    /// "evicted" (those still open) and forgotten. (The reference's lazy heap yields
+    /// exactly that order; only the set matters here.)
+    fn evict(&mut self) {
+        let mut tracked = std::mem::take(&mut self.tracked);
+        tracked.retain(|&flow| !self.forgotten(flow));
+        let mut keys: Vec<(bool, u64, usize)> = tracked.iter()
+            .map(|&flow| (self.flows[flow].closed.is_none(), self.flows[flow].last_ts, flow))
+            .collect();
+        self.tracked = tracked;
+        let count = (self.config.max_flows / 16).max(1).min(keys.len());
+        if count == 0 {
+            return;
+        }
+        keys.select_nth_unstable(count - 1);
+        for &(open, _, flow) in &keys[..count] {
+            if open {
+                self.flows[flow].closed = Some(Closed::Evicted);
+            }
+            match self.owners[flow] {
+                Owner::Tcp(ci) => self.forget(ci),
+                Owner::Udp(ui) => {
+                    let conv = &mut self.udps[ui];
+                    conv.forgotten = true;
+                    for key in conv.keys {
+                        self.udp.remove(&key);
+                    }
+                    self.live -= 1;
+                }
+            }
+        }
     }
 
     /// `FlowTable._retire`: forget the closed connections silent for `linger_ns` by
@@ -277,9 +337,10 @@ impl<'a> Table<'a> {
             Some(&entry) => entry,
             None => {
                 let client = self.sender_is_client(s);
-                let flow = self.new_flow(false, s, client, false)?;
+                let flow = self.new_flow(false, s, client, false);
                 let index = self.udps.len();
-                self.udps.push(Udp { flow, last: [None, None] });
+                let keys = if client { [k, rev] } else { [rev, k] };
+                self.udps.push(Udp { flow, last: [None, None], keys, forgotten: false });
                 let d = usize::from(!client);
                 self.udp.insert(rev, (index, 1 - d));
                 self.udp.insert(k, (index, d));
@@ -414,7 +475,7 @@ impl<'a> Table<'a> {
         } else {
             (true, self.sender_is_client(s))
         };
-        let flow = self.new_flow(true, s, client, mid_session)?;
+        let flow = self.new_flow(true, s, client, mid_session);
         let keys = if client { [k, rev] } else { [rev, k] };
         let ci = self.conns.len();
         self.conns.push(Conn { flow, halves: Default::default(), keys, forgotten: false });
@@ -820,10 +881,10 @@ mod tests {
         let rows = flow_stats(&pcap(&frames)[..], &config).unwrap();
         assert_eq!(rows.len(), 20);
         assert!(rows.iter().all(|r| r.closed == Some(Closed::Fin) && r.stats[0].packets == 6));
-        // With a TIME-WAIT of over two gaps, the third session finds two flows held: the
-        // reference evicts one, the pass declines.
+        // With a TIME-WAIT of over two gaps, the third session finds two flows held: one
+        // is evicted, silently (closed already, it stays "fin"): the same rows.
         let config = Config { linger_ns: 2_500_000_000, ..config };
-        assert!(flow_stats(&pcap(&frames)[..], &config).is_none());
+        assert_eq!(flow_stats(&pcap(&frames)[..], &config).unwrap(), rows);
     }
 
     #[test]
@@ -859,12 +920,26 @@ mod tests {
         let file = pcap(&plain);
         assert!(flow_stats(&file[..file.len() - 3], &CONFIG).is_none()); // cut record
         assert!(flow_stats(&file[..20], &CONFIG).is_none()); // cut header
-        // More flows than the reference's table holds without evicting.
-        let many: Vec<_> = (0..9u16)
-            .map(|i| (1_000 + u64::from(i), tcp(2, 40000 + i, 1, 7563, 1, 0, 0x02, b"")))
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_least_recently_active() {
+        // Nine lone SYNs through a table of eight: the ninth evicts one flow (8 / 16,
+        // at least one), the least recently active; its port's next SYN is a new flow.
+        let syn = |ts: u64, port: u16| (ts, tcp(2, port, 1, 7563, 1, 0, 0x02, b""));
+        let mut frames: Vec<_> = (0..8u16).map(|i| syn(1_000 + u64::from(i), 40000 + i))
             .collect();
-        assert!(flow_stats(&pcap(&many)[..], &CONFIG).is_none());
-        assert_eq!(flow_stats(&pcap(&many[..8])[..], &CONFIG).unwrap().len(), 8);
+        frames[0].0 = 999; // oldest
+        frames.push(syn(2_000, 40008));
+        frames.push(syn(2_001, 40000));
+        let rows = flow_stats(&pcap(&frames)[..], &CONFIG).unwrap();
+        assert_eq!(rows.len(), 10);
+        // The ninth flow evicted the first (the oldest); the tenth, on the first's port
+        // again, the next least recently active (port 40001).
+        let evicted: Vec<_> = rows.iter().map(|r| r.closed == Some(Closed::Evicted)).collect();
+        assert_eq!(evicted, [true, true, false, false, false, false, false, false, false,
+                             false]);
+        assert_eq!((rows[9].client.1, rows[9].first_frame), (40000, 10));
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 5u32)?;
+    m.add("API_VERSION", 6u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -35,6 +35,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
     // flows: the statistics-only pass of `cvipsniff flows`
     m.add_function(wrap_pyfunction!(py::flow_stats, m)?)?;
+    m.add_class::<py::FlowRows>()?;
     // The split of one capture over processes (accel/src/flowweights.rs).
     m.add_function(wrap_pyfunction!(py::flow_weights, m)?)?;
     m.add_function(wrap_pyfunction!(py::flow_digest, m)?)?;

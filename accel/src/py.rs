@@ -386,38 +386,59 @@ impl CvipFramer {
 // ---- flows: the statistics-only pass ---------------------------------------------------
 
 /// `flow_stats(path, server_ports, max_flows, linger_ns, min_ts, end_ts)`: the flows of a
-/// plain classic pcap or pcapng file as `cvipsniff flows` lists them (see `flowstats.rs`), each `(tcp, client
-/// address, client port, server address, server port, first frame, first ts, last ts,
-/// mid_session, closed, (packets, bytes, delivered) client→server, the same
-/// server→client)`; or None for anything else (then the reference reads the file). Never
-/// raises for the file's content or an unreadable file: those are the reference's to
-/// report.
+/// plain classic pcap or pcapng file as `cvipsniff flows` lists them (see `flowstats.rs`),
+/// as a `FlowRows` iterator; or None for anything else (then the reference reads the
+/// file). Never raises for the file's content or an unreadable file: those are the
+/// reference's to report.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-pub fn flow_stats<'py>(py: Python<'py>, path: std::path::PathBuf, server_ports: Vec<u16>,
-                       max_flows: usize, linger_ns: u64, min_ts: i128, end_ts: i128)
-                       -> PyResult<Option<Bound<'py, PyList>>> {
-    use crate::flowstats::{Closed, Config};
-    let Some(rows) = py.allow_threads(|| {
+pub fn flow_stats(py: Python<'_>, path: std::path::PathBuf, server_ports: Vec<u16>,
+                  max_flows: usize, linger_ns: u64, min_ts: i128, end_ts: i128)
+                  -> Option<FlowRows> {
+    use crate::flowstats::Config;
+    let rows = py.allow_threads(|| {
         let file = std::fs::File::open(&path).ok()?;
         let config = Config { server_ports: &server_ports, max_flows, linger_ns,
                               ts_range: (min_ts, end_ts) };
         crate::flowstats::flow_stats(file, &config)
-    }) else { return Ok(None) };
-    let out = PyList::empty(py);
-    for r in rows {
+    })?;
+    Some(FlowRows { rows: rows.into_iter() })
+}
+
+/// The flows `flow_stats` found, one tuple at a time (a million flows never exist as a
+/// million tuples at once): `(tcp, client address, client port, server address, server
+/// port, first frame, first ts, last ts, mid_session, closed, (packets, bytes, delivered)
+/// client→server, the same server→client)`.
+#[pyclass(module = "cvipsniff_accel")]
+pub struct FlowRows {
+    rows: std::vec::IntoIter<crate::flowstats::FlowRow>,
+}
+
+#[pymethods]
+impl FlowRows {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        use crate::flowstats::Closed;
+        let Some(r) = self.rows.next() else { return Ok(None) };
         let closed = match r.closed {
             Some(Closed::Fin) => "fin",
             Some(Closed::Rst) => "rst",
+            Some(Closed::Evicted) => "evicted",
             None => "end-of-capture",
         };
         let [a, b] = r.stats;
-        out.append((r.tcp, PyBytes::new(py, &r.client.0), r.client.1,
-                    PyBytes::new(py, &r.server.0), r.server.1, r.first_frame, r.first_ts,
-                    r.last_ts, r.mid_session, closed, (a.packets, a.bytes, a.delivered),
-                    (b.packets, b.bytes, b.delivered)))?;
+        Ok(Some((r.tcp, PyBytes::new(py, &r.client.0), r.client.1,
+                 PyBytes::new(py, &r.server.0), r.server.1, r.first_frame, r.first_ts,
+                 r.last_ts, r.mid_session, closed, (a.packets, a.bytes, a.delivered),
+                 (b.packets, b.bytes, b.delivered)).into_pyobject(py)?))
     }
-    Ok(Some(out))
 }
 
 // ---- flow weights for the split of one capture (cvipsniff/split.py) ----------------------

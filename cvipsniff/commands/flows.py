@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from cvipsniff.commands.common import check_readable
 from cvipsniff.flows import FlowTable
@@ -30,16 +32,23 @@ def run(args: argparse.Namespace) -> int:
     check_readable(args.file)
     server_ports = default_server_ports()
     notes: list[TransportNote] = []
-    # A plain capture is counted in one compiled pass (no notes to list); anything else,
-    # and the pure-Python path, goes through the reference pipeline.
-    flows = plain_flows(args.file, server_ports)
-    if flows is None:
+    flows: Iterable[Flow]
+    # A plain capture is counted in one compiled pass (no notes to list) whose flows are
+    # written as they are built (a SYN flood's million flows never all exist as objects);
+    # anything else, and the pure-Python path, goes through the reference pipeline.
+    fast = plain_flows(args.file, server_ports)
+    if fast is not None:
+        # On that path time never goes backwards, so the first flow started first.
+        head = next(fast, None)
+        first_ts = head.first_ts_ns if head is not None else 0
+        flows = chain((head,), fast) if head is not None else ()
+    else:
         flows = _reference_flows(args.file, server_ports, notes if args.notes else None)
+        first_ts = min((f.first_ts_ns for f in flows), default=0)
     if args.format == "json":
-        json.dump({"flows": [flow_json(f) for f in flows]}, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        _write(json_pieces(flows))
         return 0
-    sys.stdout.write(format_table(flows))
+    _write(table_lines(flows, first_ts))
     for note in notes:
         sys.stdout.write(note_line(note) + "\n")
     return 0
@@ -56,22 +65,47 @@ def _reference_flows(path: str, server_ports: frozenset[int],
     return list(table.flows)
 
 
-def format_table(flows: list[Flow]) -> str:
-    """A fixed-width conversation table: one row per flow, both directions' counters."""
+def _write(pieces: Iterable[str], batch: int = 4096) -> None:
+    """Write text pieces to standard output a few thousand at a time."""
+    out = sys.stdout
+    buffer: list[str] = []
+    for piece in pieces:
+        buffer.append(piece)
+        if len(buffer) >= batch:
+            out.write("".join(buffer))
+            buffer.clear()
+    out.write("".join(buffer))
+
+
+def json_pieces(flows: Iterable[Flow]) -> Iterator[str]:
+    """``{"flows": [...]}`` as ``json.dump(..., indent=1)`` writes it, plus a newline,
+    one flow at a time (each flow's object indented to its place in the list)."""
+    yield '{\n "flows": ['
+    separator = "\n  "
+    for flow in flows:
+        yield separator + json.dumps(flow_json(flow), indent=1).replace("\n", "\n  ")
+        separator = ",\n  "
+    yield "]\n}\n" if separator == "\n  " else "\n ]\n}\n"
+
+
+def table_lines(flows: Iterable[Flow], first_ts: int) -> Iterator[str]:
+    """A fixed-width conversation table, line by line: one row per flow, both
+    directions' counters, start times relative to ``first_ts`` (the earliest flow's)."""
     header = (f"{'ID':>4} {'Proto':5} {'Client':>22}   {'Server':<22} "
               f"{'Pkts→':>7} {'Bytes→':>10} {'Pkts←':>7} {'Bytes←':>10} "
               f"{'Retr':>5} {'Gaps':>5} {'Start':>12} {'Duration':>10}")
-    lines = [header, "-" * len(header)]
-    first = min((f.first_ts_ns for f in flows), default=0)
+    yield header + "\n"
+    yield "-" * len(header) + "\n"
+    count = 0
     for f in flows:
+        count += 1
         a, b = f.stats
-        lines.append(
+        yield (
             f"{f.id:>4} {f.transport.upper():5} {endpoint_text(f.client):>22} ↔ "
             f"{endpoint_text(f.server):<22} {a.packets:>7} {a.bytes:>10} {b.packets:>7} "
             f"{b.bytes:>10} {a.retransmissions + b.retransmissions:>5} "
-            f"{a.gaps + b.gaps:>5} {(f.first_ts_ns - first) / 1e9:>12.6f} "
+            f"{a.gaps + b.gaps:>5} {(f.first_ts_ns - first_ts) / 1e9:>12.6f} "
             f"{max(0, f.last_ts_ns - f.first_ts_ns) / 1e9:>10.6f}"
-            + (" (mid-session)" if f.mid_session else "")
+            + (" (mid-session)" if f.mid_session else "") + "\n"
         )
-    lines.append(f"{len(flows)} flows")
-    return "\n".join(lines) + "\n"
+    yield f"{count} flows\n"
