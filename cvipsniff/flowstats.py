@@ -17,6 +17,8 @@ A plain capture gives the reference no note, gap, retransmission or buffer to re
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Collection, Iterable, Iterator
 
 from cvipsniff.flows.addresses import endpoint, format_ip
@@ -46,16 +48,26 @@ def plain_flows(path: str, server_ports: Collection[int], *,
     ``max_flows`` and ``closed_linger_ns`` (other limits default) would list after reading
     ``path`` through the reference pipeline (equal objects, in id order, built one at a
     time as they are consumed), or None where the fast pass declines (any capture but a
-    plain, uncompressed classic pcap or pcapng file; stdin; the pure-Python path). The
+    plain, uncompressed classic pcap or pcapng regular file; stdin, pipes; the pure-Python
+    path). The
     whole file is read before this returns. Time never goes backwards in a capture this
     answers for, so the flows are also in the order of their first packets' times."""
-    if path == "-" or max_flows < 1 or closed_linger_ns < 0:
+    if path == "-" or max_flows < 1 or closed_linger_ns < 0 or not _regular_file(path):
         return None
     rows = _flow_stats(path, sorted(server_ports), max_flows, closed_linger_ns, MIN_TS_NS,
                        END_TS_NS)
     if rows is None:
         return None
     return _flows(rows, frozenset(server_ports))
+
+
+def _regular_file(path: str) -> bool:
+    """Only a regular file can be read twice (a declined pass, then the reference): not a
+    pipe, FIFO or device (``-r /dev/stdin``, ``-r <(zcat f.pcap.gz)``)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _flows(rows: Iterable[tuple], ports: frozenset[int]) -> Iterator[Flow]:

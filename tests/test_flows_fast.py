@@ -20,6 +20,7 @@ import random
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -607,3 +608,27 @@ def test_json_written_flow_by_flow_as_json_dump_writes_it(tmp_path: Path, count:
     assert "".join(json_pieces(flows)) == expected
     table = "".join(table_lines(flows, min((f.first_ts_ns for f in flows), default=0)))
     assert table.endswith(f"\n{count} flows\n") and table.count("\n") == count + 3
+
+
+def test_a_pipe_is_read_once(tmp_path: Path) -> None:
+    """`flows -r FIFO` (or /dev/stdin, <(zcat ...)): the fast pass must not consume a
+    stream the reference would then find empty (an impaired capture, which it declines)."""
+    frames = conversation(2, 40000, 10**18)
+    frames.insert(5, frames[3])
+    impaired = write_pcap(tmp_path / "impaired.pcap", frames)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("wb") as out:
+            out.write(impaired.read_bytes())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = subprocess.run([sys.executable, "-m", "cvipsniff", "flows", "-r", str(fifo)],
+                          cwd=ROOT, capture_output=True, timeout=60, check=False)
+    writer.join(timeout=5)
+    expected = subprocess.run([sys.executable, "-m", "cvipsniff", "flows", "-r",
+                               str(impaired)], cwd=ROOT, capture_output=True, timeout=120,
+                              check=True)
+    assert done.returncode == 0 and done.stdout == expected.stdout
