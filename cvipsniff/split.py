@@ -19,16 +19,19 @@ outputs by capture position and runs the one :class:`~cvipsniff.analysis.engine.
 numbering messages and flows as a single process would, so the report is byte for byte
 the same whatever the number of workers.
 
-Capture position of an output: ``(frame index, phase, sequence)`` while reading — phase 0
-for the notes of no flow that a frame's decoding produced, 1 for what its packet caused
-(one flow, so one worker), 2 for the reader's notes after it, 3 for a worker's report of
-how far it has read (:class:`ReadProgress`, asked for by the TUI) — and at the end of the
-capture ``(END, phase, flow order, sequence)`` in the order :meth:`Pipeline.finish` uses
-(flows still in the flow table by creation, then the pipeline's remaining ones), after
-``(END, -1, 0)``, the last report of how far a worker read, and before the flows' final
-states (:class:`FlowUpdate`, phase 3, asked for by the TUI).
-A flow's global id is its rank by ``(first frame, worker's id)``; flows made by one frame
-(a reused port) are of one 4-tuple, so of one worker, and keep their order.
+Capture position of an output: ``(frame index, phase, sequence, worker)`` while reading —
+phase 0 for the notes of no flow that a frame's decoding produced, 1 for what its packet
+caused (one flow, so one worker), 2 for the reader's notes after it, 3 for a worker's
+report of how far it has read (:class:`ReadProgress`, asked for by the TUI) — and at the
+end of the capture ``(END, phase, flow order, sequence, worker)`` in the order
+:meth:`Pipeline.finish` uses (flows still in the flow table by creation, then the
+pipeline's remaining ones), after ``(END, -1, 0, worker)``, the last report of how far a
+worker read, and before the flows' final states (:class:`FlowUpdate`, phase 3, asked for
+by the TUI). A flow's order is ``(frame index that announced it, worker, worker's id)``,
+and its global id its rank in that order; flows made by one frame (a reused port) are of
+one 4-tuple, so of one worker, and keep their order. The worker's number last makes every
+position unique across workers, so the merge is a sort of what every worker has sent up
+to the lowest of their latest positions.
 
 What cannot be split exactly: the flow table's global caps (total reassembly buffer,
 number of tracked flows) see only one worker's share. Each worker reports its peaks; when
@@ -39,14 +42,13 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
 import multiprocessing
 import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, fields, replace
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from queue import Queue
 from typing import Any
 
@@ -394,27 +396,30 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     as_sent = pack_message if pack else _same
     # Flows sent closed while reading, with their state then (final_flows only).
     closed: dict[int, tuple[Flow, tuple]] = {}
+    # The frame index that announced each flow: its place among all workers' flows.
+    announced: dict[int, int] = {}
 
     def emit(i: int, outputs: list, notes: list) -> None:
         seq = 0
         for flow in opened:
-            batch.append(((i, 1, seq), flow))
+            batch.append(((i, 1, seq, index), flow))
+            announced[flow.id] = i
             seq += 1
         opened.clear()
         for item in outputs:
             if type(item) is Message:
-                batch.append(((i, 1, seq), as_sent(item)))
+                batch.append(((i, 1, seq, index), as_sent(item)))
             elif _flow_of(item) is None:
                 if first:  # decoding notes: before the packet's own outputs
-                    batch.append(((i, 0, seq), item))
+                    batch.append(((i, 0, seq, index), item))
             else:
-                batch.append(((i, 1, seq), item))
+                batch.append(((i, 1, seq, index), item))
                 if final_flows and type(item) is FlowClosed:
                     closed[item.flow.id] = (item.flow, astuple(item.flow))
             seq += 1
         if first:
             for note in notes:
-                batch.append(((i, 2, seq), note))
+                batch.append(((i, 2, seq, index), note))
                 seq += 1
         notes.clear()
 
@@ -440,38 +445,42 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                     mine = owners[digest] = owner(digest)
                 if mine != index:
                     if progress and not i & _PROGRESS_EVERY:
-                        batch.append(((i, 3, 0), ReadProgress(reader.bytes_read, reader.size)))
+                        batch.append(((i, 3, 0, index),
+                                      ReadProgress(reader.bytes_read, reader.size)))
                     continue
             out = feed(frame)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
             if progress and not i & _PROGRESS_EVERY:
-                batch.append(((i, 3, 0), ReadProgress(reader.bytes_read, reader.size)))
+                batch.append(((i, 3, 0, index), ReadProgress(reader.bytes_read, reader.size)))
             if len(batch) >= limit:
                 yield batch
                 batch = []
                 limit = min(BATCH, 2 * limit)
         if progress:
-            batch.append(((END, -1, 0), ReadProgress(reader.bytes_read, reader.size)))
+            batch.append(((END, -1, 0, index), ReadProgress(reader.bytes_read, reader.size)))
     seq = 0
     if first:  # notes of the reader's last records: before the end of the capture
         for note in reader_notes:
-            batch.append(((END, 0, (-1, 0), seq), note))
+            batch.append(((END, 0, (-1, 0), seq, index), note))
             seq += 1
     out = pipeline.finish()
     for item in out:
         flow = _flow_of(item)
         if flow is None:
             if first:
-                batch.append(((END, 0, (0, 0), seq), item))
+                batch.append(((END, 0, (0, 0), seq, index), item))
         else:
             phase = 1 if flow in watched.closing else 2
-            batch.append(((END, phase, flow, seq),
+            batch.append(((END, phase, (announced[flow], index, flow), seq, index),
                           as_sent(item) if type(item) is Message else item))
         seq += 1
-    for flow_id, (flow, state) in closed.items():
-        if astuple(flow) != state:  # phase 3: after everything else, in flows' order
-            batch.append(((END, 3, flow_id, 0), FlowUpdate(flow)))
+    # Phase 3: after everything else, in flows' order (not the order they closed in).
+    for flow_id in sorted(closed, key=lambda flow_id: (announced[flow_id], flow_id)):
+        flow, state = closed[flow_id]
+        if astuple(flow) != state:
+            batch.append(((END, 3, (announced[flow_id], index, flow_id), 0, index),
+                          FlowUpdate(flow)))
     if batch:
         yield batch
     yield WorkerEnd(watched.peak_tracked, watched.peak_buffered)
@@ -564,19 +573,45 @@ class _Local:
             self.end = WorkerEnd(error=f"{type(exc).__name__}: {exc}")
 
 
-def _keyed(stream: _Stream | _Local, worker: int,
-           keys: dict[tuple[int, int], tuple]) -> Iterator[tuple[tuple, int, Any]]:
-    """One worker's outputs as ``(merge key, worker, output)``, compared as tuples (the
-    position is unique within a worker, the worker number across them). A flow's
-    announcement records its global order; at the end of the capture, that order is a
-    flow's place."""
-    for batch in stream.batches():
-        for pos, item in batch:
-            if type(item) is Flow:  # made while reading frame index pos[0]
-                keys[(worker, item.id)] = (pos[0], worker, item.id)
-            elif pos[0] == END and pos[1] > 0:  # a flow's output at the end: its place
-                pos = (END, pos[1], keys[(worker, pos[2])], pos[3])
-            yield pos, worker, item
+def _merge(streams: list[_Stream | _Local]) -> Iterator[tuple[tuple, Any]]:
+    """Every worker's ``(position, output)`` in position order.
+
+    Each worker's outputs come in order and no two workers' positions are equal (each
+    ends with the worker's number), so whatever lies at or before the lowest of the
+    workers' last positions received is final: that part of every worker's pending
+    outputs is sorted together (one sort of a few ordered runs, merged in C, instead of
+    a heap step per output) and handed on."""
+    batches = [iter(stream.batches()) for stream in streams]
+    pending: list[list[tuple[tuple, Any]]] = [[] for _ in streams]
+    live = set(range(len(streams)))
+    position = itemgetter(0)
+    while True:
+        for worker in sorted(live):
+            if not pending[worker]:
+                batch = next(batches[worker], None)
+                if batch is None:
+                    live.discard(worker)
+                else:
+                    batch.sort(key=position)  # in order already: a check in C
+                    pending[worker] = batch
+        limit = min((pending[w][-1][0] for w in live), default=None)
+        chunk: list[tuple[tuple, Any]] = []
+        for worker, outputs in enumerate(pending):
+            if not outputs:
+                continue
+            cut = len(outputs) if limit is None else \
+                bisect.bisect_right(outputs, limit, key=position)
+            if cut == len(outputs):
+                chunk.extend(outputs)
+                pending[worker] = []
+            elif cut:
+                chunk.extend(outputs[:cut])
+                pending[worker] = outputs[cut:]
+        if chunk:
+            chunk.sort(key=position)
+            yield from chunk
+        elif not live:
+            return
 
 
 class _Renumber:
@@ -684,12 +719,9 @@ class SplitRun:
 
     def _merged(self) -> Iterator[PipelineOutput]:
         renumber = _Renumber()
-        # A flow's global order key, known from its announcement, which precedes (in its
-        # worker's stream) every output of it; end-of-capture keys need it first.
-        keys: dict[tuple[int, int], tuple] = {}
-        merged = heapq.merge(*(_keyed(s, w, keys) for w, s in enumerate(self._streams)))
         on_progress = self.on_progress
-        for _, worker, item in merged:
+        for position, item in _merge(self._streams):
+            worker = position[-1]
             kind = type(item)
             if kind is Flow:
                 # Global ids in the order flows were made: by frame, and within a frame
