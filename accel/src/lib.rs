@@ -9,6 +9,7 @@ pub mod cvipframe;
 pub mod flowstats;
 pub mod flowweights;
 pub mod packets;
+pub mod secrets;
 pub mod xmlrpc;
 
 #[cfg(test)]
@@ -27,12 +28,13 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 6u32)?;
+    m.add("API_VERSION", 7u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
+    m.add_function(wrap_pyfunction!(py::may_hold_secrets, m)?)?;
     // flows: the statistics-only pass of `cvipsniff flows`
     m.add_function(wrap_pyfunction!(py::flow_stats, m)?)?;
     m.add_class::<py::FlowRows>()?;

@@ -491,3 +491,16 @@ pub fn flow_digest(frame: &Bound<'_, PyTuple>) -> PyResult<i64> {
         _ => -1,
     })
 }
+
+// ---- the credential pre-check (dissectors/secrets.py) -----------------------------------
+
+/// `may_hold_secrets(data)`: `dissectors.secrets.may_hold_secrets` (bytes-like `data`).
+#[pyfunction]
+pub fn may_hold_secrets(data: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if let Ok(bytes) = data.downcast::<PyBytes>() {
+        return Ok(crate::secrets::may_hold_secrets(bytes.as_bytes()));
+    }
+    // bytearray, memoryview: as Python's bytes() copies them.
+    let copy = data.py().get_type::<PyBytes>().call1((data,))?;
+    Ok(crate::secrets::may_hold_secrets(copy.downcast::<PyBytes>()?.as_bytes()))
+}
