@@ -79,12 +79,18 @@ def noise() -> list[bytes]:
             _ipv4(2, 1, 1, b"\x08\x00" + bytes(30)), ipv6]
 
 
-def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> Path:
-    """(time in ns, Ethernet frame) pairs as a nanosecond classic pcap file."""
-    with PcapWriter(str(path), 1, nanosecond=True) as writer:
+def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1) -> Path:
+    """(time in ns, frame) pairs as a nanosecond classic pcap file (Ethernet frames
+    unless ``linktype`` says otherwise)."""
+    with PcapWriter(str(path), linktype, nanosecond=True) as writer:
         for number, (ts_ns, data) in enumerate(frames, 1):
-            writer.write(Frame(number, ts_ns, len(data), len(data), 1, data, 0))
+            writer.write(Frame(number, ts_ns, len(data), len(data), linktype, data, 0))
     return path
+
+
+def tagged(data: bytes, *tags: int) -> bytes:
+    """An Ethernet frame with VLAN tags (TPIDs ``tags``, outermost first) inserted."""
+    return data[:12] + b"".join(struct.pack("!HH", tpid, 7) for tpid in tags) + data[12:]
 
 
 def as_pcap(capture: Path, dest: Path) -> list[tuple[int, bytes]] | None:
@@ -335,7 +341,7 @@ def test_mutated_plain_captures(tmp_path: Path) -> None:
                   + [(10**18 + 2 * 10**7, udp(4, 5000, 1, SERVER_PORT, b"ping request"))]
                   + [(10**18 + 3 * 10**7, frame) for frame in noise()], key=lambda f: f[0])
     assert compare(write_pcap(tmp_path / "made.pcap", made)) is not None
-    sources = [made]
+    sources = [made, [(ts, tagged(data, 0x8100)) for ts, data in made]]
     for index, capture in enumerate(CAPTURE_FILES[:20]):
         frames = as_pcap(capture, tmp_path / f"src{index}.pcap")
         if frames and compare(tmp_path / f"src{index}.pcap") is not None:
@@ -360,7 +366,8 @@ def test_mutated_plain_captures(tmp_path: Path) -> None:
 
 @compiled_only
 @pytest.mark.parametrize("name", ["fin", "rst", "open", "keep-alive", "wrap", "syn-ack-first",
-                                  "mid-session", "reuse-after-linger", "udp", "noise"])
+                                  "mid-session", "reuse-after-linger", "udp", "noise", "vlan",
+                                  "linux-cooked"])
 def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
     t0 = 1_700_000_000 * 10**9
     if name in ("fin", "rst", "open"):
@@ -377,6 +384,16 @@ def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
     elif name == "reuse-after-linger":
         frames = (conversation(2, 40000, t0)
                   + conversation(2, 40000, t0 + DEFAULT_CLOSED_LINGER_NS + 10**9, isn=9))
+    elif name == "vlan":  # 802.1Q, QinQ, stacks: walked to the same packets
+        frames = conversation(2, 40000, t0)
+        frames = [(ts, tagged(data, *[(0x8100, 0x88A8, 0x9100)[j] for j in range(i % 4)]))
+                  for i, (ts, data) in enumerate(frames)]
+    elif name == "linux-cooked":  # `-i any`: a 16-byte header, the protocol at 14
+        frames = [(ts, b"\x00\x00" + data) for ts, data in conversation(2, 40000, t0)]
+        frames += [(t0 + 10**9, b"\x00\x00" + frame) for frame in noise()]
+        flows = compare(write_pcap(tmp_path / "c.pcap", frames, linktype=113))
+        assert flows is not None
+        return
     elif name == "noise":
         frames = conversation(2, 40000, t0)
         for i, frame in enumerate(noise()):
@@ -394,7 +411,8 @@ def test_plain_cases_taken_and_equal(tmp_path: Path, name: str) -> None:
 @compiled_only
 @pytest.mark.parametrize("name", ["retransmission", "hole", "zero-window", "port-reuse",
                                   "data-after-close", "udp-duplicate", "backwards",
-                                  "vlan", "bad-ip-header", "short-udp", "ipv6-extension"])
+                                  "nine-vlan-tags", "cut-vlan-tag", "bad-ip-header",
+                                  "short-udp", "ipv6-extension"])
 def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
     """Each of these has a note, a counter or a decision only the reference makes."""
     t0 = 1_700_000_000 * 10**9
@@ -415,9 +433,11 @@ def test_unusual_cases_declined(tmp_path: Path, name: str) -> None:
                   (t0 + 1000, udp(2, 5000, 1, SERVER_PORT, b"same datagram"))]
     elif name == "backwards":
         frames[4] = (t0 - 1, frames[4][1])
-    elif name == "vlan":  # decoded by the reference's general path
+    elif name == "nine-vlan-tags":  # the reference stops at eight, with a note
         ts, data = frames[3]
-        frames[3] = (ts, data[:12] + b"\x81\x00\x00\x07" + data[12:])
+        frames[3] = (ts, tagged(data, *[0x8100] * 9))
+    elif name == "cut-vlan-tag":  # a frame that ends inside a tag: a note
+        frames.insert(2, (frames[1][0], b"\x00" * 12 + b"\x81\x00\x00\x07\x81\x00"))
     elif name == "bad-ip-header":  # ICMP in an IPv4 header of length 16: a note
         frames.insert(2, (frames[1][0], _ipv4(2, 1, 1, bytes(30))[:14] + b"\x44"
                           + _ipv4(2, 1, 1, bytes(30))[15:]))

@@ -3,8 +3,9 @@
 //!
 //! The reference is `FlowTable` (`cvipsniff/flows/table.py`, `tcp.py`, `udp.py`) fed by
 //! the capture readers and the packet decoder. Most captures are *plain*: every frame
-//! takes the decoder's fast path (Ethernet, IPv4 without options, TCP or UDP, complete)
-//! or is one it drops without a word (ARP, LLDP, STP, ICMP, ICMPv6...), time never goes
+//! takes the decoder's fast path (Ethernet, IPv4 without options, TCP or UDP, complete;
+//! here also behind VLAN tags or a Linux cooked header) or is one it drops without a word
+//! (ARP, LLDP, STP, ICMP, ICMPv6...), time never goes
 //! backwards, and every TCP segment arrives exactly where the receiver expects it. For
 //! such a capture the reference only counts: packets, bytes, delivered bytes, first and
 //! last times, roles and how each flow closed; no note, no gap, no buffer. This module
@@ -515,7 +516,7 @@ fn ignored(d: &[u8]) -> bool {
             captured >= 40 && d[14] >> 4 == 6 && 40 + be16(18) <= captured
                 && !matches!(d[20], 0 | 6 | 17 | 43 | 44 | 51 | 60)
         }
-        0x8100 | 0x88A8 | 0x9100 | 0x9200 | 0x9300 => false, // VLAN tags: walked
+        0x8100 | 0x88A8 | 0x9100 | 0x9200 | 0x9300 => false, // VLAN tags: walked before
         ethertype if ethertype <= 1500 => d.len() < 22 || d[14..20] != SNAP_HEADER,
         _ => true,
     }
@@ -537,21 +538,46 @@ impl Frames<'_> {
             return None; // time went backwards: eviction keys and retirement differ
         }
         self.last_ts = ts;
-        if linktype != crate::packets::LINKTYPE_ETHERNET {
-            return None; // the reference's other link layers
-        }
-        let Some(f) = fast_path(linktype, data) else {
+        let d = link_payload(linktype, data)?;
+        let Some(f) = fast_path(crate::packets::LINKTYPE_ETHERNET, d) else {
             // Dropped by the reference without a note, or another shape: its general
             // decoder's.
-            return ignored(data).then_some(());
+            return ignored(d).then_some(());
         };
         let s = Seg {
             frame: self.number, ts, src: f.src, dst: f.dst, sport: f.sport, dport: f.dport,
             seq: f.seq, ack: f.ack, flags: f.flags, window: f.window,
-            payload: &data[f.payload.0..f.payload.1],
+            payload: &d[f.payload.0..f.payload.1],
         };
         if f.protocol == 6 { self.table.tcp(&s) } else { self.table.udp(&s) }
     }
+}
+
+const LINKTYPE_LINUX_SLL: u32 = 113;
+
+/// A frame as an Ethernet frame without VLAN tags: the frame itself, or the slice of it
+/// whose bytes 12..14 hold the EtherType of the network header that starts at byte 14
+/// (`cvipsniff/packets/link.py`: a Linux cooked capture's protocol field, the EtherType
+/// after any stack of 802.1Q/802.1ad tags). The reference decodes those frames by its
+/// general path, which for the inner shapes the fast path takes builds the same Packet
+/// (the VLAN ids aside, which flows do not use). None for other link types and wherever
+/// the reference notes the link header (too short, a cut tag, more than 8 tags).
+fn link_payload(linktype: u32, data: &[u8]) -> Option<&[u8]> {
+    let mut d = match linktype {
+        crate::packets::LINKTYPE_ETHERNET if data.len() >= 14 => data,
+        LINKTYPE_LINUX_SLL if data.len() >= 16 => &data[2..],
+        _ => return None,
+    };
+    for _ in 0..=8 {
+        if !matches!(u16::from_be_bytes([d[12], d[13]]), 0x8100 | 0x88A8 | 0x9100 | 0x9200 | 0x9300) {
+            return Some(d);
+        }
+        if d.len() < 18 {
+            return None; // the frame ends inside the tag
+        }
+        d = &d[4..];
+    }
+    None // a ninth tag
 }
 
 fn u32_in(b: &[u8], at: usize, big_endian: bool) -> u32 {
@@ -888,6 +914,30 @@ mod tests {
     }
 
     #[test]
+    fn vlan_tags_and_linux_cooked_frames() {
+        let plain = flow_stats(&pcap(&session())[..], &CONFIG).unwrap();
+        let mut tagged = session();
+        for (i, (_, data)) in tagged.iter_mut().enumerate() {
+            for _ in 0..=i % 3 { // one to three tags, 802.1Q and 802.1ad
+                data.splice(12..12, [0x81 + (i as u8 & 1) * 7, (i as u8 & 1) * 0xa8, 0, 7]);
+            }
+        }
+        assert_eq!(flow_stats(&pcap(&tagged)[..], &CONFIG).unwrap(), plain);
+        assert_eq!(link_payload(1, &[0x81, 0, 0, 1][..]), None); // shorter than Ethernet
+        let cut_tag = [&[0u8; 12][..], &[0x81, 0x00, 0x00, 0x07, 0x81, 0x00]].concat();
+        assert_eq!(link_payload(1, &cut_tag), None);
+        // Linux cooked (v1): a 16-byte header whose protocol field sits where Ethernet's
+        // EtherType would, two bytes later.
+        let cooked: Vec<_> = session().into_iter()
+            .map(|(ts, data)| (ts, [&[0u8, 0][..], &data].concat())).collect();
+        let mut file = pcap(&cooked);
+        file[20] = 113;
+        assert_eq!(flow_stats(&file[..], &CONFIG).unwrap(), plain);
+        file[20] = 114; // another link type: the reference's
+        assert!(flow_stats(&file[..], &CONFIG).is_none());
+    }
+
+    #[test]
     fn pcapng_the_same_as_pcap() {
         let frames: Vec<_> = session().into_iter().map(|(ts, d)| (ts * 1000, d)).collect();
         let rows = flow_stats(&pcapng(&frames)[..], &CONFIG).unwrap();
@@ -912,9 +962,11 @@ mod tests {
         data_after_close.push((plain[8].0, tcp(2, 40000, 1, 7563, 108, 511, 0x18, b"more")));
         let mut bad_ip = plain.clone();
         bad_ip[2].1[14] = 0x55; // IP version 5: the reference notes it
-        let mut vlan = plain.clone();
-        vlan[2].1.splice(12..12, [0x81, 0x00, 0x00, 0x07]); // a tag: the reference walks it
-        for frames in [retransmitted, hole, backwards, data_after_close, bad_ip, vlan] {
+        let mut nine_tags = plain.clone();
+        for _ in 0..9 {
+            nine_tags[2].1.splice(12..12, [0x81, 0x00, 0x00, 0x07]); // the reference notes it
+        }
+        for frames in [retransmitted, hole, backwards, data_after_close, bad_ip, nine_tags] {
             assert!(flow_stats(&pcap(&frames)[..], &CONFIG).is_none());
         }
         let file = pcap(&plain);
