@@ -128,7 +128,8 @@ def analyse_files(paths: list[str], task: AnalyseTask, *, jobs: int = 1,
         return [task(path, progress) for path in paths]
     if len(paths) == 1:
         path = paths[0]
-        if task.filter_text is None and _size(path) >= split_above:
+        # A regular file only: every worker opens and reads it (a pipe would be shared).
+        if task.filter_text is None and os.path.isfile(path) and _size(path) >= split_above:
             return [task.split(path, jobs)]
         return [task(path, progress)]
     return _pool(paths, task, min(jobs, len(paths)), progress)

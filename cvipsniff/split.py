@@ -43,6 +43,7 @@ from __future__ import annotations
 import bisect
 import functools
 import multiprocessing
+import os
 import re
 import threading
 import zlib
@@ -210,7 +211,7 @@ def plan_split(path: str, workers: int, local: bool = True) -> Plan:
     compressed capture, no TCP) the hash space is cut in proportion:
     :func:`shard_bounds` with :data:`PARENT_WEIGHT` for the parent."""
     default = Plan(shard_bounds(workers, PARENT_WEIGHT if local else 1.0))
-    if workers < 2:
+    if workers < 2 or not os.path.isfile(path):  # a pipe is not read twice
         return default
     found = _flow_weights(path, PACKET_COST, SEGMENT_COST, PUSH_COST, _MAX_TRACKED,
                           _MAX_NAMED)

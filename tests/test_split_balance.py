@@ -296,3 +296,34 @@ def test_notes_of_a_damaged_capture_keep_their_place_when_frames_are_skipped(
     for workers in (2, 3):
         for plan in [None, *_lopsided(workers)]:
             assert _split_with(monkeypatch, path, workers, plan) == one, (workers, plan)
+
+
+def test_a_pipe_is_analysed_by_one_process_even_when_told_to_split(tmp_path) -> None:
+    """Every worker of a split opens the file: a FIFO would be shared between them (and
+    the weighing pass would drain it), so it is read once, by one process."""
+    import os
+    import threading
+
+    from cvipsniff.batch import AnalyseTask, analyse_files
+
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    payload = Path(DEMO).read_bytes()
+
+    def write() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(payload)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    task = AnalyseTask(AnalysisConfig(), PIPELINE)
+    results: list = []
+    # In a thread: a split would leave its workers waiting on the pipe for ever.
+    run = threading.Thread(target=lambda: results.extend(
+        analyse_files([str(fifo)], task, jobs=2, split_above=0)), daemon=True)
+    run.start()
+    run.join(timeout=120)
+    assert results, "the analysis of a pipe did not finish"
+    writer.join()
+    assert results[0].error is None
+    assert _json(DEMO, results[0].analysis) == _single(DEMO)
