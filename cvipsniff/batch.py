@@ -20,6 +20,7 @@ from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.progress import Progress
 from cvipsniff.report import FileResult
+from dissectors.accel import COMPILED
 
 MIB = 1 << 20
 NEVER_SPLIT = sys.maxsize
@@ -68,14 +69,26 @@ def idle_cores() -> int:
     return max(1, min(cores, int(cores - busy_cores() + 0.5)))
 
 
+def weighs_flows() -> bool:
+    """Whether a split is planned by a weighing pass over the file (the compiled
+    accelerator's): only then is a capture known not to be worth splitting (as many
+    flows as the flow table's cap, whose split would be redone in one process) before
+    any worker starts."""
+    return COMPILED
+
+
 def split_jobs(path: str, jobs: int | None = None) -> int:
     """How many processes analyse the single capture ``path`` when nobody said how to
     split it: ``jobs`` (as asked) or the idle cores for a capture of at least
-    :data:`SPLIT_ABOVE` bytes, one process for a smaller one or on a busy machine."""
+    :data:`SPLIT_ABOVE` bytes, one process for a smaller one, on a busy machine, or
+    on the pure-Python path (no weighing pass: a capture of a million tiny flows would
+    be split, found inexact and analysed again, ten times one process's time)."""
     if _size(path) < SPLIT_ABOVE:
         return 1
     if jobs is not None:
         return max(1, jobs)
+    if not weighs_flows():
+        return 1
     idle = idle_cores()
     return idle if idle >= 2 else 1
 

@@ -188,6 +188,7 @@ def test_one_large_capture_is_split_over_the_idle_cores_by_default(monkeypatch) 
 
     demo = str(ROOT / "captures" / "demo.pcapng")
     monkeypatch.setattr(batch, "default_jobs", lambda: 4)
+    monkeypatch.setattr(batch, "weighs_flows", lambda: True)  # as on the compiled path
     monkeypatch.setattr(batch, "busy_cores", lambda: 0.3)
     assert batch.split_jobs(demo) == 1  # smaller than SPLIT_ABOVE
     assert batch.split_jobs(demo, 3) == 1
@@ -197,6 +198,11 @@ def test_one_large_capture_is_split_over_the_idle_cores_by_default(monkeypatch) 
     monkeypatch.setattr(batch, "busy_cores", lambda: 2.6)
     assert batch.split_jobs(demo) == 1  # a busy machine: one process
     assert batch.split_jobs(demo, 2) == 2  # unless asked
+    monkeypatch.setattr(batch, "busy_cores", lambda: 0.3)
+    monkeypatch.setattr(batch, "weighs_flows", lambda: False)
+    assert batch.split_jobs(demo) == 1  # pure Python: no weighing pass, no split unasked
+    assert batch.split_jobs(demo, 2) == 2
+    monkeypatch.setattr(batch, "weighs_flows", lambda: True)
 
     # The report command takes that decision: it splits, and the output is the same.
     from cvipsniff import cli

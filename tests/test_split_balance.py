@@ -93,9 +93,10 @@ def test_the_pass_names_the_flows_the_decoder_finds(capture) -> None:
     if found is None:  # a compressed capture: the split goes by hash
         assert path.endswith((".gz", ".bz2", ".xz")) or capture.read_bytes()[:2] == b"\x1f\x8b"
         return
-    heavy, buckets, (frames, _pushes, _datagrams, _bytes) = found
+    heavy, buckets, (frames, _pushes, _datagrams, _bytes, seen) = found
     assert sum(buckets) == 0  # every flow by name: none was folded
     flows = _tcp_flows(path)
+    assert seen == len(heavy) <= len(flows)  # nothing folded: each flow counted once
     with open_capture(path) as reader:
         assert frames <= sum(1 for _ in reader)
     # 1 per packet plus the payload bytes: at least 1. Each flow the pass read is one
@@ -327,3 +328,36 @@ def test_a_pipe_is_analysed_by_one_process_even_when_told_to_split(tmp_path) -> 
     writer.join()
     assert results[0].error is None
     assert _json(DEMO, results[0].analysis) == _single(DEMO)
+
+
+def _syn_flood(path, count: int) -> None:
+    """A classic pcap of ``count`` lone SYNs to the CVIP port, each its own flow."""
+    import struct
+
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    records = []
+    for n in range(count):
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0,
+                         bytes([10, 1, n >> 8 & 255, n & 255]), bytes([10, 0, 0, 1]))
+        tcp = struct.pack("!HHIIBBHHH", 1024 + n % 60000, 7110, 0, 0, 0x50, 0x02, 65535, 0, 0)
+        frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
+        records.append(struct.pack("<IIII", 1, n, len(frame), len(frame)) + frame)
+    path.write_bytes(header + b"".join(records))
+
+
+@needs_compiled
+def test_no_split_is_started_where_the_flow_cap_is_in_reach(tmp_path, monkeypatch) -> None:
+    """A capture with as many flows as the flow table's cap: the split could not be exact
+    (it used to run whole and then be redone in one process), so none is started and the
+    report is the one process's."""
+    path = tmp_path / "syn-flood.pcap"
+    _syn_flood(path, 300)
+    monkeypatch.setattr(split, "DEFAULT_MAX_FLOWS", 300)
+    plan = split.plan_split(str(path), 2)
+    assert plan.single
+    run = split.SplitRun(str(path), PipelineConfig(keep_data=False, tree=False), 2)
+    assert list(run) == [] and run.exact is False and not run._procs
+    assert analyse_split(str(path), AnalysisConfig(), PipelineConfig(keep_data=False,
+                                                                      tree=False), 2) is None
+    monkeypatch.setattr(split, "DEFAULT_MAX_FLOWS", 301)
+    assert not split.plan_split(str(path), 2).single  # one flow short of the cap: split

@@ -117,6 +117,7 @@ def test_large_captures_load_over_the_idle_cores_by_default(tmp_path, monkeypatc
     import cvipsniff.batch as batch
 
     monkeypatch.setattr(batch, "default_jobs", lambda: 4)
+    monkeypatch.setattr(batch, "weighs_flows", lambda: True)  # as on the compiled path
     monkeypatch.setattr(batch, "busy_cores", lambda: 0.2)
     assert load_jobs(DEMO) == 1  # small: one process
     assert load_jobs(DEMO, 3) == 3 and load_jobs(DEMO, 0) == 1  # as asked

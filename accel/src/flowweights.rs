@@ -219,6 +219,10 @@ pub struct Totals {
     /// UDP datagrams with payload, and their payload bytes.
     pub datagrams: u64,
     pub datagram_bytes: u64,
+    /// TCP flows first seen, at least the distinct ones (a flow folded out of the table
+    /// and seen again counts again): at or above the flow table's cap, a split cannot be
+    /// exact, so `cvipsniff.split` does not start one.
+    pub flows: u64,
 }
 
 /// The result: the heaviest flows by name, heaviest first (ties by key), and every other
@@ -269,6 +273,7 @@ impl Tally {
         if self.flows.len() >= self.max_tracked {
             self.fold_lighter_half();
         }
+        self.totals.flows += 1;
         self.flows.insert(key, weight);
     }
 
@@ -571,7 +576,8 @@ mod tests {
         let light = FlowKey::new(&[10, 0, 0, 3], 40001, &[10, 0, 0, 2], 7110);
         for file in [pcap(&frames, false), pcap(&frames, true), pcapng(&frames)] {
             let w = weigh(&file[..], COSTS, 100, 1).unwrap().unwrap();
-            assert_eq!(w.totals, Totals { frames: 4, pushes: 3, datagrams: 0, datagram_bytes: 0 });
+            assert_eq!(w.totals, Totals { frames: 4, pushes: 3, datagrams: 0, datagram_bytes: 0,
+                                         flows: 2 });
             assert_eq!(w.heavy, vec![(heavy, 3 * 10 + 2 * 100 + 2 * 1000 + 2000)]);
             let bucket = (light.digest() >> (32 - BUCKET_BITS)) as usize;
             assert_eq!(w.buckets[bucket], 10 + 100 + 1000 + 50);
@@ -597,6 +603,8 @@ mod tests {
             assert!(tally.flows.len() <= 64);
         }
         let w = tally.finish(3);
+        // Every distinct flow counted, the folded ones that came back again.
+        assert!(w.totals.flows >= 50_001, "{}", w.totals.flows);
         assert_eq!(w.heavy[0].0, big);
         assert!(w.heavy[0].1 > 100_000 * 1210 / 2, "kept nearly all its weight");
         let named: u64 = w.heavy.iter().map(|h| h.1).sum();

@@ -446,14 +446,14 @@ impl FlowRows {
 use crate::flowweights::{weigh, Costs};
 
 /// What `flow_weights` returns: the heavy flows, the buckets, the counts.
-type FlowWeights<'py> = (Bound<'py, PyList>, Vec<u64>, (u64, u64, u64, u64));
+type FlowWeights<'py> = (Bound<'py, PyList>, Vec<u64>, (u64, u64, u64, u64, u64));
 
 /// `flow_weights(path, packet_cost, segment_cost, push_cost, max_tracked, heavy)` →
 /// `(heavy, buckets, (frames, pushes, datagrams, datagram_bytes))`: the `heavy` heaviest
 /// TCP flows of a pcap or pcapng file as `(key, weight)` (the key as `cvipsniff.split`
 /// builds it), every other flow's weight summed in `buckets` (by the top 16 bits of the
 /// key's CRC-32), and counts over the file (frames walked, TCP segments with payload and
-/// PSH, UDP datagrams with payload and their payload bytes);
+/// PSH, UDP datagrams with payload and their payload bytes, TCP flows first seen);
 /// None for a file this pass does not read (compressed, unreadable): the split then
 /// places every flow by its hash. Runs without the interpreter lock.
 #[pyfunction]
@@ -472,7 +472,8 @@ pub fn flow_weights<'py>(py: Python<'py>, path: std::path::PathBuf, packet_cost:
         named.append((PyBytes::new(py, key.as_bytes()), *weight))?;
     }
     let t = weights.totals;
-    Ok(Some((named, weights.buckets, (t.frames, t.pushes, t.datagrams, t.datagram_bytes))))
+    Ok(Some((named, weights.buckets,
+              (t.frames, t.pushes, t.datagrams, t.datagram_bytes, t.flows))))
 }
 
 /// `flow_digest(frame)`: for a frame the packet decoder's fast path (`fast_packet`) reads
