@@ -71,8 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "flow (default: the machine's cores; the report is the same whatever N)")
     p.add_argument("--split-above", type=_positive_or_zero, default=None, metavar="MB",
                    help="split a single capture by flow over the jobs when it is at least "
-                   "this large (0: always; default: from 32 MB, over the cores other "
-                   "programs leave idle, or over --jobs when given; see the README)")
+                   "this large (0: always; default: from 32 MB on the compiled path, over "
+                   "the cores other programs leave idle, or over --jobs when given; see "
+                   "the README)")
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="analyse the captures on a Dask cluster: tcp://SCHEDULER:PORT, or "
                    "local:N for N local workers (needs the 'cluster' extra)")

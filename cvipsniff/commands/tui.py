@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-j", "--jobs", type=_positive, metavar="N",
                    help="processes that read a capture file, split by flow (default: the "
                    "cores other programs leave idle, for a capture of 32 MB or "
-                   "more, else 1); the list is the same whatever N")
+                   "more on the compiled path, else 1); the list is the same whatever N")
     live = p.add_argument_group("live capture (with -i)")
     live.add_argument("-w", "--write", dest="write", metavar="FILE",
                       help="write the captured frames to FILE as pcapng (default: a "
