@@ -105,3 +105,58 @@ mod tests {
         }
     }
 }
+
+// ---- a streaming window over a capture file ----------------------------------------------
+
+use std::io::{self, Read};
+
+/// Bytes read from a capture file in chunks of this size (a record longer than it grows
+/// the buffer to fit).
+const CHUNK: usize = 1 << 20;
+
+/// A reader's bytes through one reused buffer: the whole-file passes (`flowstats`,
+/// `flowweights`) walk records in `buf[pos..]` and ask for the next `n` bytes with
+/// [`Window::fill`], so memory stays one chunk whatever the file's size.
+pub struct Window<R: Read> {
+    src: R,
+    pub buf: Vec<u8>,
+    pub pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Window<R> {
+    pub fn new(src: R) -> Self {
+        Window { src, buf: Vec::new(), pos: 0, end: 0 }
+    }
+
+    /// At least `need` bytes from `pos` on in the buffer, unless the input ends first
+    /// (then the bytes left: fewer than `need`).
+    pub fn fill(&mut self, need: usize) -> io::Result<usize> {
+        if self.end - self.pos >= need {
+            return Ok(need);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < need.max(CHUNK) {
+            self.buf.resize(need.max(CHUNK), 0);
+        }
+        while self.end < need {
+            let got = match self.src.read(&mut self.buf[self.end..]) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if got == 0 {
+                break;
+            }
+            self.end += got;
+        }
+        Ok(need.min(self.end))
+    }
+
+    /// Whether `n` bytes are available from `pos` on (false: the input ends before).
+    pub fn need(&mut self, n: usize) -> io::Result<bool> {
+        Ok(self.fill(n)? >= n)
+    }
+}

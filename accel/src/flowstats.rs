@@ -25,8 +25,9 @@
 //! the duplicate window), never the other way round.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read};
+use std::io::Read;
 
+use crate::capture::Window;
 use crate::packets::fast_path;
 
 /// Per direction, what `flows` prints (the other `DirectionStats` fields stay 0 in a
@@ -85,43 +86,6 @@ const DUPLICATE_WINDOW_NS: u64 = 1_000_000;
 const STANDARD_MAX_CAPLEN: u32 = 262_144;
 const MAX_RECORD: u32 = 16 << 20;
 const LINKTYPE_MASK: u32 = 0x03FF_FFFF;
-const CHUNK: usize = 1 << 20;
-
-/// A reader's bytes, `need` at a time, through one reused buffer.
-struct Chunks<R: Read> {
-    src: R,
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
-}
-
-impl<R: Read> Chunks<R> {
-    /// At least `need` bytes from `pos` on in the buffer, unless the input ends first
-    /// (then the bytes left: fewer than `need`).
-    fn fill(&mut self, need: usize) -> io::Result<usize> {
-        if self.end - self.pos >= need {
-            return Ok(need);
-        }
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        if self.buf.len() < need.max(CHUNK) {
-            self.buf.resize(need.max(CHUNK), 0);
-        }
-        while self.end < need {
-            let got = match self.src.read(&mut self.buf[self.end..]) {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if got == 0 {
-                break;
-            }
-            self.end += got;
-        }
-        Ok(need.min(self.end))
-    }
-}
 
 // ---- flow state ------------------------------------------------------------------------
 
@@ -595,7 +559,7 @@ fn u16_in(b: &[u8], at: usize, big_endian: bool) -> u16 {
 /// another format (compressed...), or a read error — the reference then reads the file
 /// itself.
 pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
-    let mut chunks = Chunks { src: input, buf: Vec::new(), pos: 0, end: 0 };
+    let mut chunks = Window::new(input);
     let mut frames = Frames { table: Table::new(config), number: 0, last_ts: 0 };
     if chunks.fill(4).ok()? < 4 {
         return None;
@@ -610,7 +574,7 @@ pub fn flow_stats<R: Read>(input: R, config: &Config) -> Option<Vec<FlowRow>> {
 
 /// `cvipsniff.capture.pcap.iter_pcap` without its resync: a corrupt or cut record
 /// declines.
-fn walk_pcap<R: Read>(chunks: &mut Chunks<R>, frames: &mut Frames) -> Option<()> {
+fn walk_pcap<R: Read>(chunks: &mut Window<R>, frames: &mut Frames) -> Option<()> {
     if chunks.fill(24).ok()? < 24 {
         return None;
     }
@@ -723,7 +687,7 @@ fn interface(b: &[u8], big_endian: bool) -> Option<Iface> {
 /// Interface Description and Enhanced Packet Blocks (other block types are skipped by
 /// their length, as there); a Simple or obsolete Packet Block, anything the reference
 /// notes (a corrupt or cut block, malformed options, an odd time...) declines.
-fn walk_pcapng<R: Read>(chunks: &mut Chunks<R>, frames: &mut Frames, config: &Config)
+fn walk_pcapng<R: Read>(chunks: &mut Window<R>, frames: &mut Frames, config: &Config)
                         -> Option<()> {
     let mut big_endian = false;
     let mut interfaces: Vec<Iface> = Vec::new();

@@ -21,11 +21,12 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 
+use crate::capture::Window;
+
 /// Buckets of the 32-bit flow hash: the top `BUCKET_BITS` bits pick one.
 pub const BUCKET_BITS: u32 = 16;
 /// The largest record either format may declare (the Python readers' own limit).
 pub const MAX_RECORD: usize = 16 << 20;
-const CHUNK: usize = 1 << 20;
 
 // ---- the flow key, as cvipsniff.split keys a flow ---------------------------------------
 
@@ -315,45 +316,23 @@ impl Tally {
 
 // ---- the record walk -------------------------------------------------------------------------
 
-/// A read buffer over a stream: `need(n)` makes `n` bytes from the current position
-/// contiguous, reading more as needed.
-struct Input<R> {
-    r: R,
-    buf: Vec<u8>,
-    pos: usize,
-    end: usize,
-}
+/// The file through the shared read window (`capture::Window`), with the field reads
+/// this walk uses.
+struct Input<R: Read>(Window<R>);
 
 impl<R: Read> Input<R> {
     fn new(r: R) -> Self {
-        Input { r, buf: vec![0; CHUNK], pos: 0, end: 0 }
+        Input(Window::new(r))
     }
 
     /// Whether `n` bytes are available from the current position (false: the stream
     /// ends before).
     fn need(&mut self, n: usize) -> io::Result<bool> {
-        if self.end - self.pos >= n {
-            return Ok(true);
-        }
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        if self.buf.len() < n {
-            self.buf.resize(n, 0);
-        }
-        while self.end < n {
-            match self.r.read(&mut self.buf[self.end..]) {
-                Ok(0) => return Ok(false),
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
+        self.0.need(n)
     }
 
     fn at(&self, offset: usize, n: usize) -> &[u8] {
-        &self.buf[self.pos + offset..self.pos + offset + n]
+        &self.0.buf[self.0.pos + offset..self.0.pos + offset + n]
     }
 
     fn u32_at(&self, offset: usize, big_endian: bool) -> u32 {
@@ -362,7 +341,7 @@ impl<R: Read> Input<R> {
     }
 
     fn skip(&mut self, n: usize) {
-        self.pos += n;
+        self.0.pos += n;
     }
 }
 
