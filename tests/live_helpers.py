@@ -112,6 +112,27 @@ class EventLoopThread:
         self.loop.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One client step's verdict; true when the peer answered as the spec says."""
+
+    scenario: str
+    step: str
+    ok: bool
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return f"{self.scenario}/{self.step}: {self.detail}"
+
+
+def failures(verdicts: list[Verdict]) -> str:
+    """What failed, for an assertion message (empty when nothing did)."""
+    return "; ".join(str(v) for v in verdicts if not v)
+
+
 @dataclass
 class Peers:
     """The CVIP reference device and the ImageServer reference server."""
@@ -158,31 +179,35 @@ class Peers:
                             udp_port=p["udp"], udp_ping_port=p["udp_common"], role="device",
                             timeout=3.0, event_timeout=3.0)
 
-    def run_cvip_clients(self) -> list[bool]:
+    def run_cvip_clients(self) -> list[Verdict]:
         """The CVIP half of :meth:`run_clients`: each step's verdict."""
         config = self._client_config()
 
-        async def clients() -> list[bool]:
-            verdicts: list[bool] = []
+        async def clients() -> list[Verdict]:
+            verdicts: list[Verdict] = []
             for name in ("discovery", "configure", "events", "device-services"):
                 for result in await run_client(config, name, duration=15.0):
-                    verdicts.extend(step.ok for step in result.steps)
+                    if result.error is not None:
+                        verdicts.append(Verdict(result.name, "(scenario)", False, result.error))
+                    verdicts.extend(Verdict(result.name, step.name, step.ok, step.detail)
+                                    for step in result.steps)
             return verdicts
 
         return self.runner.call(clients(), timeout=60.0)
 
-    def run_imageserver_clients(self) -> list[bool]:
+    def run_imageserver_clients(self) -> list[Verdict]:
         """The ImageServer half of :meth:`run_clients`: each step's verdict."""
 
-        async def clients() -> list[bool]:
+        async def clients() -> list[Verdict]:
             results = await run_scripts(HOST, self.imageserver_port,
                                         ["browse", "live", "control"],
                                         ClientOptions(live_ms=400.0))
-            return [step.ok for steps in results.values() for step in steps]
+            return [Verdict(script, step.name, step.ok, step.detail)
+                    for script, steps in results.items() for step in steps]
 
         return self.runner.call(clients(), timeout=60.0)
 
-    def run_clients(self) -> list[bool]:
+    def run_clients(self) -> list[Verdict]:
         """A bounded set of scripted scenarios of both protocols; each step's verdict."""
         return self.run_cvip_clients() + self.run_imageserver_clients()
 

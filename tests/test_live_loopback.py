@@ -28,7 +28,7 @@ import pytest
 
 from cvipsniff.capture import open_capture
 from cvipsniff.sim.cvip.encode import frame, method_call
-from tests.live_helpers import Peers
+from tests.live_helpers import Peers, failures
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -176,7 +176,7 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
         code = sniffer.interrupt()
     finally:
         sniffer.kill()
-    assert verdicts and all(verdicts)
+    assert verdicts and all(verdicts), failures(verdicts)
     live = _records(sniffer.stdout_lines)
     summary = _of_type(live, "summary")
     assert len(summary) == 1 and live[-1] is summary[0]

@@ -25,7 +25,7 @@ from cvipsniff.tui.screens.messages import MessagesScreen
 from cvipsniff.tui.screens.save import SaveDialog
 from cvipsniff.tui.session import CaptureSession
 from tests.conftest import CAPTURES
-from tests.live_helpers import Peers, ScriptedSource
+from tests.live_helpers import Peers, ScriptedSource, failures
 
 DEADLINE_S = 20.0
 
@@ -261,7 +261,7 @@ def test_the_live_tui_shows_messages_while_the_peers_talk_over_loopback(
                             and lst.row_count() > 0, "the CVIP messages")
                 first_half = lst.row_count()
                 verdicts += await asyncio.to_thread(peers.run_imageserver_clients)
-                assert all(verdicts), "a client scenario failed against the peers"
+                assert all(verdicts), failures(verdicts)
                 await until(pilot, lambda: app.session.protocol_counts["imageserver"] > 0
                             and lst.row_count() > first_half, "the ImageServer messages")
                 # The list followed the traffic to its end: the ImageServer scripts ran last.

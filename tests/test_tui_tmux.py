@@ -146,7 +146,7 @@ def test_the_real_tui_in_tmux_lists_filters_details_and_quits(terminal):
 @pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs root")
 def test_the_real_live_tui_in_tmux_shows_the_peers_traffic_stops_and_quits(terminal,
                                                                            tmp_path):
-    from tests.live_helpers import Peers
+    from tests.live_helpers import Peers, failures
 
     peers = Peers.start()
     try:
@@ -158,7 +158,8 @@ def test_the_real_live_tui_in_tmux_shows_the_peers_traffic_stops_and_quits(termi
                    "echo EXIT=$?; sleep 60")
         terminal.start(command, 110, 30)
         terminal.wait_for(lambda s: "● lo" in s and "following" in s, "the capture to start")
-        assert all(peers.run_clients())
+        verdicts = peers.run_clients()
+        assert all(verdicts), failures(verdicts)
         screen = terminal.wait_for(lambda s: "ImageSrv" in s, "the peers' messages")
         assert "connectupdate" in screen or "ImageSrv" in screen
         terminal.keys("C-e")

@@ -13,6 +13,13 @@ A :class:`Step` sends one request and says what should come back:
 * ``stream``: a live stream, collected for ``wait_ms``;
 * ``none``: nothing may carry this requestid during ``wait_ms``.
 
+A ``stream`` or ``none`` step may also have ``patience_ms``: if its check still fails when
+``wait_ms`` is up, the client keeps listening, judging again at every arrival, until the
+check passes or the patience is spent. A busy machine (or a peer sharing the event loop
+with a capture) then only makes the step slower, never wrong; on a simulated clock the
+stream is complete within ``wait_ms`` and nothing changes. Such checks must be pure, since
+they may run more than once.
+
 Its ``check`` sees everything that arrived during the step and returns ``None`` or what is
 wrong; the outcome is a :class:`StepResult`.
 """
@@ -66,6 +73,7 @@ class StepRecord:
     events: list[ServerMessage] = field(default_factory=list)
     answer_index: int | None = None
     answered_at: float | None = None
+    overtime: bool = False  # wait_ms is up, the check failed: listening on with patience
 
     @property
     def answer(self) -> ServerMessage | None:
@@ -94,6 +102,7 @@ class Step:
     violations: tuple[str, ...] = ()  # rule ids this request breaks on purpose
     requestid: int | None = None  # force a requestid instead of the running counter
     required: bool = False  # if it fails, the rest of the script cannot run
+    patience_ms: float = 0.0  # stream/none: listen this much longer while the check fails
 
 
 @dataclass(slots=True)
@@ -158,6 +167,8 @@ class ScenarioClient:
             return self._send_at
         if step.answer in ("xml", "image") and rec.answered_at is not None:
             return rec.answered_at + step.settle_ms
+        if rec.overtime:
+            return rec.sent_at + step.wait_ms + step.patience_ms
         return rec.sent_at + step.wait_ms
 
     def poll(self, now: float) -> list[Request]:
@@ -168,6 +179,9 @@ class ScenarioClient:
                 deadline = self.next_deadline()
                 if deadline is None or now < deadline:
                     break
+                if self._worth_waiting():
+                    self._listen_on()
+                    continue
                 self._finish(deadline)
                 continue
             if now < self._send_at:
@@ -178,6 +192,9 @@ class ScenarioClient:
     def receive(self, data: bytes, now: float) -> None:
         for msg in self._reader.feed(data):
             self._route(msg, now)
+        rec = self._record
+        if rec is not None and rec.overtime and self._judge() is None:
+            self._finish(now)  # what was awaited has come: no need to wait out the patience
 
     def connection_closed(self, now: float, reason: str = "connection closed") -> None:
         """The connection ended (``reason``): judge the active step, skip the rest."""
@@ -230,6 +247,26 @@ class ScenarioClient:
             rec.answer_index = len(rec.events) - 1
             rec.answered_at = now
 
+    def _judge(self) -> str | None:
+        """The active step's check on what arrived so far: ``None`` or what is wrong."""
+        step, rec = self._active, self._record
+        assert step is not None and rec is not None
+        try:
+            return step.check(self.context, rec)
+        except Exception as exc:  # a check bug is a failed step, not a dead client
+            return f"check raised {type(exc).__name__}: {exc}"
+
+    def _listen_on(self) -> None:
+        assert self._record is not None
+        self._record.overtime = True
+
+    def _worth_waiting(self) -> bool:
+        """At the end of ``wait_ms``: has the step patience left and a check still failing?"""
+        step, rec = self._active, self._record
+        assert step is not None and rec is not None
+        return (step.patience_ms > 0 and not rec.overtime
+                and step.answer in ("stream", "none") and self._judge() is not None)
+
     def _finish(self, at: float) -> None:
         step, rec = self._active, self._record
         assert step is not None and rec is not None
@@ -237,10 +274,7 @@ class ScenarioClient:
         if step.answer in ("xml", "image") and rec.answer is None:
             problem: str | None = f"no answer within {step.wait_ms:.0f} ms"
         else:
-            try:
-                problem = step.check(self.context, rec)
-            except Exception as exc:  # a check bug is a failed step, not a dead client
-                problem = f"check raised {type(exc).__name__}: {exc}"
+            problem = self._judge()
         self.results.append(StepResult(step.name, step.method, rec.requestid, problem is None,
                                        problem or "as specified", latency))
         self._active = None
