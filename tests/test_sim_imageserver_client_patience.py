@@ -17,14 +17,23 @@ from cvipsniff.sim.imageserver.reader import XmlAnswer
 LIVEPACKAGE = E.livepackage(99, [E.StatusItem(1, 1)])
 
 
+def _packages(rec: StepRecord) -> int:
+    return sum(isinstance(e, XmlAnswer) for e in rec.events)
+
+
 def _two_packages(ctx: ClientContext, rec: StepRecord) -> str | None:
-    packages = [e for e in rec.events if isinstance(e, XmlAnswer)]
-    return None if len(packages) >= 2 else f"{len(packages)} packages"
+    return None if _packages(rec) == 2 else f"{_packages(rec)} packages"
+
+
+def _two_arrived(ctx: ClientContext, rec: StepRecord) -> bool:
+    return _packages(rec) >= 2
 
 
 def _client(patience_ms: float, answer: str = "stream") -> ScenarioClient:
-    step = Step("wait", "live", lambda rid, ctx: b"<methodcall/>\r\n\r\n", answer,  # type: ignore[arg-type]
-                _two_packages, wait_ms=400.0, think_ms=0.0, patience_ms=patience_ms)
+    step = Step("wait", "live", lambda rid, ctx: b"<methodcall/>\r\n\r\n",
+                answer,  # type: ignore[arg-type]
+                _two_packages, wait_ms=400.0, think_ms=0.0, patience_ms=patience_ms,
+                arrived=_two_arrived)
     return ScenarioClient([step], ClientContext("token", "camera"))
 
 
@@ -68,6 +77,15 @@ def test_a_stream_on_time_ends_at_its_wait_whatever_the_patience() -> None:
     assert not client.done  # a stream is collected for its whole wait
     client.poll(400.0)
     assert client.done and [r.ok for r in client.results] == [True]
+
+
+def test_a_wrong_stream_on_time_is_judged_at_its_wait() -> None:
+    client = _client(5_000.0)
+    client.poll(0.0)
+    client.receive(LIVEPACKAGE * 3, 50.0)  # all arrived, but one too many
+    client.poll(400.0)
+    assert client.done
+    assert [(r.ok, r.detail) for r in client.results] == [(False, "3 packages")]
 
 
 def test_answered_steps_have_no_patience() -> None:

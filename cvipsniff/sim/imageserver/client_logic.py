@@ -13,12 +13,13 @@ A :class:`Step` sends one request and says what should come back:
 * ``stream``: a live stream, collected for ``wait_ms``;
 * ``none``: nothing may carry this requestid during ``wait_ms``.
 
-A ``stream`` or ``none`` step may also have ``patience_ms``: if its check still fails when
-``wait_ms`` is up, the client keeps listening, judging again at every arrival, until the
-check passes or the patience is spent. A busy machine (or a peer sharing the event loop
-with a capture) then only makes the step slower, never wrong; on a simulated clock the
-stream is complete within ``wait_ms`` and nothing changes. Such checks must be pure, since
-they may run more than once.
+A ``stream`` or ``none`` step may also have ``patience_ms`` and an ``arrived`` test (has
+what the step listens for come, such as two live frames and a live package?): if it has
+not when ``wait_ms`` is up, the client keeps listening until it has, or the patience is
+spent, and then judges the step. A busy machine (or a peer sharing the event loop with a
+capture) then only makes the step slower, never wrong; on a simulated clock everything
+arrives within ``wait_ms`` and nothing changes. (The test is about arrival only, so a
+stream that came on time but is wrong is judged at ``wait_ms`` as before.)
 
 Its ``check`` sees everything that arrived during the step and returns ``None`` or what is
 wrong; the outcome is a :class:`StepResult`.
@@ -73,7 +74,7 @@ class StepRecord:
     events: list[ServerMessage] = field(default_factory=list)
     answer_index: int | None = None
     answered_at: float | None = None
-    overtime: bool = False  # wait_ms is up, the check failed: listening on with patience
+    overtime: bool = False  # wait_ms is up, not all arrived: listening on with patience
 
     @property
     def answer(self) -> ServerMessage | None:
@@ -102,7 +103,8 @@ class Step:
     violations: tuple[str, ...] = ()  # rule ids this request breaks on purpose
     requestid: int | None = None  # force a requestid instead of the running counter
     required: bool = False  # if it fails, the rest of the script cannot run
-    patience_ms: float = 0.0  # stream/none: listen this much longer while the check fails
+    patience_ms: float = 0.0  # stream/none: listen this much longer until ``arrived``
+    arrived: Callable[[ClientContext, StepRecord], bool] | None = None
 
 
 @dataclass(slots=True)
@@ -192,8 +194,9 @@ class ScenarioClient:
     def receive(self, data: bytes, now: float) -> None:
         for msg in self._reader.feed(data):
             self._route(msg, now)
-        rec = self._record
-        if rec is not None and rec.overtime and self._judge() is None:
+        step, rec = self._active, self._record
+        if (step is not None and rec is not None and rec.overtime
+                and step.arrived is not None and step.arrived(self.context, rec)):
             self._finish(now)  # what was awaited has come: no need to wait out the patience
 
     def connection_closed(self, now: float, reason: str = "connection closed") -> None:
@@ -261,11 +264,11 @@ class ScenarioClient:
         self._record.overtime = True
 
     def _worth_waiting(self) -> bool:
-        """At the end of ``wait_ms``: has the step patience left and a check still failing?"""
+        """At the end of ``wait_ms``: has the step patience left and something to await?"""
         step, rec = self._active, self._record
         assert step is not None and rec is not None
-        return (step.patience_ms > 0 and not rec.overtime
-                and step.answer in ("stream", "none") and self._judge() is not None)
+        return (step.patience_ms > 0 and not rec.overtime and step.arrived is not None
+                and step.answer in ("stream", "none") and not step.arrived(self.context, rec))
 
     def _finish(self, at: float) -> None:
         step, rec = self._active, self._record

@@ -397,11 +397,28 @@ def next_from_time_step() -> Step:
 # ------------------------------------------------------------------------ live
 
 
+def _live_frames(rec: StepRecord, requestid: object) -> list[ImageMessage]:
+    return [e for e in rec.events
+            if isinstance(e, ImageMessage) and e.requestid == str(requestid)]
+
+
+def _live_packages(rec: StepRecord) -> list[XmlAnswer]:
+    return [e for e in rec.events if isinstance(e, XmlAnswer) and e.message.tag == "livepackage"]
+
+
+def _stream_arrived(ctx: ClientContext, rec: StepRecord) -> bool:
+    """What a live step waits for: two frames of its feed and a live package."""
+    return len(_live_frames(rec, rec.requestid)) >= 2 and bool(_live_packages(rec))
+
+
+def _feed_frame_arrived(ctx: ClientContext, rec: StepRecord) -> bool:
+    """What an adaptive-only live request waits for: a frame of the running feed."""
+    return bool(_live_frames(rec, ctx.live_requestid))
+
+
 def _live_check(ctx: ClientContext, rec: StepRecord) -> str | None:
-    frames = [e for e in rec.events
-              if isinstance(e, ImageMessage) and e.requestid == str(rec.requestid)]
-    packages = [e for e in rec.events
-                if isinstance(e, XmlAnswer) and e.message.tag == "livepackage"]
+    frames = _live_frames(rec, rec.requestid)
+    packages = _live_packages(rec)
     if len(frames) < 2 or not packages:
         return f"{len(frames)} live frames and {len(packages)} live packages; expected a stream"
     last = -1
@@ -435,19 +452,18 @@ def live_step(live_ms: float) -> Step:
                                    adaptivestreaming=encode.adaptive_resolution(160, 120))
 
     return Step("live", "live", build, "stream", _live_check, wait_ms=live_ms,
-                patience_ms=LIVE_PATIENCE_MS)
+                patience_ms=LIVE_PATIENCE_MS, arrived=_stream_arrived)
 
 
 def live_adaptive_step(name: str, option: encode.Element, wait_ms: float = 600.0) -> Step:
     """Only adaptive streaming options: no response, and the running feed goes on."""
     def feed_goes_on(ctx: ClientContext, rec: StepRecord) -> str | None:
-        frames = [e for e in rec.events if isinstance(e, ImageMessage)
-                  and e.requestid == str(ctx.live_requestid)]
-        return None if frames else "the live feed stopped"
+        return None if _feed_frame_arrived(ctx, rec) else "the live feed stopped"
 
     return no_answer_step(name, "live",
                           lambda rid, ctx: encode.live_adaptive_request(rid, option),
-                          wait_ms, feed_goes_on, patience_ms=LIVE_PATIENCE_MS)
+                          wait_ms, feed_goes_on, patience_ms=LIVE_PATIENCE_MS,
+                          arrived=_feed_frame_arrived)
 
 
 def stop_step(settle_ms: float = 600.0) -> Step:
