@@ -54,7 +54,7 @@ from queue import Queue
 from typing import Any
 
 from cvipsniff.analysis.config import AnalysisConfig
-from cvipsniff.analysis.engine import Analysis
+from cvipsniff.analysis.engine import ANALYSIS_ATTRS, Analysis
 from cvipsniff.capture import open_capture
 from cvipsniff.flows.table import DEFAULT_MAX_FLOWS, DEFAULT_MAX_TOTAL_BUFFER, FlowTable
 from cvipsniff.model import Flow, FlowClosed, FlowOpened, Frame, Message, Packet, TransportNote
@@ -71,7 +71,7 @@ FIRST_BATCH = 32
 # between two of the peaks a worker samples.
 _PACKET_SLACK = 1 << 18
 _PIPE_SIZE = 1 << 20  # bytes: Linux's default maximum for an unprivileged process
-_PROGRESS_EVERY = 0xFFF  # frames between two progress reports (a mask)
+_PROGRESS_SHIFT = 12  # a progress report per 4096 frames (the first frame seen of each)
 _FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")
 
 
@@ -178,6 +178,16 @@ def _no_digest(frame: Frame) -> int:
 # A frame's flow hash where the packet decoder's fast path reads it as TCP, else -1
 # (always, on the pure-Python path): a worker skips another's frames unread.
 _flow_digest = accelerated("flow_digest", _no_digest)
+
+
+def _no_share(index: int, bounds: list[int], named: dict[int, int]) -> None:
+    return None
+
+
+# What the compiled record walks skip (cvipsniff/capture): ``FlowShare(index, bounds,
+# named)`` says, as :meth:`Plan.owner` with :func:`_flow_digest`, whether worker
+# ``index`` follows a frame; None on the pure-Python path (every frame is built).
+_flow_share = accelerated("FlowShare", _no_share)
 
 
 # The weighing pass (compiled only; None on the pure-Python path, where flows go by hash
@@ -355,15 +365,24 @@ class _WatchedTable:
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 _RECORD_FIELDS = tuple(f.name for f in fields(Record))
 _RECORD_AT = _MESSAGE_FIELDS.index("record")
+_ATTRS_AT = _RECORD_FIELDS.index("attrs")
 _message_values = attrgetter(*_MESSAGE_FIELDS)
 _record_values = attrgetter(*_RECORD_FIELDS)
 
 
-def pack_message(msg: Message) -> tuple:
+def pack_message(msg: Message, attrs: frozenset[str] | None = None) -> tuple:
     """A message as plain values for the pipe: a third of the time to pickle, and less
-    to unpickle, than the objects (most of what workers send is messages)."""
+    to unpickle, than the objects (most of what workers send is messages). ``attrs``:
+    the record attributes the receiver reads (None: all). Why: in a report the analysis
+    reads two of them, and the rest (a CVIP message's parameters, twice) were about
+    three quarters of the bytes pickled on the image mix."""
     values = _message_values(msg)
-    return (*values[:_RECORD_AT], _record_values(msg.record), *values[_RECORD_AT + 1:])
+    record = _record_values(msg.record)
+    if attrs is not None:
+        kept = record[_ATTRS_AT]
+        record = (*record[:_ATTRS_AT], {k: v for k, v in kept.items() if k in attrs},
+                  *record[_ATTRS_AT + 1:]) if kept else record
+    return (*values[:_RECORD_AT], record, *values[_RECORD_AT + 1:])
 
 
 def unpack_message(values: tuple) -> Message:
@@ -382,7 +401,7 @@ def _flow_of(item: PipelineOutput) -> int | None:
 def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 pack: bool = True, progress: bool = False,
                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
-                plan: Plan | None = None,
+                plan: Plan | None = None, attrs: frozenset[str] | None = None,
                 ) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
     ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
@@ -390,7 +409,8 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     ``progress``: a :class:`ReadProgress` every few thousand frames and at the end;
     ``first_weight``: see :func:`shard_bounds`; ``final_flows``: a :class:`FlowUpdate`
     at the end for each flow that changed after it was sent closed; ``plan``: which
-    flows are whose (every worker of a run must have the same; by default, by hash)."""
+    flows are whose (every worker of a run must have the same; by default, by hash);
+    ``attrs``: the record attributes packed messages keep (see :func:`pack_message`)."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
     if plan is None:
@@ -400,7 +420,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
     first = index == 0
-    as_sent = pack_message if pack else _same
+    as_sent = functools.partial(pack_message, attrs=attrs) if pack else _same
     # Flows sent closed while reading, with their state then (final_flows only).
     closed: dict[int, tuple[Flow, tuple]] = {}
     # The frame index that announced each flow: its place among all workers' flows.
@@ -436,13 +456,20 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     owner = plan.owner
     digest_of = _flow_digest
     feed = pipeline.feed
-    with open_capture(path, on_note=reader_notes.append) as reader:
-        i = -1
-        for i, frame in enumerate(reader):
-            # Another worker's TCP frame, as the decoder's fast path reads it: what the
-            # pipeline would do with it is nothing (the fast path keeps no state and
-            # notes nothing; the filter turns the packet away), so it is not decoded.
-            # (Not where the reader noted something: that goes out at this frame.)
+    shown = -1  # the last block of frames (i >> _PROGRESS_SHIFT) progress was reported for
+    # Another worker's TCP frame, as the decoder's fast path reads it: what the pipeline
+    # would do with it is nothing (the fast path keeps no state and notes nothing; the
+    # filter turns the packet away), so it is not decoded. The compiled reader does not
+    # even build it (``wanted``); a frame that comes anyway is hashed here. (Never where
+    # the reader noted something: that goes out at this frame.) A frame's place among
+    # all workers' outputs is its number in the capture.
+    wanted = _flow_share(index, list(plan.bounds), plan.named)
+    with open_capture(path, on_note=reader_notes.append, wanted=wanted) as reader:
+        for frame in reader:
+            i = frame[0] - 1
+            if progress and i >> _PROGRESS_SHIFT != shown:
+                shown = i >> _PROGRESS_SHIFT
+                batch.append(((i, 3, 0, index), ReadProgress(reader.bytes_read, reader.size)))
             digest = digest_of(frame)
             if digest >= 0 and not reader_notes:
                 mine = owners.get(digest)
@@ -451,15 +478,10 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                         owners.clear()
                     mine = owners[digest] = owner(digest)
                 if mine != index:
-                    if progress and not i & _PROGRESS_EVERY:
-                        batch.append(((i, 3, 0, index),
-                                      ReadProgress(reader.bytes_read, reader.size)))
                     continue
             out = feed(frame)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
-            if progress and not i & _PROGRESS_EVERY:
-                batch.append(((i, 3, 0, index), ReadProgress(reader.bytes_read, reader.size)))
             if len(batch) >= limit:
                 yield batch
                 batch = []
@@ -500,13 +522,13 @@ def _same(item: Any) -> Any:
 def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
                  conn: Any, progress: bool = False,
                  first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
-                 plan: Plan | None = None) -> None:
+                 plan: Plan | None = None, attrs: frozenset[str] | None = None) -> None:
     """Process entry: run the worker, send its batches and its end over ``conn``."""
     try:
         try:
             for batch in iter_worker(path, config, index, workers, progress=progress,
                                      first_weight=first_weight, final_flows=final_flows,
-                                     plan=plan):
+                                     plan=plan, attrs=attrs):
                 conn.send(batch)
         except BaseException as exc:  # the parent falls back to one process
             conn.send(WorkerEnd(error=f"{type(exc).__name__}: {exc}"))
@@ -672,7 +694,9 @@ class SplitRun:
     its ``FlowClosed`` (what one process's flow objects show then). ``on_progress`` is
     called with (bytes read, file size) as the merge passes the points where a worker
     read them. ``balance``: flows placed by :func:`plan_split` (weighed first, where the
-    accelerator is built), else by hash alone. After the iteration, :attr:`exact` says
+    accelerator is built), else by hash alone. ``attrs``: the record attributes the
+    consumer reads of messages from forked workers (None: all, for a display). After
+    the iteration, :attr:`exact` says
     whether the outputs are what one process makes: False when a worker failed or the
     workers' share of a global cap could have reached it (the caller then analyses the
     file in one process).
@@ -682,8 +706,9 @@ class SplitRun:
     def __init__(self, path: str, pipeline_config: PipelineConfig, workers: int, *,
                  local: bool = True, depth: int = 256, final_flows: bool = False,
                  on_progress: Callable[[int, int | None], None] | None = None,
-                 balance: bool = True) -> None:
+                 balance: bool = True, attrs: frozenset[str] | None = None) -> None:
         self.path = path
+        self.attrs = attrs
         self.pipeline_config = pipeline_config
         self.workers = workers
         self.local = local
@@ -715,7 +740,8 @@ class SplitRun:
                 proc = ctx.Process(target=_worker_main, daemon=True,
                                    args=(path, config, index, workers, child_conn,
                                          progress and index == workers - 1,
-                                         first_weight, self.final_flows, plan))
+                                         first_weight, self.final_flows, plan,
+                                         self.attrs))
                 proc.start()
                 child_conn.close()
                 self._procs.append(proc)
@@ -766,7 +792,7 @@ def analyse_split(path: str, config: AnalysisConfig, pipeline_config: PipelineCo
     """The finished analysis of ``path`` computed by ``workers`` processes, equal to a
     single process's; None when it cannot be (a worker failed, or a global cap may have
     been reached): the caller then analyses the file in one process."""
-    run = SplitRun(path, pipeline_config, workers)
+    run = SplitRun(path, pipeline_config, workers, attrs=ANALYSIS_ATTRS)
     analysis = Analysis(config)
     try:
         for item in run:

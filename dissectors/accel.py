@@ -26,7 +26,7 @@ __all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 8
+API_VERSION = 9
 
 
 def usable(module: Any) -> bool:

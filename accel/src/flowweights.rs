@@ -68,6 +68,38 @@ impl FlowKey {
     }
 }
 
+/// Which worker of a split follows which TCP flow: `cvipsniff.split.Plan` (each worker's
+/// upper bound in the hash space, and the heavy flows placed by name), for worker
+/// `index`.
+#[derive(Clone, Debug)]
+pub struct Share {
+    pub index: u32,
+    pub bounds: Vec<u64>,
+    pub named: std::collections::HashMap<u32, u32>,
+}
+
+impl Share {
+    /// `Plan.owner`: the named worker, or the number of bounds at or below `digest`.
+    pub fn owner(&self, digest: u32) -> u32 {
+        match self.named.get(&digest) {
+            Some(&worker) => worker,
+            None => self.bounds.partition_point(|&b| b <= u64::from(digest)) as u32,
+        }
+    }
+
+    /// Whether worker `index` must see this frame: any frame the packet decoder's fast
+    /// path does not read as TCP (the reference decides what it is), and its own flows'.
+    pub fn keeps(&self, linktype: u32, data: &[u8]) -> bool {
+        match crate::packets::fast_path(linktype, data) {
+            Some(f) if f.protocol == 6 => {
+                self.owner(FlowKey::new(&f.src, f.sport, &f.dst, f.dport).digest())
+                    == self.index
+            }
+            _ => true,
+        }
+    }
+}
+
 const CRC_TABLE: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut i = 0;
@@ -451,6 +483,25 @@ mod tests {
     use super::*;
 
     const COSTS: Costs = Costs { packet: 10, segment: 100, push: 1000 };
+
+    #[test]
+    fn a_share_places_flows_as_the_plan_does() {
+        let frame = ipv4_tcp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 7000, 3);
+        let back = ipv4_tcp([10, 0, 0, 2], 7000, [10, 0, 0, 1], 40000, 0);
+        let digest = FlowKey::new(&[10, 0, 0, 1], 40000, &[10, 0, 0, 2], 7000).digest();
+        let bounds = vec![u64::from(digest), u64::from(digest) + 1, 1 << 32];
+        // bisect_right: a digest equal to a bound belongs to the next worker.
+        let share = |index: u32, named: &[(u32, u32)]| Share {
+            index, bounds: bounds.clone(), named: named.iter().copied().collect() };
+        assert_eq!(share(0, &[]).owner(digest), 1);
+        assert_eq!(share(0, &[]).owner(digest - 1), 0);
+        assert_eq!(share(0, &[]).owner(u32::MAX), 2);
+        assert!(share(1, &[]).keeps(1, &frame) && share(1, &[]).keeps(1, &back));
+        assert!(!share(0, &[]).keeps(1, &frame));
+        assert!(share(2, &[(digest, 2)]).keeps(1, &frame)); // named first
+        // Not read as TCP by the fast path: every worker keeps it.
+        assert!(share(0, &[]).keeps(113, &frame) && share(0, &[]).keeps(1, &frame[..20]));
+    }
 
     fn ipv4_tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: usize) -> Vec<u8> {
         let total = 20 + 20 + payload;

@@ -28,7 +28,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 8u32)?;
+    m.add("API_VERSION", 9u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -41,5 +41,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The split of one capture over processes (accel/src/flowweights.rs).
     m.add_function(wrap_pyfunction!(py::flow_weights, m)?)?;
     m.add_function(wrap_pyfunction!(py::flow_digest, m)?)?;
+    m.add_class::<py::FlowShare>()?;
+    m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
     Ok(())
 }

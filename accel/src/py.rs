@@ -201,47 +201,130 @@ use pyo3::types::PyBytes;
 /// (`interfaces` are its tuples); it stops at any other block, at an interface whose
 /// timestamp arithmetic it does not do itself, or at a time outside `[min_ts, end_ts)`
 /// (which the reference notes), for the reference to handle.
+///
+/// With `wanted` (a worker of a split: see `walk_pcap`), the frames of blocks `wanted`
+/// says are another worker's are counted but not built, except the first block's when
+/// `keep_first` (the reader noted something that goes out with the next frame).
 #[pyfunction]
+#[pyo3(signature = (frame_type, buf, pos, big_endian, interfaces, number, last_ts, min_ts,
+                    end_ts, wanted=None, keep_first=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
                       mut pos: usize, big_endian: bool, interfaces: &Bound<'py, PyList>,
                       mut number: u64, last_ts: Bound<'py, PyAny>, min_ts: i128,
-                      end_ts: i128)
+                      end_ts: i128, wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool)
                       -> PyResult<(Bound<'py, PyList>, usize, u64, Bound<'py, PyAny>)> {
-    // Per interface: (linktype, multiplier, divisor, offset_ns, interface number), or
-    // None where a value does not fit the integer arithmetic below.
-    type Iface<'py> = Option<(Bound<'py, PyAny>, u64, u64, i64, Bound<'py, PyAny>)>;
+    // Per interface: (linktype, its number where it is one, multiplier, divisor,
+    // offset_ns, interface number), or None where a value does not fit the integer
+    // arithmetic below.
+    type Iface<'py> = Option<(Bound<'py, PyAny>, Option<u32>, u64, u64, i64, Bound<'py, PyAny>)>;
     let mut table: Vec<Iface<'py>> = Vec::with_capacity(interfaces.len());
     for item in interfaces.iter() {
         let t = item.downcast::<PyTuple>()?;
         let numbers = (t.get_item(2)?.extract::<u64>(), t.get_item(3)?.extract::<u64>(),
                        t.get_item(4)?.extract::<i64>());
+        let linktype = t.get_item(0)?;
+        let linktype_number = linktype.extract::<u32>().ok();
         table.push(match numbers {
-            (Ok(m), Ok(d), Ok(o)) if d > 0 => Some((t.get_item(0)?, m, d, o, t.get_item(5)?)),
+            (Ok(m), Ok(d), Ok(o)) if d > 0 => {
+                Some((linktype, linktype_number, m, d, o, t.get_item(5)?))
+            }
             _ => None,
         });
     }
     let bytes = buf.as_bytes();
     let frames = PyList::empty(py);
     let mut last = last_ts;
+    let mut skipped_ts: Option<i128> = None; // the last block's time, if it was skipped
+    let start = number;
     let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
     while let Some(b) = pcapng_epb(bytes, pos, big_endian, table.len()) {
-        let Some((linktype, multiplier, divisor, offset_ns, if_number)) =
+        let Some((linktype, linktype_number, multiplier, divisor, offset_ns, if_number)) =
             &table[b.interface as usize] else { break };
         let Some(ts) = u128::from(b.ts)
             .checked_mul(u128::from(*multiplier))
             .and_then(|scaled| i128::try_from(scaled / u128::from(*divisor)).ok())
             .and_then(|ns| ns.checked_add(i128::from(*offset_ns)))
             .filter(|ns| (min_ts..end_ts).contains(ns)) else { break };
+        let data = &bytes[b.data..b.data + b.caplen as usize];
+        let first = number == start;
         number += 1;
+        pos = b.next;
+        if let (Some(share), Some(linktype_number)) = (&wanted, linktype_number) {
+            if (!first || !keep_first) && !share.share.keeps(*linktype_number, data) {
+                skipped_ts = Some(ts);
+                continue;
+            }
+        }
+        skipped_ts = None;
         last = ts.into_pyobject(py)?.into_any();
         let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
-                      PyBytes::new(py, &bytes[b.data..b.data + b.caplen as usize]), if_number)
-            .into_pyobject(py)?;
+                      PyBytes::new(py, data), if_number).into_pyobject(py)?;
         frames.append(new.call1((frame_type, fields))?)?;
-        pos = b.next;
+    }
+    if let Some(ts) = skipped_ts {
+        last = ts.into_pyobject(py)?.into_any();
     }
     Ok((frames, pos, number, last))
+}
+
+/// `FlowShare(index, bounds, named)`: which frames worker `index` of a split follows, as
+/// `cvipsniff.split.Plan` places flows (`bounds`: each worker's upper bound in the hash
+/// space; `named`: heavy flows' digests and their workers). The record walks take it to
+/// skip other workers' frames without building them.
+#[pyclass(frozen, module = "cvipsniff_accel")]
+pub struct FlowShare {
+    share: crate::flowweights::Share,
+}
+
+#[pymethods]
+impl FlowShare {
+    #[new]
+    fn new(index: u32, bounds: Vec<u64>, named: std::collections::HashMap<u32, u32>) -> Self {
+        FlowShare { share: crate::flowweights::Share { index, bounds, named } }
+    }
+
+    /// Whether worker `index` follows the frame `(linktype, data)`.
+    fn keeps(&self, linktype: u32, data: &[u8]) -> bool {
+        self.share.keeps(linktype, data)
+    }
+}
+
+/// `walk_pcap(Frame, buf, pos, big_endian, header_size, nanosecond, linktype, max_caplen,
+/// number, wanted, keep_first)` → `(frames, pos, number, last_sec)`: the run of classic
+/// pcap records whole in `buf` from `pos` on (see `capture::pcap_record`), as
+/// `cvipsniff.capture.pcap.iter_pcap` builds their Frames, but only those `wanted` keeps
+/// (and the first, when `keep_first`); every record walked is counted in `number`.
+/// `last_sec`: the seconds of the last record walked, None if none was.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
+                      mut pos: usize, big_endian: bool, header_size: usize, nanosecond: bool,
+                      linktype: u32, max_caplen: u32, mut number: u64,
+                      wanted: PyRef<'py, FlowShare>, keep_first: bool)
+                      -> PyResult<(Bound<'py, PyList>, usize, u64, Option<u32>)> {
+    let bytes = buf.as_bytes();
+    let frames = PyList::empty(py);
+    let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
+    let scale: u64 = if nanosecond { 1 } else { 1000 };
+    let start = number;
+    let mut last_sec = None;
+    while let Some(r) = crate::capture::pcap_record(bytes, pos, big_endian, header_size,
+                                                    max_caplen) {
+        let data = &bytes[r.data..r.next];
+        let first = number == start;
+        number += 1;
+        pos = r.next;
+        last_sec = Some(r.sec);
+        if (!first || !keep_first) && !wanted.share.keeps(linktype, data) {
+            continue;
+        }
+        let ts = u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale;
+        let fields = (number, ts, r.incl, r.orig.max(r.incl), linktype, PyBytes::new(py, data),
+                      0u32).into_pyobject(py)?;
+        frames.append(new.call1((frame_type, fields))?)?;
+    }
+    Ok((frames, pos, number, last_sec))
 }
 
 // ---- packet decoder fast path ----------------------------------------------------------

@@ -32,6 +32,13 @@ MAX_PER_MESSAGE = 20
 MAX_PER_CAPTURE = 10_000
 
 
+# The Record.attrs an Analysis reads (here and in connections.py): the rest are for
+# people (the TUI's details, ``read -T json``). A split's workers send only these to the
+# report's analysis; the tests of the split against one process (every bundled capture,
+# byte for byte) fail if an analysis starts reading another without adding it here.
+ANALYSIS_ATTRS = frozenset({"answered_by", "connectparam_id"})
+
+
 def imageserver_answer_kind(msg: Message) -> str:
     """What the ImageServer spec table says answers this request ("xml", "image",
     "stream" or "none"); the dissector resolves it from its table, including the

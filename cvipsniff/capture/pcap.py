@@ -12,11 +12,12 @@ https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cvipsniff.capture.source import ByteSource, NoteSink
 from cvipsniff.model import Frame
+from dissectors.accel import accelerated
 
 __all__ = ["GLOBAL_HEADER_SIZE", "PcapHeader", "iter_pcap", "parse_pcap_header", "pcap_magic"]
 
@@ -162,11 +163,43 @@ def _resync(source: ByteSource, buf: bytes, pos: int, header: PcapHeader,
     return buf, -1, skipped
 
 
-def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
-              ) -> Iterator[Frame]:
-    """Frames of a classic pcap file; ``buf`` starts with the global header."""
+def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool, header_size: int,
+               nanosecond: bool, linktype: int, max_caplen: int, number: int, wanted: object,
+               keep_first: bool) -> tuple[Sequence[Frame], int, int, int | None]:
+    """The pure-Python stand-in of the compiled record walk: it walks nothing (and is
+    never called there: only the compiled path has a ``wanted``). The compiled
+    ``walk_pcap`` walks the run of records whole in ``buf`` from ``pos`` on that the loop
+    below would read without a note (no resync, no refill), counting each in the frame
+    numbers but building only the Frames ``wanted`` keeps (and the first, where
+    ``keep_first``), exactly as the loop builds them; it returns them, the offset after
+    the run, the last frame number and the seconds of the last record walked."""
+    return (), pos, number, None
+
+
+_walk = accelerated("walk_pcap", _walk_none)
+
+
+def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink,
+              wanted: object | None = None) -> Iterator[Frame]:
+    """Frames of a classic pcap file; ``buf`` starts with the global header.
+
+    ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
+    frames of well-formed records it says are another worker's are not built (their
+    frame numbers are still counted, so the others keep the capture's); the first frame
+    after a note always comes out, since that note goes out with it."""
     # Hot loop: one unpack_from per record on the chunk buffer, one slice for the data,
     # and the Frame built with tuple.__new__ (skipping NamedTuple's Python-level __new__).
+    noted = False  # a note went out since the last frame (wanted only)
+    if wanted is not None:
+        sink = note
+
+        def note(kind: str, severity: str, message: str, frame: int) -> None:
+            nonlocal noted
+            noted = True
+            sink(kind, severity, message, frame)
+
+    walk = _walk if wanted is not None else None
+    big_endian = header.byte_order == ">"
     unpack = struct.Struct(header.byte_order + "IIII").unpack_from
     hsize = header.record_header_size
     scale = 1 if header.nanosecond else 1000
@@ -180,6 +213,15 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     number = 0
     last_sec: int | None = None  # seconds of the last good record, to guide a resync
     while True:
+        if walk is not None:
+            frames, pos, number, walked_sec = walk(
+                frame_type, buf, pos, big_endian, hsize, header.nanosecond, linktype,
+                max_caplen, number, wanted, noted)
+            if walked_sec is not None:
+                last_sec = walked_sec
+            if frames:
+                noted = False
+                yield from frames
         if end - pos < hsize:
             buf = fill(buf, pos, hsize)
             pos, end = 0, len(buf)
@@ -211,6 +253,7 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
                 return
         number += 1
         last_sec = sec
+        noted = False
         yield new(frame_type, (number, sec * 1_000_000_000 + frac * scale, incl,
                                orig if orig > incl else incl, linktype,
                                buf[pos + hsize:stop], 0))

@@ -165,20 +165,38 @@ _NONE: tuple[Frame, ...] = ()
 
 def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool,
                interfaces: list[Interface], number: int, last_ts: int, min_ts: int,
-               end_ts: int) -> tuple[Sequence[Frame], int, int, int]:
+               end_ts: int, wanted: object = None, keep_first: bool = False
+               ) -> tuple[Sequence[Frame], int, int, int]:
     """The pure-Python stand-in of the compiled EPB walk: it walks nothing, so every block
     takes the reference loop below. The compiled ``walk_epbs`` returns the Frames of the run
     of well-formed Enhanced Packet Blocks from ``pos`` on (exactly as the loop's fast path
     builds them, stopping at a time outside ``[min_ts, end_ts)``, which the loop notes),
-    the offset after them, the last frame number and timestamp."""
+    the offset after them, the last frame number and timestamp. With ``wanted`` (see
+    :func:`iter_pcapng`), only the Frames it keeps are built (and the first, where
+    ``keep_first``); every block walked is counted in the frame numbers."""
     return _NONE, pos, number, last_ts
 
 
 _walk = accelerated("walk_epbs", _walk_none)
 
 
-def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Frame]:
-    """Frames of a pcapng file; ``buf`` starts with its first Section Header Block."""
+def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
+                wanted: object | None = None) -> Iterator[Frame]:
+    """Frames of a pcapng file; ``buf`` starts with its first Section Header Block.
+
+    ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
+    compiled walk does not build the frames of blocks it says are another worker's
+    (their frame numbers are still counted); the first frame after a note always comes
+    out, since that note goes out with it."""
+    noted = False  # a note went out since the walk last returned frames (wanted only)
+    if wanted is not None:
+        sink = note
+
+        def note(kind: str, severity: str, message: str, frame: int) -> None:
+            nonlocal noted
+            noted = True
+            sink(kind, severity, message, frame)
+
     # Hot loop: struct.unpack_from on the chunk buffer (no per-block objects), the
     # interface as a plain tuple, and the Frame built with tuple.__new__ (skipping
     # NamedTuple's Python-level __new__).
@@ -229,8 +247,12 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink) -> Iterator[Fram
     walk = _walk
     while True:
         frames, pos, number, last_ts = walk(frame_type, buf, pos, order == ">", interfaces,
-                                            number, last_ts, MIN_TS_NS, END_TS_NS)
+                                            number, last_ts, MIN_TS_NS, END_TS_NS, wanted,
+                                            noted)
         if frames:
+            # (A frame from the loop below may have taken a note out already: keeping one
+            # more first frame than needed only costs its building.)
+            noted = False
             yield from frames
         # Fast path: a well-formed EPB entirely in the buffer, checked with one unpack
         # of its fixed part and one of its trailing length. Anything else, slow path.

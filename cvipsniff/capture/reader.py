@@ -100,8 +100,13 @@ def _not_a_capture(path: str, head: bytes, compression: str | None) -> CaptureEr
     return CaptureError(path, f"{what} (starts with {shown})")
 
 
-def open_capture(path: str, on_note: NoteCallback | None = None) -> CaptureReader:
+def open_capture(path: str, on_note: NoteCallback | None = None,
+                 wanted: object | None = None) -> CaptureReader:
     """Open a capture file (``-`` for stdin) for streaming.
+
+    ``wanted``: a worker of a split's compiled ``FlowShare``: the frames of other
+    workers' flows may be left out (never where the reader notes something); the frames
+    that come keep their numbers in the capture.
 
     Raises :class:`CaptureError` if the file is missing, a directory, unreadable, empty
     or not a capture; never anything else.
@@ -122,13 +127,13 @@ def open_capture(path: str, on_note: NoteCallback | None = None) -> CaptureReade
             raise CaptureError(path, reason)
         frames: Iterator[Frame]
         if pcapng_magic(head):
-            frames, file_format = iter_pcapng(source, head, note), "pcapng"
+            frames, file_format = iter_pcapng(source, head, note, wanted), "pcapng"
         elif pcap_magic(head):
             try:
                 header = parse_pcap_header(head)
             except ValueError as exc:
                 raise CaptureError(path, str(exc)) from None
-            frames, file_format = iter_pcap(source, head, header, note), "pcap"
+            frames, file_format = iter_pcap(source, head, header, note, wanted), "pcap"
         elif source.read_error is not None and len(head) < 4:
             raise CaptureError(path, source.read_error)
         else:

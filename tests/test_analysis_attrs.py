@@ -1,0 +1,58 @@
+"""``ANALYSIS_ATTRS`` names every record attribute an Analysis reads: a split's workers
+send the report only those (cvipsniff/split.py, ``pack_message``), so one it reads but
+this set forgets would change a split report. Checked on every bundled capture, in one
+process: the analysis of messages stripped to these attributes is the full one's, byte
+for byte; and the split's packing keeps exactly them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.analysis.engine import ANALYSIS_ATTRS, Analysis
+from cvipsniff.model import Message
+from cvipsniff.pipeline import PipelineConfig, iter_capture
+from cvipsniff.report import FileResult, json_report
+from cvipsniff.split import pack_message, unpack_message
+from tests.cli_helpers import ROOT
+
+CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
+                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+PIPELINE = PipelineConfig(keep_data=False, tree=False)
+
+
+def _stripped(msg: Message) -> Message:
+    attrs = {k: v for k, v in msg.record.attrs.items() if k in ANALYSIS_ATTRS}
+    return replace(msg, record=replace(msg.record, attrs=attrs))
+
+
+def _report(path: str, strip: bool) -> str:
+    analysis = Analysis(AnalysisConfig())
+    for item in iter_capture(path, PIPELINE):
+        analysis.add(_stripped(item) if strip and type(item) is Message else item)
+    analysis.finish()
+    return "".join(json_report.render([FileResult(path, analysis,
+                                                   findings=list(analysis.findings))],
+                                      "warning"))
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_the_analysis_reads_no_attribute_beyond_the_set(capture) -> None:
+    assert _report(str(capture), strip=True) == _report(str(capture), strip=False)
+
+
+def test_the_set_is_read_somewhere_in_the_bundled_captures() -> None:
+    """Each name is met (so the set is not stale), and packing keeps exactly those."""
+    met: set[str] = set()
+    for capture in CAPTURES:
+        for item in iter_capture(str(capture), PIPELINE):
+            if type(item) is Message and item.record.attrs:
+                met |= item.record.attrs.keys() & ANALYSIS_ATTRS
+                packed = unpack_message(pack_message(item, ANALYSIS_ATTRS))
+                assert packed.record.attrs == {k: v for k, v in item.record.attrs.items()
+                                               if k in ANALYSIS_ATTRS}
+                assert packed == _stripped(item)
+                assert unpack_message(pack_message(item)) == item
+    assert met == ANALYSIS_ATTRS
