@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -101,14 +102,20 @@ class AnalyseTask:
     config: AnalysisConfig
     pipeline_config: PipelineConfig
     filter_text: str | None = None
+    # A folder this machine's report reads: each file's part of the JSON report is
+    # rendered into it where the file was analysed (see FileResult.rendered).
+    render_into: str | None = None
 
     def __call__(self, path: str, progress: Progress | None = None) -> FileResult:
         from cvipsniff.commands.filtering import compile_user_filter
         from cvipsniff.commands.report import analyse_path
 
         flt = compile_user_filter(self.filter_text) if self.filter_text else None
-        return analyse_path(path, self.config, self.pipeline_config, progress, flt,
-                            self.filter_text)
+        result = analyse_path(path, self.config, self.pipeline_config, progress, flt,
+                              self.filter_text)
+        if self.render_into is not None:
+            result.rendered = render_part(result, self.render_into)
+        return result
 
     def split(self, path: str, workers: int) -> FileResult:
         """One capture over ``workers`` processes by flow (one process when that cannot
@@ -121,6 +128,28 @@ class AnalyseTask:
             return self(path)
         return FileResult(path, analysis, findings=list(analysis.findings),
                           elapsed_s=time.perf_counter() - started)
+
+
+def render_part(result: FileResult, folder: str) -> str:
+    """Write ``result``'s part of the JSON report to a new file in ``folder``; its path.
+    Why here and not in the parent: with several files over a pool, rendering the
+    reports one after the other once all were analysed was the run's serial tail (about
+    a tenth of a 2-file run), while each worker can render its own beside the others."""
+    from cvipsniff.report.json_report import file_pieces
+
+    fd, name = tempfile.mkstemp(suffix=".json", dir=folder)
+    with open(fd, "w", encoding="utf-8") as fh:
+        batch: list[str] = []
+        size = 0
+        for piece in file_pieces(result):
+            batch.append(piece)
+            size += len(piece)
+            if size >= 1 << 18:
+                fh.write("".join(batch))
+                batch.clear()
+                size = 0
+        fh.write("".join(batch))
+    return name
 
 
 def failed(path: str, exc: BaseException) -> FileResult:

@@ -101,6 +101,36 @@ def test_a_worker_failure_is_that_files_error_not_the_runs() -> None:
     assert results[0].error is None and _json(results[0]) == _json(_single(demo))
 
 
+def test_parts_rendered_by_the_workers_make_the_same_report(tmp_path) -> None:
+    """``report --jobs`` over several files: each worker renders its file's part of the
+    JSON report into a file, and the report copies them; byte for byte what one process
+    renders, a failed worker's file rendered by the parent."""
+    paths = [str(p) for p in CAPTURES[:6]] + ["/nowhere/boom.pcap", str(CAPTURES[0])]
+    task = _Exploding(AnalysisConfig(), PIPELINE, render_into=str(tmp_path))
+    results = analyse_files(paths, task, jobs=2)
+    rendered = [r.rendered for r in results]
+    assert rendered[6] is None and all(p is not None for p in rendered[:6] + rendered[7:])
+    assert all(p.startswith(str(tmp_path)) for p in rendered if p is not None)
+    plain = [_single(p) for p in paths[:6]] + [results[6]] + [_single(paths[7])]
+    assert "".join(json_report.render(results, "warning")) \
+        == "".join(json_report.render(plain, "warning"))
+
+
+def test_the_folder_of_rendered_parts_is_removed_after_the_report(tmp_path) -> None:
+    import os
+    import subprocess
+
+    env = dict(os.environ, TMPDIR=str(tmp_path),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-m", "cvipsniff", "report", "--format", "json",
+                          "--jobs", "2", "--fail-on", "never", "captures/demo.pcapng",
+                          "captures/demo.pcapng"], cwd=ROOT, env=env, capture_output=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(b'"path": "captures/demo.pcapng"') == 2
+    assert list(tmp_path.iterdir()) == []
+
+
 def _report_json(*args: str) -> str:
     result = run_cli("report", "--format", "json", "--fail-on", "never", *args,
                      timeout=600)

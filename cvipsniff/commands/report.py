@@ -7,11 +7,14 @@ input error (an unreadable capture is reported and counts as an input error).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from cvipsniff.analysis.baseline import Baseline, write_baseline
@@ -191,6 +194,16 @@ def run(args: argparse.Namespace) -> int:
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
 
+    with contextlib.ExitStack() as cleanup:
+        return _report(args, paths, config, pipeline_config, baseline, fail_on, stdin,
+                       cleanup)
+
+
+def _report(args: argparse.Namespace, paths: list[str], config: AnalysisConfig,
+            pipeline_config: PipelineConfig, baseline: Baseline | None, fail_on: str,
+            stdin: bool, cleanup: contextlib.ExitStack) -> int:
+    """Analyse, render and write; ``cleanup`` closes what the run made (the folder of
+    files whose JSON parts workers rendered) once the report is written."""
     task = AnalyseTask(config, pipeline_config, args.filter)
     if args.cluster:
         results = analyse_on_cluster(paths, task, args.cluster)
@@ -205,6 +218,11 @@ def run(args: argparse.Namespace) -> int:
             split_above = 0  # split_jobs has weighed the size: more than 1 job splits
         else:
             split_above = NEVER_SPLIT
+        if args.format == "json" and baseline is None and jobs > 1 and len(paths) > 1:
+            # Files over a pool: each worker renders its file's part as well (the
+            # baseline, applied here afterwards, would change what it renders).
+            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cvipsniff-"))
+            task = replace(task, render_into=folder)
         with Progress.for_stderr() as progress:
             results = analyse_files(paths, task, jobs=jobs,
                                     split_above=split_above, progress=progress)

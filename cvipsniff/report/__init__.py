@@ -54,6 +54,10 @@ class FileResult:
     selected_transactions: list[Transaction] | None = None
     narrowed: Narrowed | None = None
     elapsed_s: float = 0.0  # wall time of the analysis (JUnit's time)
+    # A file holding this capture's part of the JSON report, rendered where it was
+    # analysed (``report --jobs`` over several files: in the worker, so the files'
+    # renderings run in parallel too); the JSON report copies it instead.
+    rendered: str | None = None
 
     @property
     def transactions(self) -> Sequence[Transaction]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cvipsniff.analysis.model import UNANSWERED, Finding, MessageRef, Transaction
 from cvipsniff.report import FileResult
-from cvipsniff.report.jsontext import Rows, iter_indented, value_text
+from cvipsniff.report.jsontext import Rows, Spliced, iter_indented, iter_indented_at, value_text
 
 VERSION = 1
 
@@ -137,10 +137,23 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
     return out
 
 
+# Where a file's part sits in the report: an item of "files" in the top object, with
+# indent 1 (render's): its lines start with this, and what render opens of it is 2 deep.
+_FILE_NL = "\n  "
+_FILE_DEPTH = 2
+
+
 def report_json(results: list[FileResult], fail_on: str, *,
                 rows: bool = False) -> dict[str, Any]:
     return {"version": VERSION, "fail_on": fail_on,
-            "files": [file_json(r, rows=rows) for r in results]}
+            "files": [Spliced(r.rendered, _FILE_NL) if rows and r.rendered is not None
+                      else file_json(r, rows=rows) for r in results]}
+
+
+def file_pieces(result: FileResult) -> Iterator[str]:
+    """``result``'s part of :func:`render`'s output (an item of its ``files``), for
+    rendering it where it was analysed (:attr:`FileResult.rendered`)."""
+    return iter_indented_at(file_json(result, rows=True), _FILE_NL, _FILE_DEPTH)
 
 
 def render(results: list[FileResult], fail_on: str) -> Iterator[str]:

@@ -49,6 +49,26 @@ class Rows:
         yield nl + "]"
 
 
+class Spliced:
+    """A JSON value already rendered into a file for one place in the document (its
+    line start ``nl``): written by copying the file in chunks, never held whole."""
+
+    __slots__ = ("nl", "path")
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path: str, nl: str) -> None:
+        self.path = path
+        self.nl = nl
+
+    def pieces(self, nl: str, step: str) -> Iterator[str]:
+        if nl != self.nl:
+            raise ValueError(f"text rendered for another place ({self.nl!r}, not {nl!r})")
+        with open(self.path, encoding="utf-8") as fh:
+            while chunk := fh.read(self.CHUNK):
+                yield chunk
+
+
 def dumps_indented(obj: Any, indent: int = 1) -> str:
     """What ``json.dumps(obj, indent=indent, ensure_ascii=False)`` returns."""
     return _value(obj, "\n", " " * indent)
@@ -152,9 +172,15 @@ def iter_indented(obj: Any, indent: int = 1, depth: int = 4) -> Iterator[str]:
     yield from _pieces(obj, "\n", " " * indent, depth)
 
 
+def iter_indented_at(obj: Any, nl: str, depth: int, indent: int = 1) -> Iterator[str]:
+    """:func:`iter_indented`'s pieces for ``obj`` where it sits inside a larger document:
+    on lines starting with ``nl``, with ``depth`` levels of it opened."""
+    yield from _pieces(obj, nl, " " * indent, depth)
+
+
 def _pieces(o: Any, nl: str, step: str, depth: int) -> Iterator[str]:
     t = type(o)
-    if t is Rows:
+    if t is Rows or t is Spliced:
         yield from o.pieces(nl, step)
         return
     if depth <= 0 or not o or (t is not dict and t is not list and t is not tuple):
