@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cvipsniff.analysis.config import AnalysisConfig
-from cvipsniff.analysis.engine import Analysis
+from cvipsniff.analysis.engine import ANALYSIS_ATTRS, Analysis
 from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.batch import split_jobs
 from cvipsniff.capture import CaptureError, open_capture
@@ -142,8 +142,10 @@ def _load_split(path: str, config: PipelineConfig, deliver: Callable[[Batch], ob
         first = _first_frame_ns(path)
         if first is not None:
             on_start(first)
+        # Of each record's attributes, only those the analysis reads cross the pipes: the
+        # store keeps columns and re-dissects a message to show it (lean mode, above).
         run = SplitRun(path, config, jobs, local=False, depth=SPLIT_DEPTH,
-                       final_flows=True, on_progress=on_progress)
+                       final_flows=True, on_progress=on_progress, attrs=ANALYSIS_ATTRS)
         runs.append(run)
         return run
 
