@@ -60,6 +60,10 @@ class PipelineConfig:
     # False: dissectors may skip building the Field tree (batch reports need only the
     # record's scalars and problems; the TUI re-dissects a message when it is opened).
     tree: bool = True
+    # False: the dissectors that can (ProtocolSpec.optional_attrs) leave Record.attrs
+    # empty: a batch report's analysis reads only the few ImageServer ones
+    # (analysis.engine.ANALYSIS_ATTRS), which its dissector always makes.
+    attrs: bool = True
     dissector_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     max_flow_buffer: int | None = None
     max_total_buffer: int | None = None
@@ -181,6 +185,8 @@ class Pipeline:
             options = dict(self.config.dissector_options.get(name) or {})
             if not self.config.tree:
                 options["tree"] = False
+            if not self.config.attrs and self.protocols[name].optional_attrs:
+                options["attrs"] = False
             out[name] = options or None
         return out
 

@@ -196,6 +196,8 @@ class ProtocolSpec:
     * ``check_options(mapping)``: raises :class:`dissectors.options.OptionError` (one line)
       for a setting ``dissect`` does not know or a value it cannot take; the engine calls
       it once on the user's ``[<name>]`` config table before reading any capture.
+    * ``optional_attrs``: ``dissect`` takes ``attrs=False`` and then leaves
+      ``Record.attrs`` empty (the engine asks for it where nobody reads them).
     """
 
     name: str
@@ -207,3 +209,4 @@ class ProtocolSpec:
     fields: tuple[FieldInfo, ...] = ()
     kept_when_cut: frozenset[str] = frozenset()
     check_options: Any = None
+    optional_attrs: bool = False

@@ -188,9 +188,12 @@ def run(args: argparse.Namespace) -> int:
                          "can read, not standard input")
     decode_as = parse_decode_as(config.decode_as + list(args.decode_as))
     flt = compile_user_filter(args.filter) if args.filter else None
+    # Without a display filter nothing reads a record's tree or (but for the few the
+    # analysis reads, which are always made) its attributes.
     pipeline_config = PipelineConfig(decode_as=decode_as, heuristics=not args.no_heuristics,
                                      keep_data=False, dissector_options=config.dissector_options,
-                                     tree=flt is not None and reads_record_fields(flt))
+                                     tree=flt is not None and reads_record_fields(flt),
+                                     attrs=flt is not None)
     baseline_path = args.baseline or config.baseline
     baseline = Baseline.load(baseline_path) if baseline_path else None
 

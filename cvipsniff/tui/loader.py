@@ -17,10 +17,11 @@ about 3 KB each until the UI has taken them: twice the size measured +13 MB peak
 ``call_from_thread``), which bounds the memory held in flight to one batch.
 
 The pipeline runs without building dissection trees (``tree=False``, the dissectors'
-lean mode: same kind, txn, method, info, attrs and problems, about a third less work):
-the store keeps only the summary columns anyway and re-dissects a message when it is
-shown. Batches say so (``Batch.complete``), so that nobody takes their records for full
-ones.
+lean mode: same kind, txn, method, info, attrs and problems, about a third less work)
+nor the attributes nobody here reads (``attrs=False``: the CVIP ones; the analysis
+reads only ImageServer ones): the store keeps only the summary columns anyway and
+re-dissects a message when it is shown. Batches say so (``Batch.complete``), so that
+nobody takes their records for full ones.
 
 A large capture is read by several processes (:func:`load_jobs`): split by flow as
 ``report --jobs`` splits one, with every share in a worker process (this process keeps
@@ -113,7 +114,7 @@ def load(path: str, config: PipelineConfig, deliver: Callable[[Batch], object], 
     ``restart`` set says to forget what came so far, and the capture is loaded again in
     this process.
     """
-    config = replace(config, tree=False)
+    config = replace(config, tree=False, attrs=False)
     options = {"analysis_config": analysis_config, "cancelled": cancelled,
                "first_batch": first_batch, "size": size, "interval": interval,
                "settle_after": settle_after}

@@ -52,6 +52,7 @@ PROTOCOL = ProtocolSpec(
     kept_when_cut=frozenset({"cvip.header.version", "cvip.header.byte_order",
                              "cvip.header.message_type"}),
     check_options=check_options,
+    optional_attrs=True,
 )
 
 __all__ = [

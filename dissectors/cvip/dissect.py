@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 
 from dissectors.base import Field, Problem, Record
 from dissectors.cvip.analytics import Analytics, analytics_field, decode_analytics
@@ -42,9 +43,16 @@ def dissect(data: bytes, transport: str = "tcp",
     try:
         opts = parse_options(options)
         data = bytes(data)
-        record = _dissect(data, transport, opts)
-        if not opts.reveal_secrets and _may_hold_secrets(data, record):
+        record, names_a_secret, bare = _dissect(data, transport, opts)
+        if not opts.reveal_secrets and (names_a_secret or may_hold_secrets(data)):
+            if bare:
+                # The attributes name the values to mask wherever else they appear (a
+                # password a problem quotes): the rare message that may hold a secret
+                # is made with them, masked, and then left without them.
+                record = _dissect(data, transport, replace(opts, attrs=True))[0]
             Scrubber().record(record)
+            if bare:
+                record.attrs = {}
         return record
     except Exception as exc:  # last line of defence: a bug here must not stop a capture
         return Record("cvip", "unknown", f"[CVIP dissector error: {type(exc).__name__}]",
@@ -52,25 +60,26 @@ def dissect(data: bytes, transport: str = "tcp",
                                         f"cvip dissector raised {type(exc).__name__}: {exc}")])
 
 
-def _may_hold_secrets(data: bytes, record: Record) -> bool:
-    """Secret-named bytes, or a parameter the catalogue names as a secret (a login's
-    ``PassWord``, bound by position whatever the body calls it)."""
-    if may_hold_secrets(data):
-        return True
-    by_name = record.attrs.get("params_by_name")
-    return isinstance(by_name, dict) and any(is_secret_name(str(k)) for k in by_name)
+def _names_a_secret(meaning: Meaning) -> bool:
+    """Whether a parameter the catalogue names as a secret is bound (a login's
+    ``PassWord``, bound by position whatever the body calls it): the message is
+    scrubbed even where its bytes name no secret."""
+    return any(p.spec is not None and p.record < 0 and is_secret_name(p.spec.name)
+               for p in meaning.binding.params)
 
 
-def _dissect(data: bytes, transport: str, opts: Options) -> Record:
+def _dissect(data: bytes, transport: str, opts: Options) -> tuple[Record, bool, bool]:
+    """The record; whether the catalogue names one of its parameters a secret; whether
+    its attributes were left out (``opts.attrs`` False; a ping's never are)."""
     header = parse_header(data)
     if header is None:
-        return _fragment(data, transport, opts.tree)
+        return _fragment(data, transport, opts), False, not opts.attrs
     problems = header_problems(header)
     body = data[HEADER_SIZE:]
     if looks_like_ping(header, body):
         record = dissect_ping(data, header, transport, opts)
         record.problems[:0] = problems
-        return record
+        return record, False, False
     if header.msg_type != MSG_TYPE_NONE:
         problems.append(Problem("cvip.header.message_type", "warning",
                                 f"message type 0x{header.msg_type:02x} on a non-ping message "
@@ -82,8 +91,9 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
         problems.append(Problem("cvip.xmlrpc.structure", "error",
                                 "message without an XML-RPC body" if not truncated else
                                 "body not captured", XML_SECTION, HEADER_SIZE, len(body)))
-        return _record(data, header, XmlRpcBody(""), Meaning("unknown"), None, problems,
-                       transport, truncated, opts.tree)
+        meaning = Meaning("unknown")
+        return (_record(data, header, XmlRpcBody(""), meaning, None, problems, transport,
+                        truncated, opts), _names_a_secret(meaning), not opts.attrs)
     limits = _limits(opts)
     # A plain body may be decoded by the compiled accelerator, which declines (None)
     # whatever the lxml path could report anything about.
@@ -116,10 +126,11 @@ def _dissect(data: bytes, transport: str, opts: Options) -> Record:
     if analytics is not None:
         problems += analytics.problems
     record = _record(data, header, xml, meaning, analytics, problems, transport, truncated,
-                     opts.tree)
-    record.attrs["xml_well_formed"] = well_formed
-    record.attrs["xml_repaired"] = repaired
-    return record
+                     opts)
+    if opts.attrs:
+        record.attrs["xml_well_formed"] = well_formed
+        record.attrs["xml_repaired"] = repaired
+    return record, _names_a_secret(meaning), not opts.attrs
 
 
 def _size_problem(header: Header, total: int, length: int, transport: str,
@@ -154,14 +165,14 @@ def _response_bit(header: Header, meaning: Meaning) -> list[Problem]:
     return []
 
 
-def _fragment(data: bytes, transport: str, tree: bool) -> Record:
+def _fragment(data: bytes, transport: str, opts: Options) -> Record:
     """Fewer than 9 bytes: what there is of a header."""
     fields: list[Field] = []
     attrs: dict[str, object] = {"truncated": True}
     order = byte_order_of(data[:2]) if len(data) >= 2 else None
     if order is not None:
         attrs["byte_order"] = order
-        if tree:
+        if opts.tree:
             fields.append(Field("cvip.version", "Protocol Version", 0x0201, "0x0201", 0, 2))
     problems = []
     if transport == "udp":
@@ -169,7 +180,7 @@ def _fragment(data: bytes, transport: str, tree: bool) -> Record:
                                 f"datagram of {len(data)} bytes is shorter than the "
                                 f"{HEADER_SIZE}-byte header", SECTION, 0, len(data)))
     return Record("cvip", "unknown", f"CVIP fragment ({len(data)} bytes) [truncated]", fields,
-                  problems, attrs=attrs)
+                  problems, attrs=attrs if opts.attrs else {})
 
 
 def _split_fields(data: bytes, xml: XmlRpcBody, meaning: Meaning) -> list[Field]:
@@ -198,7 +209,23 @@ def _split_fields(data: bytes, xml: XmlRpcBody, meaning: Meaning) -> list[Field]
 
 def _record(data: bytes, header: Header, xml: XmlRpcBody, meaning: Meaning,
             analytics: Analytics | None, problems: list[Problem], transport: str,
-            truncated: bool, tree: bool) -> Record:
+            truncated: bool, opts: Options) -> Record:
+    kind = meaning.kind
+    fields = [header_field(header), _body_field(data, xml, meaning, analytics)] \
+        if opts.tree else []
+    record = Record(protocol="cvip", kind=kind, info=_info(header, xml, meaning, truncated),
+                    fields=fields, problems=problems, txn=header.txn,
+                    is_response=kind in _RESPONSE_KINDS or (kind == "unknown"
+                                                           and header.response),
+                    method=xml.method_name or None)
+    if opts.attrs:
+        record.attrs = _attrs(header, xml, meaning, analytics, transport, truncated)
+    return record
+
+
+def _attrs(header: Header, xml: XmlRpcBody, meaning: Meaning, analytics: Analytics | None,
+           transport: str, truncated: bool) -> dict[str, object]:
+    """The record's attributes (see ``Options.attrs``)."""
     kind = meaning.kind
     attrs: dict[str, object] = {
         "version": header.version, "byte_order": header.byte_order, "msg_type": header.msg_type,
@@ -222,11 +249,7 @@ def _record(data: bytes, header: Header, xml: XmlRpcBody, meaning: Meaning,
     method = meaning.method
     if method is not None:
         attrs.update(spec_section=method.section, answer=method.answer)
-    fields = [header_field(header), _body_field(data, xml, meaning, analytics)] if tree else []
-    return Record(protocol="cvip", kind=kind, info=_info(header, xml, meaning, truncated),
-                  fields=fields, problems=problems, txn=header.txn,
-                  is_response=kind in _RESPONSE_KINDS or (kind == "unknown" and header.response),
-                  method=xml.method_name or None, attrs=attrs)
+    return attrs
 
 
 def _body_field(data: bytes, xml: XmlRpcBody, meaning: Meaning,

@@ -46,6 +46,14 @@ class Options:
     # same, ``fields`` stays empty and problem offsets may be -1. Not a reading of the
     # document: the engine sets it (PipelineConfig.tree).
     tree: bool = True
+    # Build the record's attributes (``Record.attrs``: the header's fields, the parameters
+    # as plain values, the method's section...). Batch reports pass False: no analysis
+    # reads a CVIP message's attributes (only people do: ``read``, the TUI's details,
+    # display filters), and making them was a tenth of a lean dissection. Kind, txn,
+    # method, info, fields and problems are the same either way; ping records keep
+    # theirs (their info is made from them). Not a reading of the document: the engine
+    # sets it (PipelineConfig.attrs).
+    attrs: bool = True
     # Show passwords (cviUser.login PassWord, updateuser UserPassword) unmasked in fields,
     # attributes and messages (dissectors/secrets.py); off: masked to their length.
     reveal_secrets: bool = False
