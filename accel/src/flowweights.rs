@@ -648,13 +648,18 @@ mod tests {
         let base = pcapng(&[ipv4_tcp([1; 4], 1, [2; 4], 2, 30)]);
         let base_pcap = pcap(&[ipv4_tcp([1; 4], 1, [2; 4], 2, 30)], false);
         for round in 0..20_000 {
-            let mut file = if round % 2 == 0 { base.clone() } else { base_pcap.clone() };
-            for _ in 0..(next() % 6) {
-                let at = (next() as usize) % file.len();
-                file[at] = next() as u8;
+            // A whole-file pass per damaged file costs its window and buckets (1.5 MB
+            // zeroed, 2 ms unoptimised): one file in ten keeps this test at a few
+            // seconds in `cargo test`; the `flowweights` fuzz target goes further.
+            if round % 10 == 0 {
+                let mut file = if round % 20 == 0 { base.clone() } else { base_pcap.clone() };
+                for _ in 0..(next() % 6) {
+                    let at = (next() as usize) % file.len();
+                    file[at] = next() as u8;
+                }
+                file.truncate((next() as usize) % (file.len() + 1));
+                let _ = weigh(&file[..], COSTS, 4, 2);
             }
-            file.truncate((next() as usize) % (file.len() + 1));
-            let _ = weigh(&file[..], COSTS, 4, 2);
             let len = (next() % 90) as usize;
             let frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             for lt in [0, 1, 101, 113, 228, 229, 276] {
