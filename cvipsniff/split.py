@@ -44,6 +44,7 @@ import bisect
 import functools
 import multiprocessing
 import os
+import pickle
 import re
 import threading
 import zlib
@@ -538,7 +539,14 @@ def _worker_main(path: str, config: PipelineConfig, index: int, workers: int,
 
 class _Stream:
     """One worker's outputs as the parent reads them: a thread drains the pipe into a
-    bounded queue (so the worker rarely waits) and the merge takes them in order."""
+    bounded queue (so the worker rarely waits) and the merge takes them in order.
+
+    The thread only moves bytes (reading a pipe releases the interpreter lock); the
+    merge unpickles them, so the two threads do not hand the lock back and forth over
+    every batch's unpickling. Measured (``analyse_split`` in one process, 6 pairs on the
+    bench's sessions mix): 6.6-8.9 s unpickling in the thread against 7.1-8.2 s here,
+    and 5% less on the images mix; through ``report --jobs 2``, 3 pairs per mix, 1-2%,
+    within the noise."""
 
     def __init__(self, conn: Any, depth: int = 256) -> None:
         self.queue: Queue[Any] = Queue(depth)
@@ -548,18 +556,19 @@ class _Stream:
         self._thread.start()
 
     def _drain(self) -> None:
+        # Until the worker closes its end, after its WorkerEnd (a lost worker: the
+        # same EOF, with no WorkerEnd before it).
         try:
             while True:
-                item = self._conn.recv()
-                self.queue.put(item)
-                if isinstance(item, WorkerEnd):
-                    return
+                self.queue.put(self._conn.recv_bytes())
         except (EOFError, OSError) as exc:
             self.queue.put(WorkerEnd(error=f"worker lost: {exc!r}"))
 
     def batches(self) -> Iterator[list[tuple[tuple, Any]]]:
+        loads = pickle.loads
         while True:
-            batch = self.queue.get()
+            raw = self.queue.get()
+            batch = loads(raw) if type(raw) is bytes else raw
             if isinstance(batch, WorkerEnd):
                 self.end = batch
                 return
