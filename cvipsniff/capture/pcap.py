@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from cvipsniff.capture.source import ByteSource, NoteSink
+from cvipsniff.capture.source import ByteSource, NoteSink, WatchedNotes
 from cvipsniff.model import Frame
 from dissectors.accel import accelerated
 
@@ -189,16 +189,11 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     after a note always comes out, since that note goes out with it."""
     # Hot loop: one unpack_from per record on the chunk buffer, one slice for the data,
     # and the Frame built with tuple.__new__ (skipping NamedTuple's Python-level __new__).
-    noted = False  # a note went out since the last frame (wanted only)
-    if wanted is not None:
-        sink = note
-
-        def note(kind: str, severity: str, message: str, frame: int) -> None:
-            nonlocal noted
-            noted = True
-            sink(kind, severity, message, frame)
-
-    walk = _walk if wanted is not None else None
+    # (wanted only) whether a note went out since the last frame
+    watch = WatchedNotes(note) if wanted is not None else None
+    if watch is not None:
+        note = watch
+    walk = _walk
     big_endian = header.byte_order == ">"
     unpack = struct.Struct(header.byte_order + "IIII").unpack_from
     hsize = header.record_header_size
@@ -213,14 +208,14 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     number = 0
     last_sec: int | None = None  # seconds of the last good record, to guide a resync
     while True:
-        if walk is not None:
+        if watch is not None:  # a split worker's: the compiled walk
             frames, pos, number, walked_sec = walk(
                 frame_type, buf, pos, big_endian, hsize, header.nanosecond, linktype,
-                max_caplen, number, wanted, noted)
+                max_caplen, number, wanted, watch.noted)
             if walked_sec is not None:
                 last_sec = walked_sec
             if frames:
-                noted = False
+                watch.noted = False
                 yield from frames
         if end - pos < hsize:
             buf = fill(buf, pos, hsize)
@@ -253,7 +248,8 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
                 return
         number += 1
         last_sec = sec
-        noted = False
+        if watch is not None:
+            watch.noted = False
         yield new(frame_type, (number, sec * 1_000_000_000 + frac * scale, incl,
                                orig if orig > incl else incl, linktype,
                                buf[pos + hsize:stop], 0))

@@ -19,7 +19,7 @@ import re
 import struct
 from collections.abc import Iterator, Sequence
 
-from cvipsniff.capture.source import ByteSource, NoteSink
+from cvipsniff.capture.source import ByteSource, NoteSink, WatchedNotes
 from cvipsniff.model import Frame
 from cvipsniff.timestamps import END_TS_NS, MIN_TS_NS
 from dissectors.accel import accelerated
@@ -188,14 +188,10 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
     compiled walk does not build the frames of blocks it says are another worker's
     (their frame numbers are still counted); the first frame after a note always comes
     out, since that note goes out with it."""
-    noted = False  # a note went out since the walk last returned frames (wanted only)
-    if wanted is not None:
-        sink = note
-
-        def note(kind: str, severity: str, message: str, frame: int) -> None:
-            nonlocal noted
-            noted = True
-            sink(kind, severity, message, frame)
+    # (wanted only) whether a note went out since the walk last returned frames
+    watch = WatchedNotes(note) if wanted is not None else None
+    if watch is not None:
+        note = watch
 
     # Hot loop: struct.unpack_from on the chunk buffer (no per-block objects), the
     # interface as a plain tuple, and the Frame built with tuple.__new__ (skipping
@@ -248,11 +244,12 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
     while True:
         frames, pos, number, last_ts = walk(frame_type, buf, pos, order == ">", interfaces,
                                             number, last_ts, MIN_TS_NS, END_TS_NS, wanted,
-                                            noted)
+                                            watch is not None and watch.noted)
         if frames:
             # (A frame from the loop below may have taken a note out already: keeping one
             # more first frame than needed only costs its building.)
-            noted = False
+            if watch is not None:
+                watch.noted = False
             yield from frames
         # Fast path: a well-formed EPB entirely in the buffer, checked with one unpack
         # of its fixed part and one of its trailing length. Anything else, slow path.

@@ -22,10 +22,26 @@ from typing import BinaryIO, Protocol
 
 from cvipsniff.capture.errors import CaptureError
 
-__all__ = ["CHUNK_SIZE", "ByteSource", "NoteSink", "open_source"]
+__all__ = ["CHUNK_SIZE", "ByteSource", "NoteSink", "WatchedNotes", "open_source"]
 
 # How parsers report a non-fatal problem: (kind, severity, message, frame number).
 NoteSink = Callable[[str, str, str, int], None]
+
+
+class WatchedNotes:
+    """A :data:`NoteSink` passing notes on to ``sink`` and remembering (``noted``, which
+    the reader clears) that one went out: a split worker's reader must then hand over
+    the next frame whoever's it is, since that note goes out with it."""
+
+    __slots__ = ("noted", "sink")
+
+    def __init__(self, sink: NoteSink) -> None:
+        self.sink = sink
+        self.noted = False
+
+    def __call__(self, kind: str, severity: str, message: str, frame: int) -> None:
+        self.noted = True
+        self.sink(kind, severity, message, frame)
 
 # One read from the file or decompressor. Large enough that per-chunk overhead (and the
 # copy of a record straddling two chunks) vanishes; small enough that memory stays flat.

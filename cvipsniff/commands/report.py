@@ -39,7 +39,16 @@ from cvipsniff.model import Message
 from cvipsniff.paths import default_capture
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.progress import Progress
-from cvipsniff.report import FileResult, Narrowed, failing, json_report, junit, markdown, text
+from cvipsniff.report import (
+    FileResult,
+    Narrowed,
+    chunked,
+    failing,
+    json_report,
+    junit,
+    markdown,
+    text,
+)
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
 
@@ -278,33 +287,12 @@ def _positive_or_zero(text: str) -> float:
     return value
 
 
-_CHUNK = 1 << 18  # characters gathered before one write
-
-
-def _chunks(pieces: Iterable[str]) -> Iterator[str]:
-    """The pieces joined into writes of about ``_CHUNK`` characters. Why: a large report
-    is ~10^5 pieces (one per transaction) and a text stream's ``write`` costs about a
-    microsecond per call before any byte moves; joined, the report is written in a
-    fraction of the time and still never held whole."""
-    batch: list[str] = []
-    size = 0
-    for piece in pieces:
-        batch.append(piece)
-        size += len(piece)
-        if size >= _CHUNK:
-            yield "".join(batch)
-            batch.clear()
-            size = 0
-    if batch:
-        yield "".join(batch)
-
-
 def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
     """Write a report to ``output`` or stdout; an iterator's pieces as they come."""
     if isinstance(payload, bytes):
         pieces: Iterable[str] | None = None
     else:
-        pieces = (payload,) if isinstance(payload, str) else _chunks(payload)
+        pieces = (payload,) if isinstance(payload, str) else chunked(payload)
     if output is None:
         if pieces is None:
             sys.stdout.buffer.write(payload)  # type: ignore[arg-type]

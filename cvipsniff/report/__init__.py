@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cvipsniff.analysis.engine import Analysis
@@ -13,6 +13,26 @@ from cvipsniff.model import Message
 from dissectors.base import SEVERITY_RANK
 
 SEVERITIES = ("error", "warning", "info")
+
+_CHUNK = 1 << 18  # characters gathered before one write
+
+
+def chunked(pieces: Iterable[str]) -> Iterator[str]:
+    """A report's pieces joined into writes of about ``_CHUNK`` characters. Why: a large
+    report is ~10^5 pieces (one per transaction) and a text stream's ``write`` costs
+    about a microsecond per call before any byte moves; joined, the report is written
+    in a fraction of the time and still never held whole."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            yield "".join(batch)
+            batch.clear()
+            size = 0
+    if batch:
+        yield "".join(batch)
 
 
 @dataclass(slots=True)
