@@ -178,16 +178,26 @@ class Pipeline:
             port_map[key] = self.protocols[name]
         return port_map
 
-    def _dissector_options(self) -> dict[str, Mapping[str, object] | None]:
-        """Per protocol, the options its dissector is called with (None: defaults)."""
-        out: dict[str, Mapping[str, object] | None] = {}
-        for name in self.protocols:
+    def _dissector_options(self) -> dict[str, object]:
+        """Per protocol, the options its dissector is called with (None: defaults): read
+        once into the dissector's own options object where it offers to
+        (``ProtocolSpec.read_options``), else the mapping itself. A mapping it cannot
+        read stays a mapping, so each message says why (a ``dissector_error``), as
+        before: the engine checks the user's settings before any capture is read."""
+        out: dict[str, object] = {}
+        for name, spec in self.protocols.items():
             options = dict(self.config.dissector_options.get(name) or {})
             if not self.config.tree:
                 options["tree"] = False
-            if not self.config.attrs and self.protocols[name].optional_attrs:
+            if not self.config.attrs and spec.optional_attrs:
                 options["attrs"] = False
-            out[name] = options or None
+            read: object = options or None
+            if options and spec.read_options is not None:
+                try:
+                    read = spec.read_options(options)
+                except Exception:  # reported per message by the dissector
+                    read = options
+            out[name] = read
         return out
 
     def _protocol_by_port(self, flow: Flow) -> ProtocolSpec | None:

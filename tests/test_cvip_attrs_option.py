@@ -5,6 +5,8 @@ secrets are still masked; and the engine asks for it only of dissectors that tak
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cvipsniff.model import Message
@@ -85,7 +87,21 @@ def test_a_password_named_only_by_the_catalogue_is_still_masked(tree: bool) -> N
 
 def test_the_engine_asks_only_dissectors_that_take_it() -> None:
     options = Pipeline(PipelineConfig(attrs=False))._dissector_options()
-    assert options["cvip"] == {"attrs": False}
-    assert (options.get("imageserver") or {}).get("attrs", True) is not False
+    # Read once into the dissector's own options (ProtocolSpec.read_options).
+    assert options["cvip"] == replace(cvip_options.DEFAULT_OPTIONS, attrs=False)
+    assert options.get("imageserver") is None
+    lean = Pipeline(PipelineConfig(attrs=False, tree=False))._dissector_options()
+    assert lean["cvip"] == replace(cvip_options.DEFAULT_OPTIONS, attrs=False, tree=False)
+    assert not hasattr(lean["imageserver"], "attrs") and lean["imageserver"].tree is False
     assert Pipeline(PipelineConfig())._dissector_options()["cvip"] is None
     assert cvip_options.DEFAULT_OPTIONS.attrs is True
+
+
+def test_a_mapping_the_dissector_cannot_read_is_kept_for_it_to_report() -> None:
+    """Read once, but never raised at the engine's set-up: a bad setting stays the
+    mapping, and each message says why, as the dissector always did (the CLI checks the
+    settings before reading a capture, so users see it as a usage error first)."""
+    pipeline = Pipeline(PipelineConfig(dissector_options={"cvip": {"no_such_option": 1}}))
+    assert pipeline._dissector_options()["cvip"] == {"no_such_option": 1}
+    record = pipeline._dissect(pipeline.protocols["cvip"], encode_message(b"<x/>", 1), "tcp", [])
+    assert [p.rule for p in record.problems] == ["dissector_error"]

@@ -53,6 +53,7 @@ PROTOCOL = ProtocolSpec(
                              "cvip.header.message_type"}),
     check_options=check_options,
     optional_attrs=True,
+    read_options=parse_options,
 )
 
 __all__ = [

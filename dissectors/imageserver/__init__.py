@@ -35,6 +35,7 @@ PROTOCOL = ProtocolSpec(
     dissect=dissect,
     fields=FIELDS,
     check_options=check_options,
+    read_options=DissectOptions.from_any,
 )
 
 __all__ = [
