@@ -38,3 +38,22 @@ def test_rows_are_the_list_they_stand_for(items, indent: int) -> None:
     want = json.dumps(plain, indent=indent, ensure_ascii=False)
     assert dumps_indented(doc, indent) == want
     assert "".join(iter_indented(doc, indent)) == want
+
+
+@pytest.mark.parametrize("txn_id", [7, "é\"x", None, True, 2**70, 1.5])
+@pytest.mark.parametrize("frames", [(), (3,), (5, 2, 9)])
+@pytest.mark.parametrize("answered", [False, True])
+def test_a_row_of_unusual_values_renders_as_its_dict(txn_id, frames, answered: bool) -> None:
+    """The row renderer's fast cases (exact int, str, None, finite float) and its
+    fall-back to the general encoder give the dict's text whatever a row holds."""
+    from cvipsniff.analysis.model import MessageRef, Transaction
+
+    request = MessageRef(1, frames, 1_714_564_800_597_122_007, "request", None)
+    answer = MessageRef(2, frames[::-1], 1_714_564_800_600_000_000, "response", "m")
+    txn = Transaction(number=3, protocol="cvip", id=txn_id, flow=0, method=None,
+                      state="answered" if answered else "unanswered", request=request,
+                      responses=[answer] if answered else [])
+    for step in (" ", "   "):
+        expected = json.dumps([json_report.transaction_json(txn)], indent=len(step),
+                              ensure_ascii=False)
+        assert Rows([txn], json_report.transaction_text).text("\n", step) == expected
