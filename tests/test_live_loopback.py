@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from cvipsniff.capture import open_capture
-from cvipsniff.sim.cvip.encode import frame, method_call
+from cvipsniff.sim.cvip.encode import frame, method_call, ping_request
 from tests.live_helpers import Peers, failures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,7 +172,7 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
                        "--report", "json", "-o", str(live_report)], tmp_path).start()
     try:
         verdicts = peers.run_clients()
-        time.sleep(1.0)  # the last ACKs and FINs, and dumpcap's buffering
+        _last_packets_shown(sniffer, peers)
         code = sniffer.interrupt()
     finally:
         sniffer.kill()
@@ -218,6 +218,29 @@ def test_live_output_equals_the_offline_analysis_of_the_written_capture(
     assert capture["dropped"] == 0
     assert any(line.startswith("Capturing on 'lo'") for line in sniffer.stderr_lines)
     assert _processes_running_with(peers.capture_filter()) == []  # dumpcap is gone too
+
+
+# The transaction number of the ping that closes a run: none of the scenarios' own.
+SENTINEL_TXN = 0x7ABC
+
+
+def _last_packets_shown(sniffer: Sniffer, peers: Peers, timeout: float = 30.0) -> None:
+    """Wait until the sniffer has shown every packet the clients caused: one more ping,
+    answered, and its answer printed live. The sniffer handles packets in the order they
+    were captured (and dumpcap hands them on in that order), so once the answer is shown
+    everything before it has been. (The clients' last ACKs and FINs may still come after
+    it; whatever is captured before Ctrl-C is in the file and in the live output alike,
+    which is what the test compares.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        sock.settimeout(timeout)
+        sock.sendto(ping_request(SENTINEL_TXN, HOST, sock.getsockname()[1], 1),
+                    (HOST, peers.ports["udp_common"]))
+        sock.recvfrom(4096)  # the device answered: the answer is on the wire
+    wanted = f'"txn": {SENTINEL_TXN}, "is_response": true'
+    line = sniffer.wait_for_line(
+        lambda text: '"kind": "ping-response"' in text and wanted in text, timeout)
+    assert line is not None, "the sniffer never showed the closing ping's answer"
 
 
 def _processes_running_with(text: str) -> list[int]:
