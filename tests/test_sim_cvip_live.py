@@ -75,8 +75,9 @@ def test_a_scenario_for_another_role_fails_its_steps():
     assert "0x01000004" in results[0].failures()[0].detail  # Invalid: unknown service
 
 
-async def _exchange(port: int, data: bytes, *, expect: int, wait: float = 1.0) -> list[bytes]:
-    """Send ``data`` on a new connection; read ``expect`` framed answers (or until EOF)."""
+async def _exchange(port: int, data: bytes, *, expect: int, wait: float = 10.0) -> list[bytes]:
+    """Send ``data`` on a new connection; read ``expect`` framed answers (or until EOF).
+    ``wait``: the deadline for each read (generous: a busy machine answers late)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(data)
     await writer.drain()
@@ -100,20 +101,36 @@ async def _eof_after(port: int, data: bytes) -> bytes:
     return received
 
 
-async def _udp(port: int, datagrams: list[bytes], wait: float = 0.3) -> list[bytes]:
+# The transaction number of the ping that closes a UDP exchange (none of the tests' own).
+_CLOSING_TXN = 0x5EED
+
+
+async def _udp(port: int, datagrams: list[bytes], timeout: float = 10.0) -> list[bytes]:
+    """What the server answers to ``datagrams``: a ping of its own follows them, and
+    what came back before that ping's answer is theirs (the server handles a socket's
+    datagrams in order). A wait on that answer, not a fixed time: no answer missed on a
+    busy machine, and "no answer at all" is known as soon as the closing one comes."""
     loop = asyncio.get_running_loop()
     received: list[bytes] = []
+    closed = asyncio.Event()
 
     class Collect(asyncio.DatagramProtocol):
         def datagram_received(self, data, addr):
-            received.append(data)
+            answer = parse_ping_response(data)
+            if answer is not None and answer.header.txn == _CLOSING_TXN:
+                closed.set()
+            else:
+                received.append(data)
 
     transport, _ = await loop.create_datagram_endpoint(Collect,
                                                        remote_addr=("127.0.0.1", port))
-    for datagram in datagrams:
-        transport.sendto(datagram)
-    await asyncio.sleep(wait)
-    transport.close()
+    try:
+        for datagram in datagrams:
+            transport.sendto(datagram)
+        transport.sendto(ping_request(_CLOSING_TXN, "127.0.0.1", 1, 0x0C))
+        await asyncio.wait_for(closed.wait(), timeout)
+    finally:
+        transport.close()
     return received
 
 
