@@ -213,8 +213,18 @@ class Pipeline:
         self.frame_count += 1
         if self.first_ts_ns is None:
             self.first_ts_ns = frame.ts_ns
+        return self._decoded(self.decoder.decode(frame))
+
+    def feed_packet(self, packet: Packet) -> list[PipelineOutput]:
+        """Process one captured frame the reader already decoded on the decoder's fast
+        path (``open_capture(..., packet_type=Packet)``): as :meth:`feed` its Frame."""
+        self.frame_count += 1
+        if self.first_ts_ns is None:
+            self.first_ts_ns = packet.ts_ns
+        return self._decoded(packet)
+
+    def _decoded(self, packet: Packet | None) -> list[PipelineOutput]:
         out: list[PipelineOutput] = []
-        packet = self.decoder.decode(frame)
         if self._notes:
             out.extend(self._notes)
             self._notes.clear()
@@ -522,11 +532,15 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
     """
     notes: list[TransportNote] = []
     pipeline = Pipeline(config)
-    with open_capture(path, on_note=notes.append) as reader:
-        for i, frame in enumerate(reader):
+    feed, feed_packet = pipeline.feed, pipeline.feed_packet
+    # Frames the decoder's fast path reads come decoded (compiled path only).
+    with open_capture(path, on_note=notes.append, packet_type=Packet) as reader:
+        for i, item in enumerate(reader):
             if not i and on_start is not None:
-                on_start(frame.ts_ns)
-            yield from pipeline.feed(frame)
+                on_start(item.ts_ns)
+            out = feed_packet(item) if type(item) is Packet else feed(item)
+            if out:
+                yield from out
             if notes:
                 yield from notes
                 notes.clear()

@@ -207,12 +207,13 @@ use pyo3::types::PyBytes;
 /// `keep_first` (the reader noted something that goes out with the next frame).
 #[pyfunction]
 #[pyo3(signature = (frame_type, buf, pos, big_endian, interfaces, number, last_ts, min_ts,
-                    end_ts, wanted=None, keep_first=false))]
+                    end_ts, wanted=None, keep_first=false, packet_type=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
                       mut pos: usize, big_endian: bool, interfaces: &Bound<'py, PyList>,
                       mut number: u64, last_ts: Bound<'py, PyAny>, min_ts: i128,
-                      end_ts: i128, wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool)
+                      end_ts: i128, wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool,
+                      packet_type: Option<Bound<'py, PyAny>>)
                       -> PyResult<(Bound<'py, PyList>, usize, u64, Bound<'py, PyAny>)> {
     // Per interface: (linktype, its number where it is one, multiplier, divisor,
     // offset_ns, interface number), or None where a value does not fit the integer
@@ -258,9 +259,12 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
         }
         skipped_ts = None;
         last = ts.into_pyobject(py)?.into_any();
-        let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
-                      PyBytes::new(py, data), if_number).into_pyobject(py)?;
-        frames.append(new.call1((frame_type, fields))?)?;
+        frames.append(record_item(py, packet_type.as_ref(), *linktype_number, number, &last,
+                                  data, || {
+            let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
+                          PyBytes::new(py, data), if_number).into_pyobject(py)?;
+            new.call1((frame_type, fields))
+        })?)?;
     }
     if let Some(ts) = skipped_ts {
         last = ts.into_pyobject(py)?.into_any();
@@ -291,17 +295,22 @@ impl FlowShare {
 }
 
 /// `walk_pcap(Frame, buf, pos, big_endian, header_size, nanosecond, linktype, max_caplen,
-/// number, wanted, keep_first)` → `(frames, pos, number, last_sec)`: the run of classic
-/// pcap records whole in `buf` from `pos` on (see `capture::pcap_record`), as
+/// number, wanted, keep_first, packet_type)` → `(frames, pos, number, last_sec)`: the run
+/// of classic pcap records whole in `buf` from `pos` on (see `capture::pcap_record`), as
 /// `cvipsniff.capture.pcap.iter_pcap` builds their Frames, but only those `wanted` keeps
-/// (and the first, when `keep_first`); every record walked is counted in `number`.
-/// `last_sec`: the seconds of the last record walked, None if none was.
+/// (all without one; and the first, when `keep_first`); every record walked is counted
+/// in `number`. With a `packet_type`, a record the decoder's fast path reads comes as its
+/// Packet instead (as `fast_packet` builds it). `last_sec`: the seconds of the last
+/// record walked, None if none was.
 #[pyfunction]
+#[pyo3(signature = (frame_type, buf, pos, big_endian, header_size, nanosecond, linktype,
+                    max_caplen, number, wanted=None, keep_first=false, packet_type=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
                       mut pos: usize, big_endian: bool, header_size: usize, nanosecond: bool,
                       linktype: u32, max_caplen: u32, mut number: u64,
-                      wanted: PyRef<'py, FlowShare>, keep_first: bool)
+                      wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool,
+                      packet_type: Option<Bound<'py, PyAny>>)
                       -> PyResult<(Bound<'py, PyList>, usize, u64, Option<u32>)> {
     let bytes = buf.as_bytes();
     let frames = PyList::empty(py);
@@ -316,13 +325,19 @@ pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
         number += 1;
         pos = r.next;
         last_sec = Some(r.sec);
-        if (!first || !keep_first) && !wanted.share.keeps(linktype, data) {
-            continue;
+        if let Some(wanted) = &wanted {
+            if (!first || !keep_first) && !wanted.share.keeps(linktype, data) {
+                continue;
+            }
         }
-        let ts = u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale;
-        let fields = (number, ts, r.incl, r.orig.max(r.incl), linktype, PyBytes::new(py, data),
-                      0u32).into_pyobject(py)?;
-        frames.append(new.call1((frame_type, fields))?)?;
+        let ts = (u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale)
+            .into_pyobject(py)?.into_any();
+        frames.append(record_item(py, packet_type.as_ref(), Some(linktype), number, &ts, data,
+                                  || {
+            let fields = (number, &ts, r.incl, r.orig.max(r.incl), linktype,
+                          PyBytes::new(py, data), 0u32).into_pyobject(py)?;
+            new.call1((frame_type, fields))
+        })?)?;
     }
     Ok((frames, pos, number, last_sec))
 }
@@ -340,10 +355,18 @@ pub fn fast_packet<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>,
     let Ok(linktype) = frame.get_item(4)?.extract::<u32>() else { return Ok(None) };
     let bytes = data.as_bytes();
     let Some(f) = crate::packets::fast_path(linktype, bytes) else { return Ok(None) };
-    let payload = PyBytes::new(py, &bytes[f.payload.0..f.payload.1]);
+    Ok(Some(packet_of(py, packet_type, frame.get_item(0)?, frame.get_item(1)?, &f, bytes)?))
+}
+
+/// The Packet `fast_packet` builds for frame `number` at `ts` whose bytes `data` the fast
+/// path read as `f` (one place, so the record walks build the very same objects).
+fn packet_of<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>, number: Bound<'py, PyAny>,
+                  ts: Bound<'py, PyAny>, f: &crate::packets::Fast, data: &[u8])
+                  -> PyResult<Bound<'py, PyAny>> {
+    let payload = PyBytes::new(py, &data[f.payload.0..f.payload.1]);
     let empty = PyTuple::empty(py);
     let args = PyTuple::new(py, [
-        frame.get_item(0)?, frame.get_item(1)?, 4u8.into_pyobject(py)?.into_any(),
+        number, ts, 4u8.into_pyobject(py)?.into_any(),
         PyBytes::new(py, &f.src).into_any(), PyBytes::new(py, &f.dst).into_any(),
         f.protocol.into_pyobject(py)?.into_any(), f.sport.into_pyobject(py)?.into_any(),
         f.dport.into_pyobject(py)?.into_any(), payload.into_any(),
@@ -351,7 +374,23 @@ pub fn fast_packet<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>,
         f.ack.into_pyobject(py)?.into_any(), f.flags.into_pyobject(py)?.into_any(),
         f.window.into_pyobject(py)?.into_any(), empty.clone().into_any(), empty.into_any(),
     ])?;
-    Ok(Some(packet_type.call1(args)?))
+    packet_type.call1(args)
+}
+
+/// A walked record as its reader hands it on: with a `packet_type`, the Packet the
+/// decoder's fast path makes of it where that path reads it (the caller then skips the
+/// decoder), else its Frame, built by `frame` only when needed.
+fn record_item<'py>(py: Python<'py>, packet_type: Option<&Bound<'py, PyAny>>,
+                    linktype: Option<u32>, number: u64, ts: &Bound<'py, PyAny>, data: &[u8],
+                    frame: impl FnOnce() -> PyResult<Bound<'py, PyAny>>)
+                    -> PyResult<Bound<'py, PyAny>> {
+    if let (Some(packet_type), Some(linktype)) = (packet_type, linktype) {
+        if let Some(f) = crate::packets::fast_path(linktype, data) {
+            let number = number.into_pyobject(py)?.into_any();
+            return packet_of(py, packet_type, number, ts.clone(), &f, data);
+        }
+    }
+    frame()
 }
 
 // ---- CVIP framer -------------------------------------------------------------------------

@@ -164,35 +164,42 @@ def _resync(source: ByteSource, buf: bytes, pos: int, header: PcapHeader,
 
 
 def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool, header_size: int,
-               nanosecond: bool, linktype: int, max_caplen: int, number: int, wanted: object,
-               keep_first: bool) -> tuple[Sequence[Frame], int, int, int | None]:
+               nanosecond: bool, linktype: int, max_caplen: int, number: int,
+               wanted: object = None, keep_first: bool = False, packet_type: object = None,
+               ) -> tuple[Sequence[Frame], int, int, int | None]:
     """The pure-Python stand-in of the compiled record walk: it walks nothing (and is
-    never called there: only the compiled path has a ``wanted``). The compiled
-    ``walk_pcap`` walks the run of records whole in ``buf`` from ``pos`` on that the loop
-    below would read without a note (no resync, no refill), counting each in the frame
-    numbers but building only the Frames ``wanted`` keeps (and the first, where
-    ``keep_first``), exactly as the loop builds them; it returns them, the offset after
-    the run, the last frame number and the seconds of the last record walked."""
+    never called: see ``_WALKS``). The compiled ``walk_pcap`` walks the run of records
+    whole in ``buf`` from ``pos`` on that the loop below would read without a note (no
+    resync, no refill), counting each in the frame numbers but building only the Frames
+    ``wanted`` keeps (every one without it; and the first, where ``keep_first``), exactly
+    as the loop builds them, or with a ``packet_type`` the Packet the decoder's fast path
+    makes of a record it reads; it returns them, the offset after the run, the last
+    frame number and the seconds of the last record walked."""
     return (), pos, number, None
 
 
 _walk = accelerated("walk_pcap", _walk_none)
+_WALKS = _walk is not _walk_none  # the compiled walk is there to be asked
 
 
 def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink,
-              wanted: object | None = None) -> Iterator[Frame]:
+              wanted: object | None = None, packet_type: type | None = None,
+              ) -> Iterator[Frame]:
     """Frames of a classic pcap file; ``buf`` starts with the global header.
 
     ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
     frames of well-formed records it says are another worker's are not built (their
     frame numbers are still counted, so the others keep the capture's); the first frame
-    after a note always comes out, since that note goes out with it."""
+    after a note always comes out, since that note goes out with it. ``packet_type``
+    (the compiled path only): a record the packet decoder's fast path reads comes as
+    the Packet it would make of it instead of its Frame (see :func:`.open_capture`)."""
     # Hot loop: one unpack_from per record on the chunk buffer, one slice for the data,
     # and the Frame built with tuple.__new__ (skipping NamedTuple's Python-level __new__).
     # (wanted only) whether a note went out since the last frame
     watch = WatchedNotes(note) if wanted is not None else None
     if watch is not None:
         note = watch
+    walks = _WALKS and (wanted is not None or packet_type is not None)
     walk = _walk
     big_endian = header.byte_order == ">"
     unpack = struct.Struct(header.byte_order + "IIII").unpack_from
@@ -208,14 +215,15 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     number = 0
     last_sec: int | None = None  # seconds of the last good record, to guide a resync
     while True:
-        if watch is not None:  # a split worker's: the compiled walk
+        if walks:  # a split worker's or a decoding reader's: the compiled walk
             frames, pos, number, walked_sec = walk(
                 frame_type, buf, pos, big_endian, hsize, header.nanosecond, linktype,
-                max_caplen, number, wanted, watch.noted)
+                max_caplen, number, wanted, watch is not None and watch.noted, packet_type)
             if walked_sec is not None:
                 last_sec = walked_sec
             if frames:
-                watch.noted = False
+                if watch is not None:
+                    watch.noted = False
                 yield from frames
         if end - pos < hsize:
             buf = fill(buf, pos, hsize)

@@ -165,15 +165,17 @@ _NONE: tuple[Frame, ...] = ()
 
 def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool,
                interfaces: list[Interface], number: int, last_ts: int, min_ts: int,
-               end_ts: int, wanted: object = None, keep_first: bool = False
-               ) -> tuple[Sequence[Frame], int, int, int]:
+               end_ts: int, wanted: object = None, keep_first: bool = False,
+               packet_type: object = None) -> tuple[Sequence[Frame], int, int, int]:
     """The pure-Python stand-in of the compiled EPB walk: it walks nothing, so every block
     takes the reference loop below. The compiled ``walk_epbs`` returns the Frames of the run
     of well-formed Enhanced Packet Blocks from ``pos`` on (exactly as the loop's fast path
     builds them, stopping at a time outside ``[min_ts, end_ts)``, which the loop notes),
     the offset after them, the last frame number and timestamp. With ``wanted`` (see
     :func:`iter_pcapng`), only the Frames it keeps are built (and the first, where
-    ``keep_first``); every block walked is counted in the frame numbers."""
+    ``keep_first``); every block walked is counted in the frame numbers. With a
+    ``packet_type``, a block the packet decoder's fast path reads comes as the Packet it
+    would make of it instead of its Frame."""
     return _NONE, pos, number, last_ts
 
 
@@ -181,13 +183,16 @@ _walk = accelerated("walk_epbs", _walk_none)
 
 
 def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
-                wanted: object | None = None) -> Iterator[Frame]:
+                wanted: object | None = None, packet_type: type | None = None,
+                ) -> Iterator[Frame]:
     """Frames of a pcapng file; ``buf`` starts with its first Section Header Block.
 
     ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
     compiled walk does not build the frames of blocks it says are another worker's
     (their frame numbers are still counted); the first frame after a note always comes
-    out, since that note goes out with it."""
+    out, since that note goes out with it. ``packet_type`` (the compiled path only): a
+    block the packet decoder's fast path reads comes as the Packet it would make of it
+    instead of its Frame (see :func:`.open_capture`)."""
     # (wanted only) whether a note went out since the walk last returned frames
     watch = WatchedNotes(note) if wanted is not None else None
     if watch is not None:
@@ -244,7 +249,7 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
     while True:
         frames, pos, number, last_ts = walk(frame_type, buf, pos, order == ">", interfaces,
                                             number, last_ts, MIN_TS_NS, END_TS_NS, wanted,
-                                            watch is not None and watch.noted)
+                                            watch is not None and watch.noted, packet_type)
         if frames:
             # (A frame from the loop below may have taken a note out already: keeping one
             # more first frame than needed only costs its building.)

@@ -101,12 +101,21 @@ def _not_a_capture(path: str, head: bytes, compression: str | None) -> CaptureEr
 
 
 def open_capture(path: str, on_note: NoteCallback | None = None,
-                 wanted: object | None = None) -> CaptureReader:
+                 wanted: object | None = None, packet_type: type | None = None,
+                 ) -> CaptureReader:
     """Open a capture file (``-`` for stdin) for streaming.
 
     ``wanted``: a worker of a split's compiled ``FlowShare``: the frames of other
     workers' flows may be left out (never where the reader notes something); the frames
     that come keep their numbers in the capture.
+
+    ``packet_type`` (:class:`cvipsniff.model.Packet`): where the compiled record walk is
+    built, a record the packet decoder's fast path reads comes as that Packet (exactly
+    what ``PacketDecoder.decode`` would return for its Frame, which is then never made);
+    every other record still comes as its Frame. Why: the reader and the decoder were
+    two Python steps and a copy of every frame's bytes on the hot path of an analysis
+    (``cvipsniff.pipeline.iter_capture`` feeds Packets straight to the flow table). On
+    the pure-Python path every record comes as a Frame, as without it.
 
     Raises :class:`CaptureError` if the file is missing, a directory, unreadable, empty
     or not a capture; never anything else.
@@ -127,13 +136,15 @@ def open_capture(path: str, on_note: NoteCallback | None = None,
             raise CaptureError(path, reason)
         frames: Iterator[Frame]
         if pcapng_magic(head):
-            frames, file_format = iter_pcapng(source, head, note, wanted), "pcapng"
+            frames, file_format = iter_pcapng(source, head, note, wanted,
+                                               packet_type), "pcapng"
         elif pcap_magic(head):
             try:
                 header = parse_pcap_header(head)
             except ValueError as exc:
                 raise CaptureError(path, str(exc)) from None
-            frames, file_format = iter_pcap(source, head, header, note, wanted), "pcap"
+            frames, file_format = iter_pcap(source, head, header, note, wanted,
+                                             packet_type), "pcap"
         elif source.read_error is not None and len(head) < 4:
             raise CaptureError(path, source.read_error)
         else:
