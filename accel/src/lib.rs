@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod cvipframe;
+pub mod isframe;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
