@@ -13,6 +13,8 @@
 //! buffer, sizes read from the wire are counted in `u128` (a Content-length has up to 20
 //! digits), and stream offsets saturate rather than overflow, so no input can panic.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memchr3, memmem};
 
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 64 * 1024;
@@ -141,11 +143,18 @@ fn starts_at(buf: &[u8], token: &[u8], i: usize) -> bool {
     buf.get(i..).is_some_and(|s| s.starts_with(token))
 }
 
+/// The searcher of the blank line, built once (most searches are for it, and most are
+/// short: building a searcher per search would cost as much as the search).
+static BLANK_LINE_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(BLANK_LINE));
+
 /// Python's `buf.find(needle, start, end)` (non-empty needle, non-negative bounds).
 fn find(buf: &[u8], needle: &[u8], start: usize, end: usize) -> Option<usize> {
     let end = end.min(buf.len());
     let hay = buf.get(start..end)?;
-    memmem::find(hay, needle).map(|i| i + start)
+    let found = if needle == BLANK_LINE { BLANK_LINE_FINDER.find(hay) }
+                else { memmem::find(hay, needle) };
+    found.map(|i| i + start)
 }
 
 /// `_starts_message`: whether `buf[i:limit]` begins with one of `starts`; None when more
@@ -1189,8 +1198,18 @@ impl Framer {
         if end == 0 {
             return;
         }
-        let data = slice(&self.buf[self.head..], 0, end).to_vec();
-        self.drop_front(end);
+        let data = if self.head == 0 && end < self.buf.len() && end * 2 >= self.buf.len() {
+            // The message is most of the buffer (an image, typically): hand the buffer
+            // over and keep a copy of the shorter rest instead.
+            let rest = self.buf.split_off(end);
+            std::mem::replace(&mut self.buf, rest)
+        } else if self.head == 0 && end >= self.buf.len() {
+            std::mem::take(&mut self.buf)
+        } else {
+            let data = slice(&self.buf[self.head..], 0, end).to_vec();
+            self.drop_front(end);
+            data
+        };
         out.push(Event::Framed { start: self.base, data, problems, truncated });
         self.base = self.base.saturating_add(end as u64);
         self.state = State::Seek;
