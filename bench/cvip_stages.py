@@ -22,80 +22,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cvipsniff.pipeline import iter_capture
 from dissectors.accel import COMPILED
 from dissectors.base import Framed
 from dissectors.cvip import framer as framer_module
 from dissectors.cvip.dissect import dissect
 
-Call = tuple[str, object]
+if __package__:  # imported as bench.<module> (by the tests)
+    from .framer_calls import Call, best, record_calls, replay
+else:  # run as a script: bench/ is on sys.path, and its bench.py shadows the package
+    from framer_calls import Call, best, record_calls, replay
+
+__all__ = ["Call", "record_streams", "replay"]
 
 
 def record_streams(path: str) -> list[list[Call]]:
     """Every CVIP framer's calls during a pipeline run over ``path``, one list per framer
     (in creation order)."""
-    streams: dict[int, list[Call]] = {}
-    order: list[int] = []
-    held: list[object] = []  # every framer recorded stays alive: no id() is reused
-    originals = {name: getattr(framer_module.CvipFramer, name) for name in ("feed", "gap",
-                                                                              "close")}
-
-    def recorder(name: str) -> Callable:
-        original = originals[name]
-
-        def call(self, *args):
-            key = id(self)
-            if key not in streams:
-                streams[key] = []
-                order.append(key)
-                held.append(self)
-            streams[key].append((name, args[0] if args else None))
-            return original(self, *args)
-        return call
-
-    compiled = framer_module._compiled_framer
-    for name in originals:
-        setattr(framer_module.CvipFramer, name, recorder(name))
-    framer_module._compiled_framer = None  # new_framer makes the reference: record it
-    try:
-        _ = sum(1 for _ in iter_capture(path))
-    finally:
-        for name, original in originals.items():
-            setattr(framer_module.CvipFramer, name, original)
-        framer_module._compiled_framer = compiled
-    return [streams[key] for key in order]
-
-
-def replay(streams: list[list[Call]], make: Callable[[], object]) -> list[list[object]]:
-    """The events of every recorded stream replayed into framers made by ``make``."""
-    out: list[list[object]] = []
-    for calls in streams:
-        framer = make()
-        events: list[object] = []
-        for name, arg in calls:
-            if name == "feed":
-                events += framer.feed(arg)  # type: ignore[attr-defined]
-            elif name == "gap":
-                events += framer.gap(arg)  # type: ignore[attr-defined]
-            else:
-                events += framer.close()  # type: ignore[attr-defined]
-        out.append(events)
-    return out
-
-
-def best(rounds: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return record_calls(path, framer_module, "CvipFramer")
 
 
 def main(argv: list[str] | None = None) -> None:

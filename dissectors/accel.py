@@ -21,12 +21,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "cvip_framer", "imageserver_framer", "xmlrpc_decoder"]
 
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 9
+API_VERSION = 10
 
 
 def usable(module: Any) -> bool:
@@ -105,4 +105,23 @@ def cvip_framer(framed: type, skipped: type, problem: type, section: str
 
     def make(size_cap: int, size_includes_header: bool) -> Any:
         return compiled(kit, size_cap, size_includes_header)
+    return make
+
+
+def imageserver_framer(framed: type, skipped: type, problem: Callable[[str, str, str], Any],
+                       sections: tuple[str, str, str, str]
+                       ) -> Callable[[int, int, int], Any] | None:
+    """A maker of compiled ImageServer framers, ``make(max_header_bytes, max_xml_bytes,
+    max_body)``, whose ``feed``/``gap``/``close`` return exactly the events of
+    :class:`dissectors.imageserver.framer.ImageServerFramer` (built of ``framed``/
+    ``skipped``, their problems made by ``problem(rule, message, spec)`` citing one of
+    ``sections``: the introduction's, the single and the multipart image response's, the
+    live responses'); None on the pure-Python path."""
+    if _compiled is None:
+        return None
+    kit = _compiled.ImageServerFramerKit(framed, skipped, problem, sections)
+    compiled = _compiled.ImageServerFramer
+
+    def make(max_header_bytes: int, max_xml_bytes: int, max_body: int) -> Any:
+        return compiled(kit, max_header_bytes, max_xml_bytes, max_body)
     return make

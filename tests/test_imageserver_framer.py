@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dissectors.accel import COMPILED
 from dissectors.base import Framed, Skipped
-from dissectors.imageserver import dissect
+from dissectors.imageserver import PROTOCOL, dissect
 from dissectors.imageserver import rules as R
 from dissectors.imageserver.framer import ImageServerFramer
 
@@ -539,3 +540,9 @@ def test_a_multipart_without_closing_boundary_ends_by_its_parts_lengths() -> Non
     assert R.MULTIPART_STRUCTURE in {p.rule for p in record.problems}  # its boundary is missing
     closed = multipart(7, [b"abc", tricky])
     assert messages(every_split(closed + answer)) == [closed, answer]
+
+
+def test_the_protocol_makes_the_compiled_twin_where_it_is_built() -> None:
+    """``PROTOCOL.new_framer`` makes the reference on the pure-Python path and its compiled
+    twin otherwise (proven equal in ``test_imageserver_framer_equivalence.py``)."""
+    assert isinstance(PROTOCOL.new_framer(), ImageServerFramer) is not COMPILED

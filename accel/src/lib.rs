@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod cvipframe;
+pub mod isframe;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
@@ -28,10 +29,13 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 9u32)?;
+    m.add("API_VERSION", 10u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
+    // The ImageServer framer (accel/src/isframe.rs).
+    m.add_class::<py::ImageServerFramerKit>()?;
+    m.add_class::<py::ImageServerFramer>()?;
     m.add_function(wrap_pyfunction!(py::walk_epbs, m)?)?;
     m.add_function(wrap_pyfunction!(py::fast_packet, m)?)?;
     m.add_function(wrap_pyfunction!(py::may_hold_secrets, m)?)?;

@@ -627,3 +627,132 @@ pub fn may_hold_secrets(data: &Bound<'_, PyAny>) -> PyResult<bool> {
     let copy = data.py().get_type::<PyBytes>().call1((data,))?;
     Ok(crate::secrets::may_hold_secrets(copy.downcast::<PyBytes>()?.as_bytes()))
 }
+
+// ---- ImageServer framer -------------------------------------------------------------------
+
+/// `ImageServerFramerKit(Framed, Skipped, problem, sections)`: the classes the framers
+/// build their events with (`dissectors.base`'s own), the maker of their problems
+/// (`dissectors.imageserver.rules.problem(rule, message, spec)`, which knows each rule's
+/// severity) and the spec sections they cite, in `isframe::Spec` order (`S_INTRO`,
+/// `S_IMAGE_SINGLE`, `S_IMAGE_MULTIPART`, `S_LIVE_RESPONSES`); one kit is shared by every
+/// framer.
+#[pyclass(frozen, module = "cvipsniff_accel")]
+pub struct ImageServerFramerKit {
+    framed: Py<PyAny>,
+    skipped: Py<PyAny>,
+    problem: Py<PyAny>,
+    sections: [Py<PyString>; 4],
+}
+
+#[pymethods]
+impl ImageServerFramerKit {
+    #[new]
+    fn new(framed: Py<PyAny>, skipped: Py<PyAny>, problem: Py<PyAny>,
+           sections: (Py<PyString>, Py<PyString>, Py<PyString>, Py<PyString>)) -> Self {
+        let (intro, single, multipart, live) = sections;
+        ImageServerFramerKit { framed, skipped, problem,
+                               sections: [intro, single, multipart, live] }
+    }
+}
+
+/// `ImageServerFramer(kit, max_header_bytes, max_xml_bytes, max_body)`: the compiled twin
+/// of `dissectors.imageserver.framer.ImageServerFramer`, with its `feed`/`gap`/`close`
+/// returning the same `Framed`/`Skipped` events. Caps it does not take (see
+/// `isframe::Framer::new`) raise ValueError: the caller keeps the reference for them.
+#[pyclass(module = "cvipsniff_accel")]
+pub struct ImageServerFramer {
+    inner: crate::isframe::Framer,
+    kit: Py<ImageServerFramerKit>,
+}
+
+impl ImageServerFramer {
+    fn events<'py>(&self, py: Python<'py>, events: Vec<crate::isframe::Event>)
+                   -> PyResult<Bound<'py, PyList>> {
+        use crate::isframe::Event as E;
+        let list = PyList::empty(py);
+        if events.is_empty() {
+            return Ok(list);
+        }
+        let kit = self.kit.get();
+        for event in events {
+            let item = match event {
+                E::Framed { start, data, problems, truncated } => {
+                    let found = PyList::empty(py);
+                    for p in problems {
+                        let section = kit.sections[p.spec as usize].bind(py);
+                        found.append(kit.problem.call1(py, (PyString::intern(py, p.rule),
+                                                            p.message, section))?)?;
+                    }
+                    kit.framed.call1(py, (start, PyBytes::new(py, &data), found, truncated))?
+                }
+                E::Skipped { start, length, rule, reason } => {
+                    kit.skipped.call1(py, (start, length, PyString::intern(py, rule), reason))?
+                }
+            };
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+}
+
+#[pymethods]
+impl ImageServerFramer {
+    #[new]
+    fn new(kit: Py<ImageServerFramerKit>, max_header_bytes: u64, max_xml_bytes: u64,
+           max_body: u64) -> PyResult<Self> {
+        let inner = crate::isframe::Framer::new(max_header_bytes, max_xml_bytes, max_body)
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(
+                "caps the compiled ImageServer framer does not take"))?;
+        Ok(ImageServerFramer { inner, kit })
+    }
+
+    #[getter]
+    fn max_header_bytes(&self) -> u64 {
+        self.inner.max_header_bytes
+    }
+
+    #[getter]
+    fn max_xml_bytes(&self) -> u64 {
+        self.inner.max_xml_bytes
+    }
+
+    #[getter]
+    fn max_body(&self) -> u64 {
+        self.inner.max_body
+    }
+
+    /// Bytes held in the framer's buffer (the reference's ``len(_buf)``).
+    #[getter]
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// Bytes, or anything with the buffer protocol (bytearray, memoryview).
+    fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>)
+                 -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        if let Ok(bytes) = data.downcast::<PyBytes>() {
+            self.inner.feed(bytes.as_bytes(), &mut out);
+        } else {
+            let copy = PyBuffer::<u8>::get(data)?.to_vec(py)?;
+            self.inner.feed(&copy, &mut out);
+        }
+        self.events(py, out)
+    }
+
+    /// A gap of `length` lost bytes (nothing happens for length <= 0, as in the
+    /// reference; a length beyond 64 bits counts as 2**64 - 1).
+    fn gap<'py>(&mut self, py: Python<'py>, length: i128) -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        if length > 0 {
+            self.inner.gap(u64::try_from(length).unwrap_or(u64::MAX), &mut out);
+        }
+        self.events(py, out)
+    }
+
+    fn close<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut out = Vec::new();
+        self.inner.close(&mut out);
+        self.events(py, out)
+    }
+}

@@ -1,7 +1,8 @@
 """Milestone XProtect ImageServer (TCP 7563): XML requests and responses, ``ImageResponse``
 images (single and multipart) and ``<livepackage>`` status messages.
 
-Sans-I/O: :class:`ImageServerFramer` cuts a byte stream into messages, :func:`dissect`
+Sans-I/O: :class:`ImageServerFramer` cuts a byte stream into messages (``PROTOCOL.new_framer``
+makes its compiled twin where the accelerator is built), :func:`dissect`
 turns one message into a :class:`~dissectors.base.Record`, :func:`detect` scores a stream's
 first bytes. The spec tables are in :mod:`.tables` (what answers each method:
 :data:`ANSWERED_BY`, :func:`answer_for`, :func:`is_adaptive_streaming_only`); the choices
@@ -15,7 +16,7 @@ from dissectors.base import ProtocolSpec
 from .detection import detect
 from .dissector import dissect
 from .fields import FIELDS
-from .framer import ImageServerFramer
+from .framer import ImageServerFramer, new_framer
 from .options import DissectOptions, check_options
 from .tables import (
     ANSWERED_BY,
@@ -31,7 +32,7 @@ PROTOCOL = ProtocolSpec(
     tcp_ports=(7563,),
     udp_ports=(),
     detect=detect,
-    new_framer=ImageServerFramer,
+    new_framer=new_framer,
     dissect=dissect,
     fields=FIELDS,
     check_options=check_options,

@@ -33,7 +33,8 @@ from __future__ import annotations
 import re
 from enum import IntEnum, auto
 
-from dissectors.base import Framed, FramerEvent, Problem, Skipped
+from dissectors.accel import imageserver_framer
+from dissectors.base import Framed, Framer, FramerEvent, Problem, Skipped
 
 from . import headers, rules
 from .tables import S_IMAGE_MULTIPART, S_IMAGE_SINGLE, S_INTRO, S_LIVE_RESPONSES
@@ -60,6 +61,9 @@ _WHITESPACE = frozenset(b" \t\r\n")
 _ROOT_NAME = re.compile(rb"<([A-Za-z_][-\w.:]{0,254})[\s/>]")
 _ROOT_WINDOW = 64 * 1024  # the root start tag must appear this early to be used
 _MULTIPART_PREFIX = "multipart/"  # the document's multipart/related, framed like any multipart
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_MAX_XML_BYTES = 1 << 20
+DEFAULT_MAX_BODY = 64 << 20
 
 
 class _State(IntEnum):  # IntEnum: hashed in C (a reader lookup per step)
@@ -147,8 +151,9 @@ class ImageServerFramer:
         "_ws_scan", "max_body", "max_header_bytes", "max_xml_bytes",
     )
 
-    def __init__(self, *, max_header_bytes: int = 64 * 1024, max_xml_bytes: int = 1 << 20,
-                 max_body: int = 64 << 20) -> None:
+    def __init__(self, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+                 max_xml_bytes: int = DEFAULT_MAX_XML_BYTES,
+                 max_body: int = DEFAULT_MAX_BODY) -> None:
         self.max_header_bytes = max_header_bytes
         self.max_xml_bytes = max_xml_bytes
         self.max_body = max_body
@@ -790,3 +795,30 @@ _READERS = {
     _State.MULTI: ImageServerFramer._multi,
     _State.DISCARD: ImageServerFramer._discard,
 }
+
+
+_compiled_framer = imageserver_framer(Framed, Skipped, rules.problem,
+                                      (S_INTRO, S_IMAGE_SINGLE, S_IMAGE_MULTIPART,
+                                       S_LIVE_RESPONSES))
+# The compiled framer counts in unsigned 64-bit integers, and takes no header or XML cap
+# of 0 (with one, the reference cuts empty messages for ever: see
+# tests/test_imageserver_framer_equivalence.py); any other cap (never the engine's) keeps
+# the reference.
+_COMPILED_CAPS = range(1, 1 << 63)
+_COMPILED_BODY_CAPS = range(1 << 63)
+
+
+def new_framer(*, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+               max_xml_bytes: int = DEFAULT_MAX_XML_BYTES,
+               max_body: int = DEFAULT_MAX_BODY) -> Framer:
+    """A framer for one direction of an ImageServer stream (what ``PROTOCOL.new_framer``
+    makes): the compiled twin of :class:`ImageServerFramer` where the accelerator is built
+    (the same events, whatever the input; ``tests/test_imageserver_framer_equivalence.py``),
+    else :class:`ImageServerFramer` itself."""
+    if (_compiled_framer is not None
+            and all(type(cap) is int for cap in (max_header_bytes, max_xml_bytes, max_body))
+            and max_header_bytes in _COMPILED_CAPS and max_xml_bytes in _COMPILED_CAPS
+            and max_body in _COMPILED_BODY_CAPS):
+        return _compiled_framer(max_header_bytes, max_xml_bytes, max_body)
+    return ImageServerFramer(max_header_bytes=max_header_bytes, max_xml_bytes=max_xml_bytes,
+                             max_body=max_body)
