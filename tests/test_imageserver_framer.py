@@ -546,3 +546,12 @@ def test_the_protocol_makes_the_compiled_twin_where_it_is_built() -> None:
     """``PROTOCOL.new_framer`` makes the reference on the pure-Python path and its compiled
     twin otherwise (proven equal in ``test_imageserver_framer_equivalence.py``)."""
     assert isinstance(PROTOCOL.new_framer(), ImageServerFramer) is not COMPILED
+
+
+@pytest.mark.parametrize("caps", [{"max_header_bytes": 0}, {"max_xml_bytes": 0},
+                                  {"max_body": -1}])
+def test_caps_that_leave_no_room_for_a_message_are_refused(caps: dict[str, int]) -> None:
+    """A header or XML cap of 0 cut every message before its first byte and sought it
+    again at the same place, forever: refused when the framer is made instead."""
+    with pytest.raises(ValueError, match="must be at least"):
+        ImageServerFramer(**caps)

@@ -375,14 +375,17 @@ def test_edge_streams_cut_and_gapped_anywhere(stream: bytes, caps: dict[str, int
 
 
 def test_protocol_makes_the_twin_for_the_caps_it_takes() -> None:
-    """The engine's framers are compiled; caps the twin does not take keep the reference
-    (a header or XML cap of 0, with which the reference never stops cutting empty
-    messages, is never fed here); bytearrays and memoryviews are fed like bytes."""
+    """The engine's framers are compiled; caps the twin does not take keep the reference,
+    and caps that leave no room for a message are refused by both (a header or XML cap of
+    0 made the reference cut empty messages forever); bytearrays and memoryviews are fed
+    like bytes."""
     assert type(PROTOCOL.new_framer()) is not ImageServerFramer
-    for caps in ({"max_header_bytes": 0}, {"max_xml_bytes": 0}, {"max_body": -1},
-                 {"max_body": 1 << 63}, {"max_xml_bytes": 1 << 70}, {"max_header_bytes": True},
+    for caps in ({"max_body": 1 << 63}, {"max_xml_bytes": 1 << 70}, {"max_header_bytes": True},
                  {"max_body": 10.0}):
         assert type(new_framer(**caps)) is ImageServerFramer, caps
+    for caps in ({"max_header_bytes": 0}, {"max_xml_bytes": 0}, {"max_body": -1}):
+        with pytest.raises(ValueError, match="must be at least"):
+            new_framer(**caps)
     compiled = new_framer(max_header_bytes=5, max_xml_bytes=6, max_body=7)
     assert (compiled.max_header_bytes, compiled.max_xml_bytes, compiled.max_body) == (5, 6, 7)
     message = b"<methodcall></methodcall>\r\n\r\n"

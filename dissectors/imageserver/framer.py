@@ -154,6 +154,12 @@ class ImageServerFramer:
     def __init__(self, *, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
                  max_xml_bytes: int = DEFAULT_MAX_XML_BYTES,
                  max_body: int = DEFAULT_MAX_BODY) -> None:
+        # A header or XML cap of 0 leaves no room for any message: every one would be cut
+        # before its first byte and sought again at the same place, forever.
+        for name, cap, least in (("max_header_bytes", max_header_bytes, 1),
+                                 ("max_xml_bytes", max_xml_bytes, 1), ("max_body", max_body, 0)):
+            if cap < least:
+                raise ValueError(f"{name} must be at least {least}, not {cap!r}")
         self.max_header_bytes = max_header_bytes
         self.max_xml_bytes = max_xml_bytes
         self.max_body = max_body
