@@ -57,3 +57,29 @@ def test_a_row_of_unusual_values_renders_as_its_dict(txn_id, frames, answered: b
         expected = json.dumps([json_report.transaction_json(txn)], indent=len(step),
                               ensure_ascii=False)
         assert Rows([txn], json_report.transaction_text).text("\n", step) == expected
+
+
+@pytest.mark.parametrize("spill", ["all", "every other", "none"])
+def test_a_transaction_logs_rows_are_written_from_its_values(spill: str) -> None:
+    """A report writes a transaction log's rows from the values it keeps (the spilled
+    ones never made objects again): the same text as the dicts of its transactions,
+    whatever was spilled, on every bundled capture."""
+    from cvipsniff.analysis.txnlog import TransactionLog
+
+    pipeline = PipelineConfig(keep_data=False, tree=False)
+    written = 0
+    for path in CAPTURES:
+        result = analyse_path(str(path), AnalysisConfig(), pipeline)
+        log = TransactionLog(result.transactions, spill_above=None)
+        if spill != "none":
+            log.spill({t.number for t in result.transactions[::2]}
+                      if spill == "every other" else set())
+        assert isinstance(log, TransactionLog)
+        rows = json_report._transaction_rows(log)
+        assert rows.render is json_report.transaction_values_text
+        for step in (" ", "  "):
+            expected = json.dumps([json_report.transaction_json(t) for t in result.transactions],
+                                  indent=len(step), ensure_ascii=False)
+            assert rows.text("\n", step) == expected, path
+        written += len(log)
+    assert written > 500

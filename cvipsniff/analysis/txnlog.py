@@ -58,11 +58,17 @@ def _ref_of(values: tuple | None) -> MessageRef | None:
     return MessageRef(*values)
 
 
+def values(txn: Transaction) -> tuple:
+    """A transaction as plain values: ``(number, protocol, id, flow, method, state,
+    request, responses, expects)``, each message reference as ``(number, frames, ts_ns,
+    kind, method)`` (None for no request) and the responses as a list of them."""
+    return (txn.number, txn.protocol, txn.id, txn.flow, txn.method, txn.state,
+            _ref_tuple(txn.request), [_ref_tuple(r) for r in txn.responses], txn.expects)
+
+
 def pack(txn: Transaction) -> bytes:
     """A settled transaction as bytes (every field, so :func:`unpack` gives it back)."""
-    return marshal.dumps((
-        txn.number, txn.protocol, txn.id, txn.flow, txn.method, txn.state,
-        _ref_tuple(txn.request), [_ref_tuple(r) for r in txn.responses], txn.expects))
+    return marshal.dumps(values(txn))
 
 
 def unpack(data: bytes | memoryview) -> Transaction:
@@ -134,6 +140,26 @@ class TransactionLog:
     def __iter__(self) -> Iterator[Transaction]:
         for i in range(len(self._offsets)):
             yield self._at(i)
+
+    def iter_values(self) -> Iterator[tuple]:
+        """Every transaction in number order as its :func:`values`, the spilled ones
+        without being made objects again: what a report's rows are written from (making
+        the objects was as much as writing their text)."""
+        memory = self._memory
+        offsets, sizes = self._offsets, self._sizes
+        loads = marshal.loads
+        for position in range(len(offsets)):
+            offset = offsets[position]
+            if offset == _IN_MEMORY:
+                yield values(memory[position])
+                continue
+            file = self._file
+            assert file is not None
+            if offset != self._cursor:
+                file.seek(offset)
+            size = sizes[position]
+            self._cursor = offset + size
+            yield loads(file.read(size))
 
     def clear(self) -> None:
         self._offsets = array("q")

@@ -5,10 +5,11 @@ Extended freely, never broken: keys are only ever added.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cvipsniff.analysis.model import UNANSWERED, Finding, MessageRef, Transaction
+from cvipsniff.analysis.txnlog import TransactionLog, values
 from cvipsniff.report import FileResult
 from cvipsniff.report.jsontext import (
     Rows,
@@ -49,38 +50,72 @@ def transaction_json(t: Transaction) -> dict[str, Any]:
     }
 
 
-def _ref_text(ref: MessageRef | None, nl: str, step: str) -> str:
-    """What ``_ref`` renders to, made directly (see :func:`transaction_text`)."""
-    if ref is None:
-        return "null"
-    inner = nl + step
-    frames = ref.frames
-    return (f'{{{inner}"message": {_scalar(ref.number, inner, step)},{inner}"frames": '
-            f'{_ints(frames, inner, step)},{inner}"frame": '
-            f'{_scalar(max(frames) if frames else None, inner, step)},{inner}"kind": '
-            f'{_scalar(ref.kind, inner, step)},{inner}"time": '
-            f'{_scalar(ref.ts_ns / 1e9, inner, step)}{nl}}}')
-
-
 def transaction_text(t: Transaction, nl: str, step: str) -> str:
     """``transaction_json(t)`` as the report writes it, without the dict: a report has a
-    row per transaction, and this is most of its rendering. Equal to the dict's text by
-    test (tests/test_report_rows.py); keep the two in step."""
+    row per transaction, and this is most of its rendering (see
+    :func:`transaction_values_text`)."""
+    return transaction_values_text(values(t), nl, step)
+
+
+def transaction_values_text(v: tuple, nl: str, step: str) -> str:
+    """``transaction_json`` of the transaction whose :func:`~cvipsniff.analysis.txnlog.values`
+    are ``v``, as the report writes it: made directly (no dict per row), and from the
+    values a transaction log keeps (the spilled ones are never made objects again). Equal
+    to the dict's text by test (tests/test_report_rows.py); a key added to the dict goes
+    here too."""
+    number, protocol, id_, flow, method, state, request, responses, _expects = v
     inner = nl + step
-    latency = t.latency_ms
-    responses = t.responses
+    first = responses[0] if responses else None
+    latency = (first[2] - request[2]) / 1e6 if request is not None and first is not None \
+        else None
     return (
-        f'{{{inner}"number": {_scalar(t.number, inner, step)},'
-        f'{inner}"protocol": {_scalar(t.protocol, inner, step)},'
-        f'{inner}"id": {_scalar(t.id, inner, step)},'
-        f'{inner}"flow": {_scalar(t.flow, inner, step)},'
-        f'{inner}"method": {_scalar(t.method, inner, step)},'
-        f'{inner}"state": {_scalar(t.state, inner, step)},'
+        f'{{{inner}"number": {_scalar(number, inner, step)},'
+        f'{inner}"protocol": {_scalar(protocol, inner, step)},'
+        f'{inner}"id": {_scalar(id_, inner, step)},'
+        f'{inner}"flow": {_scalar(flow, inner, step)},'
+        f'{inner}"method": {_scalar(method, inner, step)},'
+        f'{inner}"state": {_scalar(state, inner, step)},'
         f'{inner}"latency_ms": '
         f'{_scalar(round(latency, 3) if latency is not None else None, inner, step)},'
-        f'{inner}"request": {_ref_text(t.request, inner, step)},'
-        f'{inner}"response": {_ref_text(responses[0] if responses else None, inner, step)},'
+        f'{inner}"request": {_ref_values_text(request, inner, step)},'
+        f'{inner}"response": {_ref_values_text(first, inner, step)},'
         f'{inner}"responses": {len(responses)}{nl}}}')
+
+
+def _ref_values_text(ref: tuple | None, nl: str, step: str) -> str:
+    """``_ref`` of a message reference given as ``(number, frames, ts_ns, kind, method)``,
+    as the report writes it."""
+    if ref is None:
+        return "null"
+    number, frames, ts_ns, kind, _method = ref
+    inner = nl + step
+    return (f'{{{inner}"message": {_scalar(number, inner, step)},{inner}"frames": '
+            f'{_ints(frames, inner, step)},{inner}"frame": '
+            f'{_scalar(max(frames) if frames else None, inner, step)},{inner}"kind": '
+            f'{_scalar(kind, inner, step)},{inner}"time": '
+            f'{_scalar(ts_ns / 1e9, inner, step)}{nl}}}')
+
+
+def _transaction_rows(transactions: Sequence[Transaction]) -> Rows:
+    """The report's transaction rows: a transaction log's written from its values."""
+    if isinstance(transactions, TransactionLog):
+        return Rows(_LogValues(transactions), transaction_values_text)
+    return Rows(transactions, transaction_text)
+
+
+class _LogValues:
+    """A transaction log as the sequence of its values :class:`Rows` iterates."""
+
+    __slots__ = ("log",)
+
+    def __init__(self, log: TransactionLog) -> None:
+        self.log = log
+
+    def __len__(self) -> int:
+        return len(self.log)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return self.log.iter_values()
 
 
 def _scalar(value: Any, nl: str, step: str) -> str:
@@ -99,16 +134,16 @@ def _scalar(value: Any, nl: str, step: str) -> str:
     return value_text(value, nl, step)
 
 
-def _ints(values: tuple[int, ...], nl: str, step: str) -> str:
-    """A tuple of frame numbers as ``value_text(list(values))`` writes it."""
-    if not values:
+def _ints(numbers: tuple[int, ...], nl: str, step: str) -> str:
+    """A tuple of frame numbers as ``value_text(list(numbers))`` writes it."""
+    if not numbers:
         return "[]"
     inner = nl + step
     parts = []
-    for v in values:
-        if type(v) is not int:
-            return value_text(list(values), nl, step)
-        parts.append(int.__repr__(v))
+    for n in numbers:
+        if type(n) is not int:
+            return value_text(list(numbers), nl, step)
+        parts.append(int.__repr__(n))
     return "[" + inner + ("," + inner).join(parts) + nl + "]"
 
 
@@ -167,7 +202,7 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
     out["summary"] = summary
     if result.narrowed is not None:  # summary, transactions, findings, srt: the selection
         out["display_filter"] = result.narrowed.filter
-    out["transactions"] = Rows(result.transactions, transaction_text) if rows \
+    out["transactions"] = _transaction_rows(result.transactions) if rows \
         else [transaction_json(t) for t in result.transactions]
     out["findings"] = Rows(result.findings, _finding_text) if rows \
         else [finding_json(f) for f in result.findings]

@@ -16,9 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring  # the C implementation when available
-from typing import Any
+from typing import Any, Protocol
 
 _INFINITY = float("inf")
+
+
+class SizedIterable(Protocol):
+    """What :class:`Rows` needs of its items: their count and one pass over them."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Rows:
@@ -29,7 +37,8 @@ class Rows:
 
     __slots__ = ("items", "render")
 
-    def __init__(self, items: Sequence[Any], render: Callable[[Any, str, str], str]) -> None:
+    def __init__(self, items: Sequence[Any] | SizedIterable,
+                 render: Callable[[Any, str, str], str]) -> None:
         self.items = items
         self.render = render
 
