@@ -26,7 +26,7 @@ __all__ = ["COMPILED", "accelerated", "cvip_framer", "imageserver_framer", "xmlr
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 10
+API_VERSION = 11
 
 
 def usable(module: Any) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.commands.report import analyse_path
@@ -83,3 +85,32 @@ def test_a_transaction_logs_rows_are_written_from_its_values(spill: str) -> None
             assert rows.text("\n", step) == expected, path
         written += len(log)
     assert written > 500
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+            | st.text(max_size=12) | st.floats(allow_nan=True, allow_infinity=True))
+_TIMES = st.integers(min_value=-(2**64), max_value=2**64)
+_REFS = st.none() | st.tuples(_SCALARS, st.lists(st.integers(-(2**65), 2**65) | st.booleans(),
+                                                   max_size=4).map(tuple),
+                              _TIMES, _SCALARS, _SCALARS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.tuples(_SCALARS, _SCALARS, _SCALARS, _SCALARS, _SCALARS, _SCALARS, _REFS,
+                 st.lists(_REFS.filter(lambda r: r is not None), max_size=3), st.just("one")),
+       st.sampled_from([" ", "  ", "\t"]))
+def test_any_row_of_values_renders_as_its_dict(v: tuple, step: str) -> None:
+    """Whatever the values (the compiled writer declines all but the usual types, the
+    Python one takes the rest): the text of the dict the objects make."""
+    from cvipsniff.analysis.model import MessageRef, Transaction
+
+    number, protocol, id_, flow, method, state, request, responses, expects = v
+    txn = Transaction(number=number, protocol=protocol, id=id_, flow=flow, method=method,
+                      state=state, request=MessageRef(*request) if request else None,
+                      responses=[MessageRef(*r) for r in responses], expects=expects)
+    try:
+        expected = json.dumps([json_report.transaction_json(txn)], indent=step,
+                              ensure_ascii=False)
+    except (OverflowError, TypeError, ValueError):
+        return  # not a row the dict can be written for either
+    assert Rows([v], json_report.transaction_values_text).text("\n", step) == expected

@@ -6,6 +6,8 @@
 pub mod capture;
 pub mod cvipframe;
 pub mod isframe;
+// A JSON report's transaction rows (the report's slowest Python step per transaction).
+pub mod jsonrow;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
@@ -18,6 +20,8 @@ mod testrand;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod pyrows;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -29,7 +33,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 10u32)?;
+    m.add("API_VERSION", 11u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -47,5 +51,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::flow_digest, m)?)?;
     m.add_class::<py::FlowShare>()?;
     m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
+    // A JSON report's transaction row (accel/src/jsonrow.rs).
+    m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ from cvipsniff.report.jsontext import (
     iter_indented_at,
     value_text,
 )
+from dissectors.accel import accelerated
 
 VERSION = 1
 
@@ -57,12 +58,24 @@ def transaction_text(t: Transaction, nl: str, step: str) -> str:
     return transaction_values_text(values(t), nl, step)
 
 
+def _no_row(_values: tuple, _nl: str, _step: str) -> None:
+    return None
+
+
+# The compiled row writer (accel/src/jsonrow.rs): the text below for a row of the usual
+# values, None for anything else; on the pure-Python path, always None.
+_compiled_row = accelerated("transaction_row", _no_row)
+
+
 def transaction_values_text(v: tuple, nl: str, step: str) -> str:
     """``transaction_json`` of the transaction whose :func:`~cvipsniff.analysis.txnlog.values`
     are ``v``, as the report writes it: made directly (no dict per row), and from the
     values a transaction log keeps (the spilled ones are never made objects again). Equal
     to the dict's text by test (tests/test_report_rows.py); a key added to the dict goes
     here too."""
+    text = _compiled_row(v, nl, step)
+    if text is not None:
+        return text
     number, protocol, id_, flow, method, state, request, responses, _expects = v
     inner = nl + step
     first = responses[0] if responses else None

@@ -1,0 +1,177 @@
+//! The Python face of `jsonrow`: a JSON report's transaction row in one call
+//! (`cvipsniff.report.json_report.transaction_values_text` is the reference it must equal;
+//! it declines, with None, whatever holds a value of another type than the usual ones).
+
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::jsonrow::{push_int, push_ints, push_str};
+
+/// `transaction_row(values, nl, step)`: the row `transaction_values_text` writes for a
+/// transaction's values `(number, protocol, id, flow, method, state, request, responses,
+/// expects)`, or None where a value is not an exact `int` (within 64 bits), `str` (valid
+/// Unicode), None or, for message references, the tuple the transaction log keeps (the
+/// reference renderer then writes the row). Floats (the latency and the times) are
+/// computed as Python computes them and spelt by Python's own `repr`.
+#[pyfunction]
+pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step: &str)
+                       -> PyResult<Option<String>> {
+    let Ok(v) = values.downcast::<PyTuple>() else { return Ok(None) };
+    if v.len() != 9 {
+        return Ok(None);
+    }
+    let inner = format!("{nl}{step}");
+    let mut out = String::with_capacity(640);
+    out.push('{');
+    for (index, key) in [(0, "number"), (1, "protocol"), (2, "id"), (3, "flow"), (4, "method"),
+                         (5, "state")] {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(&inner);
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\": ");
+        if !scalar(&mut out, &v.get_item(index)?)? {
+            return Ok(None);
+        }
+    }
+    let request = v.get_item(6)?;
+    let responses = v.get_item(7)?;
+    let Ok(responses) = responses.downcast::<PyList>() else { return Ok(None) };
+    let first = if responses.is_empty() { None } else { Some(responses.get_item(0)?) };
+    let request_ts = if request.is_none() { None } else { Some(reference_ts(&request)?) };
+    let first_ts = match &first {
+        Some(r) => Some(reference_ts(r)?),
+        None => None,
+    };
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"latency_ms\": ");
+    match (request_ts, first_ts) {
+        (Some(Some(asked)), Some(Some(answered))) => {
+            let Some(diff) = answered.checked_sub(asked) else { return Ok(None) };
+            // Python: int / float converts the int (correctly rounded, ties to even, as
+            // `as` does) and divides; then round(x, 3), Python's own.
+            let latency = PyFloat::new(py, diff as f64 / 1e6);
+            let rounded = round(py)?.call1((latency, 3))?;
+            out.push_str(rounded.repr()?.to_str()?);
+        }
+        (Some(None), _) | (_, Some(None)) => return Ok(None),
+        _ => out.push_str("null"),
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"request\": ");
+    if !reference(py, &mut out, &request, &inner, step)? {
+        return Ok(None);
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"response\": ");
+    let none = py.None().into_bound(py);
+    if !reference(py, &mut out, first.as_ref().unwrap_or(&none), &inner, step)? {
+        return Ok(None);
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"responses\": ");
+    push_int(&mut out, responses.len() as i64);
+    out.push_str(nl);
+    out.push('}');
+    Ok(Some(out))
+}
+
+/// Python's `round`, looked up once.
+fn round(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static ROUND: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+    Ok(ROUND
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("builtins")?.getattr("round")?.unbind())
+        })?
+        .bind(py))
+}
+
+/// Write an exact int (within 64 bits), an exact str or None; false for anything else.
+fn scalar(out: &mut String, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if value.is_none() {
+        out.push_str("null");
+    } else if value.is_exact_instance_of::<PyInt>() {
+        let Ok(n) = value.extract::<i64>() else { return Ok(false) };
+        push_int(out, n);
+    } else if value.is_exact_instance_of::<PyString>() {
+        let Ok(text) = value.downcast::<PyString>()?.to_str() else { return Ok(false) };
+        push_str(out, text);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// A message reference's capture time in ns (`Some(None)`: not one this writer takes).
+fn reference_ts(reference: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    let Ok(t) = reference.downcast::<PyTuple>() else { return Ok(None) };
+    if t.len() != 5 {
+        return Ok(None);
+    }
+    let ts = t.get_item(2)?;
+    if !ts.is_exact_instance_of::<PyInt>() {
+        return Ok(None);
+    }
+    Ok(ts.extract::<i64>().ok())
+}
+
+/// Write a message reference `(number, frames, ts_ns, kind, method)` (None: `null`);
+/// false where it is not one this writer takes.
+fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &str, step: &str)
+             -> PyResult<bool> {
+    if value.is_none() {
+        out.push_str("null");
+        return Ok(true);
+    }
+    let Some(ts) = reference_ts(value)? else { return Ok(false) };
+    let t = value.downcast::<PyTuple>()?;
+    let inner = format!("{nl}{step}");
+    out.push('{');
+    out.push_str(&inner);
+    out.push_str("\"message\": ");
+    if !scalar(out, &t.get_item(0)?)? {
+        return Ok(false);
+    }
+    let frames = t.get_item(1)?;
+    let Ok(frames) = frames.downcast::<PyTuple>() else { return Ok(false) };
+    let mut numbers = Vec::with_capacity(frames.len());
+    for frame in frames.iter() {
+        if !frame.is_exact_instance_of::<PyInt>() {
+            return Ok(false);
+        }
+        let Ok(n) = frame.extract::<i64>() else { return Ok(false) };
+        numbers.push(n);
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"frames\": ");
+    push_ints(out, &numbers, &inner, step);
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"frame\": ");
+    match numbers.iter().max() {
+        Some(n) => push_int(out, *n),
+        None => out.push_str("null"),
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"kind\": ");
+    if !scalar(out, &t.get_item(3)?)? {
+        return Ok(false);
+    }
+    out.push(',');
+    out.push_str(&inner);
+    out.push_str("\"time\": ");
+    // Python: ts_ns / 1e9 (the int converted, correctly rounded, then divided).
+    out.push_str(PyFloat::new(py, ts as f64 / 1e9).repr()?.to_str()?);
+    out.push_str(nl);
+    out.push('}');
+    Ok(true)
+}
