@@ -21,12 +21,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "cvip_framer", "cvip_lean", "xmlrpc_decoder"]
 
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 9
+API_VERSION = 10
 
 
 def usable(module: Any) -> bool:
@@ -106,3 +106,20 @@ def cvip_framer(framed: type, skipped: type, problem: type, section: str
     def make(size_cap: int, size_includes_header: bool) -> Any:
         return compiled(kit, size_cap, size_includes_header)
     return make
+
+
+def _decline_lean(_data: bytes, _udp: bool) -> None:
+    return None
+
+
+def cvip_lean(record: type, catalogue: Callable[[], Mapping[str, Any]]
+              ) -> Callable[[bytes, bool], Any]:
+    """The lean CVIP dissection of conformant messages, ``(data, udp) -> record | None``:
+    the ``record`` (a :class:`dissectors.base.Record`) the Python lean dissection with
+    the default options gives a message it finds nothing wrong with, or None for anything
+    else (see accel/src/cviplean.rs). ``catalogue()`` gives the spec tables as plain
+    values (:func:`dissectors.cvip.lean.catalogue`); it is called only on the compiled
+    path. The pure-Python stand-in always declines."""
+    if _compiled is None:
+        return _decline_lean
+    return _compiled.CvipLean(record, dict(catalogue()))
