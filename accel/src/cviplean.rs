@@ -93,6 +93,9 @@ pub struct ServiceSpec {
     pub properties: [Option<Vec<(String, bool)>>; 3],
 }
 
+/// A property set's rows: type id → folded names.
+pub type PropertyRows = Vec<(i64, Vec<String>)>;
+
 /// Everything the checks read, as plain values (see `dissectors/cvip/lean.py`).
 #[derive(Debug, Clone, Default)]
 pub struct CatalogueSpec {
@@ -113,7 +116,7 @@ pub struct CatalogueSpec {
     pub ack_field: usize,
     pub event_ack_field: usize,
     /// Property sets (`PROPERTY_SETS`): table → type id → folded names.
-    pub property_sets: Vec<(String, Vec<(i64, Vec<String>)>)>,
+    pub property_sets: Vec<(String, PropertyRows)>,
     /// Entity properties whose values are codes: folded name → a field spec to check them.
     pub entity_codes: Vec<(String, usize)>,
     /// `SPELLING_VARIANTS` (folded → folded).
@@ -432,7 +435,7 @@ fn days_in(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         _ => 28,
     }
 }
@@ -1106,74 +1109,90 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
     Some(Lean { kind, info, txn, is_response: !call, method })
 }
 
+/// A small catalogue in the shapes of the real one (a bit set, an enum, a range, a
+/// magnitude with its `zero_when`, a GUID format, a secret, property tables, a list
+/// response, placeholder fields), for the unit tests and the fuzz target. The real one
+/// is built from the Python tables and checked against the Python path by
+/// tests/test_cvip_lean_equivalence.py.
+#[doc(hidden)]
+pub fn sample_catalogue() -> Catalogue {
+    let f = |key: &str, types: &[&str]| FieldSpec {
+        key: key.into(), types: types.iter().map(|t| t.to_string()).collect(),
+        required: true, ..Default::default()
+    };
+    let fields = vec![
+        f("errorcode", &["int", "string"]),                                     // 0
+        f("ackreturncode", &["int", "string"]),                                 // 1
+        FieldSpec { fmt: Some("guid".into()), ..f("guid", &["string", "int"]) }, // 2
+        FieldSpec { bits_name: Some("event_type".into()), ..f("type", &["int"]) }, // 3
+        f("id", &["int"]),                                                      // 4
+        FieldSpec { enum_name: Some("ptz_command".into()), ..f("cmdtype", &["int"]) }, // 5
+        FieldSpec { magnitude: Some((1, 16)), zero_when: Some(("cmdtype".into(), 0)),
+                    ..f("cmddata", &["int"]) },                                  // 6
+        FieldSpec { secret: true, ..f("password", &["string"]) },               // 7
+        FieldSpec { range: Some((0, 65535)), ..f("destport", &["int"]) },       // 8
+        FieldSpec { enum_name: Some("entity_type".into()), ..f("entitytypeid", &["int"]) }, // 9
+        FieldSpec { fmt: Some("time14".into()), ..f("starttime", &["string"]) }, // 10
+        FieldSpec { bits_name: Some("camera_capability".into()), ..f("capability", &["int"]) }, // 11
+    ];
+    let method = |request: Vec<usize>| MethodSpec {
+        request: Some(request), response: None, shape: "fields".into(),
+        response_shape: "fields".into(), ..Default::default()
+    };
+    let entity = ExtraSpec { table: "entity".into(), selector_key: "entitytypeid".into(),
+                             placeholder_key: "entityproperty".into(), where_: "request".into() };
+    let methods = vec![
+        method(vec![3, 4]),                     // 0 cviEvent.subscribe
+        method(vec![2, 5, 6]),                  // 1 cviPtz.cmd
+        method(vec![2, 7]),                     // 2 cviUser.login
+        MethodSpec { generic: true, shape: "property_ids".into(),
+                     response_shape: "property_values".into(), ..method(vec![]) }, // 3
+        method(vec![8]),                        // 4 cviStream.create
+        MethodSpec { extra: Some(entity), ..method(vec![2, 9]) }, // 5 cviEntity.add
+        MethodSpec { response: Some(vec![4, 10]), response_list: true, ..method(vec![2]) }, // 6
+    ];
+    let service = |key: &str| ServiceSpec {
+        key: key.into(), instances: 1, property_support: Some(true), ..Default::default()
+    };
+    let mut video = service("cvivideo");
+    video.properties[1] = Some(vec![("videoinputname".into(), false),
+                                    ("unituptime".into(), true)]);
+    let keys = ["cvievent", "cviptz", "cviuser", "cvivideo", "cvistream", "cvientity",
+                "cviplayback"];
+    let spec = CatalogueSpec {
+        fields,
+        methods,
+        services: keys.iter().map(|k| if *k == "cvivideo" { video.clone() } else { service(k) })
+            .collect(),
+        service_keys: keys.iter().enumerate().map(|(i, k)| (k.to_string(), i)).collect(),
+        method_keys: [("cvievent", "subscribe", 0), ("cviptz", "cmd", 1), ("cviuser", "login", 2),
+                      ("*", "getproperties", 3), ("cvistream", "create", 4),
+                      ("cvientity", "add", 5), ("cviplayback", "list", 6)]
+            .iter().map(|(s, m, i)| ((s.to_string(), m.to_string()), vec![*i])).collect(),
+        enums: vec![("ptz_command".into(), (0..8).collect()),
+                    ("entity_type".into(), vec![1, 2, 3])],
+        bit_sets: vec![("event_type".into(), 0x3F), ("camera_capability".into(), 0x3)],
+        ack_response: vec![(0x0100_0000, "Success".into()), (0x0100_0001, "Fail".into())],
+        ack_event: vec![(0x0100_0000, "Success".into())],
+        ack_field: 0,
+        event_ack_field: 1,
+        property_sets: vec![("entity".into(), vec![(1, vec!["capability".into(),
+                                                             "phyaddr".into()])])],
+        entity_codes: vec![("capability".into(), 11)],
+        event_method_key: "cvievent.notify".into(),
+        property_methods: vec!["getproperties".into(), "setproperties".into()],
+        limits: (8 << 20, 64, 50_000),
+        ..Default::default()
+    };
+    Catalogue::new(spec).expect("a valid catalogue")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A small catalogue in the shapes of the real one (the real one is built from the
-    /// Python tables and checked against the Python path in
-    /// tests/test_cvip_lean_equivalence.py).
     fn catalogue() -> Catalogue {
-        let f = |key: &str, types: &[&str]| FieldSpec {
-            key: key.into(), types: types.iter().map(|t| t.to_string()).collect(),
-            required: true, ..Default::default()
-        };
-        let fields = vec![
-            f("errorcode", &["int", "string"]),                                   // 0
-            f("ackreturncode", &["int", "string"]),                               // 1
-            FieldSpec { fmt: Some("guid".into()), ..f("guid", &["string", "int"]) }, // 2
-            FieldSpec { bits_name: Some("event_type".into()), ..f("type", &["int"]) }, // 3
-            f("id", &["int"]),                                                    // 4
-            FieldSpec { enum_name: Some("ptz_command".into()), ..f("cmdtype", &["int"]) }, // 5
-            FieldSpec { magnitude: Some((1, 16)), zero_when: Some(("cmdtype".into(), 0)),
-                        ..f("cmddata", &["int"]) },                                // 6
-            FieldSpec { secret: true, ..f("password", &["string"]) },             // 7
-            FieldSpec { range: Some((0, 65535)), ..f("destport", &["int"]) },     // 8
-        ];
-        let method = |request: Vec<usize>| MethodSpec {
-            request: Some(request), response: None, shape: "fields".into(),
-            response_shape: "fields".into(), ..Default::default()
-        };
-        let methods = vec![
-            method(vec![3, 4]),                     // 0 cviEvent.subscribe
-            method(vec![2, 5, 6]),                  // 1 cviPtz.cmd
-            method(vec![2, 7]),                     // 2 cviUser.login
-            MethodSpec { shape: "property_ids".into(), response_shape: "property_values".into(),
-                         ..method(vec![]) },        // 3 *.getProperties
-            method(vec![8]),                        // 4 cviStream.create
-        ];
-        let service = |key: &str| ServiceSpec {
-            key: key.into(), instances: 1, property_support: Some(true), ..Default::default()
-        };
-        let mut video = service("cvivideo");
-        video.properties[1] = Some(vec![("videoinputname".into(), false),
-                                        ("unituptime".into(), true)]);
-        let spec = CatalogueSpec {
-            fields,
-            methods,
-            services: vec![service("cvievent"), service("cviptz"), service("cviuser"), video,
-                           service("cvistream")],
-            service_keys: ["cvievent", "cviptz", "cviuser", "cvivideo", "cvistream"].iter()
-                .enumerate().map(|(i, k)| (k.to_string(), i)).collect(),
-            method_keys: vec![
-                (("cvievent".into(), "subscribe".into()), vec![0]),
-                (("cviptz".into(), "cmd".into()), vec![1]),
-                (("cviuser".into(), "login".into()), vec![2]),
-                (("*".into(), "getproperties".into()), vec![3]),
-                (("cvistream".into(), "create".into()), vec![4]),
-            ],
-            enums: vec![("ptz_command".into(), (0..8).collect())],
-            bit_sets: vec![("event_type".into(), 0x3F)],
-            ack_response: vec![(0x0100_0000, "Success".into()), (0x0100_0001, "Fail".into())],
-            ack_event: vec![(0x0100_0000, "Success".into())],
-            ack_field: 0,
-            event_ack_field: 1,
-            event_method_key: "cvievent.notify".into(),
-            property_methods: vec!["getproperties".into(), "setproperties".into()],
-            limits: (8 << 20, 64, 50_000),
-            ..Default::default()
-        };
-        Catalogue::new(spec).expect("valid catalogue")
+        sample_catalogue()
     }
 
     fn message(body: &str, txn: u16, response: bool) -> Vec<u8> {
@@ -1282,6 +1301,39 @@ mod tests {
         assert_eq!(got.info, "response txn=2");
         let fault = "<methodResponse><fault><value><int>1</int></value></fault></methodResponse>";
         assert!(lean(&cat, &message(fault, 2, true), false).is_none());
+    }
+
+    #[test]
+    fn placeholder_fields_and_list_responses() {
+        let cat = catalogue();
+        let add = |members: &[String]| message(&call("cviEntity.add", &strukt(members)), 4, false);
+        let base = [member("GUID", "<int>1</int>"), member("EntityTypeID", "<int>1</int>")];
+        let with = |extra: &[String]| add(&[&base[..], extra].concat());
+        assert!(lean(&cat, &with(&[]), false).is_some());
+        assert!(lean(&cat, &with(&[member("Capability", "<int>3</int>")]), false).is_some());
+        assert!(lean(&cat, &with(&[member("Capability", "<int>4</int>")]), false).is_none());
+        assert!(lean(&cat, &with(&[member("Colour", "<int>4</int>")]), false).is_none());
+        let nested = member("EntityProperty", &strukt(&[member("PhyAddr", "<int>9</int>")])
+            .replace("<param><value>", "").replace("</value></param>", ""));
+        assert!(lean(&cat, &with(&[nested]), false).is_some());
+        // An unknown entity type admits any name (and its own value is reported).
+        let unknown = [member("GUID", "<int>1</int>"), member("EntityTypeID", "<int>7</int>"),
+                       member("Colour", "<int>4</int>")];
+        assert!(lean(&cat, &add(&unknown), false).is_none());
+        let list = |records: &str| {
+            let body = format!("<methodResponse><methodName>cviPlayback.list</methodName>\
+                                <params><param><value><array><data>{records}</data></array>\
+                                </value></param></params></methodResponse>");
+            lean(&cat, &message(&body, 5, true), false)
+        };
+        let record = |time: &str| format!("<value><struct>{}{}</struct></value>",
+                                          member("Id", "<int>1</int>"),
+                                          member("StartTime", time));
+        let got = list(&(record("20240101000000") + &record("20240229120000")))
+            .expect("a list response");
+        assert_eq!(got.info, "cviPlayback.list response txn=5");
+        assert!(list(&record("20240230000000")).is_none());
+        assert!(list("<value><int>1</int></value>").is_some());
     }
 
     #[test]
