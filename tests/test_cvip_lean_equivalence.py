@@ -37,7 +37,9 @@ from dissectors.base import Record
 from dissectors.cvip import encode_message
 from dissectors.cvip.header import HEADER_SIZE, encode_header
 from dissectors.cvip.lean import catalogue
+from dissectors.cvip.tables.enums import BIT_SETS, ENUMS
 from dissectors.cvip.tables.methods import CATALOGUE
+from dissectors.cvip.tables.model import FieldSpec, MethodSpec
 
 from .conftest import CAPTURES, ROOT
 
@@ -370,3 +372,102 @@ def test_a_broken_catalogue_is_refused() -> None:
     broken["ack_field"] = len(broken["fields"])
     with pytest.raises(ValueError):
         cvip_lean(Record, lambda: broken)
+
+
+# ---- every catalogue method, and its formatted fields with generated text ------------------
+
+_FORMAT_SAMPLES = {
+    "guid": "00000001-0000-0000-0001EC901E30B", "time14": "20240229120000",
+    "datetime19": "2024-02-29 12:00:00", "ipv4": "10.0.0.1", "range3": "1,10,1",
+    "md5": "d41d8cd98f00b204e9800998ecf8427e", "numeric": "5", "service_id": "0x03.1",
+}
+
+
+def _valid(spec: FieldSpec) -> str:
+    """A ``<value>`` its table accepts (enum, bit set, range, magnitude, format)."""
+    if "int" in spec.types:
+        table = ENUMS.get(spec.enum or "")
+        bits = BIT_SETS.get(spec.bits or "")
+        low = (spec.range or spec.magnitude or (1, 1))[0]
+        number = min(table.values) if table else min(bits.bits) if bits else low
+        return f"<value><int>{number}</int></value>"
+    if "string" in spec.types or not spec.types:
+        return f"<value><string>{_FORMAT_SAMPLES.get(spec.fmt or '', 'x')}</string></value>"
+    if "boolean" in spec.types:
+        return "<value><boolean>1</boolean></value>"
+    return f"<value><{spec.types[0]}></{spec.types[0]}></value>" if spec.types[0] != "array" \
+        else "<value><array><data></data></array></value>"
+
+
+def _service_of(method: MethodSpec) -> str:
+    return method.service if method.service != "*" else "cviVideo.01.1"
+
+
+def _struct(specs: tuple[FieldSpec, ...], values: dict[str, str] | None = None) -> str:
+    values = values or {}
+    return "<struct>" + "".join(
+        f"<member><name>{f.name}</name>{values.get(f.name, _valid(f))}</member>"
+        for f in specs) + "</struct>"
+
+
+def catalogue_messages(values: dict[str, str] | None = None) -> Messages:
+    """For every catalogue method: a request with every field of its table, and a response
+    naming the method with every field of its response table (its records, for a list)."""
+    out: Messages = []
+    for n, method in enumerate(CATALOGUE):
+        name = f"<methodName>{_service_of(method)}.{method.name}</methodName>"
+        if method.shape == "property_ids":
+            params = "<param><value>videoEncoderState</value></param>"
+        elif method.shape == "property_values":
+            params = "<param><value><struct><member><name>videoEncoderState</name>" \
+                     "<value><int>1</int></value></member></struct></value></param>"
+        elif method.shape == "method_name":
+            params = "<param><value>create</value></param>"
+        else:
+            params = f"<param><value>{_struct(method.request or (), values)}</value></param>"
+        body = f"<methodCall>{name}<params>{params}</params></methodCall>"
+        out.append((encode_message(body.encode(), n + 1), "tcp"))
+        if method.response is None:
+            continue
+        params = _struct(method.response, values)
+        if method.response_list:
+            params = f"<array><data><value>{params}</value><value>{params}</value></data></array>"
+        body = f"<methodResponse>{name}<params><param><value>{params}</value></param></params>" \
+               "</methodResponse>"
+        out.append((encode_message(body.encode(), n + 1, True), "tcp"))
+    return out
+
+
+def test_every_catalogue_method() -> None:
+    check_all("every catalogue method's request and response", catalogue_messages(), 0.8)
+
+
+_FORMATTED = sorted({(f.name, f.fmt) for m in CATALOGUE
+                     for f in (*(m.request or ()), *(m.response or ())) if f.fmt})
+
+
+@st.composite
+def format_text(draw: st.DrawFn) -> str:
+    """Text near the formats: their samples edited, or runs of their characters."""
+    sample = draw(st.sampled_from(sorted(_FORMAT_SAMPLES.values())))
+    chars = st.sampled_from(list("0123456789abcdefABCDEFxX-:., {}\t\n+"))
+    edit = draw(st.sampled_from(["keep", "replace", "insert", "delete", "runs"]))
+    at = draw(st.integers(0, len(sample)))
+    if edit == "replace" and at < len(sample):
+        return sample[:at] + draw(chars) + sample[at + 1:]
+    if edit == "insert":
+        return sample[:at] + draw(chars) + sample[at:]
+    if edit == "delete":
+        return sample[:at] + sample[at + 1:]
+    if edit == "runs":
+        return draw(st.text(chars, max_size=40))
+    return sample
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_FORMATTED), format_text(), st.sampled_from(["string", ""]))
+def test_formatted_fields(field: tuple[str, str], text: str, tag: str) -> None:
+    value = f"<value><string>{text}</string></value>" if tag else f"<value>{text}</value>"
+    for data, transport in catalogue_messages({field[0]: value}):
+        if field[0].encode() in data:
+            check(data, transport)
