@@ -6,10 +6,12 @@ alone on exactly those inputs, best of ``--rounds``:
 
 * framing: the recorded calls replayed into fresh framers (the reference
   ``CvipFramer`` and, where built, the compiled one), per CVIP message framed;
-* dissection: ``dissectors.cvip.dissect`` on every framed message, lean (``tree=False``,
-  as batch reports run it) and with the tree (as ``read -V`` and the TUI do), on whichever path
-  this process selected at import: run it once with ``CVIPSNIFF_PURE_PYTHON=1`` and
-  once without).
+* dissection: ``dissectors.cvip.dissect`` on every framed message, lean (``tree=False``),
+  lean without attributes as batch reports run it (``tree=False, attrs=False``: where
+  compiled, also with its lean fast path, ``accel/src/cviplean.rs``, switched off, the
+  rounds of both interleaved) and with the tree (as ``read -V`` and the TUI do), on
+  whichever path this process selected at import: run it once with
+  ``CVIPSNIFF_PURE_PYTHON=1`` and once without).
 
     .venv/bin/python bench/cvip_stages.py bench/out/sessions-50mb.pcap
     CVIPSNIFF_PURE_PYTHON=1 .venv/bin/python bench/cvip_stages.py bench/out/sessions-50mb.pcap
@@ -21,7 +23,9 @@ without the rest of the pipeline in the way.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -67,6 +71,32 @@ def main(argv: list[str] | None = None) -> None:
         seconds = best(args.rounds, lambda options=options: [dissect(m, "tcp", options)
                                                              for m in messages])
         print(f"  {label:<18} {seconds:7.3f} s  {seconds / n * 1e6:7.2f} µs/message")
+    for label, seconds in report_dissection(messages, args.rounds).items():
+        print(f"  {label:<18} {seconds:7.3f} s  {seconds / n * 1e6:7.2f} µs/message")
+
+
+def report_dissection(messages: list[bytes], rounds: int) -> dict[str, float]:
+    """Best times of the dissection batch reports run (``tree=False, attrs=False``):
+    as selected, and (compiled only) with the lean fast path switched off; the rounds of
+    the two alternate, so a busy machine slows both alike."""
+    module = importlib.import_module("dissectors.cvip.dissect")
+    options = {"tree": False, "attrs": False}
+    fast = module._lean_record
+    variants = {"dissect (report)": fast}
+    if COMPILED:
+        variants["  no lean path"] = lambda _data, _udp: None
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    try:
+        for _ in range(rounds):
+            for label, lean in variants.items():
+                module._lean_record = lean
+                start = time.perf_counter()
+                for m in messages:
+                    dissect(m, "tcp", options)
+                times[label].append(time.perf_counter() - start)
+    finally:
+        module._lean_record = fast
+    return {label: min(found) for label, found in times.items()}
 
 
 if __name__ == "__main__":

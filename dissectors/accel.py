@@ -21,7 +21,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "accelerated", "cvip_framer", "imageserver_framer", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "cvip_framer", "cvip_lean", "imageserver_framer",
+           "xmlrpc_decoder"]
 
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
@@ -125,3 +126,20 @@ def imageserver_framer(framed: type, skipped: type, problem: Callable[[str, str,
     def make(max_header_bytes: int, max_xml_bytes: int, max_body: int) -> Any:
         return compiled(kit, max_header_bytes, max_xml_bytes, max_body)
     return make
+
+
+def _decline_lean(_data: bytes, _udp: bool) -> None:
+    return None
+
+
+def cvip_lean(record: type, catalogue: Callable[[], Mapping[str, Any]]
+              ) -> Callable[[bytes, bool], Any]:
+    """The lean CVIP dissection of conformant messages, ``(data, udp) -> record | None``:
+    the ``record`` (a :class:`dissectors.base.Record`) the Python lean dissection with
+    the default options gives a message it finds nothing wrong with, or None for anything
+    else (see accel/src/cviplean.rs). ``catalogue()`` gives the spec tables as plain
+    values (:func:`dissectors.cvip.lean.catalogue`); it is called only on the compiled
+    path. The pure-Python stand-in always declines."""
+    if _compiled is None:
+        return _decline_lean
+    return _compiled.CvipLean(record, dict(catalogue()))

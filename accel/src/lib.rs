@@ -8,6 +8,8 @@ pub mod cvipframe;
 pub mod isframe;
 // A JSON report's transaction rows (the report's slowest Python step per transaction).
 pub mod jsonrow;
+// The lean CVIP dissection of a conformant message (issue #17's fused path, stage 1).
+pub mod cviplean;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
@@ -22,6 +24,7 @@ mod testrand;
 mod py;
 #[cfg(feature = "python")]
 mod pyrows;
+mod pylean;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -53,5 +56,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
     // A JSON report's transaction row (accel/src/jsonrow.rs).
     m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
+    // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).
+    m.add_class::<pylean::CvipLean>()?;
     Ok(())
 }

@@ -26,7 +26,8 @@ from dissectors.cvip.header import (
     header_problems,
     parse_header,
 )
-from dissectors.cvip.options import Options, parse_options
+from dissectors.cvip.lean import lean_dissector
+from dissectors.cvip.options import DEFAULT_OPTIONS, Options, parse_options
 from dissectors.cvip.ping import dissect_ping, looks_like_ping
 from dissectors.cvip.semantics import Meaning, interpret, params_by_name, params_plain
 from dissectors.cvip.tables.enums import MSG_TYPE_NONE
@@ -35,6 +36,10 @@ from dissectors.cvip.xmlrpc import SCHEMA, XmlRpcBody, decode, decode_plain
 from dissectors.secrets import Scrubber, is_secret_name, may_hold_secrets
 
 _RESPONSE_KINDS = ("response", "ack", "fault")
+# The options batch reports and the TUI's load dissect with (the defaults, lean, without
+# attributes): the only ones the compiled fast path answers for.
+_LEAN = replace(DEFAULT_OPTIONS, tree=False, attrs=False)
+_lean_record = lean_dissector()
 
 
 def dissect(data: bytes, transport: str = "tcp",
@@ -43,6 +48,12 @@ def dissect(data: bytes, transport: str = "tcp",
     try:
         opts = parse_options(options)
         data = bytes(data)
+        if not opts.tree and not opts.attrs and _is_lean(opts):
+            # A message the compiled code is sure the steps below find nothing wrong with:
+            # its record, built there (None: anything else, the rest of this function).
+            record = _lean_record(data, transport == "udp")
+            if record is not None:
+                return record
         record, names_a_secret, bare = _dissect(data, transport, opts)
         if not opts.reveal_secrets and (names_a_secret or may_hold_secrets(data)):
             if bare:
@@ -58,6 +69,21 @@ def dissect(data: bytes, transport: str = "tcp",
         return Record("cvip", "unknown", f"[CVIP dissector error: {type(exc).__name__}]",
                       problems=[Problem("dissector_error", "error",
                                         f"cvip dissector raised {type(exc).__name__}: {exc}")])
+
+
+_lean_seen: list[Options] = [_LEAN]
+
+
+def _is_lean(opts: Options) -> bool:
+    """Whether ``opts`` are the lean defaults. A caller passes the same Options object for
+    every message (``parse_options`` remembers its last mapping), so after one comparison
+    an identity check answers."""
+    if opts is _lean_seen[0]:
+        return True
+    if opts == _LEAN:
+        _lean_seen[0] = opts
+        return True
+    return False
 
 
 def _names_a_secret(meaning: Meaning) -> bool:
