@@ -24,6 +24,7 @@ mod testrand;
 mod py;
 #[cfg(feature = "python")]
 mod pyrows;
+#[cfg(feature = "python")]
 mod pylean;
 
 #[cfg(feature = "python")]
