@@ -21,12 +21,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["COMPILED", "accelerated", "cvip_framer", "xmlrpc_decoder"]
+__all__ = ["COMPILED", "accelerated", "cvip_framer", "imageserver_lean", "xmlrpc_decoder"]
 
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 9
+API_VERSION = 10
 
 
 def usable(module: Any) -> bool:
@@ -106,3 +106,19 @@ def cvip_framer(framed: type, skipped: type, problem: type, section: str
     def make(size_cap: int, size_includes_header: bool) -> Any:
         return compiled(kit, size_cap, size_includes_header)
     return make
+
+
+def _no_lean(_data: bytes) -> None:
+    return None
+
+
+def imageserver_lean(record: type, protocol: str,
+                     tables: Callable[[], Mapping[str, Any]]) -> Callable[[bytes], Any]:
+    """The lean ImageServer dissection of conformant messages: ``fast(data)`` is the
+    ``record`` (``dissectors.base.Record``) the reference gives ``data`` in lean mode with
+    the default options when it has no problem, or None (run the reference). ``tables``
+    makes the spec tables as plain values (called only on the compiled path); the
+    pure-Python stand-in always declines."""
+    if _compiled is None:
+        return _no_lean
+    return _compiled.ImageServerLean(record, protocol, dict(tables()))

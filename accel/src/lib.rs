@@ -8,6 +8,8 @@ pub mod cvipframe;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
+// (the lean ImageServer dissection of conformant messages)
+pub mod islean;
 pub mod packets;
 pub mod secrets;
 pub mod xmlrpc;
@@ -17,6 +19,8 @@ mod testrand;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod pyislean;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -28,7 +32,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 9u32)?;
+    m.add("API_VERSION", 10u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -43,5 +47,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::flow_digest, m)?)?;
     m.add_class::<py::FlowShare>()?;
     m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
+    // The lean ImageServer dissection of conformant messages (accel/src/islean.rs).
+    m.add_class::<pyislean::ImageServerLean>()?;
     Ok(())
 }

@@ -15,7 +15,7 @@ from dissectors.base import Field, Record
 from dissectors.secrets import Scrubber, may_hold_secrets
 
 from . import fields as keys
-from . import rules
+from . import lean, rules
 from .imageresponse import dissect_image
 from .options import DissectOptions
 from .tables import IMAGE_FIRST_LINE, S_INTRO
@@ -35,6 +35,10 @@ def dissect(data: bytes, transport: str = "tcp",
     try:
         data = bytes(data)
         opts = DissectOptions.from_any(options)
+        if lean.is_lean_default(opts):  # a batch report: most messages are conformant
+            record = lean.fast(data)
+            if record is not None:
+                return record
         start = skip_prolog_whitespace(data)
         if data.startswith(_IMAGE_FIRST, start):
             return dissect_image(data, start, opts)
