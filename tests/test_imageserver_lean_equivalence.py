@@ -286,7 +286,9 @@ def mutations(data: bytes) -> Iterator[bytes]:
                      (b"?>", b" standalone='yes'?>"), (b'"', b"'"), (b"\n", b"\r\n"),
                      (b"\n  ", b""), (b"<methodname>", b"<methodname> "),
                      (b"</methodname>", b" </methodname>"), (b"/>", b" />"), (b"/>", b"/ >"),
-                     (b"></", b"> </"), (b"<status>", b"<status>x")):
+                     (b"></", b"> </"), (b"<status>", b"<status>x"), (b'="', b' = "'),
+                     (b"<status>", b"<status >"), (b"</status>", b"</status \n>"),
+                     (b'" ', b'"'), (b"<methodcall>", b"<methodcall a='1'>")):
         if old in data:
             yield data.replace(old, new, 1)
             yield data.replace(old, new)
