@@ -36,6 +36,7 @@ from dissectors.accel import COMPILED
 from dissectors.base import Record
 from dissectors.imageserver import dissect, lean
 from dissectors.imageserver.options import DissectOptions
+from dissectors.imageserver.tables import LIVEPACKAGE, METHODS, Attribute, Element, Form
 
 from .conftest import CAPTURES
 
@@ -365,6 +366,104 @@ def _mutated(draw: Callable) -> bytes:
 @given(_mutated())
 def test_random_mutations_answered_exactly(data: bytes) -> None:
     check(data)
+
+
+# Values per form: good ones and ones each form refuses.
+_FORM_VALUES: dict[Form, tuple[str, ...]] = {
+    Form.YESNO: ("yes", "no", "YES", "No", "true", "False", "maybe", ""),
+    Form.NUMBER: ("0", "1", "160", "+3", "-1", "007", "x", "", "2147483648"),
+    Form.TIME: ("1700000000000", "946684800000", "631152000000", "4102444800000", "0",
+                "4102444800001", "17e11", ""),
+    Form.FLOAT: ("0.06", "2", ".5", "1e3", "1.", "abc", ""),
+    Form.TEXT: ("up", "door", "Reference camera", ""),
+    Form.SECRET: ("dummy",),
+    Form.CONNECTPARAM: ("id=x",),
+}
+
+
+@st.composite
+def _attribute_text(draw: Callable, spec: Attribute) -> str:
+    pool = (*spec.values, "") if spec.form is Form.ENUM else _FORM_VALUES.get(spec.form,
+                                                                             ("x",))
+    value = draw(st.sampled_from(pool))
+    return f' {spec.name}="{value}"'
+
+
+@st.composite
+def _element_xml(draw: Callable, spec: Element, depth: int = 0) -> str:
+    attrs = "".join(draw(_attribute_text(a)) for a in spec.attributes
+                    if a.required or draw(st.booleans()))
+    if spec.form is Form.CONTAINER:
+        inner = "".join(draw(_elements_xml(spec.children, depth + 1)))
+    elif spec.form is Form.EMPTY:
+        return f"<{spec.name}{attrs}/>"
+    elif spec.form is Form.FREE:
+        inner = draw(st.sampled_from(("", "x", "<name>a</name><id>b</id>")))
+    elif spec.form is Form.ENUM:
+        inner = draw(st.sampled_from((*spec.values, "other")))
+    else:
+        inner = draw(st.sampled_from(_FORM_VALUES.get(spec.form, ("x",))))
+    return f"<{spec.name}{attrs}>{inner}</{spec.name}>"
+
+
+@st.composite
+def _elements_xml(draw: Callable, specs: tuple[Element, ...], depth: int = 0) -> list[str]:
+    """Each element of a layout left out, given once or twice (mostly once when
+    required), in the layout's order or shuffled."""
+    out: list[str] = []
+    for spec in specs:
+        times = draw(st.sampled_from((1, 1, 1, 0, 2) if spec.required else (0, 1, 1, 2)))
+        out += [draw(_element_xml(spec, depth)) for _ in range(times)]
+    if draw(st.integers(0, 9)) == 0:
+        out = draw(st.permutations(out))
+    return out
+
+
+@st.composite
+def _layout_document(draw: Callable) -> bytes:
+    """A document written from the tables themselves: any method's request variant or
+    response, or a livepackage, with drawn values (good and bad)."""
+    choice = draw(st.sampled_from(("request", "response", "livepackage")))
+    if choice == "livepackage":
+        root, specs = "livepackage", LIVEPACKAGE.elements
+    else:
+        method = draw(st.sampled_from(sorted(METHODS)))
+        spec = METHODS[method]
+        if choice == "request":
+            root, specs = "methodcall", draw(st.sampled_from(spec.requests)).elements
+        else:
+            root = "methodresponse"
+            specs = spec.response.elements if spec.response else spec.requests[0].elements[:2]
+    inner = "".join(draw(_elements_xml(specs)))
+    if choice != "livepackage":  # the method's own name in its <methodname>
+        inner = re.sub("<methodname>[^<]*</methodname>", f"<methodname>{method}</methodname>",
+                       inner)
+    pretty = draw(st.booleans())
+    sep = "\n  " if pretty else ""
+    text = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{sep}{inner}</{root}>\r\n\r\n'
+    return text.encode()
+
+
+@settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_layout_document())
+def test_documents_from_the_tables_answered_exactly(data: bytes) -> None:
+    check(data)
+
+
+def test_documents_from_the_tables_are_answered_when_conformant() -> None:
+    """The generator above reaches answers (else its test could not fail)."""
+    answered = 0
+
+    @settings(max_examples=400, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(_layout_document())
+    def count(data: bytes) -> None:
+        nonlocal answered
+        answered += check(data)
+
+    count()
+    print(f"\ndocuments from the tables: {answered} of 400 answered")
+    assert answered > 0
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
