@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 __all__ = ["COMPILED", "accelerated", "cvip_framer", "cvip_lean", "imageserver_framer",
-           "xmlrpc_decoder"]
+           "imageserver_lean", "xmlrpc_decoder"]
 
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
@@ -143,3 +143,19 @@ def cvip_lean(record: type, catalogue: Callable[[], Mapping[str, Any]]
     if _compiled is None:
         return _decline_lean
     return _compiled.CvipLean(record, dict(catalogue()))
+
+
+def _no_lean(_data: bytes) -> None:
+    return None
+
+
+def imageserver_lean(record: type, protocol: str,
+                     tables: Callable[[], Mapping[str, Any]]) -> Callable[[bytes], Any]:
+    """The lean ImageServer dissection of conformant messages: ``fast(data)`` is the
+    ``record`` (``dissectors.base.Record``) the reference gives ``data`` in lean mode with
+    the default options when it has no problem, or None (run the reference). ``tables``
+    makes the spec tables as plain values (called only on the compiled path); the
+    pure-Python stand-in always declines."""
+    if _compiled is None:
+        return _no_lean
+    return _compiled.ImageServerLean(record, protocol, dict(tables()))

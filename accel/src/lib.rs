@@ -13,6 +13,8 @@ pub mod cviplean;
 // (flows: the statistics-only pass of `cvipsniff flows`)
 pub mod flowstats;
 pub mod flowweights;
+// (the lean ImageServer dissection of conformant messages)
+pub mod islean;
 pub mod packets;
 pub mod secrets;
 pub mod xmlrpc;
@@ -26,6 +28,8 @@ mod py;
 mod pyrows;
 #[cfg(feature = "python")]
 mod pylean;
+#[cfg(feature = "python")]
+mod pyislean;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -59,5 +63,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
     // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).
     m.add_class::<pylean::CvipLean>()?;
+    // The lean ImageServer dissection of conformant messages (accel/src/islean.rs).
+    m.add_class::<pyislean::ImageServerLean>()?;
     Ok(())
 }
