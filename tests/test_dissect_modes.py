@@ -228,6 +228,20 @@ def test_damaged_imageserver_messages_are_the_same_in_both_modes(seed: bytes, ed
     both(imageserver_dissect, _damage(seed, edits))
 
 
+def test_a_secret_element_that_swallows_the_rest_masks_alike_in_both_modes():
+    """A password element left open takes the rest of the document as its content, and
+    the values in it are masked wherever they appear (here the requestid in the
+    summary): lean mode, which has no tree to find them in, masks the same (found by
+    the test above on a damaged example)."""
+    message = (b"<?xml version='1.0' encoding='UTF-8'?><methodcall><requestid>123456</requestid>"
+               b"<methodname>connect</methodname><username>u</username>"
+               b"<password>pw<>/password><cameraid>123456</cameraid>"
+               b"<alwaysstdjpeg>yes</alwaysstdjpeg></methodcall>\r\n\r\n")
+    full = imageserver_dissect(message, "tcp", None)
+    assert "<masked" in full.info
+    both(imageserver_dissect, message)
+
+
 # ---- lean mode is lean -----------------------------------------------------------------------
 
 

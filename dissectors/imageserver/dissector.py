@@ -9,6 +9,7 @@ still carries the message, as Wireshark shows a malformed packet.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from dissectors.base import Field, Record
@@ -46,10 +47,17 @@ def dissect(data: bytes, transport: str = "tcp",
         if data.startswith(_IMAGE_FIRST, start):
             return dissect_image(data, start, opts)
         if data.startswith(b"<", start):
-            record = dissect_xml(data, start, opts)
-            if not opts.reveal_secrets and may_hold_secrets(data):
-                Scrubber().record(record)
-            return record
+            if opts.reveal_secrets or not may_hold_secrets(data):
+                return dissect_xml(data, start, opts)
+            if not opts.tree:
+                # The tree names the values to mask (all a secret element holds, even a
+                # malformed one's swallowed rest), so lean mode masks what full mode
+                # does: the rare message that may hold a secret is dissected with it,
+                # masked, then left without it.
+                record = Scrubber().record(dissect_xml(data, start, replace(opts, tree=True)))
+                record.fields = []
+                return record
+            return Scrubber().record(dissect_xml(data, start, opts))
         return _unknown(data, start, opts.tree)
     except Exception as exc:  # never let one message stop the analysis
         return Record(
