@@ -163,3 +163,19 @@ def test_tui_store_dissects_again_with_the_settings(tmp_path):
                                                for i in range(len(plain)))] == []
     store.close()
     plain.close()
+
+
+@pytest.mark.parametrize("options", [None, {"tree": False}])
+def test_an_image_responses_secret_header_is_masked(options) -> None:
+    """An ImageResponse header named like a secret is masked as an XML element is
+    (ImageResponses were never scrubbed), in full and in lean mode alike."""
+    from cvipsniff.sim.imageserver.jpeg import noise_jpeg_of_size
+
+    jpeg = noise_jpeg_of_size(2000)
+    message = (b"ImageResponse\r\nContent-type: image/jpeg\r\nX-Token: s3cr3tvalue\r\n"
+               b"Content-length: " + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n\r\n")
+    record = dissect_imageserver(message, "tcp", options)
+    assert "s3cr3tvalue" not in repr(record)
+    assert "s3cr3tvalue" in repr(dissect_imageserver(message, "tcp", {"reveal_secrets": True}))
+    if options is None:
+        assert "<masked, 11 chars>" in shown(record)

@@ -207,15 +207,15 @@ fn skip_prolog(data: &[u8]) -> usize {
 /// The lean record `dissectors.imageserver.dissect(data, "tcp", DissectOptions(tree=False))`
 /// gives, when it has no problem and every step is one ported here; else None.
 pub fn dissect(data: &[u8], t: &Tables) -> Option<Lean> {
+    if may_hold_secrets(data) {
+        return None; // the reference scrubs the record: not ported
+    }
     let start = skip_prolog(data);
     let body = data.get(start..)?;
     if body.starts_with(t.image_first_line.as_bytes()) {
         return image(data, start, t);
     }
     if body.first() == Some(&b'<') {
-        if may_hold_secrets(data) {
-            return None; // the reference scrubs the record: not ported
-        }
         return xml(body, t);
     }
     None

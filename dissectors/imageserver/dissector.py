@@ -45,20 +45,22 @@ def dissect(data: bytes, transport: str = "tcp",
                 return record
         start = skip_prolog_whitespace(data)
         if data.startswith(_IMAGE_FIRST, start):
-            return dissect_image(data, start, opts)
-        if data.startswith(b"<", start):
-            if opts.reveal_secrets or not may_hold_secrets(data):
-                return dissect_xml(data, start, opts)
-            if not opts.tree:
-                # The tree names the values to mask (all a secret element holds, even a
-                # malformed one's swallowed rest), so lean mode masks what full mode
-                # does: the rare message that may hold a secret is dissected with it,
-                # masked, then left without it.
-                record = Scrubber().record(dissect_xml(data, start, replace(opts, tree=True)))
-                record.fields = []
-                return record
-            return Scrubber().record(dissect_xml(data, start, opts))
-        return _unknown(data, start, opts.tree)
+            shape = dissect_image
+        elif data.startswith(b"<", start):
+            shape = dissect_xml
+        else:
+            return _unknown(data, start, opts.tree)
+        if opts.reveal_secrets or not may_hold_secrets(data):
+            return shape(data, start, opts)
+        if not opts.tree:
+            # The tree names the values to mask (all a secret element or header holds,
+            # even a malformed element's swallowed rest), so lean mode masks what full
+            # mode does: the rare message that may hold a secret is dissected with it,
+            # masked, then left without it.
+            record = Scrubber().record(shape(data, start, replace(opts, tree=True)))
+            record.fields = []
+            return record
+        return Scrubber().record(shape(data, start, opts))
     except Exception as exc:  # never let one message stop the analysis
         return Record(
             protocol=PROTOCOL,
