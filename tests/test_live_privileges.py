@@ -164,8 +164,11 @@ def test_a_normal_user_captures_once_dumpcap_has_capabilities(
 def test_the_live_tui_without_rights_names_root_or_dumpcap(python_for_nobody: str) -> None:
     from tests.cli_helpers import run_in_terminal
 
+    # From "/" as the other cases here: ``python -m`` puts the working folder first on
+    # the import path, and a shared one like /tmp may hold any module name (a stray
+    # dis.py there once broke this test).
     done = run_in_terminal([python_for_nobody, "-m", "cvipsniff", "tui", "-i", "lo"],
-                           env=_env(), preexec_fn=_as_nobody, cwd="/tmp")
+                           env=_env(), preexec_fn=_as_nobody, cwd="/")
     assert done.code == 2, (done.code, done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == [f"cvipsniff: cannot capture on 'lo': permission denied ({PERMISSION_HINT}, "
