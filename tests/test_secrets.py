@@ -179,3 +179,16 @@ def test_an_image_responses_secret_header_is_masked(options) -> None:
     assert "s3cr3tvalue" in repr(dissect_imageserver(message, "tcp", {"reveal_secrets": True}))
     if options is None:
         assert "<masked, 11 chars>" in shown(record)
+
+
+def test_the_part_of_an_image_response_that_can_name_a_secret() -> None:
+    """Its head for a single body (the image bytes are never shown as text), all of it
+    for a multipart body (each part has a head) or where no blank line ends the head."""
+    from dissectors.imageserver.dissector import named_part
+
+    head = b"ImageResponse\r\nContent-type: image/jpeg\r\nContent-length: 9"
+    assert named_part(head + b"\r\n\r\npwd=12345\r\n\r\n", 0) == head
+    assert named_part(head + b"\n\npwd=12345", 0) == head
+    multipart = b"ImageResponse\r\nContent-type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+    assert named_part(multipart + b"X-Token: t\r\n\r\n", 0) == multipart + b"X-Token: t\r\n\r\n"
+    assert named_part(head, 0) == head

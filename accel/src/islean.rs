@@ -207,15 +207,22 @@ fn skip_prolog(data: &[u8]) -> usize {
 /// The lean record `dissectors.imageserver.dissect(data, "tcp", DissectOptions(tree=False))`
 /// gives, when it has no problem and every step is one ported here; else None.
 pub fn dissect(data: &[u8], t: &Tables) -> Option<Lean> {
-    if may_hold_secrets(data) {
-        return None; // the reference scrubs the record: not ported
-    }
     let start = skip_prolog(data);
     let body = data.get(start..)?;
     if body.starts_with(t.image_first_line.as_bytes()) {
+        // The reference scrubs (not ported) where the head (all of a multipart message,
+        // which is declined anyway) may hold a secret: the head up to its first blank
+        // line, CRLF or LF, is as much as it searches, or more.
+        let head = memchr::memmem::find(body, b"\r\n\r\n").map_or(data, |end| &data[..start + end]);
+        if may_hold_secrets(head) {
+            return None;
+        }
         return image(data, start, t);
     }
     if body.first() == Some(&b'<') {
+        if may_hold_secrets(data) {
+            return None; // the reference scrubs the record: not ported
+        }
         return xml(body, t);
     }
     None

@@ -45,12 +45,12 @@ def dissect(data: bytes, transport: str = "tcp",
                 return record
         start = skip_prolog_whitespace(data)
         if data.startswith(_IMAGE_FIRST, start):
-            shape = dissect_image
+            shape, named = dissect_image, named_part(data, start)
         elif data.startswith(b"<", start):
-            shape = dissect_xml
+            shape, named = dissect_xml, data
         else:
             return _unknown(data, start, opts.tree)
-        if opts.reveal_secrets or not may_hold_secrets(data):
+        if opts.reveal_secrets or not may_hold_secrets(named):
             return shape(data, start, opts)
         if not opts.tree:
             # The tree names the values to mask (all a secret element or header holds,
@@ -71,6 +71,16 @@ def dissect(data: bytes, transport: str = "tcp",
                                     f"imageserver dissector raised {type(exc).__name__}: {exc}")],
             attrs=base_attrs(),
         )
+
+
+def named_part(data: bytes, start: int) -> bytes:
+    """The bytes of an ImageResponse that can name a secret: its head (a header named
+    like one), or all of it for a multipart body (each part has a head). A single body
+    is image bytes: nothing in it is shown as text, and searching 80 KB of JPEG for the
+    secret fragments cost more than the rest of its lean dissection."""
+    ends = [i for i in (data.find(b"\r\n\r\n", start), data.find(b"\n\n", start)) if i >= 0]
+    head = data[:min(ends)] if ends else data
+    return data if b"multipart" in head.lower() else head
 
 
 def _wants_tree(options: object) -> bool:
