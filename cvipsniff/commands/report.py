@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cvipsniff.analysis.baseline import Baseline, write_baseline
 from cvipsniff.analysis.config import FAIL_ON, AnalysisConfig, load_config, select_rules
 from cvipsniff.analysis.coverage import RULE as NO_TRAFFIC
 from cvipsniff.analysis.engine import Analysis
@@ -49,6 +49,9 @@ from cvipsniff.report import (
     markdown,
     text,
 )
+
+if TYPE_CHECKING:  # a baseline is read only when one is asked for (10 ms of imports)
+    from cvipsniff.analysis.baseline import Baseline
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
 
@@ -204,7 +207,11 @@ def run(args: argparse.Namespace) -> int:
                                      tree=flt is not None and reads_record_fields(flt),
                                      attrs=flt is not None)
     baseline_path = args.baseline or config.baseline
-    baseline = Baseline.load(baseline_path) if baseline_path else None
+    baseline = None
+    if baseline_path:
+        from cvipsniff.analysis.baseline import Baseline
+
+        baseline = Baseline.load(baseline_path)
 
     with contextlib.ExitStack() as cleanup:
         return _report(args, paths, config, pipeline_config, baseline, fail_on, stdin,
@@ -245,6 +252,8 @@ def _report(args: argparse.Namespace, paths: list[str], config: AnalysisConfig,
                                                                       result.findings)
 
     if args.write_baseline:
+        from cvipsniff.analysis.baseline import write_baseline
+
         n = write_baseline(args.write_baseline,
                            [(r.path, r.findings) for r in results if r.analysis is not None])
         print(f"cvipsniff: wrote {n} finding(s) to baseline {args.write_baseline}",
