@@ -13,7 +13,6 @@ either way: every bundled capture's messages and notes, fed both ways.
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from cvipsniff.packets.decoder import _fast
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.split import _flow_share, shard_bounds
 from dissectors.accel import COMPILED
-from tests.test_capture_skip import CAPTURES, as_classic  # noqa: F401  (a fixture)
+from tests.test_capture_skip import CAPTURES, as_classic, damaged_copies  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built")
 
@@ -85,19 +84,9 @@ def test_with_a_split_workers_share(as_classic: list[Path]) -> None:  # noqa: F8
 @pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
 def test_damaged_copies(suffix: str, as_classic: list[Path],  # noqa: F811
                         tmp_path: Path) -> None:
-    rng = random.Random(23)
-    sources = [p for p in (as_classic if suffix == ".pcap" else CAPTURES)
-               if p.stat().st_size > 4000]
     noted = 0
-    for n in range(60):
-        data = bytearray(rng.choice(sources).read_bytes())
-        for _ in range(rng.choice([1, 2, 4])):
-            at = rng.randrange(24, len(data))
-            data[at] = rng.choice([0, 0xFF, rng.randrange(256)])
-        if rng.random() < 0.3:
-            del data[rng.randrange(24, len(data)):]
-        path = tmp_path / f"d{n}{suffix}"
-        path.write_bytes(bytes(data))
+    sources = as_classic if suffix == ".pcap" else CAPTURES
+    for path in damaged_copies(sources, tmp_path, suffix, seed=23):
         check(str(path))
         noted += any(e[0] == "note" for e in _events(str(path), False))
     assert noted > 10

@@ -11,6 +11,7 @@ as classic pcap, and on damaged copies of both (resyncs, cut records, corrupt bl
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,23 +98,31 @@ def test_bundled_captures_as_classic_pcap(as_classic: list[Path]) -> None:
     assert skipped > 0
 
 
-@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
-def test_damaged_copies(suffix: str, as_classic: list[Path], tmp_path: Path) -> None:
-    """Random bytes changed, records cut: the notes and the frames after them as the
-    full read has them."""
-    rng = random.Random(17)
-    sources = [p for p in (as_classic if suffix == ".pcap" else CAPTURES)
-               if p.stat().st_size > 4000]
-    noted = 0
-    for n in range(60):
+def damaged_copies(sources: list[Path], folder: Path, suffix: str, seed: int,
+                   count: int = 60) -> Iterator[Path]:
+    """``count`` damaged copies of the larger ``sources``: random bytes changed, and
+    about a third of them cut short (resyncs, cut records, corrupt blocks)."""
+    rng = random.Random(seed)
+    sources = [p for p in sources if p.stat().st_size > 4000]
+    for n in range(count):
         data = bytearray(rng.choice(sources).read_bytes())
         for _ in range(rng.choice([1, 2, 4])):
             at = rng.randrange(24, len(data))
             data[at] = rng.choice([0, 0xFF, rng.randrange(256)])
         if rng.random() < 0.3:
             del data[rng.randrange(24, len(data)):]
-        path = tmp_path / f"d{n}{suffix}"
+        path = folder / f"d{n}{suffix}"
         path.write_bytes(bytes(data))
+        yield path
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_damaged_copies(suffix: str, as_classic: list[Path], tmp_path: Path) -> None:
+    """Random bytes changed, records cut: the notes and the frames after them as the
+    full read has them."""
+    noted = 0
+    sources = as_classic if suffix == ".pcap" else CAPTURES
+    for path in damaged_copies(sources, tmp_path, suffix, seed=17):
         check(str(path), Plan(shard_bounds(2)), 2)
         noted += any(e[0] == "note" for e in _events(str(path), None))
     assert noted > 10

@@ -43,12 +43,8 @@ pub struct Problem {
     pub length: u64,
 }
 
-/// `Framed` and `Skipped` of `dissectors.base`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    Framed { start: u64, data: Vec<u8>, problems: Vec<Problem>, truncated: bool },
-    Skipped { start: u64, length: u64, rule: &'static str, reason: String },
-}
+/// `Framed` and `Skipped` of `dissectors.base`, with this protocol's problems.
+pub type Event = crate::framing::Event<Problem>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -911,20 +907,7 @@ mod tests {
                 }
             }
             framer.close(&mut out);
-            let mut end = 0u64;
-            for event in &out {
-                let (start, length) = match event {
-                    Event::Framed { start, data, .. } => {
-                        let held: Vec<Option<u8>> = data.iter().map(|&b| Some(b)).collect();
-                        let (s, e) = (*start as usize, *start as usize + data.len());
-                        assert_eq!(virtual_stream.get(s..e), Some(held.as_slice()));
-                        (*start, data.len() as u64)
-                    }
-                    Event::Skipped { start, length, .. } => (*start, *length),
-                };
-                assert!(start >= end, "{out:?}");
-                end = start + length;
-            }
+            crate::framing::assert_in_stream_order(&out, &virtual_stream);
             if !gaps {
                 whole.feed(&stream, &mut expected);
                 whole.close(&mut expected);

@@ -5,6 +5,8 @@
 
 pub mod capture;
 pub mod cvipframe;
+// The events both framers hand on.
+pub mod framing;
 pub mod isframe;
 // A JSON report's transaction rows (the report's slowest Python step per transaction).
 pub mod jsonrow;

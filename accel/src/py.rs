@@ -395,6 +395,42 @@ fn record_item<'py>(py: Python<'py>, packet_type: Option<&Bound<'py, PyAny>>,
 
 // ---- CVIP framer -------------------------------------------------------------------------
 
+/// `data`'s bytes to `f`: a bytes object's own, or a copy of anything else with the
+/// buffer protocol (bytearray, memoryview), as the reference framers take them.
+fn with_bytes<R>(py: Python<'_>, data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R)
+                 -> PyResult<R> {
+    if let Ok(bytes) = data.downcast::<PyBytes>() {
+        return Ok(f(bytes.as_bytes()));
+    }
+    Ok(f(&PyBuffer::<u8>::get(data)?.to_vec(py)?))
+}
+
+/// A framer's events as `framed`/`skipped` objects (`dissectors.base`'s classes), each
+/// problem built by `problem` (the one part that differs between protocols).
+fn event_list<'py, P>(py: Python<'py>, framed: &Py<PyAny>, skipped: &Py<PyAny>,
+                      events: Vec<crate::framing::Event<P>>,
+                      mut problem: impl FnMut(P) -> PyResult<PyObject>)
+                      -> PyResult<Bound<'py, PyList>> {
+    use crate::framing::Event as E;
+    let list = PyList::empty(py);
+    for event in events {
+        let item = match event {
+            E::Framed { start, data, problems, truncated } => {
+                let found = PyList::empty(py);
+                for p in problems {
+                    found.append(problem(p)?)?;
+                }
+                framed.call1(py, (start, PyBytes::new(py, &data), found, truncated))?
+            }
+            E::Skipped { start, length, rule, reason } => {
+                skipped.call1(py, (start, length, PyString::intern(py, rule), reason))?
+            }
+        };
+        list.append(item)?;
+    }
+    Ok(list)
+}
+
 use crate::cvipframe::{Event, Framer};
 use pyo3::buffer::PyBuffer;
 
@@ -429,30 +465,12 @@ pub struct CvipFramer {
 
 impl CvipFramer {
     fn events<'py>(&self, py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        if events.is_empty() {
-            return Ok(list);
-        }
         let kit = self.kit.get();
         let error = pyo3::intern!(py, "error");
-        for event in events {
-            let item = match event {
-                Event::Framed { start, data, problems, truncated } => {
-                    let found = PyList::empty(py);
-                    for p in problems {
-                        found.append(kit.problem.call1(py, (PyString::intern(py, p.rule), error,
-                                                            p.message, kit.section.bind(py),
-                                                            p.offset, p.length))?)?;
-                    }
-                    kit.framed.call1(py, (start, PyBytes::new(py, &data), found, truncated))?
-                }
-                Event::Skipped { start, length, rule, reason } => {
-                    kit.skipped.call1(py, (start, length, PyString::intern(py, rule), reason))?
-                }
-            };
-            list.append(item)?;
-        }
-        Ok(list)
+        event_list(py, &kit.framed, &kit.skipped, events, |p| {
+            kit.problem.call1(py, (PyString::intern(py, p.rule), error, p.message,
+                                   kit.section.bind(py), p.offset, p.length))
+        })
     }
 }
 
@@ -483,12 +501,7 @@ impl CvipFramer {
     fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>)
                  -> PyResult<Bound<'py, PyList>> {
         let mut out = Vec::new();
-        if let Ok(bytes) = data.downcast::<PyBytes>() {
-            self.inner.feed(bytes.as_bytes(), &mut out);
-        } else {
-            let copy = PyBuffer::<u8>::get(data)?.to_vec(py)?;
-            self.inner.feed(&copy, &mut out);
-        }
+        with_bytes(py, data, |bytes| self.inner.feed(bytes, &mut out))?;
         self.events(py, out)
     }
 
@@ -668,30 +681,11 @@ pub struct ImageServerFramer {
 impl ImageServerFramer {
     fn events<'py>(&self, py: Python<'py>, events: Vec<crate::isframe::Event>)
                    -> PyResult<Bound<'py, PyList>> {
-        use crate::isframe::Event as E;
-        let list = PyList::empty(py);
-        if events.is_empty() {
-            return Ok(list);
-        }
         let kit = self.kit.get();
-        for event in events {
-            let item = match event {
-                E::Framed { start, data, problems, truncated } => {
-                    let found = PyList::empty(py);
-                    for p in problems {
-                        let section = kit.sections[p.spec as usize].bind(py);
-                        found.append(kit.problem.call1(py, (PyString::intern(py, p.rule),
-                                                            p.message, section))?)?;
-                    }
-                    kit.framed.call1(py, (start, PyBytes::new(py, &data), found, truncated))?
-                }
-                E::Skipped { start, length, rule, reason } => {
-                    kit.skipped.call1(py, (start, length, PyString::intern(py, rule), reason))?
-                }
-            };
-            list.append(item)?;
-        }
-        Ok(list)
+        event_list(py, &kit.framed, &kit.skipped, events, |p| {
+            let section = kit.sections[p.spec as usize].bind(py);
+            kit.problem.call1(py, (PyString::intern(py, p.rule), p.message, section))
+        })
     }
 }
 
@@ -731,12 +725,7 @@ impl ImageServerFramer {
     fn feed<'py>(&mut self, py: Python<'py>, data: &Bound<'py, PyAny>)
                  -> PyResult<Bound<'py, PyList>> {
         let mut out = Vec::new();
-        if let Ok(bytes) = data.downcast::<PyBytes>() {
-            self.inner.feed(bytes.as_bytes(), &mut out);
-        } else {
-            let copy = PyBuffer::<u8>::get(data)?.to_vec(py)?;
-            self.inner.feed(&copy, &mut out);
-        }
+        with_bytes(py, data, |bytes| self.inner.feed(bytes, &mut out))?;
         self.events(py, out)
     }
 
