@@ -17,6 +17,7 @@ import bisect
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cvipsniff.capture import open_capture
 from cvipsniff.flows import FlowTable
@@ -34,6 +35,7 @@ from cvipsniff.model import (
 )
 from cvipsniff.packets import PacketDecoder
 from dissectors import registry
+from dissectors.accel import accelerated
 from dissectors.base import Framed, Problem, ProtocolSpec, Record, Skipped
 
 # A heuristic must be at least this sure before a flow on an unmapped port is claimed.
@@ -69,15 +71,17 @@ class PipelineConfig:
     max_total_buffer: int | None = None
 
 
-class _Direction:
-    """Per flow-direction state: the framer and the offset → frame index of unconsumed
-    bytes. ``offsets``/``frames``/``times`` are parallel lists: the bytes from
-    ``offsets[i]`` up to ``offsets[i+1]`` came in ``frames[i]`` at ``times[i]``."""
+class OffsetIndex:
+    """Which frame carried which stream bytes of one flow direction, for the bytes not
+    yet consumed by a message. ``offsets``/``frames``/``times`` are parallel: the bytes
+    from ``offsets[i]`` up to ``offsets[i+1]`` came in ``frames[i]`` at ``times[i]``.
 
-    __slots__ = ("framer", "frames", "head", "offsets", "pending", "pending_start", "times")
+    The reference of the compiled ``OffsetIndex`` (``accel/src/pylane.rs``), which the
+    record walk's fast lane notes into as this pipeline would."""
 
-    def __init__(self, framer) -> None:
-        self.framer = framer
+    __slots__ = ("frames", "head", "offsets", "times")
+
+    def __init__(self) -> None:
         # Offsets and frame numbers as machine integers, not lists of int objects: per open
         # flow this index is most of what the pipeline keeps (100,000 flows each holding a
         # partial message). Times stay Python ints: a damaged capture's can pass 2**63.
@@ -85,14 +89,18 @@ class _Direction:
         self.frames = array("q")
         self.times: list[int] = []
         self.head = 0  # entries before head are consumed; compacted lazily
-        # Only while the flow's protocol is undecided (a bytearray from the first bytes).
-        self.pending: bytearray | bytes = b""
-        self.pending_start = 0  # stream offset of pending[0]
+
+    def __len__(self) -> int:
+        return len(self.offsets)
 
     def note_bytes(self, offset: int, frame: int, ts_ns: int) -> None:
         self.offsets.append(offset)
         self.frames.append(frame)
         self.times.append(ts_ns)
+
+    def last_time(self) -> int:
+        """The time of the last entry noted, 0 if none was."""
+        return self.times[-1] if self.times else 0
 
     def frames_for(self, start: int, end: int) -> tuple[list[int], int, int]:
         """Frames carrying stream bytes ``[start, end)`` (in stream order), with the time
@@ -123,6 +131,27 @@ class _Direction:
         return frames, first_ts, last_ts
 
 
+_new_index = accelerated("OffsetIndex", OffsetIndex)
+# The compiled fast lane (accel/src/pylane.rs), where there is one.
+_FastLane = accelerated("FastLane", None)  # type: ignore[arg-type]
+# Whether iter_capture uses the fast lane where it can (tests compare it on and off).
+FAST_LANE = True
+
+
+class _Direction:
+    """Per flow-direction state: the framer and the offset → frame index of its
+    unconsumed bytes."""
+
+    __slots__ = ("framer", "index", "pending", "pending_start")
+
+    def __init__(self, framer) -> None:
+        self.framer = framer
+        self.index = _new_index()
+        # Only while the flow's protocol is undecided (a bytearray from the first bytes).
+        self.pending: bytearray | bytes = b""
+        self.pending_start = 0  # stream offset of pending[0]
+
+
 _NO_DIRECTIONS: tuple[None, None] = (None, None)
 
 
@@ -140,9 +169,12 @@ class Pipeline:
     """Push frames, get :class:`Message` and :class:`TransportNote` objects back."""
 
     def __init__(self, config: PipelineConfig | None = None, *,
-                 packet_filter: Callable[[Packet], bool] | None = None) -> None:
+                 packet_filter: Callable[[Packet], bool] | None = None,
+                 lane: Any = None) -> None:
         """``packet_filter``: follow only the packets it accepts (a worker's share of the
-        flows when one capture is split over processes, :mod:`cvipsniff.split`)."""
+        flows when one capture is split over processes, :mod:`cvipsniff.split`).
+        ``lane``: the compiled ``FastLane`` the reader's record walk shares (see
+        :func:`iter_capture`); never with a ``packet_filter``."""
         self.config = config or PipelineConfig()
         self._accept = packet_filter
         self.protocols = registry()
@@ -157,7 +189,9 @@ class Pipeline:
             table_kwargs["max_flow_buffer"] = self.config.max_flow_buffer
         if self.config.max_total_buffer is not None:
             table_kwargs["max_total_buffer"] = self.config.max_total_buffer
-        self.flow_table = FlowTable(server_ports=frozenset(server_ports), **table_kwargs)
+        self._lane = lane if packet_filter is None else None
+        self.flow_table = FlowTable(server_ports=frozenset(server_ports), lane=self._lane,
+                                    **table_kwargs)
         self._port_map = self._build_port_map()
         self._flows: dict[int, _FlowState] = {}
         self._options = self._dissector_options()
@@ -232,7 +266,31 @@ class Pipeline:
             return out
         for event in self.flow_table.feed(packet):
             self._handle(event, out)
+        if self._lane is not None and packet.transport == 6:
+            self.flow_table.lend((packet.src, packet.sport, packet.dst, packet.dport),
+                                 self._lane_target)
         return out
+
+    def _lane_target(self, flow_id: int) -> tuple[_FlowState | None, tuple]:
+        """Where the fast lane hands what its framers finish for flow ``flow_id``: the
+        flow's state and its per-direction states (None where there is none yet)."""
+        state = self._flows.get(flow_id)
+        return (None, _NO_DIRECTIONS) if state is None else (state, state.directions)
+
+    def lane_framed(self, state: _FlowState, d: _Direction, direction: int,
+                    events: list) -> list[PipelineOutput]:
+        """What the fast lane's framer finished for ``d`` (an item the record walk hands
+        on, see :func:`iter_capture`): the messages, as :meth:`feed` would have made them
+        of the packet that finished them."""
+        out: list[PipelineOutput] = []
+        self._framed(state, d, direction, events, out)
+        return out
+
+    def detach_lane(self, consumed: int) -> None:
+        """The reader is done with the fast lane, which took ``consumed`` packets."""
+        self.flow_table.detach_lane()
+        self._lane = None
+        self.frame_count += consumed
 
     def note(self, note: TransportNote) -> list[PipelineOutput]:
         """Pass a source-level note (e.g. a truncated capture record) downstream."""
@@ -309,7 +367,7 @@ class Pipeline:
 
     def _on_data(self, state: _FlowState, event: StreamData, out: list[PipelineOutput]) -> None:
         d = self._direction(state, event.direction)
-        d.note_bytes(event.offset, event.frame, event.ts_ns)
+        d.index.note_bytes(event.offset, event.frame, event.ts_ns)
         if d.framer is not None:  # the fast path: a known protocol
             self._framed(state, d, event.direction, d.framer.feed(event.data), out)
             return
@@ -372,8 +430,8 @@ class Pipeline:
             )
         )
         d = self._direction(state, event.direction)
-        d.note_bytes(event.offset, event.frame_after or event.frame_before,
-                     d.times[-1] if d.times else 0)
+        d.index.note_bytes(event.offset, event.frame_after or event.frame_before,
+                           d.index.last_time())
         if d.framer is None:
             # Undecided direction: what was buffered before the hole is kept for the
             # heuristics, but the framer would need contiguous bytes; restart after it.
@@ -440,7 +498,7 @@ class Pipeline:
         assert spec is not None
         for ev in events:
             if type(ev) is Framed:
-                frames, first_ts, last_ts = d.frames_for(ev.start, ev.end)
+                frames, first_ts, last_ts = d.index.frames_for(ev.start, ev.end)
                 record = self._dissect(spec, ev.data, flow.transport, ev.problems,
                                        cut=ev.truncated)
                 src, dst = flow.endpoint(direction)
@@ -464,7 +522,7 @@ class Pipeline:
                     )
                 )
             elif type(ev) is Skipped:
-                frames, _, _ = d.frames_for(ev.start, ev.start + ev.length)
+                frames, _, _ = d.index.frames_for(ev.start, ev.start + ev.length)
                 out.append(
                     TransportNote(
                         kind=ev.rule,
@@ -531,14 +589,23 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
     all; problems inside the file are yielded as notes.
     """
     notes: list[TransportNote] = []
-    pipeline = Pipeline(config)
-    feed, feed_packet = pipeline.feed, pipeline.feed_packet
+    # The compiled fast lane takes calm connections' in-order segments in the record walk
+    # (accel/src/pylane.rs); what it finishes comes as (state, d, direction, events).
+    lane = _FastLane() if FAST_LANE and _FastLane is not None else None
+    pipeline = Pipeline(config, lane=lane)
+    feed, feed_packet, lane_framed = pipeline.feed, pipeline.feed_packet, pipeline.lane_framed
     # Frames the decoder's fast path reads come decoded (compiled path only).
-    with open_capture(path, on_note=notes.append, packet_type=Packet) as reader:
+    with open_capture(path, on_note=notes.append, packet_type=Packet, lane=lane) as reader:
         for i, item in enumerate(reader):
             if not i and on_start is not None:
                 on_start(item.ts_ns)
-            out = feed_packet(item) if type(item) is Packet else feed(item)
+            kind = type(item)
+            if kind is Packet:
+                out = feed_packet(item)
+            elif kind is tuple:
+                out = lane_framed(*item)
+            else:
+                out = feed(item)
             if out:
                 yield from out
             if notes:
@@ -551,6 +618,8 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
             notes.clear()
         if on_progress is not None:
             on_progress(reader.bytes_read, reader.size)
+    if lane is not None:
+        pipeline.detach_lane(lane.consumed)
     yield from pipeline.iter_finish()
 
 

@@ -97,7 +97,7 @@ def test_the_analysis_is_the_same_fed_either_way(monkeypatch: pytest.MonkeyPatch
     ``Pipeline.feed``: the same outputs as feeding every Frame to ``feed``."""
     import cvipsniff.pipeline as pipeline_module
 
-    def plain_open(path, on_note=None, wanted=None, packet_type=None):
+    def plain_open(path, on_note=None, wanted=None, packet_type=None, lane=None):
         return open_capture(path, on_note=on_note, wanted=wanted)
 
     config = PipelineConfig(tree=False)

@@ -32,6 +32,8 @@ mod pyrows;
 mod pylean;
 #[cfg(feature = "python")]
 mod pyislean;
+#[cfg(feature = "python")]
+mod pylane;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -43,7 +45,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 11u32)?;
+    m.add("API_VERSION", 12u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -67,5 +69,9 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pylean::CvipLean>()?;
     // The lean ImageServer dissection of conformant messages (accel/src/islean.rs).
     m.add_class::<pyislean::ImageServerLean>()?;
+    // The fast lane: calm connections' in-order segments taken in the record walks
+    // (accel/src/pylane.rs), and the index of which frame carried which stream bytes.
+    m.add_class::<pylane::FastLane>()?;
+    m.add_class::<pylane::OffsetIndex>()?;
     Ok(())
 }

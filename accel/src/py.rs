@@ -207,13 +207,14 @@ use pyo3::types::PyBytes;
 /// `keep_first` (the reader noted something that goes out with the next frame).
 #[pyfunction]
 #[pyo3(signature = (frame_type, buf, pos, big_endian, interfaces, number, last_ts, min_ts,
-                    end_ts, wanted=None, keep_first=false, packet_type=None))]
+                    end_ts, wanted=None, keep_first=false, packet_type=None, lane=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
                       mut pos: usize, big_endian: bool, interfaces: &Bound<'py, PyList>,
                       mut number: u64, last_ts: Bound<'py, PyAny>, min_ts: i128,
                       end_ts: i128, wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool,
-                      packet_type: Option<Bound<'py, PyAny>>)
+                      packet_type: Option<Bound<'py, PyAny>>,
+                      lane: Option<Bound<'py, crate::pylane::FastLane>>)
                       -> PyResult<(Bound<'py, PyList>, usize, u64, Bound<'py, PyAny>)> {
     // Per interface: (linktype, its number where it is one, multiplier, divisor,
     // offset_ns, interface number), or None where a value does not fit the integer
@@ -236,9 +237,14 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
     let bytes = buf.as_bytes();
     let frames = PyList::empty(py);
     let mut last = last_ts;
-    let mut skipped_ts: Option<i128> = None; // the last block's time, if it was skipped
+    let mut unbuilt_ts: Option<i128> = None; // the last block's time, if it built nothing
     let start = number;
     let new = py.get_type::<PyTuple>().getattr(pyo3::intern!(py, "__new__"))?;
+    let mut lane = lane.as_ref().map(|l| l.borrow_mut());
+    if let Some(lane) = lane.as_mut() {
+        lane.set_paused(false);
+    }
+    let mut handed = false;
     while let Some(b) = pcapng_epb(bytes, pos, big_endian, table.len()) {
         let Some((linktype, linktype_number, multiplier, divisor, offset_ns, if_number)) =
             &table[b.interface as usize] else { break };
@@ -249,25 +255,73 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
             .filter(|ns| (min_ts..end_ts).contains(ns)) else { break };
         let data = &bytes[b.data..b.data + b.caplen as usize];
         let first = number == start;
-        number += 1;
-        pos = b.next;
         if let (Some(share), Some(linktype_number)) = (&wanted, linktype_number) {
             if (!first || !keep_first) && !share.share.keeps(*linktype_number, data) {
-                skipped_ts = Some(ts);
+                number += 1;
+                pos = b.next;
+                unbuilt_ts = Some(ts);
                 continue;
             }
         }
-        skipped_ts = None;
-        last = ts.into_pyobject(py)?.into_any();
-        frames.append(record_item(py, packet_type.as_ref(), *linktype_number, number, &last,
-                                  data, || {
-            let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
-                          PyBytes::new(py, data), if_number).into_pyobject(py)?;
-            new.call1((frame_type, fields))
-        })?)?;
+        let built = |number: u64, fast: Option<&crate::packets::Fast>|
+                     -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+            let last = ts.into_pyobject(py)?.into_any();
+            let item = record_item(py, packet_type.as_ref(), *linktype_number, number, &last,
+                                   data, fast, || {
+                let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
+                              PyBytes::new(py, data), if_number).into_pyobject(py)?;
+                new.call1((frame_type, fields))
+            })?;
+            Ok((item, last))
+        };
+        if let Some(lane) = lane.as_mut() {
+            let mut made = None;
+            let step = crate::pylane::step(py, lane, *linktype_number, data, number + 1,
+                                           ts, &mut handed, first && keep_first, |fast| {
+                let (item, ts) = built(number + 1, fast)?;
+                made = Some(ts);
+                Ok(item)
+            })?;
+            let stop = matches!(step, crate::pylane::Step::Last(_));
+            match step {
+                crate::pylane::Step::Stop => {
+                    lane.set_paused(true);
+                    break;
+                }
+                crate::pylane::Step::Quiet => unbuilt_ts = Some(ts),
+                crate::pylane::Step::Item(item) | crate::pylane::Step::Last(item) => {
+                    frames.append(item)?;
+                    match made {
+                        Some(ts) => {
+                            last = ts;
+                            unbuilt_ts = None;
+                        }
+                        None => unbuilt_ts = Some(ts),
+                    }
+                    if stop {
+                        number += 1;
+                        pos = b.next;
+                        lane.set_paused(true);
+                        break;
+                    }
+                }
+            }
+            number += 1;
+            pos = b.next;
+            continue;
+        }
+        number += 1;
+        pos = b.next;
+        unbuilt_ts = None;
+        let (item, ts) = built(number, None)?;
+        last = ts;
+        frames.append(item)?;
     }
-    if let Some(ts) = skipped_ts {
+    if let Some(ts) = unbuilt_ts {
         last = ts.into_pyobject(py)?.into_any();
+    }
+    if let Some(lane) = lane.as_mut() {
+        lane.settle(py)?;
     }
     Ok((frames, pos, number, last))
 }
@@ -304,13 +358,15 @@ impl FlowShare {
 /// record walked, None if none was.
 #[pyfunction]
 #[pyo3(signature = (frame_type, buf, pos, big_endian, header_size, nanosecond, linktype,
-                    max_caplen, number, wanted=None, keep_first=false, packet_type=None))]
+                    max_caplen, number, wanted=None, keep_first=false, packet_type=None,
+                    lane=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bound<'py, PyBytes>,
                       mut pos: usize, big_endian: bool, header_size: usize, nanosecond: bool,
                       linktype: u32, max_caplen: u32, mut number: u64,
                       wanted: Option<PyRef<'py, FlowShare>>, keep_first: bool,
-                      packet_type: Option<Bound<'py, PyAny>>)
+                      packet_type: Option<Bound<'py, PyAny>>,
+                      lane: Option<Bound<'py, crate::pylane::FastLane>>)
                       -> PyResult<(Bound<'py, PyList>, usize, u64, Option<u32>)> {
     let bytes = buf.as_bytes();
     let frames = PyList::empty(py);
@@ -318,26 +374,63 @@ pub fn walk_pcap<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
     let scale: u64 = if nanosecond { 1 } else { 1000 };
     let start = number;
     let mut last_sec = None;
+    let mut lane = lane.as_ref().map(|l| l.borrow_mut());
+    if let Some(lane) = lane.as_mut() {
+        lane.set_paused(false);
+    }
+    let mut handed = false;
     while let Some(r) = crate::capture::pcap_record(bytes, pos, big_endian, header_size,
                                                     max_caplen) {
         let data = &bytes[r.data..r.next];
         let first = number == start;
-        number += 1;
-        pos = r.next;
-        last_sec = Some(r.sec);
         if let Some(wanted) = &wanted {
             if (!first || !keep_first) && !wanted.share.keeps(linktype, data) {
+                number += 1;
+                pos = r.next;
+                last_sec = Some(r.sec);
                 continue;
             }
         }
-        let ts = (u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale)
-            .into_pyobject(py)?.into_any();
-        frames.append(record_item(py, packet_type.as_ref(), Some(linktype), number, &ts, data,
-                                  || {
-            let fields = (number, &ts, r.incl, r.orig.max(r.incl), linktype,
-                          PyBytes::new(py, data), 0u32).into_pyobject(py)?;
-            new.call1((frame_type, fields))
-        })?)?;
+        let ts_ns = u64::from(r.sec) * 1_000_000_000 + u64::from(r.frac) * scale;
+        let built = |number: u64, fast: Option<&crate::packets::Fast>| {
+            let ts = ts_ns.into_pyobject(py)?.into_any();
+            record_item(py, packet_type.as_ref(), Some(linktype), number, &ts, data, fast, || {
+                let fields = (number, &ts, r.incl, r.orig.max(r.incl), linktype,
+                              PyBytes::new(py, data), 0u32).into_pyobject(py)?;
+                new.call1((frame_type, fields))
+            })
+        };
+        if let Some(lane) = lane.as_mut() {
+            match crate::pylane::step(py, lane, Some(linktype), data, number + 1,
+                                      i128::from(ts_ns), &mut handed, first && keep_first,
+                                      |fast| built(number + 1, fast))? {
+                crate::pylane::Step::Stop => {
+                    lane.set_paused(true);
+                    break;
+                }
+                crate::pylane::Step::Quiet => {}
+                crate::pylane::Step::Item(item) => frames.append(item)?,
+                crate::pylane::Step::Last(item) => {
+                    frames.append(item)?;
+                    number += 1;
+                    pos = r.next;
+                    last_sec = Some(r.sec);
+                    lane.set_paused(true);
+                    break;
+                }
+            }
+            number += 1;
+            pos = r.next;
+            last_sec = Some(r.sec);
+            continue;
+        }
+        number += 1;
+        pos = r.next;
+        last_sec = Some(r.sec);
+        frames.append(built(number, None)?)?;
+    }
+    if let Some(lane) = lane.as_mut() {
+        lane.settle(py)?;
     }
     Ok((frames, pos, number, last_sec))
 }
@@ -379,15 +472,26 @@ fn packet_of<'py>(py: Python<'py>, packet_type: &Bound<'py, PyAny>, number: Boun
 
 /// A walked record as its reader hands it on: with a `packet_type`, the Packet the
 /// decoder's fast path makes of it where that path reads it (the caller then skips the
-/// decoder), else its Frame, built by `frame` only when needed.
+/// decoder), else its Frame, built by `frame` only when needed. `fast`: what the fast
+/// path read of it, where the caller ran it already (None: run it here).
+#[allow(clippy::too_many_arguments)]
 fn record_item<'py>(py: Python<'py>, packet_type: Option<&Bound<'py, PyAny>>,
                     linktype: Option<u32>, number: u64, ts: &Bound<'py, PyAny>, data: &[u8],
+                    fast: Option<&crate::packets::Fast>,
                     frame: impl FnOnce() -> PyResult<Bound<'py, PyAny>>)
                     -> PyResult<Bound<'py, PyAny>> {
     if let (Some(packet_type), Some(linktype)) = (packet_type, linktype) {
-        if let Some(f) = crate::packets::fast_path(linktype, data) {
+        let read;
+        let fast = match fast {
+            Some(f) => Some(f),
+            None => {
+                read = crate::packets::fast_path(linktype, data);
+                read.as_ref()
+            }
+        };
+        if let Some(f) = fast {
             let number = number.into_pyobject(py)?.into_any();
-            return packet_of(py, packet_type, number, ts.clone(), &f, data);
+            return packet_of(py, packet_type, number, ts.clone(), f, data);
         }
     }
     frame()
@@ -459,12 +563,12 @@ impl CvipFramerKit {
 /// `Framed`/`Skipped` events.
 #[pyclass(module = "cvipsniff_accel")]
 pub struct CvipFramer {
-    inner: Framer,
+    pub(crate) inner: Framer,
     kit: Py<CvipFramerKit>,
 }
 
 impl CvipFramer {
-    fn events<'py>(&self, py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
+    pub(crate) fn events<'py>(&self, py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
         let kit = self.kit.get();
         let error = pyo3::intern!(py, "error");
         event_list(py, &kit.framed, &kit.skipped, events, |p| {
@@ -674,12 +778,12 @@ impl ImageServerFramerKit {
 /// `isframe::Framer::new`) raise ValueError: the caller keeps the reference for them.
 #[pyclass(module = "cvipsniff_accel")]
 pub struct ImageServerFramer {
-    inner: crate::isframe::Framer,
+    pub(crate) inner: crate::isframe::Framer,
     kit: Py<ImageServerFramerKit>,
 }
 
 impl ImageServerFramer {
-    fn events<'py>(&self, py: Python<'py>, events: Vec<crate::isframe::Event>)
+    pub(crate) fn events<'py>(&self, py: Python<'py>, events: Vec<crate::isframe::Event>)
                    -> PyResult<Bound<'py, PyList>> {
         let kit = self.kit.get();
         event_list(py, &kit.framed, &kit.skipped, events, |p| {

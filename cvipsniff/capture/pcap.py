@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cvipsniff.capture.source import ByteSource, NoteSink, WatchedNotes
 from cvipsniff.model import Frame
@@ -166,7 +167,7 @@ def _resync(source: ByteSource, buf: bytes, pos: int, header: PcapHeader,
 def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool, header_size: int,
                nanosecond: bool, linktype: int, max_caplen: int, number: int,
                wanted: object = None, keep_first: bool = False, packet_type: object = None,
-               ) -> tuple[Sequence[Frame], int, int, int | None]:
+               lane: object = None) -> tuple[Sequence[Frame], int, int, int | None]:
     """The pure-Python stand-in of the compiled record walk: it walks nothing (and is
     never called: see ``_WALKS``). The compiled ``walk_pcap`` walks the run of records
     whole in ``buf`` from ``pos`` on that the loop below would read without a note (no
@@ -174,7 +175,10 @@ def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool, header_
     ``wanted`` keeps (every one without it; and the first, where ``keep_first``), exactly
     as the loop builds them, or with a ``packet_type`` the Packet the decoder's fast path
     makes of a record it reads; it returns them, the offset after the run, the last
-    frame number and the seconds of the last record walked."""
+    frame number and the seconds of the last record walked. With a ``lane`` (a compiled
+    ``FastLane``, see :func:`.open_capture`), the records it takes come as what they
+    finished, or not at all; it stops after handing over a packet, before one it would
+    take (``lane.paused``)."""
     return (), pos, number, None
 
 
@@ -184,7 +188,7 @@ _WALKS = _walk is not _walk_none  # the compiled walk is there to be asked
 
 def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink,
               wanted: object | None = None, packet_type: type | None = None,
-              ) -> Iterator[Frame]:
+              lane: Any = None) -> Iterator[Frame]:
     """Frames of a classic pcap file; ``buf`` starts with the global header.
 
     ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
@@ -192,11 +196,13 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
     frame numbers are still counted, so the others keep the capture's); the first frame
     after a note always comes out, since that note goes out with it. ``packet_type``
     (the compiled path only): a record the packet decoder's fast path reads comes as
-    the Packet it would make of it instead of its Frame (see :func:`.open_capture`)."""
+    the Packet it would make of it instead of its Frame (see :func:`.open_capture`);
+    ``lane`` likewise."""
     # Hot loop: one unpack_from per record on the chunk buffer, one slice for the data,
     # and the Frame built with tuple.__new__ (skipping NamedTuple's Python-level __new__).
-    # (wanted only) whether a note went out since the last frame
-    watch = WatchedNotes(note) if wanted is not None else None
+    # (wanted or lane only) whether a note went out since the last frame: the next record
+    # must come out (not be skipped, not be taken quietly), since the note goes out with it
+    watch = WatchedNotes(note) if wanted is not None or lane is not None else None
     if watch is not None:
         note = watch
     walks = _WALKS and (wanted is not None or packet_type is not None)
@@ -218,13 +224,16 @@ def iter_pcap(source: ByteSource, buf: bytes, header: PcapHeader, note: NoteSink
         if walks:  # a split worker's or a decoding reader's: the compiled walk
             frames, pos, number, walked_sec = walk(
                 frame_type, buf, pos, big_endian, hsize, header.nanosecond, linktype,
-                max_caplen, number, wanted, watch is not None and watch.noted, packet_type)
+                max_caplen, number, wanted, watch is not None and watch.noted, packet_type,
+                lane)
             if walked_sec is not None:
                 last_sec = walked_sec
             if frames:
                 if watch is not None:
                     watch.noted = False
                 yield from frames
+            if lane is not None and lane.paused:
+                continue  # it stopped to let a packet handed over be seen first: walk on
         if end - pos < hsize:
             buf = fill(buf, pos, hsize)
             pos, end = 0, len(buf)

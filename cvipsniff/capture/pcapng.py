@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from cvipsniff.capture.source import ByteSource, NoteSink, WatchedNotes
 from cvipsniff.model import Frame
@@ -166,7 +167,8 @@ _NONE: tuple[Frame, ...] = ()
 def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool,
                interfaces: list[Interface], number: int, last_ts: int, min_ts: int,
                end_ts: int, wanted: object = None, keep_first: bool = False,
-               packet_type: object = None) -> tuple[Sequence[Frame], int, int, int]:
+               packet_type: object = None, lane: object = None,
+               ) -> tuple[Sequence[Frame], int, int, int]:
     """The pure-Python stand-in of the compiled EPB walk: it walks nothing, so every block
     takes the reference loop below. The compiled ``walk_epbs`` returns the Frames of the run
     of well-formed Enhanced Packet Blocks from ``pos`` on (exactly as the loop's fast path
@@ -175,7 +177,9 @@ def _walk_none(frame_type: type, buf: bytes, pos: int, big_endian: bool,
     :func:`iter_pcapng`), only the Frames it keeps are built (and the first, where
     ``keep_first``); every block walked is counted in the frame numbers. With a
     ``packet_type``, a block the packet decoder's fast path reads comes as the Packet it
-    would make of it instead of its Frame."""
+    would make of it instead of its Frame. With a ``lane`` (a compiled ``FastLane``, see
+    :func:`.open_capture`), the blocks it takes come as what they finished, or not at
+    all; it stops after handing over a packet, before one it would take (``lane.paused``)."""
     return _NONE, pos, number, last_ts
 
 
@@ -184,7 +188,7 @@ _walk = accelerated("walk_epbs", _walk_none)
 
 def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
                 wanted: object | None = None, packet_type: type | None = None,
-                ) -> Iterator[Frame]:
+                lane: Any = None) -> Iterator[Frame]:
     """Frames of a pcapng file; ``buf`` starts with its first Section Header Block.
 
     ``wanted``: a compiled ``FlowShare`` (a worker of a split, cvipsniff/split.py): the
@@ -192,9 +196,10 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
     (their frame numbers are still counted); the first frame after a note always comes
     out, since that note goes out with it. ``packet_type`` (the compiled path only): a
     block the packet decoder's fast path reads comes as the Packet it would make of it
-    instead of its Frame (see :func:`.open_capture`)."""
-    # (wanted only) whether a note went out since the walk last returned frames
-    watch = WatchedNotes(note) if wanted is not None else None
+    instead of its Frame (see :func:`.open_capture`); ``lane`` likewise."""
+    # (wanted or lane only) whether a note went out since the walk last returned frames: the
+    # next block must come out (not skipped, not taken quietly), since the note goes with it
+    watch = WatchedNotes(note) if wanted is not None or lane is not None else None
     if watch is not None:
         note = watch
 
@@ -249,13 +254,16 @@ def iter_pcapng(source: ByteSource, buf: bytes, note: NoteSink,
     while True:
         frames, pos, number, last_ts = walk(frame_type, buf, pos, order == ">", interfaces,
                                             number, last_ts, MIN_TS_NS, END_TS_NS, wanted,
-                                            watch is not None and watch.noted, packet_type)
+                                            watch is not None and watch.noted, packet_type,
+                                            lane)
         if frames:
             # (A frame from the loop below may have taken a note out already: keeping one
             # more first frame than needed only costs its building.)
             if watch is not None:
                 watch.noted = False
             yield from frames
+        if lane is not None and lane.paused:
+            continue  # it stopped to let a packet handed over be seen first: walk on
         # Fast path: a well-formed EPB entirely in the buffer, checked with one unpack
         # of its fixed part and one of its trailing length. Anything else, slow path.
         if end - pos >= EPB_FIXED:

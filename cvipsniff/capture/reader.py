@@ -102,7 +102,7 @@ def _not_a_capture(path: str, head: bytes, compression: str | None) -> CaptureEr
 
 def open_capture(path: str, on_note: NoteCallback | None = None,
                  wanted: object | None = None, packet_type: type | None = None,
-                 ) -> CaptureReader:
+                 lane: object | None = None) -> CaptureReader:
     """Open a capture file (``-`` for stdin) for streaming.
 
     ``wanted``: a worker of a split's compiled ``FlowShare``: the frames of other
@@ -116,6 +116,11 @@ def open_capture(path: str, on_note: NoteCallback | None = None,
     two Python steps and a copy of every frame's bytes on the hot path of an analysis
     (``cvipsniff.pipeline.iter_capture`` feeds Packets straight to the flow table). On
     the pure-Python path every record comes as a Frame, as without it.
+
+    ``lane`` (with ``packet_type``; a compiled ``FastLane``, which only the compiled path
+    has): the in-order segments of connections the flow table lent it are taken in the
+    record walk: such a record comes as the ``(state, direction state, direction,
+    events)`` its framer finished, or not at all (see ``accel/src/pylane.rs``).
 
     Raises :class:`CaptureError` if the file is missing, a directory, unreadable, empty
     or not a capture; never anything else.
@@ -137,14 +142,14 @@ def open_capture(path: str, on_note: NoteCallback | None = None,
         frames: Iterator[Frame]
         if pcapng_magic(head):
             frames, file_format = iter_pcapng(source, head, note, wanted,
-                                               packet_type), "pcapng"
+                                               packet_type, lane), "pcapng"
         elif pcap_magic(head):
             try:
                 header = parse_pcap_header(head)
             except ValueError as exc:
                 raise CaptureError(path, str(exc)) from None
             frames, file_format = iter_pcap(source, head, header, note, wanted,
-                                             packet_type), "pcap"
+                                             packet_type, lane), "pcap"
         elif source.read_error is not None and len(head) < 4:
             raise CaptureError(path, source.read_error)
         else:

@@ -70,8 +70,9 @@ Handshake records (``handshake_records``, on by default when ``remember_flows`` 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
+from typing import Any
 
 from cvipsniff.flows.addresses import endpoint, format_ip
 from cvipsniff.flows.tcp import Budget, HalfStream, TcpConnection
@@ -167,10 +168,14 @@ class FlowTable:
         remember_flows: bool = True,
         handshake_records: bool | None = None,
         closed_linger_ns: int = DEFAULT_CLOSED_LINGER_NS,
+        lane: Any = None,
     ) -> None:
         """``handshake_records``: keep quiet TCP flows as plain tuples until they carry
         something (module docstring); None: on when ``remember_flows`` is False (a
-        remembered flow must be one :class:`Flow` from its first packet on)."""
+        remembered flow must be one :class:`Flow` from its first packet on).
+
+        ``lane``: a compiled ``FastLane`` (``accel/src/pylane.rs``) the reader's record
+        walk shares: see :meth:`lend`."""
         self.server_ports = frozenset(server_ports)
         self._budget = Budget(max_flow_buffer, max_total_buffer, hole_timeout_ns,
                               ack_hold_ns, ack_hold_bytes)
@@ -192,6 +197,7 @@ class FlowTable:
         # Closed connections by (last packet time, id), oldest first (see _retire).
         self._linger = closed_linger_ns
         self._closing: deque[tuple[int, int]] = deque()
+        self._lane = lane
 
     # ---- public API ------------------------------------------------------------------
 
@@ -200,6 +206,8 @@ class FlowTable:
         if packet.transport == 6:
             key = (packet.src, packet.sport, packet.dst, packet.dport)
             half = self._tcp.get(key)
+            if half is not None and half.lent:
+                self._reclaim(half.conn)
             if (
                 half is not None
                 and packet.seq == half.fast_seq
@@ -307,6 +315,48 @@ class FlowTable:
     def buffered(self) -> int:
         """Out-of-order buffer cost across all flows (bytes plus per-piece overhead)."""
         return self._budget.total
+
+    # ---- the compiled fast lane ------------------------------------------------------
+
+    def lend(self, key: tuple, target: Callable[[int], tuple[Any, tuple]]) -> None:
+        """Lend the connection of the packet with table key ``key`` to the fast lane,
+        if the lane can take anything of it (``target(flow id)``: the pipeline's flow
+        state and per-direction states, which the lane hands back with what its framers
+        finish).
+
+        Called only between packets, when this table's state is current. From then on
+        the reader's record walk takes the connection's in-order segments itself, as
+        :meth:`feed`'s fast path would, and writes back what that path changes before
+        handing over anything else; this table takes the connection back (:meth:`_reclaim`)
+        before it touches it again."""
+        half = self._tcp.get(key)
+        if half is None or half.lent:
+            return
+        conn = half.conn
+        if conn.closed is not None or (half.fast_seq < 0 and half.peer.fast_seq < 0):
+            return
+        state, directions = target(conn.flow.id)
+        if self._lane.lend(conn.flow.id, conn.flow, conn.keys, conn.halves, state,
+                           directions):
+            for h in conn.halves:
+                h.lent = True
+
+    def _reclaim(self, conn: TcpConnection) -> None:
+        """Take a lent connection back from the fast lane (its state written back)."""
+        self._lane.release(conn.flow.id)
+        for h in conn.halves:
+            h.lent = False
+
+    def detach_lane(self) -> None:
+        """The reader is done: take every lent connection back."""
+        if self._lane is None:
+            return
+        for flow_id in self._lane.release_all():
+            conn = self._live.get(flow_id)
+            if type(conn) is TcpConnection:
+                for h in conn.halves:
+                    h.lent = False
+        self._lane = None
 
     # ---- TCP -------------------------------------------------------------------------
 
@@ -527,6 +577,8 @@ class FlowTable:
             return
         self._live.pop(conv.flow.id, None)
         if isinstance(conv, TcpConnection):
+            if conv.halves and conv.halves[0].lent:
+                self._reclaim(conv)
             for key in conv.keys:
                 half = self._tcp.get(key)
                 if half is not None and half.conn is conv:

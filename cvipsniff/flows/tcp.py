@@ -158,6 +158,7 @@ class HalfStream:
         "held_since",
         "isn",
         "last_frame",
+        "lent",
         "next_offset",
         "next_seq",
         "outbox",
@@ -191,6 +192,9 @@ class HalfStream:
         self.fin_ts_ns = 0
         self.finished = False  # every byte up to the FIN delivered or given up
         self.last_frame = 0  # frame of the last delivered bytes (``frame_before``)
+        # The connection is lent to the compiled fast lane (see FlowTable.lend): the table
+        # takes it back before it touches it.
+        self.lent = False
         self.probe: tuple[int, bytes, int, int] | None = None  # zero-window probe byte
         self.held_since: int | None = None  # capture time the ACK hold of a hole began
         # Events held back while the peer holds a hole, and the recent gaps (start, end,
