@@ -134,8 +134,14 @@ class OffsetIndex:
 _new_index = accelerated("OffsetIndex", OffsetIndex)
 # The compiled fast lane (accel/src/pylane.rs), where there is one.
 _FastLane = accelerated("FastLane", None)  # type: ignore[arg-type]
-# Whether iter_capture uses the fast lane where it can (tests compare it on and off).
+# Whether the readers use the fast lane where it can (tests compare it on and off).
 FAST_LANE = True
+
+
+def new_lane() -> Any:
+    """A fast lane for one capture read, None where there is none (the pure-Python path)
+    or it is turned off."""
+    return _FastLane() if FAST_LANE and _FastLane is not None else None
 
 
 class _Direction:
@@ -174,7 +180,7 @@ class Pipeline:
         """``packet_filter``: follow only the packets it accepts (a worker's share of the
         flows when one capture is split over processes, :mod:`cvipsniff.split`).
         ``lane``: the compiled ``FastLane`` the reader's record walk shares (see
-        :func:`iter_capture`); never with a ``packet_filter``."""
+        :func:`iter_capture`)."""
         self.config = config or PipelineConfig()
         self._accept = packet_filter
         self.protocols = registry()
@@ -189,7 +195,7 @@ class Pipeline:
             table_kwargs["max_flow_buffer"] = self.config.max_flow_buffer
         if self.config.max_total_buffer is not None:
             table_kwargs["max_total_buffer"] = self.config.max_total_buffer
-        self._lane = lane if packet_filter is None else None
+        self._lane = lane
         self.flow_table = FlowTable(server_ports=frozenset(server_ports), lane=self._lane,
                                     **table_kwargs)
         self._port_map = self._build_port_map()
@@ -278,10 +284,10 @@ class Pipeline:
         return (None, _NO_DIRECTIONS) if state is None else (state, state.directions)
 
     def lane_framed(self, state: _FlowState, d: _Direction, direction: int,
-                    events: list) -> list[PipelineOutput]:
-        """What the fast lane's framer finished for ``d`` (an item the record walk hands
-        on, see :func:`iter_capture`): the messages, as :meth:`feed` would have made them
-        of the packet that finished them."""
+                    events: list, frame: int) -> list[PipelineOutput]:
+        """What the fast lane's framer finished for ``d`` when frame ``frame`` came (an
+        item the record walk hands on, see :func:`iter_capture`): the messages, as
+        :meth:`feed` would have made them of that frame."""
         out: list[PipelineOutput] = []
         self._framed(state, d, direction, events, out)
         return out
@@ -590,8 +596,8 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
     """
     notes: list[TransportNote] = []
     # The compiled fast lane takes calm connections' in-order segments in the record walk
-    # (accel/src/pylane.rs); what it finishes comes as (state, d, direction, events).
-    lane = _FastLane() if FAST_LANE and _FastLane is not None else None
+    # (accel/src/pylane.rs); what it finishes comes as (state, d, direction, events, frame).
+    lane = new_lane()
     pipeline = Pipeline(config, lane=lane)
     feed, feed_packet, lane_framed = pipeline.feed, pipeline.feed_packet, pipeline.lane_framed
     # Frames the decoder's fast path reads come decoded (compiled path only).

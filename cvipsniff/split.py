@@ -59,7 +59,7 @@ from cvipsniff.analysis.engine import ANALYSIS_ATTRS, Analysis
 from cvipsniff.capture import open_capture
 from cvipsniff.flows.table import DEFAULT_MAX_FLOWS, DEFAULT_MAX_TOTAL_BUFFER, FlowTable
 from cvipsniff.model import Flow, FlowClosed, FlowOpened, Frame, Message, Packet, TransportNote
-from cvipsniff.pipeline import Pipeline, PipelineConfig, PipelineOutput
+from cvipsniff.pipeline import Pipeline, PipelineConfig, PipelineOutput, new_lane
 from dissectors.accel import accelerated
 from dissectors.base import Record
 
@@ -416,7 +416,11 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     reader_notes: list[TransportNote] = []
     if plan is None:
         plan = Plan(shard_bounds(workers, first_weight))
-    pipeline = Pipeline(config, packet_filter=_Share(index, workers, first_weight, plan))
+    # The fast lane takes the in-order segments of this worker's calm connections in the
+    # record walk, as in one process (cvipsniff.pipeline.iter_capture).
+    lane = new_lane()
+    pipeline = Pipeline(config, packet_filter=_Share(index, workers, first_weight, plan),
+                        lane=lane)
     watched = _WatchedTable(pipeline.flow_table, opened)
     pipeline.flow_table = watched  # type: ignore[assignment]
     batch: list[tuple[tuple, Any]] = []
@@ -456,7 +460,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     owners: dict[int, int] = {}
     owner = plan.owner
     digest_of = _flow_digest
-    feed = pipeline.feed
+    feed, feed_packet, lane_framed = pipeline.feed, pipeline.feed_packet, pipeline.lane_framed
     shown = -1  # the last block of frames (i >> _PROGRESS_SHIFT) progress was reported for
     # Another worker's TCP frame, as the decoder's fast path reads it: what the pipeline
     # would do with it is nothing (the fast path keeps no state and notes nothing; the
@@ -464,23 +468,34 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     # even build it (``wanted``); a frame that comes anyway is hashed here. (Never where
     # the reader noted something: that goes out at this frame.) A frame's place among
     # all workers' outputs is its number in the capture.
+    # With the lane, the reader hands on decoded packets (a packet of another worker's
+    # flow that comes anyway, after a note, is turned away by the pipeline's filter, as
+    # its Frame would be) and what the lane's framers finished, with the frame that
+    # finished it; the rest as Frames.
     wanted = _flow_share(index, list(plan.bounds), plan.named)
-    with open_capture(path, on_note=reader_notes.append, wanted=wanted) as reader:
-        for frame in reader:
-            i = frame[0] - 1
+    with open_capture(path, on_note=reader_notes.append, wanted=wanted,
+                      packet_type=Packet if lane is not None else None, lane=lane) as reader:
+        for item in reader:
+            kind = type(item)
+            i = (item.frame if kind is Packet else item[4] if kind is tuple else item[0]) - 1
             if progress and i >> _PROGRESS_SHIFT != shown:
                 shown = i >> _PROGRESS_SHIFT
                 batch.append(((i, 3, 0, index), ReadProgress(reader.bytes_read, reader.size)))
-            digest = digest_of(frame)
-            if digest >= 0 and not reader_notes:
-                mine = owners.get(digest)
-                if mine is None:
-                    if len(owners) >= 1 << 16:  # bounded: millions of tiny flows
-                        owners.clear()
-                    mine = owners[digest] = owner(digest)
-                if mine != index:
-                    continue
-            out = feed(frame)
+            if kind is Packet:
+                out = feed_packet(item)
+            elif kind is tuple:
+                out = lane_framed(*item)
+            else:
+                digest = digest_of(item)
+                if digest >= 0 and not reader_notes:
+                    mine = owners.get(digest)
+                    if mine is None:
+                        if len(owners) >= 1 << 16:  # bounded: millions of tiny flows
+                            owners.clear()
+                        mine = owners[digest] = owner(digest)
+                    if mine != index:
+                        continue
+                out = feed(item)
             if out or opened or reader_notes:
                 emit(i, out, reader_notes)
             if len(batch) >= limit:
@@ -489,6 +504,8 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 limit = min(BATCH, 2 * limit)
         if progress:
             batch.append(((END, -1, 0, index), ReadProgress(reader.bytes_read, reader.size)))
+    if lane is not None:
+        pipeline.detach_lane(lane.consumed)
     seq = 0
     if first:  # notes of the reader's last records: before the end of the capture
         for note in reader_notes:

@@ -7,8 +7,8 @@
 //! (`cvipsniff.flows.table.FlowTable.feed`), the pipeline's note of which frame carried
 //! which stream bytes (`OffsetIndex`) and the direction's framer. The lane does exactly
 //! those steps here, on connections the table *lends* it, and hands Python only what
-//! the framer finished (as `(state, direction state, direction, events)`, which the
-//! pipeline turns into messages as it would have) and every packet it does not take.
+//! the framer finished (as `(state, direction state, direction, events, frame)`, which
+//! the pipeline turns into messages as it would have) and every packet it does not take.
 //!
 //! Who owns what, so the two paths cannot differ:
 //! * The table lends a connection (both directions) only while Python's state of it is
@@ -200,7 +200,8 @@ pub(crate) enum Taken<'py> {
     No,
     /// Taken, and the framer finished nothing.
     Quiet,
-    /// Taken: the item to hand the pipeline (`(state, direction state, direction, events)`).
+    /// Taken: the item to hand the pipeline (`(state, direction state, direction, events,
+    /// frame)`).
     Framed(Bound<'py, PyTuple>),
     /// The same, with a skipped-bytes event among the events: its note carries the flow
     /// itself, whose state Python must see as of this packet (the walk returns after it).
@@ -314,7 +315,7 @@ impl FastLane {
         let (state, d, direction) = h.target.as_ref().expect("a framer has its target");
         let item = PyTuple::new(py, [state.bind(py).clone(), d.bind(py).clone(),
                                      direction.into_pyobject(py)?.into_any(),
-                                     events.into_any()])?;
+                                     events.into_any(), number.into_pyobject(py)?.into_any()])?;
         Ok(if note { Taken::FramedNote(item) } else { Taken::Framed(item) })
     }
 
