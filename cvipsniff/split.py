@@ -196,19 +196,24 @@ _flow_share = accelerated("FlowShare", _no_share)
 # with payload, PUSH_COST more per pushed one (PSH: a sender's write, about a message),
 # plus its payload bytes. Fitted to CPU seconds of workers following chosen parts of the
 # hash space on both bench mixes: about 45 us per message and 4 ns per byte
-# (the per-packet costs could not be told apart from them; they are small).
+# (the per-packet costs could not be told apart from them; they are small). Since the
+# fast lane (accel/src/pylane.rs) takes a calm connection's segments in the record walk,
+# a payload byte costs far less beside a message: the per-packet and per-message costs
+# are three times the first fit (a byte keeps its one unit), and the parent's merge
+# went from a fifth of a message's cost to about two fifths (both chosen by the wall
+# time of `report --jobs 2` on both bench mixes over a grid of the two; see issue 17).
 def _no_weights(path: str, packet_cost: int, segment_cost: int, push_cost: int,
                 max_tracked: int, heavy: int) -> None:
     return None
 
 
 _flow_weights = accelerated("flow_weights", _no_weights)
-PACKET_COST = 250
-SEGMENT_COST = 250
-PUSH_COST = 10500
+PACKET_COST = 750
+SEGMENT_COST = 750
+PUSH_COST = 31500
 # What worker 0 (the parent) does per message besides its own flows: merging every
 # worker's outputs and the one Analysis, in the same unit (fitted as the costs above).
-MERGE_COST = 2100
+MERGE_COST = 12000
 _MAX_TRACKED = 1 << 17  # flows counted one by one in the pass (~10 MB); the rest in buckets
 _MAX_NAMED = 256  # heavy flows placed by name
 _BUCKET_BITS = 16  # the pass's buckets of the hash space (accel/src/flowweights.rs)

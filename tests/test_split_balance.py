@@ -214,7 +214,9 @@ def test_without_the_pass_the_plan_is_the_hash_split(monkeypatch) -> None:
 
 @needs_compiled
 def test_the_weighed_plan_names_the_heavy_flows(few_heavy) -> None:
-    plan = plan_split(few_heavy, 2)
+    # The TUI's plan (no parent merging): in `report`'s, the parent's merging of all 660
+    # messages outweighs each image flow of this small capture, so none is named there.
+    plan = plan_split(few_heavy, 2, local=False)
     assert 1 <= len(plan.named) <= 256
     assert set(plan.named.values()) == {0, 1}
 
@@ -254,6 +256,9 @@ def test_a_capture_of_few_heavy_flows_reports_the_same_over_any_workers(
             monkeypatch.setattr(split, "_flow_weights", split._no_weights)
             monkeypatch.setattr(split, "_flow_digest", split._no_digest)
         plan = plan_split(few_heavy, workers)
+        assert _split_with(monkeypatch, few_heavy, workers, plan) == one
+        # The TUI's weighing names this capture's image flows (see above): placed by name.
+        plan = plan_split(few_heavy, workers, local=False)
         if not pure and COMPILED:
             assert plan.named
         assert _split_with(monkeypatch, few_heavy, workers, plan) == one
