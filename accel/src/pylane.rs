@@ -15,11 +15,14 @@
 //!   current, and takes it back (`release`) before it touches that connection again: at
 //!   any of its packets, and when it forgets it (eviction, reuse). The lane's mirror of
 //!   the fields the fast path changes is then written back first.
-//! * A walk writes every changed field back (`settle`) before it returns, and after it
-//!   hands Python a packet it takes nothing more (it stops before the next packet it
-//!   would take): Python sees the state as of each packet it is handed, never a later one.
-//!   The messages the lane's framers finish hold no flow state; a skipped-bytes note
-//!   holds its flow, so the walk returns right after the packet that made one.
+//! * A walk writes every changed field back (`settle`) before it returns, and once it
+//!   has handed Python a packet it takes nothing more: it returns right after a TCP
+//!   packet or an undecoded frame (Python may lend that connection once it has seen
+//!   it), and after anything else stops before the next packet it would take. Python
+//!   sees the state as of each packet it is handed, never a later one. The messages the
+//!   lane's framers finish hold no flow state; a skipped-bytes note holds its flow, so
+//!   the walk returns right after the packet that made one. The record after a reader's
+//!   note is always handed on (the note goes out with its outputs).
 //! * A packet the lane takes meets exactly the reference fast path's conditions (same
 //!   sequence number, only ACK among SYN/FIN/RST/ACK, an open window, nothing cut, time
 //!   not going backwards) and changes exactly its fields.
