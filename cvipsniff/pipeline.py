@@ -283,6 +283,16 @@ class Pipeline:
         state = self._flows.get(flow_id)
         return (None, _NO_DIRECTIONS) if state is None else (state, state.directions)
 
+    def feed_item(self, item: Frame | Packet | tuple) -> list[PipelineOutput]:
+        """Process one item of a reader opened with ``packet_type=Packet`` and a fast
+        lane: a Packet, what the lane's framer finished (a tuple), or a Frame."""
+        kind = type(item)
+        if kind is Packet:
+            return self.feed_packet(item)  # type: ignore[arg-type]
+        if kind is tuple:
+            return self.lane_framed(*item)
+        return self.feed(item)  # type: ignore[arg-type]
+
     def lane_framed(self, state: _FlowState, d: _Direction, direction: int,
                     events: list, frame: int) -> list[PipelineOutput]:
         """What the fast lane's framer finished for ``d`` when frame ``frame`` came (an
@@ -599,19 +609,13 @@ def iter_capture(path: str, config: PipelineConfig | None = None,
     # (accel/src/pylane.rs); what it finishes comes as (state, d, direction, events, frame).
     lane = new_lane()
     pipeline = Pipeline(config, lane=lane)
-    feed, feed_packet, lane_framed = pipeline.feed, pipeline.feed_packet, pipeline.lane_framed
+    feed_item = pipeline.feed_item
     # Frames the decoder's fast path reads come decoded (compiled path only).
     with open_capture(path, on_note=notes.append, packet_type=Packet, lane=lane) as reader:
         for i, item in enumerate(reader):
             if not i and on_start is not None:
                 on_start(item.ts_ns)
-            kind = type(item)
-            if kind is Packet:
-                out = feed_packet(item)
-            elif kind is tuple:
-                out = lane_framed(*item)
-            else:
-                out = feed(item)
+            out = feed_item(item)
             if out:
                 yield from out
             if notes:

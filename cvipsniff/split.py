@@ -465,7 +465,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     owners: dict[int, int] = {}
     owner = plan.owner
     digest_of = _flow_digest
-    feed, feed_packet, lane_framed = pipeline.feed, pipeline.feed_packet, pipeline.lane_framed
+    feed, feed_item = pipeline.feed, pipeline.feed_item
     shown = -1  # the last block of frames (i >> _PROGRESS_SHIFT) progress was reported for
     # Another worker's TCP frame, as the decoder's fast path reads it: what the pipeline
     # would do with it is nothing (the fast path keeps no state and notes nothing; the
@@ -486,10 +486,8 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
             if progress and i >> _PROGRESS_SHIFT != shown:
                 shown = i >> _PROGRESS_SHIFT
                 batch.append(((i, 3, 0, index), ReadProgress(reader.bytes_read, reader.size)))
-            if kind is Packet:
-                out = feed_packet(item)
-            elif kind is tuple:
-                out = lane_framed(*item)
+            if kind is Packet or kind is tuple:
+                out = feed_item(item)
             else:
                 digest = digest_of(item)
                 if digest >= 0 and not reader_notes:

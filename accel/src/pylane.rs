@@ -166,6 +166,38 @@ enum LaneFramer {
     ImageServer(Py<ImageServerFramer>),
 }
 
+impl LaneFramer {
+    /// Feed `payload`: the events it finished as the Python objects the framer's own
+    /// `feed` returns, and whether a skipped-bytes event is among them; None if none.
+    fn feed<'py>(&self, py: Python<'py>, payload: &[u8])
+                 -> PyResult<Option<(Bound<'py, PyList>, bool)>> {
+        fn finished<'py, P>(out: Vec<crate::framing::Event<P>>,
+                            events: impl FnOnce(Vec<crate::framing::Event<P>>)
+                                                -> PyResult<Bound<'py, PyList>>)
+                            -> PyResult<Option<(Bound<'py, PyList>, bool)>> {
+            if out.is_empty() {
+                return Ok(None);
+            }
+            let skips = out.iter().any(|e| matches!(e, crate::framing::Event::Skipped { .. }));
+            Ok(Some((events(out)?, skips)))
+        }
+        match self {
+            LaneFramer::Cvip(framer) => {
+                let mut framer = framer.bind(py).borrow_mut();
+                let mut out = Vec::new();
+                framer.inner.feed(payload, &mut out);
+                finished(out, |out| framer.events(py, out))
+            }
+            LaneFramer::ImageServer(framer) => {
+                let mut framer = framer.bind(py).borrow_mut();
+                let mut out = Vec::new();
+                framer.inner.feed(payload, &mut out);
+                finished(out, |out| framer.events(py, out))
+            }
+        }
+    }
+}
+
 /// A lent direction: the reference objects it stands for and its mirror of the fields
 /// the fast path changes.
 struct Half {
@@ -290,31 +322,8 @@ impl FastLane {
         if let Some(index) = &h.index {
             index.bind(py).borrow_mut().note(offset, number as i64, ts_ns);
         }
-        fn skips<P>(out: &[crate::framing::Event<P>]) -> bool {
-            out.iter().any(|e| matches!(e, crate::framing::Event::Skipped { .. }))
-        }
-        let (events, note) = match h.framer.as_ref().expect("checked above") {
-            LaneFramer::Cvip(framer) => {
-                let mut framer = framer.bind(py).borrow_mut();
-                let mut out = Vec::new();
-                framer.inner.feed(payload, &mut out);
-                if out.is_empty() {
-                    return Ok(Taken::Quiet);
-                }
-                let note = skips(&out);
-                (framer.events(py, out)?, note)
-            }
-            LaneFramer::ImageServer(framer) => {
-                let mut framer = framer.bind(py).borrow_mut();
-                let mut out = Vec::new();
-                framer.inner.feed(payload, &mut out);
-                if out.is_empty() {
-                    return Ok(Taken::Quiet);
-                }
-                let note = skips(&out);
-                (framer.events(py, out)?, note)
-            }
-        };
+        let Some((events, note)) = h.framer.as_ref().expect("checked above").feed(py, payload)?
+        else { return Ok(Taken::Quiet) };
         let (state, d, direction) = h.target.as_ref().expect("a framer has its target");
         let item = PyTuple::new(py, [state.bind(py).clone(), d.bind(py).clone(),
                                      direction.into_pyobject(py)?.into_any(),
