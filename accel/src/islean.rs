@@ -41,7 +41,12 @@ pub enum Form {
     Free,
     PrivacyMask,
     ContentType,
-    /// Any form not ported (secret, connectparam, a new one): its message is declined.
+    /// A password: never judged, its value masked by the reference (and never shown here).
+    Secret,
+    /// `key=value&amp;...` with a token inside: judged by the message's `connectparam`
+    /// check, not by the element walk.
+    ConnectParam,
+    /// Any form not ported (a new one): its message is declined.
     Other,
 }
 
@@ -60,6 +65,8 @@ impl Form {
             "free" => Form::Free,
             "privacymask" => Form::PrivacyMask,
             "content-type" => Form::ContentType,
+            "secret" => Form::Secret,
+            "connectparam" => Form::ConnectParam,
             _ => Form::Other,
         }
     }
@@ -220,10 +227,7 @@ pub fn dissect(data: &[u8], t: &Tables) -> Option<Lean> {
         return image(data, start, t);
     }
     if body.first() == Some(&b'<') {
-        if may_hold_secrets(data) {
-            return None; // the reference scrubs the record: not ported
-        }
-        return xml(body, t);
+        return xml(body, t, may_hold_secrets(data));
     }
     None
 }
@@ -289,6 +293,50 @@ fn as_str(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
+/// XML's five predefined entities: what each stands for.
+const ENTITIES: [(&str, char); 5] =
+    [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>'), ("&quot;", '"'), ("&apos;", '\'')];
+
+/// Whether every `&` of `text` starts one of the five predefined entities (character
+/// references are outside the subset: `xmlplain` leaves them to the scanner).
+fn entities_predefined(text: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'&', &text[from..]).map(|i| from + i) {
+        let rest = &text[i..];
+        let Some((entity, _)) = ENTITIES.iter().find(|(e, _)| rest.starts_with(e.as_bytes()))
+        else {
+            return false;
+        };
+        from = i + entity.len();
+    }
+    true
+}
+
+/// `xmltree.unescape` (and lxml) on text whose entities are all predefined ones.
+fn unescape(text: &str) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        match ENTITIES.iter().find(|(e, _)| tail.starts_with(e)) {
+            Some((entity, ch)) => {
+                out.push(*ch);
+                rest = &tail[entity.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 impl<'a> Doc<'a> {
     fn node(&self, index: u32) -> Option<&Node<'a>> {
         self.nodes.get(index as usize)
@@ -326,14 +374,14 @@ impl<'a> Doc<'a> {
         out
     }
 
-    /// Its text as `_Builder` makes it: the pieces joined, stripped.
+    /// Its text as `_Builder` makes it: the pieces joined (entities expanded), stripped.
     fn text(&self, index: u32) -> Cow<'a, str> {
         let pieces = self.pieces(index);
-        if pieces.len() == 1 {
+        if pieces.len() == 1 && !pieces[0].contains(&b'&') {
             return Cow::Borrowed(trim(as_str(pieces[0]).unwrap_or("")));
         }
         let joined: String = pieces.iter().filter_map(|p| as_str(p)).collect();
-        Cow::Owned(trim(&joined).to_owned())
+        Cow::Owned(trim(&unescape(&joined)).to_owned())
     }
 
     /// Whether its stripped text is empty.
@@ -366,7 +414,7 @@ fn plain_bytes(body: &[u8], t: &Tables) -> bool {
         end -= 1;
     }
     let core = &body[..end];
-    core.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'&' || b == b'\t' || b == b'\n')
+    core.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
         && memchr::memmem::find(core, b"xmlns").is_none()
 }
 
@@ -387,7 +435,8 @@ fn parse<'a>(body: &'a [u8], t: &Tables) -> Option<Doc<'a>> {
         if p.peek()? != b'<' {
             // Text inside an element (never before the root: skipped above).
             let stop = memchr::memchr(b'<', &body[p.pos..]).map(|i| p.pos + i)?;
-            if stack.is_empty() || body[p.pos..stop].contains(&b'>') {
+            let text = &body[p.pos..stop];
+            if stack.is_empty() || text.contains(&b'>') || !entities_predefined(text) {
                 return None;
             }
             p.pos = stop;
@@ -519,8 +568,8 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     let len = memchr::memchr(quote, &self.body[self.pos..])?;
                     let raw = &self.body[self.pos..self.pos + len];
-                    if raw.iter().any(|&b| matches!(b, b'<' | b'\t' | b'\n')) {
-                        return None; // `&` is refused for the whole document
+                    if raw.iter().any(|&b| matches!(b, b'<' | b'&' | b'\t' | b'\n')) {
+                        return None;
                     }
                     self.pos += len + 1;
                     let value = as_str(raw)?;
@@ -570,6 +619,8 @@ fn raw_break_in_value(body: &[u8]) -> bool {
 struct Walker<'d, 'a> {
     doc: &'d Doc<'a>,
     t: &'d Tables,
+    /// How many elements were judged as `Form::Secret` (their values the reference masks).
+    secrets: std::cell::Cell<usize>,
 }
 
 /// `_by_name(specs)[name]`: the last spec of that name (a dict built in order).
@@ -628,7 +679,11 @@ impl Walker<'_, '_> {
                 self.no_text(node)?;
                 self.children(node, &[], false)?;
             }
-            Form::Free => {}
+            Form::Free | Form::ConnectParam => {} // the latter: by the `connectparam` check
+            Form::Secret => {
+                self.children(node, &[], false)?;
+                self.secrets.set(self.secrets.get() + 1);
+            }
             Form::YesNo | Form::Number | Form::Time | Form::Float | Form::Text | Form::Enum => {
                 self.children(node, &[], false)?;
                 let text = self.doc.text(node);
@@ -749,19 +804,52 @@ fn is_float(text: &str) -> bool {
 
 // ---- XML: the records ---------------------------------------------------------------------
 
-fn xml(body: &[u8], t: &Tables) -> Option<Lean> {
+/// The lean record of an XML message. `secretive`: its bytes may hold a secret, so the
+/// reference builds the full tree, scrubs the record (`secrets.Scrubber`) and drops the
+/// tree; answered only where that scrub can change nothing (see [`scrub_is_identity`]).
+fn xml(body: &[u8], t: &Tables, secretive: bool) -> Option<Lean> {
     let doc = parse(body, t)?;
     if doc.spaced && raw_break_in_value(body) {
         return None; // `parse_plain` gives up: the scanner's record, not ported
     }
     let root_name = doc.node(0)?.name;
     let kind = t.roots.iter().find(|(name, _)| name == root_name)?.1.as_str();
-    let w = Walker { doc: &doc, t };
-    match kind {
+    let w = Walker { doc: &doc, t, secrets: std::cell::Cell::new(0) };
+    let lean = match kind {
         "livepackage" => livepackage(&w),
         "request" | "response" => method_message(&w, kind),
         _ => None,
+    }?;
+    if secretive && !scrub_is_identity(&w, &lean) {
+        return None;
     }
+    Some(lean)
+}
+
+/// Whether `Scrubber().record` leaves the lean record of a problem-free document as it
+/// is. It masks (1) every `key=value` pair with a secret key in the summary and in every
+/// string attribute, and (2) every other appearance of a value it collected from a field
+/// named like a secret. (1) needs a secret word in the text: none may hold a fragment of
+/// one (no summary or attribute the tables allow can hold one today: this guards their
+/// changes). (2) collects nothing when every element named like a secret was judged as a
+/// `Form::Secret` (the reference shows it masked already; no children or attributes, or
+/// it had a problem) and no attribute is named like one (unknown attributes are problems;
+/// no layout has such an attribute). A `<connectparam>`'s fields are its keys, each
+/// masked by the dissector where named like a secret. The record's own attribute names
+/// name no secret.
+fn scrub_is_identity(w: &Walker<'_, '_>, lean: &Lean) -> bool {
+    let doc = w.doc;
+    let named = doc.nodes.iter().filter(|n| may_hold_secrets(n.name.as_bytes())).count();
+    if named != w.secrets.get() || doc.attrs.iter().any(|(k, _)| may_hold_secrets(k.as_bytes())) {
+        return false;
+    }
+    let clean = |text: &str| !may_hold_secrets(text.as_bytes());
+    clean(&lean.info)
+        && lean.attrs.iter().all(|(_, value)| match value {
+            Value::Str(text) => clean(text),
+            Value::Items(items) => items.iter().all(|(id, v)| clean(id) && clean(v)),
+            Value::None | Value::Bool(_) | Value::Int(_) => true,
+        })
 }
 
 fn method_message(w: &Walker<'_, '_>, kind: &str) -> Option<Lean> {
@@ -780,17 +868,13 @@ fn method_message(w: &Walker<'_, '_>, kind: &str) -> Option<Lean> {
     };
     w.no_text(0)?;
     w.children(0, elements, false)?;
-    if request {
-        if !spec.checks.is_empty() {
-            return None; // connect / connectupdate requests: their connectparam
-        }
-    } else {
-        for check in &spec.checks {
-            match check.as_str() {
-                "connected_errorreason" => connected_errorreason(doc)?,
-                "connectparam" | "connect_shape" => {} // requests only
-                _ => return None,
-            }
+    for check in &spec.checks {
+        match (check.as_str(), request) {
+            ("connected_errorreason", false) => connected_errorreason(doc)?,
+            ("connectparam", true) => connectparam_keys(w)?,
+            ("connect_shape", true) => connect_shape(doc)?,
+            ("connected_errorreason", true) | ("connectparam" | "connect_shape", false) => {}
+            _ => return None,
         }
     }
     let txn_node = doc.first(0, "requestid")?;
@@ -801,7 +885,10 @@ fn method_message(w: &Walker<'_, '_>, kind: &str) -> Option<Lean> {
     let mut info = format!("{method} {kind} id={txn}");
     if request {
         if method == "connect" || method == "connectupdate" {
-            return None; // its connectparam_id reads the raw bytes: not ported
+            let id = connectparam(w)?.and_then(|params| {
+                params.into_iter().find(|(key, _)| key.eq_ignore_ascii_case("id"))
+            });
+            attrs.push(("connectparam_id", id.map_or(Value::None, |(_, v)| Value::Str(v))));
         }
         let answer = if method == "live" && adaptive { "none" } else { &spec.answered_by };
         attrs.push(("answered_by", Value::Str(answer.to_string())));
@@ -873,6 +960,82 @@ fn request_shape<'m>(spec: &'m MethodSpec, names: &[&str], adaptive: bool) -> Op
         }
     }
     best.map(|(s, _)| s)
+}
+
+/// `connectparam.KEY_ORDER`, `REQUIRED_KEYS` and `GUID_KEYS`: the section "connect –
+/// Simple" (restated: the module's constants, not tables, and tested against them through
+/// the equivalence tests).
+const KEY_ORDER: [&str; 3] = ["id", "streamid", "connectiontoken"];
+const REQUIRED_KEYS: [&str; 2] = ["id", "connectiontoken"];
+const GUID_KEYS: [&str; 2] = ["id", "streamid"];
+
+/// The `(key, value)` pairs of the message's first top-level `<connectparam>`
+/// (`connectparam.split`: cut at each escaped `&`, entities expanded, both sides
+/// stripped); Some(None) without one. One holding elements is declined: the reference
+/// reads the raw span with their markup in it, `xmlplain` leaves such a document to the
+/// scanner, and no peer sends one. (A second one, or an attribute on it, is a finding of
+/// the walk: the message never gets here.)
+fn connectparam(w: &Walker<'_, '_>) -> Option<Option<Vec<(String, String)>>> {
+    let doc = w.doc;
+    let Some(index) = doc.first(0, "connectparam") else { return Some(None) };
+    let node = doc.node(index)?;
+    if node.first_child != NONE {
+        return None;
+    }
+    let raw = as_str(doc.body.get(node.inner.0..node.inner.1)?)?;
+    let params = raw
+        .split("&amp;")
+        .map(|piece| {
+            let piece = unescape(piece);
+            match piece.split_once('=') {
+                Some((key, value)) => (trim(key).to_string(), trim(value).to_string()),
+                None => (trim(&piece).to_string(), String::new()),
+            }
+        })
+        .collect();
+    Some(Some(params))
+}
+
+/// `connectparam.is_guid`: `\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?`.
+fn is_guid(text: &str) -> bool {
+    let b = text.as_bytes();
+    let b = b.strip_prefix(b"{").unwrap_or(b);
+    let b = b.strip_suffix(b"}").unwrap_or(b);
+    let groups = [8, 4, 4, 4, 12];
+    let mut parts = b.split(|&c| c == b'-');
+    let ok = groups.iter().all(|&n| {
+        parts.next().is_some_and(|p| p.len() == n && p.iter().all(u8::is_ascii_hexdigit))
+    });
+    ok && parts.next().is_none()
+}
+
+/// `checks.connectparam_keys` on a request, without a problem: only the document's keys,
+/// in its order, the required ones present, GUIDs where it names one, none repeated.
+fn connectparam_keys(w: &Walker<'_, '_>) -> Option<()> {
+    let Some(params) = connectparam(w)? else { return Some(()) };
+    let keys: Vec<String> =
+        params.iter().filter(|(k, _)| !k.is_empty()).map(|(k, _)| k.to_lowercase()).collect();
+    let rank = |k: &String| KEY_ORDER.iter().position(|o| o == k);
+    let ranks: Vec<usize> = keys.iter().map(rank).collect::<Option<_>>()?; // unknown key
+    if ranks.windows(2).any(|p| p[0] > p[1]) {
+        return None; // out of order
+    }
+    if REQUIRED_KEYS.iter().any(|r| !keys.iter().any(|k| k == r)) {
+        return None;
+    }
+    if params.iter().any(|(k, v)| GUID_KEYS.contains(&k.to_lowercase().as_str()) && !is_guid(v)) {
+        return None;
+    }
+    let mut distinct = keys.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    (distinct.len() == keys.len()).then_some(())
+}
+
+/// `checks.connect_shape` on a request, without a problem: a `<cameraid>` and a
+/// `<connectparam>` both (either alone is graded as a finding).
+fn connect_shape(doc: &Doc<'_>) -> Option<()> {
+    (doc.first(0, "cameraid").is_some() && doc.first(0, "connectparam").is_some()).then_some(())
 }
 
 /// `checks.connected_errorreason` on a response, without a problem.
@@ -1180,7 +1343,7 @@ fn at(name: &str, form: Form, required: bool, values: &[&str]) -> AttrSpec {
                maximum: None }
 }
 
-/// A hand-made excerpt of `tables.py` (goto, live, alarms, the connect response, the
+/// A hand-made excerpt of `tables.py` (goto, live, alarms, connect, the
 /// livepackage, the ImageResponse headers) with the default options, for the unit tests
 /// and the fuzz target only: the binding always reads the real tables from Python.
 #[doc(hidden)]
@@ -1261,7 +1424,10 @@ pub fn excerpt_tables() -> Tables {
                                ..el("dblimit", Form::Empty, false) },
                     ElemSpec { children: vec![alarm], ..el("alarms", Form::Container, false) }]),
                 &[]),
-            method("connect", vec![shape("", with(vec![el("password", Form::Other, true)]))],
+            method("connect", vec![shape("", with(vec![
+                el("username", Form::Text, true), el("password", Form::Secret, true),
+                el("cameraid", Form::Text, false), el("connectparam", Form::ConnectParam, false),
+            ]))],
                    "xml", with(vec![el("connected", Form::YesNo, true),
                                     el("errorreason", Form::Text, false),
                                     el("camera", Form::Free, false)]),
@@ -1422,6 +1588,81 @@ mod tests {
         }
     }
 
+    const CONNECT: &str = "<methodcall><requestid>1</requestid><methodname>connect\
+        </methodname><username>u</username><password>dummy</password>\
+        <cameraid>0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0</cameraid><connectparam>\
+        id=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0&amp;connectiontoken=t0k</connectparam>\
+        </methodcall>";
+
+    #[test]
+    fn a_connect_request_holding_a_password_is_answered_with_its_camera() {
+        let lean = answer(CONNECT.as_bytes()).expect("answered");
+        assert_eq!(lean.info, "connect request id=1");
+        assert_eq!(keys(&lean)[5..], ["connectparam_id", "answered_by"]);
+        assert_eq!(lean.attrs[5].1, Value::Str("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into()));
+        let braced = CONNECT.replace("id=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                                     " ID = {0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}&amp;&amp;");
+        let lean = answer(braced.as_bytes()).expect("answered");
+        assert_eq!(lean.attrs[5].1, Value::Str("{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}".into()));
+    }
+
+    #[test]
+    fn a_connect_request_the_reference_would_report_or_scrub_is_declined() {
+        for (old, new) in [
+            ("&amp;connectiontoken=t0k", ""),                       // no token
+            ("id=0f1e", "streamid=0f1e"),                           // no id
+            ("-a5b4c3d2e1f0&amp;", "-a5b4c3d2e1f&amp;"),            // not a GUID
+            ("&amp;connectiontoken=t0k", "&amp;connectiontoken=t&amp;other=1"), // unknown key
+            ("id=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0&amp;connectiontoken=t0k",
+             "connectiontoken=t0k&amp;id=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), // order
+            ("=t0k", "=t0k&amp;connectiontoken=t"),                 // repeated
+            ("<cameraid>0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0</cameraid>", ""), // shape
+            ("<password>dummy</password>", "<password>dummy<x/></password>"),
+            ("<password>dummy</password>", "<password a=\"1\">dummy</password>"),
+            ("<username>u</username>", "<username>token=1</username>"),
+            ("<methodcall>", "<methodcall><mytoken>1</mytoken>"),
+            ("<connectparam>", "<connectparam a=\"b\">"),
+            ("t0k</connectparam>", "t0k<x/></connectparam>"),
+            ("=t0k", "=t&#48;k"),
+            ("=t0k", "=t&nbsp;k"),
+            ("</methodcall>", "<connectparam>x</connectparam></methodcall>"),
+        ] {
+            let changed = CONNECT.replacen(old, new, 1);
+            assert_ne!(changed, CONNECT, "{old}");
+            if new == "<username>token=1</username>" {
+                // Text of an element whose value the record never shows: answered.
+                assert!(answer(changed.as_bytes()).is_some(), "{new}");
+            } else {
+                assert_eq!(answer(changed.as_bytes()), None, "{new}");
+            }
+        }
+    }
+
+    #[test]
+    fn predefined_entities_are_read_and_character_references_declined() {
+        assert!(entities_predefined(b"a &amp; b &lt;&gt;&quot;&apos;"));
+        assert!(!entities_predefined(b"a & b"));
+        assert!(!entities_predefined(b"&#38;"));
+        assert!(!entities_predefined(b"&amp"));
+        assert_eq!(unescape("x&amp;lt;&gt;"), "x&lt;>");
+        assert_eq!(unescape("&lt;&gt;&amp;&quot;&apos;"), "<>&\"'");
+        let text = std::str::from_utf8(GOTO).unwrap().replace(">30<", "> 30&amp; <");
+        assert_eq!(answer(text.as_bytes()), None); // "30&" is not a number
+    }
+
+    #[test]
+    fn guids_are_read_as_the_reference_reads_them() {
+        for good in ["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}",
+                     "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}"] {
+            assert!(is_guid(good), "{good}");
+        }
+        for bad in ["", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f", "{{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}",
+                    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-", "0f1e2d3c4b5a-6978-8796-a5b4c3d2e1f0",
+                    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1g0"] {
+            assert!(!is_guid(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn an_image_response_with_a_jpeg_is_answered() {
         let lean = answer(&image(160, 120, HEAD)).expect("answered");
@@ -1495,7 +1736,8 @@ mod tests {
     #[test]
     fn no_input_panics() {
         let t = excerpt_tables();
-        let samples = [GOTO.to_vec(), LIVEPACKAGE.to_vec(), ALARMS.to_vec(), image(8, 8, HEAD)];
+        let samples = [GOTO.to_vec(), LIVEPACKAGE.to_vec(), ALARMS.to_vec(), image(8, 8, HEAD),
+                       CONNECT.as_bytes().to_vec()];
         let mut rng = crate::testrand::XorShift::new(0x5DEE_CE66_D1CE_4E5B);
         for sample in &samples {
             for cut in 0..=sample.len() {
