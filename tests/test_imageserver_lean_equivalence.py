@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from cvipsniff.model import Message
 from cvipsniff.pipeline import PipelineConfig, iter_capture
 from cvipsniff.sim.imageserver import encode as imgs
+from cvipsniff.sim.imageserver import genericbytedata as gbd
 from cvipsniff.sim.imageserver.jpeg import noise_jpeg_of_size
 from cvipsniff.sim.imageserver.jpeg import test_pattern_jpeg as pattern_jpeg
 from cvipsniff.sim.imageserver.scenarios import build_scenarios
@@ -228,12 +230,103 @@ def secret_messages() -> tuple[tuple[bytes, bool], ...]:
     return tuple(out)
 
 
+def multipart_messages(rid: int = 4, now: int = 1_700_000_000_000) -> tuple[bytes, ...]:
+    """Multipart ImageResponses of every layout the walk reads: generic byte data video
+    stream packets (JPEG key frames, other codecs, not key frames), audio packets, multi
+    packets, video blocks (with a header extension), JPEG parts; quoted and plain
+    boundaries, a privacy mask, a Content-length on the whole."""
+    jpeg = pattern_jpeg(32, 24)
+    noise = noise_jpeg_of_size(900, seed=rid)
+    video = gbd.video_packet(jpeg, sequence=rid, picture_time_ms=now)
+    h264 = gbd.video_packet(b"\x00\x00\x00\x01h264", sequence=2, picture_time_ms=now,
+                            key_frame=False, codec=gbd.CODEC_H264)
+    odd = gbd.video_packet(b"?", sequence=3, picture_time_ms=now, codec=0x0BEE)
+    audio = gbd.audio_packet(b"pcm bytes")
+    block = gbd.video_block(b"\x00\x00\x01picture", first_time_ms=now, last_time_ms=now + 40,
+                            pictures=2)
+    extended = gbd.video_block(noise, codec=gbd.CODEC_JPEG, first_time_ms=now,
+                               last_time_ms=now, pictures=1, extension=b"ext!")
+    # A video block whose header length (28) is under the layout's 36: no payload read.
+    short_header = struct.pack(">HHHHIQQII", gbd.CODEC_H264, 28, 0, 0, 20, now, now, 1, 0) \
+        + bytes(12)
+    empty_audio = struct.pack(">HI", 0x0020, 0)
+    head = imgs.ImageHeaders(rid, now - 40, now, now + 40)
+    masked = imgs.ImageHeaders(rid, now, now, now, privacymask="none", sequencenumber=4)
+    bodies = (
+        (video,), (video, video, video), (h264, audio), (gbd.multi_packet(video, audio),),
+        (gbd.multi_packet(h264), video), (block,), (extended,), (odd, video),
+        (video + audio + h264,), (jpeg,), (video, jpeg), (jpeg, h264, video),
+        (short_header,), (gbd.multi_packet(block),), (empty_audio + video,),
+    )
+    out = []
+    for n, packets in enumerate(bodies):
+        parts = tuple(imgs.Part(p, imgs.CONTENT_TYPE_JPEG if p is jpeg
+                                else imgs.CONTENT_TYPE_GENERIC) for p in packets)
+        boundary = ("frontier", "b0und-ary", "x")[n % 3]
+        out.append(imgs.multipart_image_response(masked if n % 4 == 3 else head,
+                                                 imgs.Multipart(parts, boundary)))
+    quoted = out[0].replace(b"boundary=frontier", b'boundary="frontier"; charset=x')
+    body = out[1].index(b"\r\n\r\n") + 4
+    declared = out[1].replace(b"\r\n\r\n", f"\r\nContent-length: {len(out[1]) - body - 4}"
+                              "\r\n\r\n".encode(), 1)
+    return (*out, quoted, declared)
+
+
+_PART_HEAD = re.compile(rb"\r\n--[^\r\n]+\r\n((?:[^\r\n]+\r\n)+)\r\n")
+
+
+def _multipart_mutations(data: bytes) -> Iterator[bytes]:
+    """Changes of a multipart answer's body: part heads (lines removed, repeated, renamed,
+    values off by one or other forms), delimiters, the closing line, and every byte of
+    each part's first 40 (generic byte data headers: data type, lengths, codec, flags)."""
+    head_end = data.find(b"\r\n\r\n")
+    if b"multipart" not in data[:head_end].lower():
+        return
+    body = head_end + 2  # the part-head pattern wants the CR-LF before the first delimiter
+    for m in _PART_HEAD.finditer(data, body):
+        lines = m.group(1)
+        for line in lines.split(b"\r\n")[:-1]:
+            at = data.index(line, m.start(1))
+            yield data[:at] + data[at + len(line) + 2:]  # removed
+            yield data[:at] + line + b"\r\n" + data[at:]  # repeated
+            name, _, value = line.partition(b": ")
+            for other in (name.upper(), name + b"x", b"X-Part"):
+                yield data[:at] + other + data[at + len(name):]
+            values = [b"", b"+1", b" 1", b"image/jpeg", b"text/plain",
+                      imgs.CONTENT_TYPE_GENERIC.encode() + b"; q=1"]
+            if value.isdigit():
+                values += [str(int(value) + d).encode() for d in (-1, 1, 2)]
+            for new in values:
+                start = at + len(name) + 2
+                yield data[:start] + new + data[start + len(value):]
+        part = m.end()
+        for offset in range(40):
+            at = part + offset
+            if at >= len(data) - 4:
+                break
+            for byte in {0x00, 0xFF, (data[at] + 1) & 0xFF, 0x10, 0xFE}:
+                if byte != data[at]:
+                    yield data[:at] + bytes([byte]) + data[at + 1:]
+    close = data.rfind(b"--\r\n\r\n")
+    if close > 0:
+        yield data[:close] + data[close + 2:]  # not closed
+        yield data[:close + 2] + b"x" + data[close + 2:]
+        yield data[:close + 2] + b"\r\n\r\n" + data[close + 4:]
+    yield data.replace(b"--", b"-", 1)
+    boundary = re.search(rb"boundary=([A-Za-z0-9-]+)", data[:head_end])
+    if boundary:
+        yield data.replace(b"--" + boundary.group(1), b"--").replace(
+            boundary.group(0), b'boundary=""', 1)
+    yield data.replace(b"boundary=", b"boundary= ", 1)
+    yield data.replace(b"multipart/related", b"multipart/mixed", 1)
+
+
 @cache
 def seeds() -> tuple[bytes, ...]:
     """Distinct messages to mutate: one per (kind, method, layout) of every source."""
     by_shape: dict[tuple, bytes] = {}
     everything = (*corpus_messages(), *sessions_messages(), *bench_messages(),
-                  *(data for data, _ in secret_messages()),
+                  *(data for data, _ in secret_messages()), *multipart_messages(),
                   *encoder_messages(7, 1_700_000_000_123, True),
                   *encoder_messages(8, 1_700_000_000_456, False))
     for data in everything:
@@ -343,6 +436,7 @@ def mutations(data: bytes) -> Iterator[bytes]:
     yield from _text_mutations(data)
     yield from _header_mutations(data)
     yield from _body_mutations(data)
+    yield from _multipart_mutations(data)
     rng = random.Random(len(data))
     positions = sorted({0, 1, len(data) // 2, len(data) - 1, len(data) - 3,
                         *(rng.randrange(len(data) + 1) for _ in range(6))})
@@ -413,6 +507,25 @@ def test_secret_holding_messages_answered_exactly() -> None:
     answered = [data for data, _ in cases if check(data)]
     print(f"\nsecret-holding messages: {len(answered)} of {len(cases)} answered")
     assert answered == [data for data, expected in cases if expected]
+
+
+def test_multipart_answers_answered_exactly() -> None:
+    """Every layout of a multipart answer the compiled walk reads is answered, exactly."""
+    messages = multipart_messages()
+    kinds = _answered(messages, "multipart answers")
+    assert kinds == {"imageresponse": len(messages)}
+
+
+def test_multipart_mutations_answered_exactly() -> None:
+    """Every body mutation of every multipart answer: None or the reference's record."""
+    cases = answered = 0
+    for data in multipart_messages(7, 1_700_000_123_456):
+        for mutated in _multipart_mutations(data):
+            cases += 1
+            answered += check(mutated)
+    print(f"\nmultipart mutations: {answered} of {cases} answered")
+    assert cases > 4_000
+    assert 0 < answered < cases
 
 
 def test_mutations_answered_exactly() -> None:

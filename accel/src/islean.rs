@@ -4,20 +4,26 @@
 //! default options, most messages of real traffic come out of it with no problem at all;
 //! for those, [`dissect`] returns what the lean record holds (kind, summary, requestid,
 //! method and the attrs, in the reference's insertion order). For anything else it returns
-//! `None` and the caller runs the reference: a message that may hold a secret (the record
-//! would be scrubbed), an XML document outside the narrow subset read here, any shape the
-//! reference would report anything about, any method, form, header or body not ported.
-//! Declining is always safe; only a wrong answer is a failure.
+//! `None` and the caller runs the reference: an image answer whose head (or, multipart,
+//! whole message) may hold a secret, an XML message that may where the reference's scrub
+//! could change its record (see `scrub_is_identity`), an XML document outside the narrow
+//! subset read here, any shape the reference would report anything about, any method,
+//! form, header or body not ported (the base64 XML privacy mask). Bodies read: a single
+//! JPEG, and multipart bodies of JPEG and generic byte data parts (walked as
+//! `genericbytedata.walk` walks them). Declining is always safe; only a wrong answer is a
+//! failure.
 //!
 //! What the reference's tables say (element layouts, value forms, headers, caps) comes in
 //! as [`Tables`], built once from `tables.py` by the binding: nothing of the document is
 //! restated here. What is code here mirrors code there (`xmlmessage._Walker`,
-//! `values.parse_*`, `imageresponse.dissect_image`, `jpeg.inspect`, `privacymask._grid`).
+//! `values.parse_*`, `checks`, `connectparam`, `imageresponse.dissect_image`,
+//! `multipart.walk`, `genericbytedata.walk`, `jpeg.inspect`, `privacymask._grid`).
 //!
 //! The XML subset (every document in it is one `xmlplain.parse_plain` reads, so the
 //! reference's record comes from the same tree): ASCII; an optional declaration of
 //! version 1.0 in UTF-8; elements with ASCII names without colons, attributes quoted,
-//! values without tabs, line breaks, `<` or `&`; text without `&` or `>`; no comments,
+//! values without tabs, line breaks, `<` or `&`; text without `>` and with `&` only in
+//! the five predefined entities; no comments,
 //! CDATA, processing instructions or DTDs; no `xmlns`; carriage returns only after the
 //! root element; within the depth and element caps.
 //!
@@ -157,6 +163,29 @@ pub struct Tables {
     pub privacymask_none: String,
     pub privacymask_grid_prefix: String,
     pub privacymask_max_cells: u64,
+    /// The media types `CONTENT_TYPES` maps to "multipart" and "genericbytedata".
+    pub multipart_media: String,
+    pub gbd_media: String,
+    /// `PART_HEADERS`, `PART_CONTENT_TYPES` and the default options' `max_parts`.
+    pub part_headers: Vec<HeaderSpec>,
+    pub part_media: Vec<String>,
+    pub max_parts: usize,
+    /// `genericbytedata`: its constants and tables (the byte layouts are code, as there).
+    pub gbd: GbdTables,
+}
+
+/// What `genericbytedata.walk` reads from its module: the data types and their names,
+/// the codecs that start a video block, the codec names, the packet cap.
+#[derive(Clone, Debug)]
+pub struct GbdTables {
+    pub video: u16,
+    pub multi: u16,
+    /// `DATA_TYPES`: code → layout name.
+    pub data_types: Vec<(u16, String)>,
+    /// `VIDEO_BLOCK_CODECS` (a range: first, last).
+    pub video_block_codecs: (u16, u16),
+    pub codecs: Vec<(u16, String)>,
+    pub max_packets: usize,
 }
 
 /// An attribute value of the lean record.
@@ -168,6 +197,21 @@ pub enum Value {
     Str(String),
     /// `status_items`: `[{"id": id, "value": value}, ...]`.
     Items(Vec<(String, String)>),
+    /// A list of strings (`part_kinds`).
+    Strs(Vec<String>),
+    /// `gbd_packets`: per packet that carries coded data, `{"layout", "codec", "keyframe",
+    /// "payload_offset", "payload_length"}`.
+    Packets(Vec<GbdPacket>),
+}
+
+/// One entry of `gbd_packets`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GbdPacket {
+    pub layout: String,
+    pub codec: String,
+    pub keyframe: bool,
+    pub payload_offset: i64,
+    pub payload_length: i64,
 }
 
 /// What the lean record holds, attrs in the reference's insertion order.
@@ -217,11 +261,12 @@ pub fn dissect(data: &[u8], t: &Tables) -> Option<Lean> {
     let start = skip_prolog(data);
     let body = data.get(start..)?;
     if body.starts_with(t.image_first_line.as_bytes()) {
-        // The reference scrubs (not ported) where the head (all of a multipart message,
-        // which is declined anyway) may hold a secret: the head up to its first blank
-        // line, CRLF or LF, is as much as it searches, or more.
+        // The reference scrubs (not ported) where the bytes that can name a secret may
+        // hold one (`dissector.named_part`): the head up to its first blank line, or all
+        // of a multipart message (each part has a head).
         let head = memchr::memmem::find(body, b"\r\n\r\n").map_or(data, |end| &data[..start + end]);
-        if may_hold_secrets(head) {
+        let multipart = head.to_ascii_lowercase().windows(9).any(|w| w == b"multipart");
+        if may_hold_secrets(if multipart { data } else { head }) {
             return None;
         }
         return image(data, start, t);
@@ -848,6 +893,8 @@ fn scrub_is_identity(w: &Walker<'_, '_>, lean: &Lean) -> bool {
         && lean.attrs.iter().all(|(_, value)| match value {
             Value::Str(text) => clean(text),
             Value::Items(items) => items.iter().all(|(id, v)| clean(id) && clean(v)),
+            Value::Strs(items) => items.iter().all(|item| clean(item)),
+            Value::Packets(packets) => packets.iter().all(|p| clean(&p.layout) && clean(&p.codec)),
             Value::None | Value::Bool(_) | Value::Int(_) => true,
         })
 }
@@ -1181,28 +1228,29 @@ fn image(data: &[u8], start: usize, t: &Tables) -> Option<Lean> {
     if count > t.max_header_lines {
         return None;
     }
-    if t.headers.iter().any(|h| h.required && !seen.contains(&h.lower.as_str())) {
-        return None;
-    }
     let find = |lower: &str| lines.iter().find(|l| l.spec.lower == lower).map(|l| l.value);
     let media_value = find("content-type")?;
-    if media_value.contains(';') {
+    let (media, params) = media_type(media_value);
+    let boundary = if media == t.multipart_media {
+        // `params.get("boundary")`: an empty one is "without a boundary" (a finding).
+        Some(params.into_iter().rev().find(|(k, _)| k == "boundary").map(|(_, v)| v)
+            .filter(|b| !b.is_empty())?)
+    } else if media == t.jpeg_media && !media_value.contains(';') {
+        None
+    } else {
+        return None;
+    };
+    // Every required header present; a multipart answer need not have a Content-length.
+    if t.headers.iter().any(|h| {
+        h.required && !seen.contains(&h.lower.as_str())
+            && !(boundary.is_some() && h.lower == "content-length")
+    }) {
         return None;
     }
-    let media = media_value.to_ascii_lowercase();
-    if media != t.jpeg_media {
-        return None;
-    }
-    let declared_text = find("content-length")?;
-    if declared_text.is_empty() || declared_text.len() > 18
-        || !declared_text.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let declared: usize = declared_text.parse().ok()?;
-    if declared == 0 {
-        return None; // an empty answer: the reference notes it
-    }
+    let declared = match find("content-length") {
+        Some(text) => Some(content_length(text)?),
+        None => None,
+    };
     let mut privacymask = None;
     for line in &lines {
         match line.spec.form {
@@ -1219,33 +1267,317 @@ fn image(data: &[u8], start: usize, t: &Tables) -> Option<Lean> {
     }
     let txn = i64::try_from(number(find("requestid")?, None, None)?).ok()?;
     let body_start = head_end + BLANK_LINE.len();
-    let end = body_start.checked_add(declared)?;
-    if data.len() != end.checked_add(BLANK_LINE.len())? || !data[end..].starts_with(BLANK_LINE) {
-        return None;
-    }
-    if !data[body_start..].starts_with(b"\xff\xd8\xff") {
-        return None;
-    }
-    let (width, height) = jpeg_size(data, body_start, end, t)?;
     let mut attrs = base_attrs();
-    set(&mut attrs, "content_length", Value::Int(i64::try_from(declared).ok()?));
+    set(&mut attrs, "content_length", declared.map_or(Some(Value::None), |d| {
+        i64::try_from(d).ok().map(Value::Int)
+    })?);
     attrs.push(("content_type", Value::Str(media.clone())));
     if let Some(kind) = privacymask {
         attrs.push(("privacymask", Value::Str(kind.to_string())));
     }
     set(&mut attrs, "requestid", Value::Int(txn));
-    attrs.push(("width", Value::Int(i64::from(width))));
-    attrs.push(("height", Value::Int(i64::from(height))));
-    set(&mut attrs, "body_kind", Value::Str("jpeg".to_string()));
-    attrs.push(("body_size", Value::Int(i64::try_from(declared).ok()?)));
+    let (summary, size) = match &boundary {
+        None => {
+            let declared = declared.filter(|&d| d != 0)?; // 0: an empty answer, noted
+            let end = body_start.checked_add(declared)?;
+            if data.len() != end.checked_add(BLANK_LINE.len())? || !data[end..].starts_with(BLANK_LINE) {
+                return None;
+            }
+            if !data[body_start..].starts_with(b"\xff\xd8\xff") {
+                return None;
+            }
+            let (width, height) = jpeg_size(data, body_start, end, t)?;
+            attrs.push(("width", Value::Int(i64::from(width))));
+            attrs.push(("height", Value::Int(i64::from(height))));
+            set(&mut attrs, "body_kind", Value::Str("jpeg".to_string()));
+            (format!("{width}x{height}"), declared)
+        }
+        Some(boundary) => {
+            // `multipart_body` with its trailer (a message without one is cut or lied
+            // about its length: the reference notes it).
+            let end = data.len().checked_sub(BLANK_LINE.len())?;
+            if end < body_start || !data.ends_with(BLANK_LINE) {
+                return None;
+            }
+            let (parts, kinds) = multipart(data, body_start, end, boundary, t, &mut attrs)?;
+            let size = end - body_start;
+            if declared.is_some_and(|d| d != size) {
+                return None;
+            }
+            set(&mut attrs, "parts", Value::Int(i64::try_from(parts).ok()?));
+            attrs.push(("part_kinds", Value::Strs(kinds)));
+            set(&mut attrs, "body_kind", Value::Str("multipart".to_string()));
+            (format!("{parts} parts"), size)
+        }
+    };
+    attrs.push(("body_size", Value::Int(i64::try_from(size).ok()?)));
     Some(Lean {
         kind: "imageresponse".to_string(),
-        info: format!("ImageResponse id={txn} {media} {width}x{height} {declared} B"),
+        info: format!("ImageResponse id={txn} {media} {summary} {size} B"),
         txn: Some(txn),
         is_response: true,
         method: None,
         attrs,
     })
+}
+
+/// `headers.media_type`: the type lowered and stripped, and the `k=v` parameters (keys
+/// stripped and lowered, values stripped and unquoted) in order.
+fn media_type(value: &str) -> (String, Vec<(String, String)>) {
+    let mut pieces = value.split(';');
+    let head = pieces.next().unwrap_or("").trim_matches(' ').to_ascii_lowercase();
+    let params = pieces
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim_matches(' ');
+            let v = if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') { &v[1..v.len() - 1] } else { v };
+            (k.trim_matches(' ').to_ascii_lowercase(), v.to_string())
+        })
+        .collect();
+    (head, params)
+}
+
+/// `headers.content_length` where it agrees with the Number form: digits only (18 at
+/// most; longer is declined).
+fn content_length(text: &str) -> Option<usize> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Sets `key` unless the attrs hold it (`dict.setdefault`).
+fn set_default(attrs: &mut Vec<(&'static str, Value)>, key: &'static str, value: Value) {
+    if !attrs.iter().any(|(k, _)| *k == key) {
+        attrs.push((key, value));
+    }
+}
+
+/// `multipart.walk` and `_Dissection.part` over a complete body `data[start..end]`,
+/// without a finding: every part with exactly its Content-length and Content-type, each
+/// length pointing at the next delimiter, closed by `--B--` at `end`. Its parts' attrs
+/// go to `attrs` as the reference sets them; returns the part count and sorted kinds.
+fn multipart(data: &[u8], start: usize, end: usize, boundary: &str, t: &Tables,
+             attrs: &mut Vec<(&'static str, Value)>) -> Option<(usize, Vec<String>)> {
+    let dash = [b"--", boundary.as_bytes()].concat();
+    let delimiter = [b"\r\n", &dash[..]].concat();
+    if !data.get(start..)?.starts_with(&dash) {
+        return None; // bytes before the first delimiter: a finding
+    }
+    let mut pos = start;
+    let mut parts = 0usize;
+    let mut kinds: Vec<String> = Vec::new();
+    loop {
+        let after = pos.checked_add(dash.len())?;
+        let rest = data.get(after..)?;
+        if rest.starts_with(b"--") {
+            return (after + 2 == end).then(|| {
+                kinds.sort_unstable();
+                (parts, kinds)
+            });
+        }
+        if parts >= t.max_parts || !rest.starts_with(b"\r\n") {
+            return None;
+        }
+        let head_start = after + 2;
+        let head_end = memchr::memmem::find(data.get(head_start..end)?, BLANK_LINE)? + head_start;
+        let head = &data[head_start..head_end];
+        if !head.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n') {
+            return None;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        let (mut length, mut media) = (None, None);
+        for line in (Lines { rest: Some(head) }) {
+            if line.contains(&b'\r') || line.contains(&b'\n') {
+                return None;
+            }
+            let colon = memchr::memchr(b':', line)?;
+            let name = &line[..colon];
+            if !is_token(name) {
+                return None; // not "Name: value" (the reference passes it over silently)
+            }
+            let lower = as_str(name)?.to_ascii_lowercase();
+            let spec = t.part_headers.iter().find(|h| h.lower == lower)?; // unknown: noted
+            if seen.contains(&spec.lower.as_str()) {
+                return None;
+            }
+            seen.push(&spec.lower);
+            let value = as_str(&line[colon + 1..])?.trim_matches(' ');
+            match spec.form {
+                Form::Number => length = Some(content_length(value)?),
+                Form::ContentType => media = Some(media_type(value).0),
+                _ => return None,
+            }
+        }
+        if t.part_headers.iter().any(|h| h.required && !seen.contains(&h.lower.as_str())) {
+            return None;
+        }
+        let (length, media) = (length?, media?);
+        if !t.part_media.contains(&media) {
+            return None;
+        }
+        let body_start = head_end + BLANK_LINE.len();
+        let body_end = body_start.checked_add(length)?;
+        if body_end.checked_add(delimiter.len())? > end
+            || !data.get(body_end..)?.starts_with(&delimiter)
+        {
+            return None; // the length does not point at the next delimiter: a finding
+        }
+        let kind = part_body(data, body_start, body_end, &media, t, attrs)?;
+        if !kinds.iter().any(|k| k == kind) {
+            kinds.push(kind.to_string());
+        }
+        parts += 1;
+        pos = body_end + 2;
+    }
+}
+
+/// `_Dissection.classify` of a complete part without a finding: its kind, its attrs.
+fn part_body(data: &[u8], start: usize, end: usize, media: &str, t: &Tables,
+             attrs: &mut Vec<(&'static str, Value)>) -> Option<&'static str> {
+    if data.get(start..)?.starts_with(b"\xff\xd8\xff") {
+        let (width, height) = jpeg_size(data, start, end, t)?;
+        set_default(attrs, "width", Value::Int(i64::from(width)));
+        set_default(attrs, "height", Value::Int(i64::from(height)));
+        return Some("jpeg");
+    }
+    if media != t.gbd_media {
+        return None; // image/jpeg without a JPEG: a finding
+    }
+    let mut media_packets = Vec::new();
+    gbd_walk(data, start, end, &t.gbd, &mut media_packets)?;
+    if !attrs.iter().any(|(k, _)| *k == "gbd_packets") {
+        attrs.push(("gbd_packets", Value::Packets(Vec::new())));
+    }
+    let packets: Vec<GbdPacket> = media_packets
+        .iter()
+        .map(|p| GbdPacket {
+            layout: p.layout.clone(),
+            codec: codec_name(p.codec, &t.gbd),
+            keyframe: p.keyframe,
+            payload_offset: p.offset as i64,
+            payload_length: p.length as i64,
+        })
+        .collect();
+    if let Some(first) = packets.first() {
+        set_default(attrs, "codec", Value::Str(first.codec.clone()));
+        set_default(attrs, "keyframe", Value::Bool(first.keyframe));
+    }
+    for p in &media_packets {
+        if codec_name(p.codec, &t.gbd) == "JPEG" && data.get(p.offset..)?.starts_with(b"\xff\xd8\xff") {
+            let (width, height) = jpeg_size(data, p.offset, p.offset + p.length, t)?;
+            set_default(attrs, "width", Value::Int(i64::from(width)));
+            set_default(attrs, "height", Value::Int(i64::from(height)));
+        }
+    }
+    if let Some((_, Value::Packets(listed))) = attrs.iter_mut().find(|(k, _)| *k == "gbd_packets") {
+        listed.extend(packets);
+    }
+    Some("genericbytedata")
+}
+
+// ---- generic byte data ----------------------------------------------------------------
+
+/// A packet of a generic byte data body that carries coded data (`Body.media()`).
+struct MediaPacket {
+    layout: String,
+    codec: u16,
+    keyframe: bool,
+    offset: usize,
+    length: usize,
+}
+
+/// Multi packets nested deeper than this are declined (the reference recurses).
+const MAX_GBD_DEPTH: usize = 8;
+
+/// `genericbytedata.codec_name`.
+fn codec_name(codec: u16, g: &GbdTables) -> String {
+    g.codecs.iter().find(|(c, _)| *c == codec).map_or_else(|| format!("codec 0x{codec:04X}"),
+                                                          |(_, name)| name.clone())
+}
+
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(data.get(at..at.checked_add(2)?)?.try_into().ok()?))
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+/// `genericbytedata.walk(data, start, end)`, keeping what `Body.media()` lists, in its
+/// order. None: declined (nesting beyond the cap).
+fn gbd_walk(data: &[u8], start: usize, end: usize, g: &GbdTables,
+            out: &mut Vec<MediaPacket>) -> Option<()> {
+    let mut pos = start;
+    let mut count = 0;
+    while pos < end && count < g.max_packets {
+        match gbd_packet(data, pos, end, true, 0, g, out)? {
+            Some(length) if length > 0 => pos += length,
+            _ => break, // not a packet, or one of length 0: the rest is not walked
+        }
+        count += 1;
+    }
+    Some(())
+}
+
+/// `genericbytedata._packet`: Some(Some(length)) for a packet (its media pushed to
+/// `out`), Some(None) where no layout reads the bytes at `pos`, None: declined.
+fn gbd_packet(data: &[u8], pos: usize, end: usize, top: bool, depth: usize, g: &GbdTables,
+              out: &mut Vec<MediaPacket>) -> Option<Option<usize>> {
+    let size = end - pos;
+    if size < 2 {
+        return Some(None);
+    }
+    let kind = be16(data, pos)?;
+    if (g.video_block_codecs.0..=g.video_block_codecs.1).contains(&kind) {
+        if !top {
+            return Some(None);
+        }
+        // A video block: the whole rest; its payload only where its header adds up.
+        if size >= 36 {
+            let header = usize::from(be16(data, pos + 2)?);
+            let length = be32(data, pos + 8)? as usize;
+            if header >= 36 && header.checked_add(length)? == size {
+                out.push(MediaPacket { layout: "video block".into(), codec: kind, keyframe: true,
+                                       offset: pos + header, length });
+            }
+        }
+        return Some(Some(size));
+    }
+    let Some((_, layout)) = g.data_types.iter().find(|(code, _)| *code == kind) else {
+        return Some(None);
+    };
+    if size < 6 {
+        return Some(None);
+    }
+    let length = be32(data, pos + 2)? as usize;
+    if length > size {
+        return Some(None);
+    }
+    if kind == g.multi {
+        if length < 16 {
+            return Some(None);
+        }
+        if depth >= MAX_GBD_DEPTH {
+            return None;
+        }
+        let (mut inner, stop) = (pos + 16, pos + length);
+        while inner < stop {
+            match gbd_packet(data, inner, stop, false, depth + 1, g, out)? {
+                Some(child) if child > 0 => inner += child,
+                _ => break,
+            }
+        }
+    } else if kind == g.video {
+        if length < 32 {
+            return Some(None);
+        }
+        let codec = be16(data, pos + 6)?;
+        let keyframe = be16(data, pos + 10)? & 1 != 0;
+        out.push(MediaPacket { layout: layout.clone(), codec, keyframe, offset: pos + 32,
+                               length: length - 32 });
+    }
+    Some(Some(length))
 }
 
 /// `privacymask.decode` without a problem, for the forms ported: its kind ("none" or
@@ -1471,6 +1803,21 @@ pub fn excerpt_tables() -> Tables {
         privacymask_none: "none".to_string(),
         privacymask_grid_prefix: "grid;".to_string(),
         privacymask_max_cells: 1 << 16,
+        multipart_media: "multipart/related".to_string(),
+        gbd_media: "application/x-genericbytedata-octet-stream".to_string(),
+        part_headers: vec![header("content-length", Form::Number, true, &[]),
+                           header("content-type", Form::ContentType, true, &[])],
+        part_media: strings(&["application/x-genericbytedata-octet-stream", "image/jpeg"]),
+        max_parts: 4096,
+        gbd: GbdTables {
+            video: 0x10,
+            multi: 0xfef0,
+            data_types: vec![(0x10, "video stream packet".into()), (0x20, "audio packet".into()),
+                             (0x30, "metadata packet".into()), (0xfef0, "multi packet".into())],
+            video_block_codecs: (1, 15),
+            codecs: vec![(1, "JPEG".into()), (0x0a, "H.264".into())],
+            max_packets: 256,
+        },
     }
 }
 
@@ -1697,6 +2044,134 @@ mod tests {
         }
     }
 
+    fn jpeg_bytes(width: u16, height: u16) -> Vec<u8> {
+        let mut body = vec![0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08];
+        body.extend_from_slice(&height.to_be_bytes());
+        body.extend_from_slice(&width.to_be_bytes());
+        body.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+        body
+    }
+
+    /// A generic byte data video stream packet around `payload`.
+    fn video_packet(payload: &[u8], codec: u16, flags: u16) -> Vec<u8> {
+        let mut p = vec![0x00, 0x10];
+        p.extend_from_slice(&(32 + payload.len() as u32).to_be_bytes());
+        p.extend_from_slice(&codec.to_be_bytes());
+        p.extend_from_slice(&[0, 7]);
+        p.extend_from_slice(&flags.to_be_bytes());
+        p.extend_from_slice(&[0; 20]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    const GBD: &str = "application/x-genericbytedata-octet-stream";
+
+    fn multipart(parts: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut out = format!("ImageResponse\r\n{HEAD}Content-type: multipart/related; \
+                               boundary=\"frontier\"\r\n\r\n").into_bytes();
+        for (media, body) in parts {
+            out.extend_from_slice(format!("--frontier\r\nContent-length: {}\r\n\
+                                           Content-type: {media}\r\n\r\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"--frontier--\r\n\r\n");
+        out
+    }
+
+    #[test]
+    fn a_multipart_answer_lists_its_parts_and_packets() {
+        let jpeg = jpeg_bytes(160, 120);
+        let data = multipart(&[(GBD, video_packet(&jpeg, 1, 1)), (GBD, video_packet(b"xyz", 0x0a, 0)),
+                               ("image/jpeg", jpeg_bytes(8, 8))]);
+        let lean = answer(&data).expect("answered");
+        let size = data.len() - data.windows(4).position(|w| w == BLANK_LINE).unwrap() - 8;
+        assert_eq!(lean.info, format!("ImageResponse id=5 multipart/related 3 parts {size} B"));
+        assert_eq!(keys(&lean), ["requestid", "methodname", "content_length", "body_kind", "parts",
+                                 "content_type", "gbd_packets", "codec", "keyframe", "width",
+                                 "height", "part_kinds", "body_size"]);
+        let Value::Packets(packets) = &lean.attrs[6].1 else { panic!("{:?}", lean.attrs[6]) };
+        assert_eq!(packets.len(), 2);
+        assert_eq!((packets[0].codec.as_str(), packets[0].keyframe, packets[0].payload_length),
+                   ("JPEG", true, jpeg.len() as i64));
+        assert_eq!((packets[1].codec.as_str(), packets[1].keyframe), ("H.264", false));
+        assert_eq!(lean.attrs[9].1, Value::Int(160)); // the first image's, as setdefault
+        assert_eq!(lean.attrs[11].1, Value::Strs(vec!["genericbytedata".into(), "jpeg".into()]));
+        assert_eq!(lean.attrs[3].1, Value::Str("multipart".into()));
+    }
+
+    #[test]
+    fn a_multipart_answer_the_reference_reports_is_declined() {
+        let good = multipart(&[(GBD, video_packet(&jpeg_bytes(4, 4), 1, 1))]);
+        assert!(answer(&good).is_some());
+        let text = String::from_utf8_lossy(&good).into_owned();
+        for (old, new) in [("Content-length: ", "Content-length: 1"), ("--frontier--", "--frontier"),
+                           ("Content-type: application", "X-Other: 1\r\nContent-type: application"),
+                           ("\"frontier\"", "\"\""), ("--frontier\r\nContent", "x--frontier\r\nContent"),
+                           ("--frontier--\r\n", "--frontier--x\r\n"),
+                           ("Content-type: app", "Content-type: text/plain\r\nContent-typ: app")] {
+            assert!(text.contains(old), "{old}");
+            let changed = text.replacen(old, new, 1);
+            assert_eq!(answer(&changed.into_bytes()), None, "{new}");
+        }
+        // Image bytes labelled as generic byte data are an image; other bytes labelled
+        // image/jpeg are a finding.
+        let lean = answer(&multipart(&[(GBD, jpeg_bytes(4, 4))])).expect("answered");
+        assert_eq!(lean.attrs.last().map(|(k, _)| *k), Some("body_size"));
+        assert!(lean.attrs.iter().any(|(k, v)| *k == "part_kinds" && *v == Value::Strs(vec!["jpeg".into()])));
+        assert_eq!(answer(&multipart(&[("image/jpeg", video_packet(b"x", 1, 1))])), None);
+    }
+
+    #[test]
+    fn generic_byte_data_is_walked_as_the_reference_walks_it() {
+        let g = excerpt_tables().gbd;
+        let walk = |data: &[u8]| {
+            let mut out = Vec::new();
+            gbd_walk(data, 0, data.len(), &g, &mut out).map(|()| {
+                out.iter().map(|p| (p.layout.clone(), p.codec, p.keyframe, p.offset, p.length))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let video = video_packet(b"abc", 0x0a, 1);
+        assert_eq!(walk(&video), Some(vec![("video stream packet".into(), 0x0a, true, 32, 3)]));
+        // A multi packet wraps packets; an unknown data type ends the walk.
+        let mut multi = vec![0xfe, 0xf0];
+        multi.extend_from_slice(&(16 + video.len() as u32).to_be_bytes());
+        multi.extend_from_slice(&[0; 10]);
+        multi.extend_from_slice(&video);
+        let mut body = multi.clone();
+        body.extend_from_slice(&[0x00, 0x99, 0, 0]);
+        body.extend_from_slice(&video);
+        assert_eq!(walk(&body), Some(vec![("video stream packet".into(), 0x0a, true, 48, 3)]));
+        // A video block is the rest of the body, its payload where its header adds up.
+        let mut block = vec![0x00, 0x01, 0x00, 36, 0, 0, 0, 0, 0, 0, 0, 2];
+        block.extend_from_slice(&[0; 24]);
+        block.extend_from_slice(b"zz");
+        assert_eq!(walk(&block), Some(vec![("video block".into(), 1, true, 36, 2)]));
+        block.push(0);
+        assert_eq!(walk(&block), Some(vec![]));
+        // Multi packets nested past the cap are declined, not walked.
+        let mut nested = video.clone();
+        for _ in 0..=MAX_GBD_DEPTH {
+            let mut outer = vec![0xfe, 0xf0];
+            outer.extend_from_slice(&(16 + nested.len() as u32).to_be_bytes());
+            outer.extend_from_slice(&[0; 10]);
+            outer.extend_from_slice(&nested);
+            nested = outer;
+        }
+        assert_eq!(walk(&nested), None);
+        assert_eq!(codec_name(0x0a, &g), "H.264");
+        assert_eq!(codec_name(0xbeef, &g), "codec 0xBEEF");
+    }
+
+    #[test]
+    fn media_types_are_split_as_the_reference_splits_them() {
+        assert_eq!(media_type(" Multipart/Related ; Boundary = \"a b\"; x; boundary=c"),
+                   ("multipart/related".to_string(),
+                    vec![("boundary".to_string(), "a b".to_string()),
+                         ("boundary".to_string(), "c".to_string())]));
+    }
+
     #[test]
     fn values_follow_their_forms() {
         assert_eq!(number("+7", Some(0), None), Some(7));
@@ -1736,8 +2211,10 @@ mod tests {
     #[test]
     fn no_input_panics() {
         let t = excerpt_tables();
+        let jpeg = jpeg_bytes(4, 4);
         let samples = [GOTO.to_vec(), LIVEPACKAGE.to_vec(), ALARMS.to_vec(), image(8, 8, HEAD),
-                       CONNECT.as_bytes().to_vec()];
+                       CONNECT.as_bytes().to_vec(),
+                       multipart(&[(GBD, video_packet(&jpeg, 1, 1)), ("image/jpeg", jpeg.clone())])];
         let mut rng = crate::testrand::XorShift::new(0x5DEE_CE66_D1CE_4E5B);
         for sample in &samples {
             for cut in 0..=sample.len() {

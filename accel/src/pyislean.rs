@@ -6,8 +6,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::islean::{self, AttrSpec, ElemSpec, Form, HeaderSpec, MethodSpec, ShapeSpec, Tables,
-                    Value};
+use crate::islean::{self, AttrSpec, ElemSpec, Form, GbdTables, HeaderSpec, MethodSpec, ShapeSpec,
+                    Tables, Value};
 
 fn item<'py>(tuple: &Bound<'py, PyTuple>, index: usize) -> PyResult<Bound<'py, PyAny>> {
     tuple.get_item(index)
@@ -103,6 +103,20 @@ fn read_tables(d: &Bound<'_, PyDict>) -> PyResult<Tables> {
         privacymask_none: get(d, "privacymask_none")?.extract()?,
         privacymask_grid_prefix: get(d, "privacymask_grid_prefix")?.extract()?,
         privacymask_max_cells: get(d, "privacymask_max_cells")?.extract()?,
+        multipart_media: get(d, "multipart_media")?.extract()?,
+        gbd_media: get(d, "gbd_media")?.extract()?,
+        part_headers: get(d, "part_headers")?.try_iter()?.map(|h| header_spec(&h?))
+            .collect::<PyResult<_>>()?,
+        part_media: get(d, "part_media")?.extract()?,
+        max_parts: get(d, "max_parts")?.extract()?,
+        gbd: GbdTables {
+            video: get(d, "gbd_video")?.extract()?,
+            multi: get(d, "gbd_multi")?.extract()?,
+            data_types: get(d, "gbd_data_types")?.extract()?,
+            video_block_codecs: get(d, "gbd_video_block_codecs")?.extract()?,
+            codecs: get(d, "gbd_codecs")?.extract()?,
+            max_packets: get(d, "gbd_max_packets")?.extract()?,
+        },
     })
 }
 
@@ -128,6 +142,20 @@ fn value<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
                 let d = PyDict::new(py);
                 d.set_item(pyo3::intern!(py, "id"), id)?;
                 d.set_item(pyo3::intern!(py, "value"), val)?;
+                list.append(d)?;
+            }
+            list.into_any()
+        }
+        Value::Strs(items) => PyList::new(py, items)?.into_any(),
+        Value::Packets(packets) => {
+            let list = PyList::empty(py);
+            for p in packets {
+                let d = PyDict::new(py);
+                d.set_item(pyo3::intern!(py, "layout"), &p.layout)?;
+                d.set_item(pyo3::intern!(py, "codec"), &p.codec)?;
+                d.set_item(pyo3::intern!(py, "keyframe"), p.keyframe)?;
+                d.set_item(pyo3::intern!(py, "payload_offset"), p.payload_offset)?;
+                d.set_item(pyo3::intern!(py, "payload_length"), p.payload_length)?;
                 list.append(d)?;
             }
             list.into_any()

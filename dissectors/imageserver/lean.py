@@ -22,7 +22,7 @@ from typing import Any
 from dissectors.accel import imageserver_lean
 from dissectors.base import Record
 
-from . import jpeg, privacymask
+from . import genericbytedata, jpeg, privacymask
 from .imageresponse import MAX_HEADER_LINE
 from .options import DEFAULT_OPTIONS, DissectOptions
 from .tables import (
@@ -34,6 +34,8 @@ from .tables import (
     IMAGE_HEADERS,
     LIVEPACKAGE,
     METHODS,
+    PART_CONTENT_TYPES,
+    PART_HEADERS,
     PRIVACYMASK_GRID_PREFIX,
     PRIVACYMASK_NONE,
     ROOTS,
@@ -66,7 +68,14 @@ def plain_tables(options: DissectOptions = LEAN_DEFAULTS) -> dict[str, Any]:
          list(m.checks))
         for m in METHODS.values()
     ]
-    jpeg_media = [media for media, kind in CONTENT_TYPES.items() if kind == "jpeg"]
+    def media_of(kind: str) -> str:
+        named = [media for media, k in CONTENT_TYPES.items() if k == kind]
+        return named[0] if len(named) == 1 else ""
+
+    def header_rows(table: tuple) -> list[tuple]:
+        return [(h.name.lower(), str(h.form), h.required, list(h.values)) for h in table]
+
+    codecs = genericbytedata.VIDEO_BLOCK_CODECS
     return {
         "roots": list(ROOTS.items()),
         "methods": methods,
@@ -81,14 +90,24 @@ def plain_tables(options: DissectOptions = LEAN_DEFAULTS) -> dict[str, Any]:
         "max_header_lines": options.max_header_lines,
         "max_header_line": MAX_HEADER_LINE,
         "image_first_line": IMAGE_FIRST_LINE,
-        "headers": [(h.name.lower(), str(h.form), h.required, list(h.values))
-                    for h in IMAGE_HEADERS],
-        "jpeg_media": jpeg_media[0] if len(jpeg_media) == 1 else "",
+        "headers": header_rows(IMAGE_HEADERS),
+        "jpeg_media": media_of("jpeg"),
         "sof_markers": sorted(jpeg.SOF_MARKERS),
         "jpeg_standalone": sorted(jpeg._STANDALONE),
         "privacymask_none": PRIVACYMASK_NONE,
         "privacymask_grid_prefix": PRIVACYMASK_GRID_PREFIX,
         "privacymask_max_cells": privacymask._MAX_CELLS,
+        "multipart_media": media_of("multipart"),
+        "gbd_media": media_of("genericbytedata"),
+        "part_headers": header_rows(PART_HEADERS),
+        "part_media": list(PART_CONTENT_TYPES),
+        "max_parts": options.max_parts,
+        "gbd_video": genericbytedata.VIDEO,
+        "gbd_multi": genericbytedata.MULTI,
+        "gbd_data_types": list(genericbytedata.DATA_TYPES.items()),
+        "gbd_video_block_codecs": (codecs.start, codecs.stop - 1),
+        "gbd_codecs": list(genericbytedata.CODECS.items()),
+        "gbd_max_packets": genericbytedata.MAX_PACKETS,
     }
 
 
