@@ -170,6 +170,10 @@ _LITERALS = (
     "10.0.0.256", "010.0.0.1", "1.2.3", "1,10,1", " -1 , 2.5 ,3 ", "1,10",
     "d41d8cd98f00b204e9800998ecf8427e", "0x03.1", "3", "0x", "3.x", "\u00e9", "\u00a05",
     "\u0665", "videoInputName", "unitUpTime", "networkIpAddress", "bogus",
+    # Secrets the reference masks in the summary where it holds them (a login's password
+    # is any string): words of summaries, and secret words and pairs.
+    "login", " login ", "request", "cviUser", "ack", "Success", "response", "txn=", "cvi",
+    "token", "password=1", "Token=x", "secret",
 )
 _TYPES = ("int", "i4", "i8", "uint", "string", "boolean", "double", "dateTime.iso8601",
           "base64", "nil", "iint")
@@ -275,6 +279,38 @@ def _samples() -> Messages:
         if len(by_shape[key]) < 3 and (data, transport) not in by_shape[key]:
             by_shape[key].append((data, transport))
     return [m for found in by_shape.values() for m in found]
+
+
+def test_secret_holding_messages() -> None:
+    """Logins and user updates carry a password: the reference builds their attributes to
+    learn it, masks it wherever the summary holds it, and drops the attributes. The fast
+    path answers where that leaves the summary as it is, each answer the reference's
+    record, and declines where the summary holds the password (a user update's has no
+    format: ``txn=N`` is one) or the reference reports it (a login's must be an MD5 hex
+    digest)."""
+    requests = [(d, t) for d, t in sessions_mix()
+                if re.search(rb"<methodCall><methodName>cviUser\.(login|updateuser)<", d)]
+    assert len(requests) >= 2
+    answered = declined_held = 0
+    for data, transport in requests:
+        body = data[HEADER_SIZE:]
+        found = re.search(rb"<name>(?:PassWord|UserPassword)</name><value><string>([^<]*)<",
+                          body)
+        assert found is not None
+        txn = int.from_bytes(data[3:5], "big") & 0x7FFF
+        for password in ("d41d8cd98f00b204e9800998ecf8427e", "D41D8CD98F00B204E9800998ECF8427E",
+                         "0" * 32, "login", "token=x", f"txn={txn}", f" txn={txn} ", ""):
+            mutated = encode_message(body[:found.start(1)] + password.encode()
+                                     + body[found.end(1):], txn, False)
+            conformant, fast = check(mutated, transport)
+            record = reference(mutated, transport)
+            summary = f"{record.method} {record.kind} txn={txn}"
+            held = len(password) >= 3 and password in summary
+            assert fast == (conformant and not held), password
+            answered += fast
+            declined_held += conformant and held
+    assert answered >= 3 * len(requests)
+    assert declined_held  # a user update's password (no format) that its summary holds
 
 
 def test_mutations() -> None:

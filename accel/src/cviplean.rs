@@ -13,7 +13,8 @@
 //! never reported from here, only declined). Declined here, always:
 //!
 //! * pings, AnalyticsData, faults, a header in anything but the plain big-endian form;
-//! * bytes that may hold a secret, or a parameter the catalogue names a secret;
+//! * bytes that may hold a secret, or a parameter the catalogue names a secret, where
+//!   the reference's scrub could change the summary (see [`scrub_keeps`]);
 //! * any name or literal the Python code would read outside ASCII (Unicode case folding,
 //!   whitespace and digits are Python's to decide), `<double>`, `<base64>`, `<nil>`;
 //! * parameters bound `raw` to a catalogue entry.
@@ -1040,9 +1041,7 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
     if msg_type != 0 || (size != length && (udp || size < length)) {
         return None;
     }
-    if crate::secrets::may_hold_secrets(data) {
-        return None;
-    }
+    let secretive = crate::secrets::may_hold_secrets(data);
     let (size_cap, depth, elements) = cat.spec.limits;
     let body = xmlrpc::decode(data.get(HEADER_SIZE..)?, Limits { size: size_cap, depth, elements })?;
     if body.fault.is_some() {
@@ -1092,9 +1091,7 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
         _ => "response",
     };
     ctx.check_binding(&binding, direction)?;
-    if binding.params.iter().any(|p| p.spec.is_some_and(|s| cat.field(s).secret)) {
-        return None; // scrubbed: the Python path's
-    }
+    let names_a_secret = binding.params.iter().any(|p| p.spec.is_some_and(|s| cat.field(s).secret));
     if response == call {
         return None; // the response bit disagrees with the kind
     }
@@ -1106,7 +1103,29 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
         Some(a) => format!("{lead}ack {} txn={txn}", a.name),
         None => format!("{lead}{kind} txn={txn}"),
     };
+    if (secretive || names_a_secret) && !scrub_keeps(&info, &params) {
+        return None;
+    }
     Some(Lean { kind, info, txn, is_response: !call, method })
+}
+
+/// Whether `Scrubber().record` leaves the lean record of a message that may hold a secret
+/// as it is. Lean, it has no fields, attributes or problems (the reference builds the
+/// attributes to learn the secrets, then drops them): only the summary is scrubbed. It
+/// masks `key=value` pairs with a secret word in the key (none without one in the text)
+/// and every appearance of a secret value of 3 characters or more, the secrets being
+/// string values of the parameters as sent (the reference keeps a `<string>` as it is):
+/// here, conservatively, all of them, whatever names them.
+fn scrub_keeps(info: &str, params: &[Val<'_>]) -> bool {
+    fn clear(value: &Val<'_>, info: &str) -> bool {
+        match value {
+            Val::Str(text) => text.chars().count() < 3 || !info.contains(text),
+            Val::Struct(members) => members.iter().all(|(_, v)| clear(v, info)),
+            Val::Array(items) => items.iter().all(|v| clear(v, info)),
+            Val::Int(_) | Val::Bool(_) | Val::DateTime | Val::Empty(_) => true,
+        }
+    }
+    !crate::secrets::may_hold_secrets(info.as_bytes()) && params.iter().all(|v| clear(v, info))
 }
 
 /// A small catalogue in the shapes of the real one (a bit set, an enum, a range, a
@@ -1337,13 +1356,21 @@ mod tests {
     }
 
     #[test]
-    fn secrets_decline() {
+    fn secrets_are_answered_where_the_scrub_keeps_the_summary() {
         let cat = catalogue();
-        let body = call("cviUser.login", "<param><value><int>1</int></value></param>\
-                                          <param><value>abc</value></param>");
-        assert!(lean(&cat, &message(&body, 1, false), false).is_none());
-        let body = subscribe("<int>5</int>", "<string>token</string>");
-        assert!(lean(&cat, &message(&body, 1, false), false).is_none());
+        let login = |password: &str| {
+            let body = call("cviUser.login", &format!("<param><value><int>1</int></value></param>\
+                                                       <param><value>{password}</value></param>"));
+            lean(&cat, &message(&body, 1, false), false)
+        };
+        assert_eq!(login("abc").map(|l| l.info), Some("cviUser.login request txn=1".to_string()));
+        // A password the summary holds would be masked in it.
+        for password in ["login", "request", "cviUser", "txn=1", "r.login r"] {
+            assert_eq!(login(password), None, "{password}");
+        }
+        assert!(login(" login ").is_some()); // kept as sent: not in the summary
+        assert!(login("xn").is_some()); // shorter than 3: masked where whole only
+        assert!(login("token=x").is_some()); // a pair the summary does not hold
     }
 
     #[test]
