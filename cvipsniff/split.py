@@ -199,18 +199,19 @@ _flow_share = accelerated("FlowShare", _no_share)
 # (the per-packet costs could not be told apart from them; they are small). Since the
 # fast lane (accel/src/pylane.rs) takes a calm connection's segments in the record walk,
 # a payload byte costs far less beside a message: the per-packet and per-message costs
-# are three times the first fit (a byte keeps its one unit), and the parent's merge
-# went from a fifth of a message's cost to about two fifths (both chosen by the wall
-# time of `report --jobs 2` on both bench mixes over a grid of the two; see issue 17).
+# are twice the first fit (a byte keeps its one unit), and the parent's merge is about
+# three fifths of a message's cost (both chosen by the wall time of `report --jobs 2` on
+# both bench mixes over a grid of the two, the last time once the compiled dissectors
+# took connect requests, multipart answers and logins; see issue 17).
 def _no_weights(path: str, packet_cost: int, segment_cost: int, push_cost: int,
                 max_tracked: int, heavy: int) -> None:
     return None
 
 
 _flow_weights = accelerated("flow_weights", _no_weights)
-PACKET_COST = 750
-SEGMENT_COST = 750
-PUSH_COST = 31500
+PACKET_COST = 500
+SEGMENT_COST = 500
+PUSH_COST = 21000
 # What worker 0 (the parent) does per message besides its own flows: merging every
 # worker's outputs and the one Analysis, in the same unit (fitted as the costs above).
 MERGE_COST = 12000
