@@ -94,74 +94,6 @@ pub fn pcap_record(buf: &[u8], pos: usize, big_endian: bool, header_size: usize,
     Some(PcapRecord { sec, frac, incl, orig, data, next })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pcap_records_walk_and_stop() {
-        let mut buf = Vec::new();
-        for x in [7u32, 9, 3, 60] {
-            buf.extend_from_slice(&x.to_le_bytes());
-        }
-        buf.extend_from_slice(b"abc");
-        let record = pcap_record(&buf, 0, false, 16, 100).unwrap();
-        assert_eq!(record, PcapRecord { sec: 7, frac: 9, incl: 3, orig: 60, data: 16,
-                                        next: 19 });
-        assert!(pcap_record(&buf, 0, false, 16, 2).is_none()); // over the cap: resync
-        assert!(pcap_record(&buf[..18], 0, false, 16, 100).is_none()); // cut short
-        assert!(pcap_record(&buf, 0, false, 24, 100).is_none()); // modified: longer header
-        assert!(pcap_record(&buf, 4, false, 16, 100).is_none());
-        assert_eq!(pcap_record(&buf, 0, true, 16, u32::MAX), None); // 3 << 24 bytes: cut
-    }
-
-    fn epb(interface: u32, caplen: u32, pad_to: u32) -> Vec<u8> {
-        let length = 32 + pad_to;
-        let mut v = Vec::new();
-        for x in [BT_EPB, length, interface, 1, 2, caplen, caplen + 1] {
-            v.extend_from_slice(&x.to_be_bytes());
-        }
-        v.extend(std::iter::repeat(0x11).take(pad_to as usize));
-        v.extend_from_slice(&length.to_be_bytes());
-        v
-    }
-
-    #[test]
-    fn epbs_walk_and_stop() {
-        let buf = epb(0, 5, 8);
-        let block = pcapng_epb(&buf, 0, true, 1).unwrap();
-        assert_eq!(block, Epb { interface: 0, ts: (1 << 32) | 2, caplen: 5, origlen: 6,
-                                data: 28, next: 40 });
-        assert!(pcapng_epb(&buf, 0, true, 0).is_none()); // undeclared interface
-        assert!(pcapng_epb(&buf, 0, false, 1).is_none()); // wrong byte order
-        assert!(pcapng_epb(&epb(0, 9, 8), 0, true, 1).is_none()); // caplen past the block
-        let mut bad = buf.clone();
-        *bad.last_mut().unwrap() ^= 4; // trailing length differs
-        assert!(pcapng_epb(&bad, 0, true, 1).is_none());
-        assert!(pcapng_epb(&buf[..39], 0, true, 1).is_none());
-    }
-
-    /// Stable stand-in for the fuzz target: arbitrary buffers and offsets never panic
-    /// and every record found lies inside the buffer.
-    #[test]
-    fn arbitrary_buffers_never_panic() {
-        let mut rng = crate::testrand::XorShift::new(0x2545_F491_4F6C_DD1D);
-        let mut next = || rng.next();
-        for _ in 0..20_000 {
-            let len = (next() % 96) as usize;
-            let buf: Vec<u8> = (0..len).map(|_| (next() % 7) as u8 * 13).collect();
-            let pos = (next() % 100) as usize;
-            if let Some(b) = pcapng_epb(&buf, pos, next() & 1 == 0, 3) {
-                assert!(b.next <= buf.len() && b.data + b.caplen as usize <= b.next);
-            }
-            let header = if next() & 1 == 0 { 16 } else { 24 };
-            if let Some(r) = pcap_record(&buf, pos, next() & 1 == 0, header, 1 << 20) {
-                assert!(r.next <= buf.len() && r.data + r.incl as usize == r.next);
-            }
-        }
-    }
-}
-
 // ---- a streaming window over a capture file ----------------------------------------------
 
 use std::io::{self, Read};
@@ -214,5 +146,73 @@ impl<R: Read> Window<R> {
     /// Whether `n` bytes are available from `pos` on (false: the input ends before).
     pub fn need(&mut self, n: usize) -> io::Result<bool> {
         Ok(self.fill(n)? >= n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcap_records_walk_and_stop() {
+        let mut buf = Vec::new();
+        for x in [7u32, 9, 3, 60] {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        buf.extend_from_slice(b"abc");
+        let record = pcap_record(&buf, 0, false, 16, 100).unwrap();
+        assert_eq!(record, PcapRecord { sec: 7, frac: 9, incl: 3, orig: 60, data: 16,
+                                        next: 19 });
+        assert!(pcap_record(&buf, 0, false, 16, 2).is_none()); // over the cap: resync
+        assert!(pcap_record(&buf[..18], 0, false, 16, 100).is_none()); // cut short
+        assert!(pcap_record(&buf, 0, false, 24, 100).is_none()); // modified: longer header
+        assert!(pcap_record(&buf, 4, false, 16, 100).is_none());
+        assert_eq!(pcap_record(&buf, 0, true, 16, u32::MAX), None); // 3 << 24 bytes: cut
+    }
+
+    fn epb(interface: u32, caplen: u32, pad_to: u32) -> Vec<u8> {
+        let length = 32 + pad_to;
+        let mut v = Vec::new();
+        for x in [BT_EPB, length, interface, 1, 2, caplen, caplen + 1] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend(std::iter::repeat_n(0x11, pad_to as usize));
+        v.extend_from_slice(&length.to_be_bytes());
+        v
+    }
+
+    #[test]
+    fn epbs_walk_and_stop() {
+        let buf = epb(0, 5, 8);
+        let block = pcapng_epb(&buf, 0, true, 1).unwrap();
+        assert_eq!(block, Epb { interface: 0, ts: (1 << 32) | 2, caplen: 5, origlen: 6,
+                                data: 28, next: 40 });
+        assert!(pcapng_epb(&buf, 0, true, 0).is_none()); // undeclared interface
+        assert!(pcapng_epb(&buf, 0, false, 1).is_none()); // wrong byte order
+        assert!(pcapng_epb(&epb(0, 9, 8), 0, true, 1).is_none()); // caplen past the block
+        let mut bad = buf.clone();
+        *bad.last_mut().unwrap() ^= 4; // trailing length differs
+        assert!(pcapng_epb(&bad, 0, true, 1).is_none());
+        assert!(pcapng_epb(&buf[..39], 0, true, 1).is_none());
+    }
+
+    /// Stable stand-in for the fuzz target: arbitrary buffers and offsets never panic
+    /// and every record found lies inside the buffer.
+    #[test]
+    fn arbitrary_buffers_never_panic() {
+        let mut rng = crate::testrand::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next();
+        for _ in 0..20_000 {
+            let len = (next() % 96) as usize;
+            let buf: Vec<u8> = (0..len).map(|_| (next() % 7) as u8 * 13).collect();
+            let pos = (next() % 100) as usize;
+            if let Some(b) = pcapng_epb(&buf, pos, next() & 1 == 0, 3) {
+                assert!(b.next <= buf.len() && b.data + b.caplen as usize <= b.next);
+            }
+            let header = if next() & 1 == 0 { 16 } else { 24 };
+            if let Some(r) = pcap_record(&buf, pos, next() & 1 == 0, header, 1 << 20) {
+                assert!(r.next <= buf.len() && r.data + r.incl as usize == r.next);
+            }
+        }
     }
 }

@@ -903,7 +903,7 @@ mod tests {
                 if gaps && next() % 3 == 0 {
                     let length = next() % 50;
                     framer.gap(length, &mut out);
-                    virtual_stream.extend(std::iter::repeat(None).take(length as usize));
+                    virtual_stream.extend(std::iter::repeat_n(None, length as usize));
                 }
             }
             framer.close(&mut out);
