@@ -915,10 +915,13 @@ fn method_message(w: &Walker<'_, '_>, kind: &str) -> Option<Lean> {
     };
     w.no_text(0)?;
     w.children(0, elements, false)?;
+    // Split once: the check and `connectparam_id` read the same keys. (Only connect and
+    // connectupdate requests get here with one: elsewhere it is an unknown element.)
+    let params = if request { connectparam(w)? } else { None };
     for check in &spec.checks {
         match (check.as_str(), request) {
             ("connected_errorreason", false) => connected_errorreason(doc)?,
-            ("connectparam", true) => connectparam_keys(w)?,
+            ("connectparam", true) => connectparam_keys(params.as_deref())?,
             ("connect_shape", true) => connect_shape(doc)?,
             ("connected_errorreason", true) | ("connectparam" | "connect_shape", false) => {}
             _ => return None,
@@ -932,10 +935,8 @@ fn method_message(w: &Walker<'_, '_>, kind: &str) -> Option<Lean> {
     let mut info = format!("{method} {kind} id={txn}");
     if request {
         if method == "connect" || method == "connectupdate" {
-            let id = connectparam(w)?.and_then(|params| {
-                params.into_iter().find(|(key, _)| key.eq_ignore_ascii_case("id"))
-            });
-            attrs.push(("connectparam_id", id.map_or(Value::None, |(_, v)| Value::Str(v))));
+            let id = params.iter().flatten().find(|(key, _)| key.eq_ignore_ascii_case("id"));
+            attrs.push(("connectparam_id", id.map_or(Value::None, |(_, v)| Value::Str(v.clone()))));
         }
         let answer = if method == "live" && adaptive { "none" } else { &spec.answered_by };
         attrs.push(("answered_by", Value::Str(answer.to_string())));
@@ -1058,8 +1059,8 @@ fn is_guid(text: &str) -> bool {
 
 /// `checks.connectparam_keys` on a request, without a problem: only the document's keys,
 /// in its order, the required ones present, GUIDs where it names one, none repeated.
-fn connectparam_keys(w: &Walker<'_, '_>) -> Option<()> {
-    let Some(params) = connectparam(w)? else { return Some(()) };
+fn connectparam_keys(params: Option<&[(String, String)]>) -> Option<()> {
+    let Some(params) = params else { return Some(()) };
     let keys: Vec<String> =
         params.iter().filter(|(k, _)| !k.is_empty()).map(|(k, _)| k.to_lowercase()).collect();
     let rank = |k: &String| KEY_ORDER.iter().position(|o| o == k);
@@ -1189,6 +1190,25 @@ struct HeadLine<'a> {
     value: &'a str,
 }
 
+/// One `Name: value` line of a head (the ImageResponse's or a part's) read against its
+/// table: None for a name that is not a token, not in `specs` (the reference notes an
+/// unknown header) or already in `seen` (a repeat, noted too).
+fn header_line<'a>(line: &'a [u8], specs: &'a [HeaderSpec], seen: &mut Vec<&'a str>)
+                   -> Option<HeadLine<'a>> {
+    let colon = memchr::memchr(b':', line)?;
+    let name = &line[..colon];
+    if !is_token(name) {
+        return None;
+    }
+    let lower = as_str(name)?.to_ascii_lowercase();
+    let spec = specs.iter().find(|h| h.lower == lower)?;
+    if seen.contains(&spec.lower.as_str()) {
+        return None;
+    }
+    seen.push(&spec.lower);
+    Some(HeadLine { spec, value: as_str(&line[colon + 1..])?.trim_matches(' ') })
+}
+
 /// `imageresponse.dissect_image` in lean mode for a single JPEG body without a problem.
 fn image(data: &[u8], start: usize, t: &Tables) -> Option<Lean> {
     let head_end = memchr::memmem::find(&data[start..], BLANK_LINE)? + start;
@@ -1211,19 +1231,7 @@ fn image(data: &[u8], start: usize, t: &Tables) -> Option<Lean> {
         if line.contains(&b'\r') || line.contains(&b'\n') || line.len() > t.max_header_line {
             return None;
         }
-        let colon = memchr::memchr(b':', line)?;
-        let name = &line[..colon];
-        if !is_token(name) {
-            return None;
-        }
-        let lower = as_str(name)?.to_ascii_lowercase();
-        let spec = t.headers.iter().find(|h| h.lower == lower)?; // unknown: reported
-        if seen.contains(&spec.lower.as_str()) {
-            return None;
-        }
-        seen.push(&spec.lower);
-        let value = as_str(&line[colon + 1..])?.trim_matches(' ');
-        lines.push(HeadLine { spec, value });
+        lines.push(header_line(line, &t.headers, &mut seen)?);
     }
     if count > t.max_header_lines {
         return None;
@@ -1391,18 +1399,9 @@ fn multipart(data: &[u8], start: usize, end: usize, boundary: &str, t: &Tables,
             if line.contains(&b'\r') || line.contains(&b'\n') {
                 return None;
             }
-            let colon = memchr::memchr(b':', line)?;
-            let name = &line[..colon];
-            if !is_token(name) {
-                return None; // not "Name: value" (the reference passes it over silently)
-            }
-            let lower = as_str(name)?.to_ascii_lowercase();
-            let spec = t.part_headers.iter().find(|h| h.lower == lower)?; // unknown: noted
-            if seen.contains(&spec.lower.as_str()) {
-                return None;
-            }
-            seen.push(&spec.lower);
-            let value = as_str(&line[colon + 1..])?.trim_matches(' ');
+            // (A part's line that is not "Name: value" the reference passes over silently;
+            // declined here like the head's.)
+            let HeadLine { spec, value } = header_line(line, &t.part_headers, &mut seen)?;
             match spec.form {
                 Form::Number => length = Some(content_length(value)?),
                 Form::ContentType => media = Some(media_type(value).0),
@@ -1463,8 +1462,8 @@ fn part_body(data: &[u8], start: usize, end: usize, media: &str, t: &Tables,
         set_default(attrs, "codec", Value::Str(first.codec.clone()));
         set_default(attrs, "keyframe", Value::Bool(first.keyframe));
     }
-    for p in &media_packets {
-        if codec_name(p.codec, &t.gbd) == "JPEG" && data.get(p.offset..)?.starts_with(b"\xff\xd8\xff") {
+    for (p, listed) in media_packets.iter().zip(&packets) {
+        if listed.codec == "JPEG" && data.get(p.offset..)?.starts_with(b"\xff\xd8\xff") {
             let (width, height) = jpeg_size(data, p.offset, p.offset + p.length, t)?;
             set_default(attrs, "width", Value::Int(i64::from(width)));
             set_default(attrs, "height", Value::Int(i64::from(height)));
