@@ -114,3 +114,43 @@ def test_any_row_of_values_renders_as_its_dict(v: tuple, step: str) -> None:
     except (OverflowError, TypeError, ValueError):
         return  # not a row the dict can be written for either
     assert Rows([v], json_report.transaction_values_text).text("\n", step) == expected
+
+
+def _times_worth_spelling() -> list[tuple[int, int]]:
+    """(request, answer) times in ns: a capture's usual ones, and those whose seconds or
+    latency fall exactly between two shortest spellings (a tie Python breaks to even,
+    which the compiled writer must leave to Python), integral latencies, latencies past
+    where ``repr`` turns to exponents, negative ones (answers stamped before requests)."""
+    import random
+
+    rng = random.Random(17)
+    base = 1_700_000_000 * 10**9
+    times = [(base + rng.randrange(10**15), 0) for _ in range(3000)]
+    times = [(t, t + rng.randrange(-10**6, 10**11)) for t, _ in times]
+    # seconds with few binary digits: 1700000000.00390625 is a tie at 17 digits
+    times += [(base + k * 3_906_250, base + k * 3_906_250 + 2**j)
+              for k in range(1, 300, 7) for j in range(0, 40, 3)]
+    times += [(base, base + ms * 10**6) for ms in (0, 1, 2, 3, 10, 1000)]  # integral
+    times += [(base, base + n) for n in (1, 50, 99, 100, 500, 10**22)]  # tiny, vast
+    times += [(rng.randrange(2**63), rng.randrange(2**63)) for _ in range(500)]
+    return times
+
+
+def test_compiled_rows_spell_times_and_latencies_as_python(monkeypatch) -> None:
+    """The compiled row writer spells the floats (each message's time, the latency
+    rounded to 3 places) itself where that is sure to be Python's ``repr``: on thousands
+    of times, exact ties between two shortest spellings among them, the text is the
+    reference's. Skipped on the pure-Python path (nothing compiled to compare)."""
+    compiled = json_report._compiled_row
+    if compiled is json_report._no_row:
+        pytest.skip("pure-Python path: no compiled row writer")
+    rows = []
+    for asked, answered in _times_worth_spelling():
+        v = (1, "cvip", 7, 0, "m", "answered", (1, (1,), asked, "request", None),
+             [(2, (2,), answered, "response", "m")], "one")
+        rows.append((v, compiled(v, "\n ", " ")))
+    monkeypatch.setattr(json_report, "_compiled_row", json_report._no_row)
+    for v, text in rows:
+        if text is not None:  # None: declined (a time beyond 64 bits), Python writes it
+            assert text == json_report.transaction_values_text(v, "\n ", " "), v[6:8]
+    assert sum(text is not None for _, text in rows) > 3500

@@ -34,6 +34,8 @@ mod pylean;
 mod pyislean;
 #[cfg(feature = "python")]
 mod pylane;
+#[cfg(feature = "python")]
+mod pyint;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;

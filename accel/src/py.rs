@@ -265,7 +265,7 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
         }
         let built = |number: u64, fast: Option<&crate::packets::Fast>|
                      -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-            let last = ts.into_pyobject(py)?.into_any();
+            let last = crate::pyint::Int(ts).into_pyobject(py)?;
             let item = record_item(py, packet_type.as_ref(), *linktype_number, number, &last,
                                    data, fast, || {
                 let fields = (number, &last, b.caplen, b.origlen.max(b.caplen), linktype,
@@ -318,7 +318,7 @@ pub fn walk_epbs<'py>(py: Python<'py>, frame_type: &Bound<'py, PyAny>, buf: &Bou
         frames.append(item)?;
     }
     if let Some(ts) = unbuilt_ts {
-        last = ts.into_pyobject(py)?.into_any();
+        last = crate::pyint::Int(ts).into_pyobject(py)?;
     }
     if let Some(lane) = lane.as_mut() {
         lane.settle(py)?;

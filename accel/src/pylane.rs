@@ -34,6 +34,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::packets::Fast;
 use crate::py::{CvipFramer, ImageServerFramer};
+use crate::pyint::Int;
 
 // ---- which frame carried which stream bytes ----------------------------------------------
 
@@ -125,19 +126,19 @@ impl OffsetIndex {
         OffsetIndex::default()
     }
 
-    fn note_bytes(&mut self, offset: i64, frame: i64, ts_ns: i128) {
-        self.note(offset, frame, ts_ns);
+    fn note_bytes(&mut self, offset: i64, frame: i64, ts_ns: Int) {
+        self.note(offset, frame, ts_ns.0);
     }
 
-    fn frames_for<'py>(&mut self, py: Python<'py>, start: i128, end: i128)
-                       -> PyResult<(Bound<'py, PyList>, i128, i128)> {
-        let (frames, first_ts, last_ts) = self.span(start, end);
-        Ok((PyList::new(py, frames)?, first_ts, last_ts))
+    fn frames_for<'py>(&mut self, py: Python<'py>, start: Int, end: Int)
+                       -> PyResult<(Bound<'py, PyList>, Int, Int)> {
+        let (frames, first_ts, last_ts) = self.span(start.0, end.0);
+        Ok((PyList::new(py, frames)?, Int(first_ts), Int(last_ts)))
     }
 
     /// The time of the last entry noted, 0 if none was.
-    fn last_time(&self) -> i128 {
-        self.times.last().copied().unwrap_or(0)
+    fn last_time(&self) -> Int {
+        Int(self.times.last().copied().unwrap_or(0))
     }
 
     /// Entries held (consumed ones not yet dropped included).
@@ -377,7 +378,7 @@ fn write_half(py: Python<'_>, h: &mut Half) -> PyResult<()> {
 fn write_flow(py: Python<'_>, flow: &mut FlowEntry) -> PyResult<()> {
     if flow.dirty {
         flow.dirty = false;
-        flow.flow.bind(py).setattr(pyo3::intern!(py, "last_ts_ns"), flow.last_ts)?;
+        flow.flow.bind(py).setattr(pyo3::intern!(py, "last_ts_ns"), Int(flow.last_ts))?;
     }
     Ok(())
 }
@@ -459,7 +460,7 @@ impl FastLane {
         if self.flows.contains_key(&flow_id) || keys.len() != 2 || halves.len() != 2 {
             return Ok(false);
         }
-        let Ok(last_ts) = flow.getattr(pyo3::intern!(py, "last_ts_ns"))?.extract::<i128>()
+        let Ok(last_ts) = flow.getattr(pyo3::intern!(py, "last_ts_ns"))?.extract::<Int>().map(|n| n.0)
         else { return Ok(false) };
         let mut taken = Vec::with_capacity(2);
         for direction in 0..2u8 {

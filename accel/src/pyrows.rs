@@ -6,14 +6,14 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use crate::jsonrow::{push_int, push_ints, push_str};
+use crate::jsonrow::{push_int, push_ints, push_str, python_float_repr, python_round};
 
 /// `transaction_row(values, nl, step)`: the row `transaction_values_text` writes for a
 /// transaction's values `(number, protocol, id, flow, method, state, request, responses,
 /// expects)`, or None where a value is not an exact `int` (within 64 bits), `str` (valid
 /// Unicode), None or, for message references, the tuple the transaction log keeps (the
 /// reference renderer then writes the row). Floats (the latency and the times) are
-/// computed as Python computes them and spelt by Python's own `repr`.
+/// computed as Python computes them and spelt as Python's `repr` spells them.
 #[pyfunction]
 pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step: &str)
                        -> PyResult<Option<String>> {
@@ -53,10 +53,15 @@ pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step
         (Some(Some(asked)), Some(Some(answered))) => {
             let Some(diff) = answered.checked_sub(asked) else { return Ok(None) };
             // Python: int / float converts the int (correctly rounded, ties to even, as
-            // `as` does) and divides; then round(x, 3), Python's own.
-            let latency = PyFloat::new(py, diff as f64 / 1e6);
-            let rounded = round(py)?.call1((latency, 3))?;
-            out.push_str(rounded.repr()?.to_str()?);
+            // `as` does) and divides; then round(x, 3).
+            let latency = diff as f64 / 1e6;
+            match python_round(latency, 3) {
+                Some(rounded) => push_float(py, &mut out, rounded)?,
+                None => {
+                    let rounded = round(py)?.call1((PyFloat::new(py, latency), 3))?;
+                    out.push_str(rounded.repr()?.to_str()?);
+                }
+            }
         }
         (Some(None), _) | (_, Some(None)) => return Ok(None),
         _ => out.push_str("null"),
@@ -84,6 +89,16 @@ pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step
 }
 
 /// Python's `round`, looked up once.
+/// Append Python's `repr(x)`: spelt here where that is sure to be Python's spelling, by
+/// Python otherwise.
+fn push_float(py: Python<'_>, out: &mut String, x: f64) -> PyResult<()> {
+    match python_float_repr(x) {
+        Some(text) => out.push_str(&text),
+        None => out.push_str(PyFloat::new(py, x).repr()?.to_str()?),
+    }
+    Ok(())
+}
+
 fn round(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static ROUND: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
     Ok(ROUND
@@ -170,7 +185,7 @@ fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &st
     out.push_str(&inner);
     out.push_str("\"time\": ");
     // Python: ts_ns / 1e9 (the int converted, correctly rounded, then divided).
-    out.push_str(PyFloat::new(py, ts as f64 / 1e9).repr()?.to_str()?);
+    push_float(py, out, ts as f64 / 1e9)?;
     out.push_str(nl);
     out.push('}');
     Ok(true)
