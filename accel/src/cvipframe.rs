@@ -11,6 +11,8 @@
 //! (linear time, as the reference), and no input can panic: every index is checked
 //! against the buffer, and stream offsets saturate rather than overflow.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr2, memmem};
 
 pub const HEADER_SIZE: usize = 9;
@@ -86,6 +88,11 @@ fn parse_header(buf: &[u8], at: usize, cap: u64) -> Header {
              order_from_size: flipped }
 }
 
+/// The searcher of `</`, built once: every message's end is searched for, and building
+/// a searcher per search cost more than the search (a message is a few hundred bytes).
+static END_TAG_OPEN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"</"));
+
 /// `_ROOT_END.search(buf, from, limit)`: the first end tag of a CVIP root element
 /// (`</ methodCall >`, any ASCII case, blanks around the name) wholly before `limit`, as
 /// (start, end).
@@ -93,7 +100,7 @@ fn find_root_end(buf: &[u8], from: usize, limit: usize) -> Option<(usize, usize)
     let hay = buf.get(..limit)?;
     let mut at = from;
     while at < hay.len() {
-        let start = at + memmem::find(&hay[at..], b"</")?;
+        let start = at + END_TAG_OPEN.find(&hay[at..])?;
         let mut k = start + 2;
         while k < hay.len() && xml_blank(hay[k]) {
             k += 1;

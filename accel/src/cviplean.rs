@@ -22,6 +22,7 @@
 //! The catalogue is not restated here: [`Catalogue`] is built from the Python tables
 //! (`dissectors/cvip/lean.py` hands them over as plain values, folded names included).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::xmlrpc::{self, Limits, RValue};
@@ -131,7 +132,8 @@ pub struct CatalogueSpec {
 pub struct Catalogue {
     spec: CatalogueSpec,
     services: HashMap<String, usize>,
-    methods: HashMap<(String, String), Vec<usize>>,
+    /// service key (or `*`) → method key → candidates
+    methods: HashMap<String, HashMap<String, Vec<usize>>>,
     enums: HashMap<String, HashSet<i64>>,
     bit_sets: HashMap<String, i64>,
     ack_response: HashMap<i64, String>,
@@ -186,7 +188,11 @@ impl Catalogue {
         }).collect();
         Ok(Catalogue {
             services: spec.service_keys.iter().cloned().collect(),
-            methods: spec.method_keys.iter().cloned().collect(),
+            methods: spec.method_keys.iter().fold(HashMap::new(), |mut by_service, ((s, m), l)| {
+                by_service.entry(s.clone()).or_insert_with(HashMap::new)
+                    .insert(m.clone(), l.clone());
+                by_service
+            }),
             enums,
             bit_sets,
             ack_response: spec.ack_response.iter().cloned().collect(),
@@ -200,12 +206,23 @@ impl Catalogue {
 
     /// `tables.fold` for an ASCII name (case, then the document's spelling variants);
     /// None for anything else (look-alike letters and Unicode case are Python's).
-    fn fold(&self, name: &str) -> Option<String> {
+    ///
+    /// Borrowed wherever it can be (a name already in lower case, a spelling variant):
+    /// every name of every message is folded, and a copy per name was a tenth of a lean
+    /// dissection.
+    fn fold<'s>(&'s self, name: &'s str) -> Option<Cow<'s, str>> {
         if !name.is_ascii() {
             return None;
         }
-        let lower = name.to_ascii_lowercase();
-        Some(self.variants.get(&lower).cloned().unwrap_or(lower))
+        let lower = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
+        Some(match self.variants.get(lower.as_ref()) {
+            Some(variant) => Cow::Borrowed(variant.as_str()),
+            None => lower,
+        })
     }
 
     fn field(&self, index: usize) -> &FieldSpec {
@@ -602,7 +619,8 @@ impl<'v, 'a> Binding<'v, 'a> {
 }
 
 struct Ack<'a> {
-    name: String,
+    /// The code's name (the catalogue's).
+    name: &'a str,
     /// The member name as sent (None for a bare code).
     field: Option<&'a str>,
     event: bool,
@@ -745,7 +763,7 @@ impl<'c> Ctx<'c> {
     }
 
     /// `semantics.find_ack`: `Some(None)` when the response is no ack.
-    fn find_ack<'a>(&self, params: &[Val<'a>]) -> Option<Option<Ack<'a>>> {
+    fn find_ack<'a>(&self, params: &[Val<'a>]) -> Option<Option<Ack<'a>>> where 'c: 'a {
         let cat = self.cat;
         let ack_key = &cat.field(cat.spec.ack_field).key;
         let event_key = &cat.field(cat.spec.event_ack_field).key;
@@ -758,7 +776,7 @@ impl<'c> Ctx<'c> {
                         let event = key == *event_key;
                         let code = as_int(value)??; // no integer: reported
                         let table = if event { &cat.ack_event } else { &cat.ack_response };
-                        let name_of = table.get(&i64::try_from(code).ok()?)?.clone(); // unknown: reported
+                        let name_of = table.get(&i64::try_from(code).ok()?)?.as_str(); // unknown: reported
                         return Some(Some(Ack { name: name_of, field: Some(*name), event }));
                     }
                 }
@@ -767,7 +785,7 @@ impl<'c> Ctx<'c> {
             [first] if matches!(first, Val::Int(_) | Val::Str(_)) => {
                 match as_int(first)? {
                     Some(code) if code & 0xFFFF_FF00 == ACK_SPACE => {
-                        let name = cat.ack_response.get(&i64::try_from(code).ok()?)?.clone();
+                        let name = cat.ack_response.get(&i64::try_from(code).ok()?)?.as_str();
                         Some(Some(Ack { name, field: None, event: false }))
                     }
                     _ => Some(None),
@@ -849,7 +867,7 @@ impl<'c> Ctx<'c> {
             if let Val::Struct(members) = value {
                 for (member, inner) in members {
                     let member_key = self.cat.fold(member)?;
-                    if allowed.is_some_and(|names| !names.contains(&member_key)) {
+                    if allowed.is_some_and(|names| !names.contains(member_key.as_ref())) {
                         return None;
                     }
                     self.check_entity_code(&member_key, inner, extra)?;
@@ -857,7 +875,7 @@ impl<'c> Ctx<'c> {
             }
             return Some(true);
         }
-        if allowed.is_none_or(|names| names.contains(&key)) {
+        if allowed.is_none_or(|names| names.contains(key.as_ref())) {
             self.check_entity_code(&key, value, extra)?;
             return Some(true);
         }
@@ -912,7 +930,7 @@ impl<'c> Ctx<'c> {
                 p.name.unwrap_or("")
             };
             let Some(table) = table else { continue };
-            let read_only = table.get(&cat.fold(pid)?)?;
+            let read_only = table.get(cat.fold(pid)?.as_ref())?;
             if setting && *read_only {
                 return None;
             }
@@ -999,9 +1017,24 @@ fn header(data: &[u8]) -> Option<(u8, u16, bool, u64)> {
     Some((h[2], raw & 0x7FFF, raw & 0x8000 != 0, size))
 }
 
+/// Append `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u16) {
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+}
+
 /// A method name split and checked as `_resolve` and `Checker.check_method` do: the
 /// service (index, instance parts) and the candidates, or None where a problem is due.
-fn resolve(cat: &Catalogue, name: &str) -> Option<((usize, usize), Vec<usize>)> {
+fn resolve<'c>(cat: &'c Catalogue, name: &str) -> Option<((usize, usize), &'c [usize])> {
     let (service_part, method) = name.rsplit_once('.')?;
     let mut parts = service_part.split('.');
     let base = parts.next().unwrap_or("");
@@ -1009,7 +1042,7 @@ fn resolve(cat: &Catalogue, name: &str) -> Option<((usize, usize), Vec<usize>)> 
     if base.is_empty() {
         return None;
     }
-    let service = *cat.services.get(&cat.fold(base)?)?;
+    let service = *cat.services.get(cat.fold(base)?.as_ref())?;
     let spec = &cat.spec.services[service];
     if !instance.is_empty()
         && (instance.len() > spec.instances
@@ -1018,13 +1051,15 @@ fn resolve(cat: &Catalogue, name: &str) -> Option<((usize, usize), Vec<usize>)> 
         return None;
     }
     let key = cat.fold(method)?;
-    let mut candidates = cat.methods.get(&(spec.key.clone(), key.clone())).cloned()
-        .unwrap_or_default();
+    let of = |service: &str| -> &'c [usize] {
+        cat.methods.get(service).and_then(|m| m.get(key.as_ref())).map_or(&[], Vec::as_slice)
+    };
+    let mut candidates = of(&spec.key);
     if candidates.is_empty() && !spec.is_system {
-        candidates = cat.methods.get(&("*".to_string(), key.clone())).cloned().unwrap_or_default();
+        candidates = of("*");
     }
     let generic = candidates.iter().all(|&m| cat.spec.methods[m].generic);
-    if cat.spec.property_methods.contains(&key) && spec.property_support == Some(false) && generic {
+    if cat.spec.property_methods.iter().any(|m| *m == key) && spec.property_support == Some(false) && generic {
         return None;
     }
     if candidates.is_empty() {
@@ -1096,13 +1131,29 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
         return None; // the response bit disagrees with the kind
     }
     let method = method_name.map(str::to_string);
-    let lead = method.as_ref().map_or(String::new(), |m| format!("{m} "));
-    let info = match &ack {
-        Some(a) if a.event => format!("{lead}response {}={} txn={txn}", a.field.unwrap_or(""),
-                                      a.name),
-        Some(a) => format!("{lead}ack {} txn={txn}", a.name),
-        None => format!("{lead}{kind} txn={txn}"),
-    };
+    // "[method ]response field=name txn=N", "[method ]ack name txn=N" or
+    // "[method ]kind txn=N", put together by hand: `format!` was a fifth of the time of
+    // a whole lean dissection.
+    let mut info = String::with_capacity(method_name.map_or(0, str::len) + 40);
+    if let Some(m) = method_name {
+        info.push_str(m);
+        info.push(' ');
+    }
+    match &ack {
+        Some(a) if a.event => {
+            info.push_str("response ");
+            info.push_str(a.field.unwrap_or(""));
+            info.push('=');
+            info.push_str(a.name);
+        }
+        Some(a) => {
+            info.push_str("ack ");
+            info.push_str(a.name);
+        }
+        None => info.push_str(kind),
+    }
+    info.push_str(" txn=");
+    push_decimal(&mut info, txn);
     if (secretive || names_a_secret) && !scrub_keeps(&info, &params) {
         return None;
     }

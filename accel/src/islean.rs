@@ -30,6 +30,9 @@
 //! No input panics: every index is checked, recursion is bounded by the depth cap.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::secrets::may_hold_secrets;
 
@@ -264,7 +267,7 @@ pub fn dissect(data: &[u8], t: &Tables) -> Option<Lean> {
         // The reference scrubs (not ported) where the bytes that can name a secret may
         // hold one (`dissector.named_part`): the head up to its first blank line, or all
         // of a multipart message (each part has a head).
-        let head = memchr::memmem::find(body, b"\r\n\r\n").map_or(data, |end| &data[..start + end]);
+        let head = BLANK_LINE_FINDER.find(body).map_or(data, |end| &data[..start + end]);
         let multipart = head.to_ascii_lowercase().windows(9).any(|w| w == b"multipart");
         if may_hold_secrets(if multipart { data } else { head }) {
             return None;
@@ -460,7 +463,7 @@ fn plain_bytes(body: &[u8], t: &Tables) -> bool {
     }
     let core = &body[..end];
     core.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
-        && memchr::memmem::find(core, b"xmlns").is_none()
+        && XMLNS_FINDER.find(core).is_none()
 }
 
 /// The element tree of a document of the subset, or None.
@@ -1157,6 +1160,12 @@ pub fn format_ms(ms: i64) -> Option<String> {
 
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
 
+// The searchers this module runs on every message, built once (building one per search
+// cost as much as the search on a message of a few hundred bytes).
+static BLANK_LINE_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BLANK_LINE));
+static LINE_END_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n"));
+static XMLNS_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"xmlns"));
+
 /// `headers._TOKEN`: `[!#$%&'*+.^_`|~0-9A-Za-z-]+`.
 fn is_token(name: &[u8]) -> bool {
     !name.is_empty()
@@ -1172,7 +1181,7 @@ impl<'a> Iterator for Lines<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memchr::memmem::find(rest, b"\r\n") {
+        match LINE_END_FINDER.find(rest) {
             Some(i) => {
                 self.rest = rest.get(i + 2..);
                 rest.get(..i)
@@ -1211,7 +1220,7 @@ fn header_line<'a>(line: &'a [u8], specs: &'a [HeaderSpec], seen: &mut Vec<&'a s
 
 /// `imageresponse.dissect_image` in lean mode for a single JPEG body without a problem.
 fn image(data: &[u8], start: usize, t: &Tables) -> Option<Lean> {
-    let head_end = memchr::memmem::find(&data[start..], BLANK_LINE)? + start;
+    let head_end = BLANK_LINE_FINDER.find(&data[start..])? + start;
     let head = &data[start..head_end];
     // Printable ASCII (no tab, no other control byte) and line ends.
     if !head.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n') {
@@ -1388,7 +1397,7 @@ fn multipart(data: &[u8], start: usize, end: usize, boundary: &str, t: &Tables,
             return None;
         }
         let head_start = after + 2;
-        let head_end = memchr::memmem::find(data.get(head_start..end)?, BLANK_LINE)? + head_start;
+        let head_end = BLANK_LINE_FINDER.find(data.get(head_start..end)?)? + head_start;
         let head = &data[head_start..head_end];
         if !head.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n') {
             return None;

@@ -3,36 +3,48 @@
 //!
 //! Most messages hold no credential, and every message is asked, so the question is on
 //! the hot path. The Python reference lowers a copy of the message and runs four
-//! substring searches over it (about 7 µs on the sessions bench mix's messages); here it
-//! is one pass without a copy. ASCII case only, exactly as `bytes.lower()` folds.
+//! substring searches over it (about 7 µs on the sessions bench mix's messages); so does
+//! this, into a buffer on the stack a chunk at a time and with searchers built once, which
+//! `memchr` runs with SIMD: five times faster than a byte-at-a-time scan that folded each
+//! candidate letter (about 80 ns against 410 ns for a 750-byte CVIP message). ASCII case
+//! only, exactly as `bytes.lower()` folds.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// The fragments, lower case (a secret-named element, key or member holds one of them).
 const FRAGMENTS: [&[u8]; 4] = [b"token", b"passw", b"pwd", b"secret"];
 
+/// Their searchers, built once.
+static FINDERS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| FRAGMENTS.map(Finder::new));
+
+/// Bytes lowered per step; consecutive chunks overlap by one byte less than the longest
+/// fragment, so a fragment across two chunks is wholly inside the second.
+const CHUNK: usize = 2048;
+const OVERLAP: usize = 5;
+
 /// Whether `data` contains one of the fragments, ASCII letters in any case.
 pub fn may_hold_secrets(data: &[u8]) -> bool {
-    let n = data.len();
-    let mut i = 0;
-    while i < n {
-        // `| 0x20` folds an upper-case letter to its lower case; only `T`/`t`, `P`/`p`
-        // and `S`/`s` fold to the fragments' first letters.
-        let first = data[i] | 0x20;
-        if first == b't' || first == b'p' || first == b's' {
-            for fragment in FRAGMENTS {
-                if fragment[0] == first && starts_with_folded(&data[i..], fragment) {
-                    return true;
-                }
-            }
+    let finders = &*FINDERS;
+    let mut lowered = [0u8; CHUNK];
+    let mut start = 0;
+    loop {
+        let end = (start + CHUNK).min(data.len());
+        let chunk = &mut lowered[..end - start];
+        for (low, &byte) in chunk.iter_mut().zip(&data[start..end]) {
+            // `A`..`Z` gain the 0x20 bit; every other byte stays (branch-free, so the
+            // loop vectorises).
+            *low = byte | (u8::from(byte.wrapping_sub(b'A') < 26) << 5);
         }
-        i += 1;
+        if finders.iter().any(|finder| finder.find(chunk).is_some()) {
+            return true;
+        }
+        if end == data.len() {
+            return false;
+        }
+        start = end - OVERLAP;
     }
-    false
-}
-
-/// Whether `data` starts with `lower` (lower case), ASCII letters of `data` in any case.
-fn starts_with_folded(data: &[u8], lower: &[u8]) -> bool {
-    data.len() >= lower.len()
-        && data.iter().zip(lower).all(|(&a, &b)| a.to_ascii_lowercase() == b)
 }
 
 #[cfg(test)]
@@ -73,12 +85,27 @@ mod tests {
     }
 
     #[test]
+    fn a_fragment_across_two_chunks_is_found() {
+        for fragment in FRAGMENTS {
+            let upper = fragment.to_ascii_uppercase();
+            for at in CHUNK - 8..CHUNK + 2 {
+                let mut data = vec![b'x'; 2 * CHUNK + 16];
+                data[at..at + upper.len()].copy_from_slice(&upper);
+                assert!(may_hold_secrets(&data), "{fragment:?} at {at}");
+                assert!(may_hold_secrets(&data[..at + upper.len()]), "{fragment:?} ending");
+                assert!(!may_hold_secrets(&data[..at + upper.len() - 1]), "{fragment:?} cut");
+            }
+        }
+    }
+
+    #[test]
     fn same_verdict_as_the_reference_on_random_bytes() {
         let mut rand = XorShift::new(17);
         let mut below = |n: u64| rand.next() % n;
         let alphabet = b"tTpPsSoOkKeEnNaAwWdDcCrR<>=x\x00\xff ";
-        for _ in 0..20_000 {
-            let len = below(40) as usize;
+        for round in 0..20_000 {
+            // Mostly short; every tenth long enough to span chunks.
+            let len = if round % 10 == 0 { below(3 * CHUNK as u64) } else { below(40) } as usize;
             let data: Vec<u8> = (0..len)
                 .map(|_| if below(4) == 0 { below(256) as u8 }
                      else { alphabet[below(alphabet.len() as u64) as usize] })
