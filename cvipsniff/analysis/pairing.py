@@ -75,6 +75,9 @@ class TransactionIndex:
 
     def __setitem__(self, message_number: int, transaction: int) -> None:
         numbers = self._numbers
+        if message_number == len(numbers):  # the usual case: the next message
+            numbers.append(transaction)
+            return
         missing = message_number + 1 - len(numbers)
         if missing > self._MAX_STRIDE or message_number < 0:
             self._sparse[message_number] = transaction
