@@ -201,6 +201,10 @@ class Pipeline:
         self._port_map = self._build_port_map()
         self._flows: dict[int, _FlowState] = {}
         self._options = self._dissector_options()
+        # Per protocol, its compiled lean dissection for these options (or none).
+        self._lean = {name: lean for name, spec in self.protocols.items()
+                      if spec.lean_for is not None
+                      and (lean := spec.lean_for(self._options.get(name))) is not None}
         self.message_count = 0
         self.frame_count = 0
         self.first_ts_ns: int | None = None
@@ -556,6 +560,18 @@ class Pipeline:
         """Dissect one message. ``cut``: the framer handed it over truncated; only the
         problems the protocol keeps for cut messages (its header's) survive, the framer's
         own say what cut it (``ProtocolSpec.kept_when_cut``)."""
+        lean = self._lean.get(spec.name)
+        if lean is not None and type(data) is bytes:
+            # The record dissect would give, without its per-call checks; None (or, as
+            # dissect would answer it, an exception) leaves the message to dissect.
+            try:
+                record = lean(data, transport == "udp")
+            except Exception:
+                record = None
+            if record is not None:
+                if framing_problems:
+                    record.problems[:0] = framing_problems
+                return record
         options = self._options.get(spec.name)
         try:
             if options:

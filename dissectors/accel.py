@@ -27,7 +27,7 @@ __all__ = ["COMPILED", "accelerated", "cvip_framer", "cvip_lean", "imageserver_f
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 12
+API_VERSION = 13
 
 
 def usable(module: Any) -> bool:
@@ -145,15 +145,16 @@ def cvip_lean(record: type, catalogue: Callable[[], Mapping[str, Any]]
     return _compiled.CvipLean(record, dict(catalogue()))
 
 
-def _no_lean(_data: bytes) -> None:
+def _no_lean(_data: bytes, _udp: bool = False) -> None:
     return None
 
 
 def imageserver_lean(record: type, protocol: str,
-                     tables: Callable[[], Mapping[str, Any]]) -> Callable[[bytes], Any]:
+                     tables: Callable[[], Mapping[str, Any]]) -> Callable[..., Any]:
     """The lean ImageServer dissection of conformant messages: ``fast(data)`` is the
     ``record`` (``dissectors.base.Record``) the reference gives ``data`` in lean mode with
-    the default options when it has no problem, or None (run the reference). ``tables``
+    the default options when it has no problem, or None (run the reference); a second
+    argument, the transport's ``udp`` flag, is taken and ignored. ``tables``
     makes the spec tables as plain values (called only on the compiled path); the
     pure-Python stand-in always declines."""
     if _compiled is None:

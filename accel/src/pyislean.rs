@@ -170,7 +170,10 @@ impl ImageServerLean {
         Ok(ImageServerLean { tables: read_tables(tables)?, record, protocol })
     }
 
-    fn __call__(&self, py: Python<'_>, data: &[u8]) -> PyResult<Option<PyObject>> {
+    /// `fast(data)`; `_udp` is taken and ignored (an ImageServer message dissects the same
+    /// whatever carried it), so the engine calls every protocol's lean dissection alike.
+    #[pyo3(signature = (data, _udp = false))]
+    fn __call__(&self, py: Python<'_>, data: &[u8], _udp: bool) -> PyResult<Option<PyObject>> {
         let Some(lean) = islean::dissect(data, &self.tables) else { return Ok(None) };
         let attrs = PyDict::new(py);
         for (key, v) in &lean.attrs {

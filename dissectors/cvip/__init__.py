@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dissectors.base import ProtocolSpec
 from dissectors.cvip.detect import detect
-from dissectors.cvip.dissect import dissect
+from dissectors.cvip.dissect import dissect, lean_for
 from dissectors.cvip.fields import FIELDS
 from dissectors.cvip.framer import DEFAULT_SIZE_CAP, CvipFramer, new_framer
 from dissectors.cvip.header import HEADER_SIZE, Header, encode_header, parse_header
@@ -54,6 +54,7 @@ PROTOCOL = ProtocolSpec(
     check_options=check_options,
     optional_attrs=True,
     read_options=parse_options,
+    lean_for=lean_for,
 )
 
 __all__ = [

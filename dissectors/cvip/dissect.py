@@ -10,9 +10,10 @@ tree (:mod:`.fields`). This module glues them and writes the summary line.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from dissectors.accel import COMPILED
 from dissectors.base import Field, Problem, Record
 from dissectors.cvip.analytics import Analytics, analytics_field, decode_analytics
 from dissectors.cvip.checks import check_message
@@ -72,6 +73,14 @@ def dissect(data: bytes, transport: str = "tcp",
 
 
 _lean_seen: list[Options] = [_LEAN]
+
+
+def lean_for(options: object) -> Callable[[bytes, bool], Record | None] | None:
+    """``ProtocolSpec.lean_for``: the compiled lean dissection :func:`dissect` itself
+    tries first, when ``options`` are the lean defaults and the accelerator is built."""
+    if COMPILED and isinstance(options, Options) and _is_lean(options):
+        return _lean_record
+    return None
 
 
 def _is_lean(opts: Options) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dissectors.base import ProtocolSpec
 
 from .detection import detect
-from .dissector import dissect
+from .dissector import dissect, lean_for
 from .fields import FIELDS
 from .framer import ImageServerFramer, new_framer
 from .options import DissectOptions, check_options
@@ -37,6 +37,7 @@ PROTOCOL = ProtocolSpec(
     fields=FIELDS,
     check_options=check_options,
     read_options=DissectOptions.from_any,
+    lean_for=lean_for,
 )
 
 __all__ = [

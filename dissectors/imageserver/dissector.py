@@ -8,10 +8,11 @@ still carries the message, as Wireshark shows a malformed packet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from dissectors.accel import COMPILED
 from dissectors.base import Field, Record
 from dissectors.secrets import Scrubber, may_hold_secrets
 
@@ -24,6 +25,15 @@ from .xmlmessage import PROTOCOL, base_attrs, dissect_xml
 from .xmltree import skip_prolog_whitespace
 
 _IMAGE_FIRST = IMAGE_FIRST_LINE.encode()
+
+
+def lean_for(options: object) -> Callable[[bytes, bool], Record | None] | None:
+    """``ProtocolSpec.lean_for``: the compiled lean dissection :func:`dissect` itself
+    tries first (:data:`.lean.fast`, which takes and ignores the transport), when
+    ``options`` are the lean defaults and the accelerator is built."""
+    if COMPILED and isinstance(options, DissectOptions) and lean.is_lean_default(options):
+        return lean.fast
+    return None
 
 
 def dissect(data: bytes, transport: str = "tcp",

@@ -113,7 +113,7 @@ def plain_tables(options: DissectOptions = LEAN_DEFAULTS) -> dict[str, Any]:
 
 #: ``fast(data)``: the lean record of a conformant message, or None (the reference
 #: decides); always None on the pure-Python path.
-fast: Callable[[bytes], Record | None] = imageserver_lean(Record, PROTOCOL, plain_tables)
+fast: Callable[..., Record | None] = imageserver_lean(Record, PROTOCOL, plain_tables)
 
 _lean_seen: DissectOptions = LEAN_DEFAULTS
 
