@@ -22,6 +22,18 @@ async def _loaded(pilot) -> None:
     await pilot.pause()
 
 
+async def _first_message_shown(pilot) -> None:
+    """Wait (on state, bounded) until the details of the first message are shown and its
+    tree's first node highlighted: the hex pane's title then names the message's bytes.
+    That comes one refresh after the load on a quick machine and later on a busy one."""
+    screen = pilot.app.messages_screen
+    for _ in range(1500):
+        if str(screen.hex.border_title).startswith("Bytes: message ["):
+            break
+        await pilot.pause(0.02)
+    assert str(screen.hex.border_title).startswith("Bytes: message [")
+
+
 def _at_frame(frame: int, *keys: str):
     """Wait for the load, select the message completed by ``frame``, press ``keys``."""
 
@@ -58,6 +70,7 @@ def test_messages_wide_layout_in_the_light_theme(snap_compare):
 def test_filter_error_inline(snap_compare):
     async def run_before(pilot) -> None:
         await _loaded(pilot)
+        await _first_message_shown(pilot)
         bar = pilot.app.messages_screen.filter_bar
         await pilot.press("slash")
         bar.input.value = 'cvip.method == "system.describe" && latnecy_ms > 5'

@@ -92,6 +92,12 @@ class DetailsTree(Tree[NodeInfo]):
         findings = store.findings_of(index)
         if findings:
             self._add_findings(root, findings)
+        # Textual's Tree keeps its cursor line through clear() and moves (announcing the
+        # highlighted node, which lights its bytes in the hex pane) only to another line:
+        # reset first, so every message shown announces its first node, not just those
+        # shown while the cursor was elsewhere (a race the snapshots caught on a busy
+        # machine).
+        self.move_cursor(None)
         self.move_cursor_to_line(0)
 
     # ---- building --------------------------------------------------------------------------
