@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvipsniff.analysis.config import AnalysisConfig
+from cvipsniff.analysis.txnlog import values
 from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import json_report
@@ -154,3 +155,28 @@ def test_compiled_rows_spell_times_and_latencies_as_python(monkeypatch) -> None:
         if text is not None:  # None: declined (a time beyond 64 bits), Python writes it
             assert text == json_report.transaction_values_text(v, "\n ", " "), v[6:8]
     assert sum(text is not None for _, text in rows) > 3500
+
+
+def test_rows_in_batches_are_the_rows_one_by_one() -> None:
+    """More rows than one batch, an odd one among them (a float id the compiled writer
+    declines, so its whole batch is written row by row): the text of the dicts."""
+    from cvipsniff.analysis.model import MessageRef, Transaction
+
+    def txn(number: int) -> Transaction:
+        asked = 1_714_564_800_000_000_000 + number * 1_234_567
+        request = MessageRef(number, (number,), asked, "request", "m")
+        answer = MessageRef(number + 1, (number + 1, number), asked + 987_654, "response", "m")
+        return Transaction(number=number, protocol="cvip", id=1.5 if number in (5, 700) else number,
+                           flow=number % 7, method="m", state="answered", request=request,
+                           responses=[answer] if number % 3 else [])
+
+    txns = [txn(n) for n in range(1, 1300)]
+    batch = json_report._compiled_rows
+    rows = Rows([values(t) for t in txns], json_report.transaction_values_text, batch)
+    for step in (" ", "  "):
+        expected = json.dumps([json_report.transaction_json(t) for t in txns],
+                              indent=len(step), ensure_ascii=False)
+        assert rows.text("\n", step) == expected
+    if batch is not None:
+        assert batch([values(txns[699])], "\n ", " ", True) is None  # the odd one declined
+        assert batch([values(txns[0])], "\n ", " ", True).startswith("[\n ")

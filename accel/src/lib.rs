@@ -67,6 +67,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::walk_pcap, m)?)?;
     // A JSON report's transaction row (accel/src/jsonrow.rs).
     m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
+    m.add_function(wrap_pyfunction!(pyrows::transaction_rows, m)?)?;
     // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).
     m.add_class::<pylean::CvipLean>()?;
     // The lean ImageServer dissection of conformant messages (accel/src/islean.rs).

@@ -19,7 +19,7 @@ from cvipsniff.report.jsontext import (
     iter_indented_at,
     value_text,
 )
-from dissectors.accel import accelerated
+from dissectors.accel import COMPILED, accelerated
 
 VERSION = 1
 
@@ -67,6 +67,15 @@ def _no_row(_values: tuple, _nl: str, _step: str) -> None:
 _compiled_row = accelerated("transaction_row", _no_row)
 
 
+def _no_rows(_rows: list, _nl: str, _step: str, _first: bool) -> None:
+    return None
+
+
+# The same for a batch of rows, as Rows.render_batch; none on the pure-Python path (the
+# rows are written one by one there).
+_compiled_rows = accelerated("transaction_rows", _no_rows) if COMPILED else None
+
+
 def transaction_values_text(v: tuple, nl: str, step: str) -> str:
     """``transaction_json`` of the transaction whose :func:`~cvipsniff.analysis.txnlog.values`
     are ``v``, as the report writes it: made directly (no dict per row), and from the
@@ -112,7 +121,7 @@ def _ref_values_text(ref: tuple | None, nl: str, step: str) -> str:
 def _transaction_rows(transactions: Sequence[Transaction]) -> Rows:
     """The report's transaction rows: a transaction log's written from its values."""
     if isinstance(transactions, TransactionLog):
-        return Rows(_LogValues(transactions), transaction_values_text)
+        return Rows(_LogValues(transactions), transaction_values_text, _compiled_rows)
     return Rows(transactions, transaction_text)
 
 

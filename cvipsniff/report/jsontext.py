@@ -15,6 +15,7 @@ subclasses; unsupported objects raise the same ``TypeError``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any, Protocol
 
@@ -29,18 +30,30 @@ class SizedIterable(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+# The items of a row batch (see Rows.render_batch): a few hundred kilobytes of text.
+_BATCH = 512
+
+
 class Rows:
     """A JSON array whose items render themselves: ``render(item, nl, step)`` returns the
     text :func:`dumps_indented` would give the item's JSON value on a line starting with
     ``nl``. Why: a report's rows (one per transaction) are many; rendering each straight
-    from its object skips building a dict per row, and the rows are made as written."""
+    from its object skips building a dict per row, and the rows are made as written.
 
-    __slots__ = ("items", "render")
+    ``render_batch(items, nl, step, first)``, where given, renders a list of items at once
+    as the loop below would join them (each preceded by ``"[" + nl`` for the array's
+    first item, when ``first``, else ``"," + nl``), or returns None to have that batch
+    rendered item by item: one call for hundreds of rows rather than one per row."""
+
+    __slots__ = ("items", "render", "render_batch")
 
     def __init__(self, items: Sequence[Any] | SizedIterable,
-                 render: Callable[[Any, str, str], str]) -> None:
+                 render: Callable[[Any, str, str], str],
+                 render_batch: Callable[[list, str, str, bool], str | None] | None = None,
+                 ) -> None:
         self.items = items
         self.render = render
+        self.render_batch = render_batch
 
     def text(self, nl: str, step: str) -> str:
         return "".join(self.pieces(nl, step))
@@ -51,11 +64,29 @@ class Rows:
             return
         inner = nl + step
         render = self.render
-        sep = "[" + inner
-        for item in self.items:
-            yield sep + render(item, inner, step)
-            sep = "," + inner
+        if self.render_batch is not None:
+            yield from self._batches(inner, step)
+        else:
+            sep = "[" + inner
+            for item in self.items:
+                yield sep + render(item, inner, step)
+                sep = "," + inner
         yield nl + "]"
+
+    def _batches(self, inner: str, step: str) -> Iterator[str]:
+        assert self.render_batch is not None
+        items = iter(self.items)
+        first = True
+        while batch := list(islice(items, _BATCH)):
+            text = self.render_batch(batch, inner, step, first)
+            if text is None:
+                seps = ["," + inner] * len(batch)
+                if first:
+                    seps[0] = "[" + inner
+                text = "".join(sep + self.render(item, inner, step)
+                               for sep, item in zip(seps, batch, strict=True))
+            yield text
+            first = False
 
 
 class Spliced:
