@@ -126,6 +126,8 @@ pub struct CatalogueSpec {
     pub event_method_key: String,
     pub property_methods: Vec<String>,
     pub limits: (usize, usize, usize),
+    /// `CONNECTION_TYPE`: a ping's connection type code → its name.
+    pub connection_types: Vec<(i64, String)>,
 }
 
 /// The catalogue indexed for lookups.
@@ -141,6 +143,7 @@ pub struct Catalogue {
     property_sets: HashMap<String, HashMap<i64, HashSet<String>>>,
     properties: Vec<[Option<HashMap<String, bool>>; 3]>,
     variants: HashMap<String, String>,
+    connection_types: HashMap<u8, String>,
 }
 
 impl Catalogue {
@@ -200,6 +203,9 @@ impl Catalogue {
             property_sets,
             properties,
             variants: spec.variants.iter().cloned().collect(),
+            connection_types: spec.connection_types.iter()
+                .filter_map(|(code, name)| Some((u8::try_from(*code).ok()?, name.clone())))
+                .collect(),
             spec,
         })
     }
@@ -1002,6 +1008,102 @@ static EMPTY: std::sync::LazyLock<HashSet<String>> = std::sync::LazyLock::new(Ha
 
 /// The header as `header.parse_header` reads it, when `header_problems` finds nothing:
 /// (message type, txn, response flag, size).
+/// A discovery ping the Python path finds nothing wrong with (`dissect_ping` in
+/// `dissectors/cvip/ping.py` is the reference): what its record is made of.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ping<'c> {
+    pub response: bool,
+    pub msg_type: u8,
+    pub txn: u16,
+    /// The Packet Size (the ping's length).
+    pub size: u64,
+    /// The IP address, dotted.
+    pub ip: String,
+    pub port: u16,
+    pub connection_type: u8,
+    pub connection_name: &'c str,
+    /// A response's unit: GUID (canonical text), manufacturer id, product type, status
+    /// (0 or 1).
+    pub unit: Option<(String, u16, u16, u8)>,
+    pub info: String,
+}
+
+/// `MSG_TYPE_PING`, `PING_RESPONSE_TYPE_CORRECTED` (a response's type under the default
+/// `ping_response_type = "either"`), and the two ping lengths.
+const PING_TYPE: u8 = 0x01;
+const PING_TYPE_CORRECTED: u8 = 0x02;
+const PING_REQUEST_SIZE: usize = 16;
+const PING_RESPONSE_SIZE: usize = 37;
+
+/// The lean record of a ping: a big-endian header of message type 0x01 (or, for a
+/// response, 0x02 where `looks_like_ping` takes it for one: its body does not start like
+/// XML) whose Packet Size and response bit agree with the length (16 bytes: a request,
+/// 37: a response), a known connection type, a response's status 0 or 1, and no
+/// credential-like bytes (the reference masks such a record). Anything else is the
+/// reference's: a problem to report, a little-endian peer.
+pub fn ping<'c>(cat: &'c Catalogue, data: &[u8]) -> Option<Ping<'c>> {
+    let (msg_type, txn, response, size) = header(data)?;
+    let n = data.len();
+    let is_response = match n {
+        PING_REQUEST_SIZE => false,
+        PING_RESPONSE_SIZE => true,
+        _ => return None,
+    };
+    let corrected = is_response && msg_type == PING_TYPE_CORRECTED && {
+        let body = &data[HEADER_SIZE..];
+        let lead = body.iter().position(|b| !b" \t\r\n\xef\xbb\xbf".contains(b));
+        lead.is_none_or(|at| body[at] != b'<')
+    };
+    if (msg_type != PING_TYPE && !corrected) || size != n as u64 || response != is_response
+        || crate::secrets::may_hold_secrets(data)
+    {
+        return None;
+    }
+    let ip = format!("{}.{}.{}.{}", data[9], data[10], data[11], data[12]);
+    let port = u16::from_be_bytes([data[13], data[14]]);
+    let connection_type = data[15];
+    let connection_name = cat.connection_types.get(&connection_type)?.as_str();
+    if connection_name.is_empty() {
+        return None; // Python's `name or ...` would spell the code instead
+    }
+    let mut info = String::with_capacity(96);
+    info.push_str(if is_response { "ping response txn=" } else { "ping request txn=" });
+    push_decimal(&mut info, txn);
+    let unit = if is_response {
+        let status = data[36];
+        if status > 1 {
+            return None;
+        }
+        let manufacturer = u16::from_be_bytes([data[32], data[33]]);
+        let product = u16::from_be_bytes([data[34], data[35]]);
+        info.push_str(&format!(" {ip}:{port} {connection_name} mfr=0x{manufacturer:04x} \
+                                product=0x{product:04x}"));
+        if status == 1 {
+            info.push_str(" rebooted");
+        }
+        Some((guid_text(&data[16..32]), manufacturer, product, status))
+    } else {
+        info.push_str(&format!(" from {ip}:{port}"));
+        None
+    };
+    Some(Ping { response: is_response, msg_type, txn, size, ip, port, connection_type, connection_name,
+                unit, info })
+}
+
+/// `str(uuid.UUID(bytes=raw))`: 32 lower-case hex digits grouped 8-4-4-4-12.
+fn guid_text(raw: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in raw.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
 fn header(data: &[u8]) -> Option<(u8, u16, bool, u64)> {
     let h = data.get(..HEADER_SIZE)?;
     if h[..2] != [0x02, 0x01] {
@@ -1252,6 +1354,7 @@ pub fn sample_catalogue() -> Catalogue {
         event_method_key: "cvievent.notify".into(),
         property_methods: vec!["getproperties".into(), "setproperties".into()],
         limits: (8 << 20, 64, 50_000),
+        connection_types: vec![(0, "TCP".into()), (1, "UDP".into())],
         ..Default::default()
     };
     Catalogue::new(spec).expect("a valid catalogue")
@@ -1260,6 +1363,57 @@ pub fn sample_catalogue() -> Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ping as `encode_ping_request` / `encode_ping_response` write it (big-endian).
+    fn ping_bytes(response: bool, txn: u16, tail: &[u8]) -> Vec<u8> {
+        let size = (9 + 7 + if response { 21 } else { 0 }) as u32;
+        let raw_txn = txn | if response { 0x8000 } else { 0 };
+        let mut out = vec![0x02, 0x01, PING_TYPE];
+        out.extend(raw_txn.to_be_bytes());
+        out.extend(size.to_be_bytes());
+        out.extend([192, 168, 1, 20, 0x1f, 0x90, 1]); // 192.168.1.20:8080, UDP
+        out.extend(tail);
+        out
+    }
+
+    const UNIT: [u8; 21] = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x0f, 0xed, 0xcb,
+                            0xa9, 0x87, 0x65, 0x43, 0x21, 0x00, 0x2a, 0x01, 0x02, 1];
+
+    #[test]
+    fn pings_as_the_reference_reads_them() {
+        let cat = sample_catalogue();
+        let request = ping(&cat, &ping_bytes(false, 7, &[])).expect("a conformant request");
+        assert_eq!(request.info, "ping request txn=7 from 192.168.1.20:8080");
+        assert_eq!((request.response, request.size, request.port, request.unit), (false, 16, 8080, None));
+        let response = ping(&cat, &ping_bytes(true, 7, &UNIT)).expect("a conformant response");
+        assert_eq!(response.info,
+                   "ping response txn=7 192.168.1.20:8080 UDP mfr=0x002a product=0x0102 rebooted");
+        assert_eq!(response.unit,
+                   Some(("12345678-9abc-def0-0fed-cba987654321".to_string(), 42, 0x0102, 1)));
+    }
+
+    #[test]
+    fn pings_with_anything_to_report_are_declined() {
+        let cat = sample_catalogue();
+        let good = ping_bytes(true, 7, &UNIT);
+        let mut cases: Vec<Vec<u8>> = vec![
+            good[..36].to_vec(),                 // cut: a length problem
+            [&good[..], &[0]].concat(),          // long
+            ping_bytes(false, 7, &UNIT),         // a request's bit on a response's length
+        ];
+        for (at, value) in [(2, 0x02), (2, 0x00), (8, 36), (15, 9), (36, 2), (0, 0x01)] {
+            let mut bad = good.clone();
+            bad[at] = value; // type 2, type 0, size, connection type, status, byte order
+            cases.push(bad);
+        }
+        let mut secret = good.clone();
+        secret[16..19].copy_from_slice(b"PWD");
+        cases.push(secret);
+        for bad in cases {
+            assert_eq!(ping(&cat, &bad), None, "{bad:02x?}");
+        }
+        assert!(ping(&cat, &good).is_some());
+    }
 
     fn catalogue() -> Catalogue {
         sample_catalogue()

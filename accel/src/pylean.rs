@@ -67,6 +67,7 @@ fn catalogue(spec: &Bound<'_, PyDict>) -> PyResult<Catalogue> {
         event_method_key: item(spec, "event_method_key")?,
         property_methods: item(spec, "property_methods")?,
         limits: item(spec, "limits")?,
+        connection_types: item(spec, "connection_types")?,
     };
     Catalogue::new(spec).map_err(PyValueError::new_err)
 }
@@ -88,6 +89,12 @@ impl CvipLean {
     }
 
     fn __call__(&self, py: Python<'_>, data: &[u8], udp: bool) -> PyResult<PyObject> {
+        if matches!(data.get(2), Some(0x01 | 0x02)) {
+            return match cviplean::ping(&self.catalogue, data) {
+                Some(ping) => self.ping_record(py, ping, udp),
+                None => Ok(py.None()),
+            };
+        }
         let Some(lean) = cviplean::lean(&self.catalogue, data, udp) else {
             return Ok(py.None());
         };
@@ -95,6 +102,47 @@ impl CvipLean {
         let args = (pyo3::intern!(py, "cvip"), pyo3::types::PyString::intern(py, lean.kind),
                     lean.info, PyList::empty(py), PyList::empty(py), lean.txn,
                     lean.is_response, lean.method, PyDict::new(py));
+        self.record.call1(py, args)
+    }
+}
+
+impl CvipLean {
+    /// A ping's record, its attributes in the order `dissect_ping` sets them (a ping's
+    /// are kept even in lean mode: they are its content).
+    fn ping_record(&self, py: Python<'_>, ping: cviplean::Ping<'_>, udp: bool)
+                   -> PyResult<PyObject> {
+        let attrs = PyDict::new(py);
+        attrs.set_item("version", 0x0201)?;
+        attrs.set_item("byte_order", "big")?;
+        attrs.set_item("msg_type", ping.msg_type)?;
+        attrs.set_item("size", ping.size)?;
+        for key in ["service", "method_name", "ack_code", "ack_name"] {
+            attrs.set_item(key, py.None())?;
+        }
+        let params = PyDict::new(py);
+        for target in [&attrs, &params] {
+            target.set_item("ip", &ping.ip)?;
+            target.set_item("port", ping.port)?;
+            target.set_item("connection_type", ping.connection_type)?;
+            if let Some((guid, manufacturer, product, status)) = &ping.unit {
+                target.set_item("guid", guid)?;
+                target.set_item("manufacturer_id", manufacturer)?;
+                target.set_item("product_type", product)?;
+                target.set_item("status", status)?;
+            }
+        }
+        attrs.set_item("connection_type_name", ping.connection_name)?;
+        if let Some((_, _, _, status)) = &ping.unit {
+            attrs.set_item("rebooted", *status == 1)?;
+        }
+        attrs.set_item("params", params)?;
+        attrs.set_item("transport", if udp { "udp" } else { "tcp" })?;
+        attrs.set_item("truncated", false)?;
+        let kind = if ping.response { "ping-response" } else { "ping-request" };
+        // Record(protocol, kind, info, fields, problems, txn, is_response, method, attrs)
+        let args = (pyo3::intern!(py, "cvip-ping"), pyo3::types::PyString::intern(py, kind),
+                    ping.info, PyList::empty(py), PyList::empty(py), ping.txn, ping.response,
+                    py.None(), attrs);
         self.record.call1(py, args)
     }
 }

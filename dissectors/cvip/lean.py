@@ -22,7 +22,7 @@ from dissectors.cvip import tables as T
 from dissectors.cvip.checks import PROPERTY_METHODS
 from dissectors.cvip.options import DEFAULT_OPTIONS
 from dissectors.cvip.semantics import ACK_FIELDS, EVENT_METHOD
-from dissectors.cvip.tables.enums import ACK_EVENT, ACK_RESPONSE, BIT_SETS, ENUMS
+from dissectors.cvip.tables.enums import ACK_EVENT, ACK_RESPONSE, BIT_SETS, CONNECTION_TYPE, ENUMS
 from dissectors.cvip.tables.methods import ACK_FIELD, CATALOGUE, EVENT_ACK_FIELD, SPELLING_VARIANTS
 from dissectors.cvip.tables.model import FieldSpec, MethodSpec, ServiceSpec
 from dissectors.cvip.tables.services import ENTITY_PROPERTY_CODES, PROPERTY_SETS, SERVICES
@@ -107,6 +107,7 @@ def catalogue() -> dict[str, Any]:
         "property_methods": list(PROPERTY_METHODS),
         "limits": (DEFAULT_OPTIONS.xml_size_cap, DEFAULT_OPTIONS.xml_depth_cap,
                    DEFAULT_OPTIONS.xml_element_cap),
+        "connection_types": list(CONNECTION_TYPE.values.items()),
         "fields": fields.rows,  # last: the entries above added theirs
     }
 

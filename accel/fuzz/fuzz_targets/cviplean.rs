@@ -3,10 +3,11 @@
 //! header (its txn and response flag, the kind the flag allows).
 //!
 //! The first byte picks how the rest is read: as a whole message, or as a body behind a
-//! valid header (so the XML-RPC and catalogue code is reached), over TCP or UDP.
+//! valid header (so the XML-RPC and catalogue code is reached), over TCP or UDP. The same
+//! bytes go to the lean reading of a discovery ping too.
 #![no_main]
 
-use cvipsniff_accel::cviplean::{lean, sample_catalogue, Catalogue};
+use cvipsniff_accel::cviplean::{lean, ping, sample_catalogue, Catalogue};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
@@ -29,5 +30,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(answer.is_response, raw & 0x8000 != 0);
         assert_eq!(answer.is_response, matches!(answer.kind, "response" | "ack"));
         assert!(answer.info.ends_with(&format!("txn={}", answer.txn)));
+    }
+    if let Some(answer) = ping(&CATALOGUE, &message) {
+        assert_eq!(message.len(), if answer.response { 37 } else { 16 });
+        assert_eq!(answer.txn, u16::from_be_bytes([message[3], message[4]]) & 0x7FFF);
+        assert!(answer.info.starts_with(if answer.response { "ping response" }
+                                        else { "ping request" }));
     }
 });
