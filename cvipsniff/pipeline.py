@@ -523,24 +523,13 @@ class Pipeline:
                                        cut=ev.truncated)
                 src, dst = flow.endpoint(direction)
                 self.message_count += 1
-                out.append(
-                    Message(
-                        number=self.message_count,
-                        flow=flow.id,
-                        direction=direction,
-                        transport=flow.transport,
-                        src=src,
-                        dst=dst,
-                        frames=frames,
-                        ts_ns=last_ts,
-                        first_ts_ns=first_ts,
-                        offset=ev.start,
-                        length=len(ev.data),
-                        record=record,
-                        data=ev.data if self.config.keep_data else None,
-                        mid_session=flow.mid_session,
-                    )
-                )
+                # Positional, in Message's field order (number, flow, direction, transport,
+                # src, dst, frames, ts_ns, first_ts_ns, offset, length, record, data,
+                # mid_session): a third of the keyword call's cost, on every message.
+                out.append(Message(
+                    self.message_count, flow.id, direction, flow.transport, src, dst, frames,
+                    last_ts, first_ts, ev.start, len(ev.data), record,
+                    ev.data if self.config.keep_data else None, flow.mid_session))
             elif type(ev) is Skipped:
                 frames, _, _ = d.index.frames_for(ev.start, ev.start + ev.length)
                 out.append(

@@ -226,17 +226,11 @@ class Pairer:
              expects: str = "one") -> Transaction:
         self.count += 1
         ref = MessageRef.of(msg)
-        txn = Transaction(
-            number=self.count,
-            protocol=protocol,
-            id=msg.record.txn,
-            flow=msg.flow,
-            method=ref.method,  # the reference's shared copy of the name
-            state=state,
-            request=ref if request else None,
-            responses=[] if request else [ref],
-            expects=expects,
-        )
+        # Positional, in Transaction's field order (number, protocol, id, flow, method,
+        # state, request, responses, expects): every transaction is made here. The method
+        # is the reference's shared copy of the name.
+        txn = Transaction(self.count, protocol, msg.record.txn, msg.flow, ref.method, state,
+                          ref if request else None, [] if request else [ref], expects)
         if self.keep_transactions:
             self.transactions.append(txn)
         if request and state != EVENT:
