@@ -1390,6 +1390,10 @@ mod tests {
                    "ping response txn=7 192.168.1.20:8080 UDP mfr=0x002a product=0x0102 rebooted");
         assert_eq!(response.unit,
                    Some(("12345678-9abc-def0-0fed-cba987654321".to_string(), 42, 0x0102, 1)));
+        let mut corrected = ping_bytes(true, 7, &UNIT);
+        corrected[2] = PING_TYPE_CORRECTED;
+        let corrected = ping(&cat, &corrected).expect("the corrected response type");
+        assert_eq!((corrected.msg_type, corrected.info), (PING_TYPE_CORRECTED, response.info));
     }
 
     #[test]
@@ -1401,11 +1405,18 @@ mod tests {
             [&good[..], &[0]].concat(),          // long
             ping_bytes(false, 7, &UNIT),         // a request's bit on a response's length
         ];
-        for (at, value) in [(2, 0x02), (2, 0x00), (8, 36), (15, 9), (36, 2), (0, 0x01)] {
+        for (at, value) in [(2, 0x03), (2, 0x00), (8, 36), (15, 9), (36, 2), (0, 0x01)] {
             let mut bad = good.clone();
-            bad[at] = value; // type 2, type 0, size, connection type, status, byte order
+            bad[at] = value; // type 3, type 0, size, connection type, status, byte order
             cases.push(bad);
         }
+        let mut request = ping_bytes(false, 7, &[]);
+        request[2] = PING_TYPE_CORRECTED; // the corrected type is a response's only
+        cases.push(request);
+        let mut xml_like = good.clone();
+        xml_like[2] = PING_TYPE_CORRECTED;
+        xml_like[9..11].copy_from_slice(b" <"); // a body that starts like XML: not a ping
+        cases.push(xml_like);
         let mut secret = good.clone();
         secret[16..19].copy_from_slice(b"PWD");
         cases.push(secret);
