@@ -128,7 +128,7 @@ class Analysis:
         found = self._problem_findings(msg, txn_number)
         found.extend(pairing)
         found.extend(self.connections.feed(msg, txn_number))
-        return self._emit(found)
+        return self._emit(found) if found else found  # most messages: nothing to gate
 
     def _problem_findings(self, msg: Message, txn_number: int | None) -> list[Finding]:
         """The record's problems as findings: identical ones (same rule, severity, text

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from sys import intern
+from typing import NamedTuple
 
 from cvipsniff.model import Message
+
+_new_tuple = tuple.__new__  # a named tuple made without its generated __new__
 
 # Transaction states.
 ANSWERED = "answered"
@@ -26,9 +29,11 @@ STATES = (ANSWERED, UNANSWERED, ORPHAN, DUPLICATE, EVENT, ONEWAY, ANSWER_LOST,
           REQUEST_BEFORE_CAPTURE)
 
 
-@dataclass(slots=True, frozen=True)
-class MessageRef:
-    """Where a message is, without its bytes."""
+class MessageRef(NamedTuple):
+    """Where a message is, without its bytes. Immutable; a named tuple rather than a
+    frozen dataclass because one is made for every message of an analysis, and a frozen
+    dataclass's ``__init__`` (an ``object.__setattr__`` call per field) cost three times
+    as much. Its fields are also what the transaction log keeps (``tuple(ref)``)."""
 
     number: int
     frames: tuple[int, ...]
@@ -41,9 +46,9 @@ class MessageRef:
         """The reference kept for a whole report: kind and method names are shared (one
         string per distinct name, not one per message: 7% of a report's memory)."""
         kind, method = msg.record.kind, msg.record.method
-        return cls(msg.number, tuple(msg.frames), msg.ts_ns,
-                   intern(kind) if type(kind) is str else kind,
-                   intern(method) if type(method) is str else method)
+        return _new_tuple(cls, (msg.number, tuple(msg.frames), msg.ts_ns,
+                                intern(kind) if type(kind) is str else kind,
+                                intern(method) if type(method) is str else method))
 
 
 @dataclass(slots=True)

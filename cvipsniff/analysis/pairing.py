@@ -505,7 +505,7 @@ class Pairer:
 def _same_cvip_method(response: str, request: str) -> bool:
     """The spec's acks may name the method (NOTES 7) with varying case of service names
     (``cviPTZ`` vs ``cviPtz``); compare without case."""
-    return response.lower() == request.lower()
+    return response == request or response.lower() == request.lower()
 
 
 CVIP_TXN_SPEC = "CVIPv2 §2 CVIPv2 Message Header (transaction number)"

@@ -47,9 +47,7 @@ _IN_MEMORY = -1  # offset of a transaction not (yet) in the file
 
 
 def _ref_tuple(ref: MessageRef | None) -> tuple | None:
-    if ref is None:
-        return None
-    return (ref.number, ref.frames, ref.ts_ns, ref.kind, ref.method)
+    return None if ref is None else tuple(ref)  # a plain tuple: marshal takes no subclass
 
 
 def _ref_of(values: tuple | None) -> MessageRef | None:
