@@ -294,17 +294,13 @@ class Pipeline:
         if kind is Packet:
             return self.feed_packet(item)  # type: ignore[arg-type]
         if kind is tuple:
-            return self.lane_framed(*item)
+            # What the fast lane's framer finished, (state, d, direction, events, frame):
+            # the messages, as feed would have made them of that frame (most items of a
+            # large capture, so here rather than one call further).
+            out: list[PipelineOutput] = []
+            self._framed(item[0], item[1], item[2], item[3], out)
+            return out
         return self.feed(item)  # type: ignore[arg-type]
-
-    def lane_framed(self, state: _FlowState, d: _Direction, direction: int,
-                    events: list, frame: int) -> list[PipelineOutput]:
-        """What the fast lane's framer finished for ``d`` when frame ``frame`` came (an
-        item the record walk hands on, see :func:`iter_capture`): the messages, as
-        :meth:`feed` would have made them of that frame."""
-        out: list[PipelineOutput] = []
-        self._framed(state, d, direction, events, out)
-        return out
 
     def detach_lane(self, consumed: int) -> None:
         """The reader is done with the fast lane, which took ``consumed`` packets."""
@@ -516,20 +512,25 @@ class Pipeline:
         flow = state.flow
         spec = state.protocol
         assert spec is not None
+        # What every message of this call shares, looked up once.
+        transport = flow.transport
+        src, dst = flow.endpoint(direction)
+        keep_data = self.config.keep_data
+        frames_for = d.index.frames_for
         for ev in events:
             if type(ev) is Framed:
-                frames, first_ts, last_ts = d.index.frames_for(ev.start, ev.end)
-                record = self._dissect(spec, ev.data, flow.transport, ev.problems,
-                                       cut=ev.truncated)
-                src, dst = flow.endpoint(direction)
+                data = ev.data
+                start = ev.start
+                frames, first_ts, last_ts = frames_for(start, start + len(data))
+                record = self._dissect(spec, data, transport, ev.problems, ev.truncated)
                 self.message_count += 1
                 # Positional, in Message's field order (number, flow, direction, transport,
                 # src, dst, frames, ts_ns, first_ts_ns, offset, length, record, data,
                 # mid_session): a third of the keyword call's cost, on every message.
                 out.append(Message(
-                    self.message_count, flow.id, direction, flow.transport, src, dst, frames,
-                    last_ts, first_ts, ev.start, len(ev.data), record,
-                    ev.data if self.config.keep_data else None, flow.mid_session))
+                    self.message_count, flow.id, direction, transport, src, dst, frames,
+                    last_ts, first_ts, start, len(data), record,
+                    data if keep_data else None, flow.mid_session))
             elif type(ev) is Skipped:
                 frames, _, _ = d.index.frames_for(ev.start, ev.start + ev.length)
                 out.append(
