@@ -237,6 +237,10 @@ def commands(path: Path, args: argparse.Namespace) -> list[tuple[str, list[str],
 
 def measure(mix: str, path: Path, args: argparse.Namespace) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # Time the program as installed, not the bytecode compiler: with this set (some
+    # shells and CI images set it), every run recompiled each module changed since its
+    # cached bytecode, about 0.1 s a run after a change; the warm-up round writes it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     size = path.stat().st_size
     packets = count_packets(path)
     messages = count_messages(path, env)

@@ -256,7 +256,10 @@ def measure(path: Path, record_filter_s: float, jobs: int | None = None,
                "--record-filter-seconds", str(record_filter_s), "--root", str(root)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Cached bytecode written and used, as an installed program's (see bench.py).
+    env = {key: value for key, value in os.environ.items()
+           if key != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"measurement failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
