@@ -209,22 +209,25 @@ class TransactionLog:
         if self._file is None:
             # Lives as long as this log (closed by clear() or with the object).
             self._file = tempfile.TemporaryFile(prefix="cvipsniff-txn-")  # noqa: SIM115
-        written = 0
         chunks: list[bytes] = []
-        offsets = self._offsets
+        offsets, sizes = self._offsets, self._sizes
         end = self._end
-        for position, txn in list(self._memory.items()):
+        on_spill = self.on_spill
+        kept: dict[int, Transaction] = {}
+        # One pass, the kept ones into a new dict (a delete per written one cost more).
+        for position, txn in self._memory.items():
             if txn.number in held:
+                kept[position] = txn
                 continue
-            if self.on_spill is not None:
-                self.on_spill(txn)
+            if on_spill is not None:
+                on_spill(txn)
             data = pack(txn)
             chunks.append(data)
             offsets[position] = end
-            self._sizes[position] = len(data)
+            sizes[position] = len(data)
             end += len(data)
-            del self._memory[position]
-            written += 1
+        written = len(self._memory) - len(kept)
+        self._memory = kept
         if chunks:
             self._file.seek(self._end)
             self._file.write(b"".join(chunks))
