@@ -12,13 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = str(ROOT / "captures" / "demo.pcapng")
 
 
-async def _loaded(pilot) -> None:
-    app = pilot.app
+async def _wait_until(pilot, condition) -> None:
+    """Wait on state, not time: until ``condition()`` holds (at most 30 s)."""
     for _ in range(1500):
-        if app.session.load.done:
+        if condition():
             break
         await pilot.pause(0.02)
-    assert app.session.load.done
+    assert condition()
+
+
+async def _loaded(pilot) -> None:
+    app = pilot.app
+    await _wait_until(pilot, lambda: app.session.load.done)
     await pilot.pause()
 
 
@@ -27,11 +32,7 @@ async def _first_message_shown(pilot) -> None:
     tree's first node highlighted: the hex pane's title then names the message's bytes.
     That comes one refresh after the load on a quick machine and later on a busy one."""
     screen = pilot.app.messages_screen
-    for _ in range(1500):
-        if str(screen.hex.border_title).startswith("Bytes: message ["):
-            break
-        await pilot.pause(0.02)
-    assert str(screen.hex.border_title).startswith("Bytes: message [")
+    await _wait_until(pilot, lambda: str(screen.hex.border_title).startswith("Bytes: message ["))
 
 
 def _at_frame(frame: int, *keys: str):

@@ -65,7 +65,7 @@ struct Header {
 
 /// The blanks that may precede an XML body's `<` (`header.XML_LEAD`: a UTF-8 byte order
 /// mark counts as blank).
-fn blank(b: u8) -> bool {
+pub(crate) fn blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0xef | 0xbb | 0xbf)
 }
 

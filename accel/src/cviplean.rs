@@ -25,6 +25,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use crate::jsonrow::push_int;
 use crate::xmlrpc::{self, Limits, RValue};
 
 const HEADER_SIZE: usize = 9;
@@ -1051,7 +1052,7 @@ pub fn ping<'c>(cat: &'c Catalogue, data: &[u8]) -> Option<Ping<'c>> {
     };
     let corrected = is_response && msg_type == PING_TYPE_CORRECTED && {
         let body = &data[HEADER_SIZE..];
-        let lead = body.iter().position(|b| !b" \t\r\n\xef\xbb\xbf".contains(b));
+        let lead = body.iter().position(|&b| !crate::cvipframe::blank(b));
         lead.is_none_or(|at| body[at] != b'<')
     };
     if (msg_type != PING_TYPE && !corrected) || size != n as u64 || response != is_response
@@ -1068,7 +1069,7 @@ pub fn ping<'c>(cat: &'c Catalogue, data: &[u8]) -> Option<Ping<'c>> {
     }
     let mut info = String::with_capacity(96);
     info.push_str(if is_response { "ping response txn=" } else { "ping request txn=" });
-    push_decimal(&mut info, txn);
+    push_int(&mut info, i64::from(txn));
     let unit = if is_response {
         let status = data[36];
         if status > 1 {
@@ -1117,21 +1118,6 @@ fn header(data: &[u8]) -> Option<(u8, u16, bool, u64)> {
     }
     let raw = u16::from_be_bytes([h[3], h[4]]);
     Some((h[2], raw & 0x7FFF, raw & 0x8000 != 0, size))
-}
-
-/// Append `n` in decimal.
-fn push_decimal(out: &mut String, mut n: u16) {
-    let mut digits = [0u8; 5];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// A method name split and checked as `_resolve` and `Checker.check_method` do: the
@@ -1255,7 +1241,7 @@ pub fn lean(cat: &Catalogue, data: &[u8], udp: bool) -> Option<Lean> {
         None => info.push_str(kind),
     }
     info.push_str(" txn=");
-    push_decimal(&mut info, txn);
+    push_int(&mut info, i64::from(txn));
     if (secretive || names_a_secret) && !scrub_keeps(&info, &params) {
         return None;
     }

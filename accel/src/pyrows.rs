@@ -18,7 +18,8 @@ use crate::jsonrow::{push_int, push_ints, push_str, python_float_repr, python_ro
 pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step: &str)
                        -> PyResult<Option<String>> {
     let mut out = String::with_capacity(640);
-    Ok(row_into(py, &mut out, values, nl, step)?.then_some(out))
+    let inner = format!("{nl}{step}");
+    Ok(row_into(py, &mut out, values, nl, &inner, step)?.then_some(out))
 }
 
 /// `transaction_rows(rows, nl, step, first)`: what `Rows.pieces` yields for these rows of
@@ -31,32 +32,33 @@ pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step
 pub fn transaction_rows(py: Python<'_>, rows: &Bound<'_, PyList>, nl: &str, step: &str,
                         first: bool) -> PyResult<Option<String>> {
     let mut out = String::with_capacity(rows.len() * 700);
+    let inner = format!("{nl}{step}"); // each row's fields' line start, made once
     for (i, values) in rows.iter().enumerate() {
         out.push(if first && i == 0 { '[' } else { ',' });
         out.push_str(nl);
-        if !row_into(py, &mut out, &values, nl, step)? {
+        if !row_into(py, &mut out, &values, nl, &inner, step)? {
             return Ok(None);
         }
     }
     Ok(Some(out))
 }
 
-/// Append the row of `values` to `out`; false (with `out` left part-written, which the
-/// callers drop) where a value is not of the usual types.
-fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &str, step: &str)
-            -> PyResult<bool> {
+/// Append the row of `values` to `out` (at line start `nl`, its fields at `inner`, which
+/// is `nl` + `step`); false (with `out` left part-written, which the callers drop) where a
+/// value is not of the usual types.
+fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &str,
+            inner: &str, step: &str) -> PyResult<bool> {
     let Ok(v) = values.downcast::<PyTuple>() else { return Ok(false) };
     if v.len() != 9 {
         return Ok(false);
     }
-    let inner = format!("{nl}{step}");
     out.push('{');
     for (index, key) in [(0, "number"), (1, "protocol"), (2, "id"), (3, "flow"), (4, "method"),
                          (5, "state")] {
         if index > 0 {
             out.push(',');
         }
-        out.push_str(&inner);
+        out.push_str(inner);
         out.push('"');
         out.push_str(key);
         out.push_str("\": ");
@@ -74,7 +76,7 @@ fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &st
         None => None,
     };
     out.push(',');
-    out.push_str(&inner);
+    out.push_str(inner);
     out.push_str("\"latency_ms\": ");
     match (request_ts, first_ts) {
         (Some(Some(asked)), Some(Some(answered))) => {
@@ -94,20 +96,20 @@ fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &st
         _ => out.push_str("null"),
     }
     out.push(',');
-    out.push_str(&inner);
+    out.push_str(inner);
     out.push_str("\"request\": ");
-    if !reference(py, out, &request, &inner, step)? {
+    if !reference(py, out, &request, inner, step)? {
         return Ok(false);
     }
     out.push(',');
-    out.push_str(&inner);
+    out.push_str(inner);
     out.push_str("\"response\": ");
     let none = py.None().into_bound(py);
-    if !reference(py, out, first.as_ref().unwrap_or(&none), &inner, step)? {
+    if !reference(py, out, first.as_ref().unwrap_or(&none), inner, step)? {
         return Ok(false);
     }
     out.push(',');
-    out.push_str(&inner);
+    out.push_str(inner);
     out.push_str("\"responses\": ");
     push_int(out, responses.len() as i64);
     out.push_str(nl);
