@@ -5,31 +5,35 @@
 //! for those, [`dissect`] returns what the lean record holds (kind, summary, requestid,
 //! method and the attrs, in the reference's insertion order). For anything else it returns
 //! `None` and the caller runs the reference: an image answer whose head (or, multipart,
-//! whole message) may hold a secret, an XML message that may where the reference's scrub
+//! whole message) may hold a secret, an XML message where the reference's scrub
 //! could change its record (see `scrub_is_identity`), an XML document outside the narrow
 //! subset read here, any shape the reference would report anything about, any method,
-//! form, header or body not ported (the base64 XML privacy mask). Bodies read: a single
-//! JPEG, and multipart bodies of JPEG and generic byte data parts (walked as
-//! `genericbytedata.walk` walks them). Declining is always safe; only a wrong answer is a
-//! failure.
+//! form, header or body not ported. Bodies read: a single JPEG, and multipart bodies of
+//! JPEG and generic byte data parts (walked as `genericbytedata.walk` walks them). The
+//! `PrivacyMask` header is read in its three forms, the base64 XML one where it is the
+//! canonical encoding of a document of the subset below. Declining is always safe; only
+//! a wrong answer is a failure.
 //!
 //! What the reference's tables say (element layouts, value forms, headers, caps) comes in
 //! as [`Tables`], built once from `tables.py` by the binding: nothing of the document is
 //! restated here. What is code here mirrors code there (`xmlmessage._Walker`,
 //! `values.parse_*`, `checks`, `connectparam`, `imageresponse.dissect_image`,
-//! `multipart.walk`, `genericbytedata.walk`, `jpeg.inspect`, `privacymask._grid`).
+//! `multipart.walk`, `genericbytedata.walk`, `jpeg.inspect`, `privacymask._grid`,
+//! `privacymask._xml`).
 //!
 //! The XML subset (every document in it is one `xmlplain.parse_plain` reads, so the
-//! reference's record comes from the same tree): ASCII; an optional declaration of
-//! version 1.0 in UTF-8; elements with ASCII names without colons, attributes quoted,
-//! values without tabs, line breaks, `<` or `&`; text without `>` and with `&` only in
-//! the five predefined entities; no comments,
-//! CDATA, processing instructions or DTDs; no `xmlns`; carriage returns only after the
-//! root element; within the depth and element caps.
+//! reference's record comes from the same tree; and one `xmltree.parse` reads without a
+//! finding into the same elements and attributes, which the privacy mask relies on):
+//! ASCII; an optional declaration of version 1.0 in UTF-8; elements with ASCII names
+//! without colons, attributes quoted, values without tabs, line breaks, `<` or `&`; text
+//! without `>` and with `&` only in the five predefined entities; no comments, CDATA,
+//! processing instructions or DTDs; no `xmlns`; carriage returns only after the root
+//! element; within the depth and element caps.
 //!
 //! No input panics: every index is checked, recursion is bounded by the depth cap.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -162,10 +166,12 @@ pub struct Tables {
     /// `jpeg.SOF_MARKERS` (its keys) and `jpeg._STANDALONE` (markers without a length).
     pub sof_markers: Vec<u8>,
     pub jpeg_standalone: Vec<u8>,
-    /// `privacymask`: the "none" value, the grid prefix, the cell cap.
+    /// `privacymask`: the "none" value, the grid prefix, the cell cap, the root element
+    /// of the base64 XML form.
     pub privacymask_none: String,
     pub privacymask_grid_prefix: String,
     pub privacymask_max_cells: u64,
+    pub privacymask_root: String,
     /// The media types `CONTENT_TYPES` maps to "multipart" and "genericbytedata".
     pub multipart_media: String,
     pub gbd_media: String,
@@ -1588,15 +1594,22 @@ fn gbd_packet(data: &[u8], pos: usize, end: usize, top: bool, depth: usize, g: &
     Some(Some(length))
 }
 
-/// `privacymask.decode` without a problem, for the forms ported: its kind ("none" or
-/// "grid").
+/// `privacymask.decode` without a problem (nor a refused DTD): its kind, "none", "grid"
+/// or "xml".
 fn privacy_mask(value: &str, t: &Tables) -> Option<&'static str> {
     if value == t.privacymask_none {
         return Some("none");
     }
-    let rest = value.strip_prefix(t.privacymask_grid_prefix.as_str())?;
-    let mut parts = rest.split(';');
-    let (w, h) = parts.next()?.split_once('x')?;
+    match value.strip_prefix(t.privacymask_grid_prefix.as_str()) {
+        Some(rest) => grid_mask(rest, t).map(|()| "grid"),
+        None => xml_mask(value, t).map(|()| "xml"),
+    }
+}
+
+/// `privacymask._size` without a problem: `WxH`, each 1 to 4 ASCII digits, neither zero,
+/// at most the cell cap in all.
+fn mask_size(text: &str, t: &Tables) -> Option<(u64, u64)> {
+    let (w, h) = text.split_once('x')?;
     let small = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
     if !small(w) || !small(h) {
         return None;
@@ -1605,12 +1618,155 @@ fn privacy_mask(value: &str, t: &Tables) -> Option<&'static str> {
     if width == 0 || height == 0 || width * height > t.privacymask_max_cells {
         return None;
     }
+    Some((width, height))
+}
+
+/// `privacymask._grid` without a problem, on what follows the prefix: the size, then
+/// exactly as many rows of `0`/`1` cells as it says.
+fn grid_mask(rest: &str, t: &Tables) -> Option<()> {
+    let mut parts = rest.split(';');
+    let (width, height) = mask_size(parts.next()?, t)?;
     let rows: Vec<&str> = parts.collect();
     if rows.len() as u64 != height {
         return None;
     }
     let good = |row: &&str| row.len() as u64 == width && row.bytes().all(|b| b == b'0' || b == b'1');
-    rows.iter().all(good).then_some("grid")
+    rows.iter().all(good).then_some(())
+}
+
+/// `privacymask._xml` without a problem and without a DTD: the header is the canonical
+/// base64 of a document of the subset (`parse`; the reference's scanner and lxml read
+/// every such document without a finding, and nothing in it can be a `<!DOCTYPE` or
+/// `<!ENTITY`) whose root is the mask element; its `<methods>` children and the rows of
+/// its last `<grid>` pass every check of the reference. Elements the reference does not
+/// look at (other children of the root, what a method holds) are not judged here either.
+fn xml_mask(value: &str, t: &Tables) -> Option<()> {
+    let raw = base64_canonical(value.as_bytes())?;
+    let doc = parse(&raw, t)?;
+    if doc.node(0)?.name != t.privacymask_root {
+        return None;
+    }
+    let mut methods = MaskMethods::new();
+    let mut grid = None;
+    for child in doc.children(0) {
+        match doc.node(child)?.name {
+            "methods" => methods.read(&doc, child)?,
+            "grid" => grid = Some(child), // the last one counts, as there
+            _ => {}
+        }
+    }
+    mask_grid(&doc, grid?, &methods, t)
+}
+
+/// The methods of a mask read so far: their `value` attributes as written (the
+/// reference holds them unique as strings: `1` and `01` are two methods of value 1) and
+/// the byte values they name.
+struct MaskMethods<'a> {
+    written: HashSet<&'a str>,
+    named: [bool; 256],
+}
+
+impl<'a> MaskMethods<'a> {
+    fn new() -> Self {
+        MaskMethods { written: HashSet::new(), named: [false; 256] }
+    }
+
+    /// Every child of one `<methods>`: a `value` not seen before that is a byte value,
+    /// `removable` absent or `true`/`false`.
+    fn read(&mut self, doc: &Doc<'a>, methods: u32) -> Option<()> {
+        for method in doc.children(methods) {
+            let value = doc.attr(method, "value")?;
+            if !self.written.insert(value) {
+                return None;
+            }
+            let byte = u8::try_from(decimal(value)?).ok()?;
+            self.named[usize::from(byte)] = true;
+            if !matches!(doc.attr(method, "removable"), None | Some("true" | "false")) {
+                return None;
+            }
+        }
+        Some(())
+    }
+}
+
+/// The checks of one `<grid>`: its size, then each child a `<row>` with an `index` from
+/// 0 to the height, not given before (as written), and `values` of exactly one cell per
+/// column, each two hex digits naming no method or one of `methods`.
+fn mask_grid(doc: &Doc<'_>, grid: u32, methods: &MaskMethods<'_>, t: &Tables) -> Option<()> {
+    let (width, height) = mask_size(doc.attr(grid, "size")?, t)?;
+    let mut indexes = HashSet::new();
+    for row in doc.children(grid) {
+        if doc.node(row)?.name != "row" {
+            return None;
+        }
+        let (index, cells) = (doc.attr(row, "index")?, doc.attr(row, "values")?);
+        if u64::from(decimal(index)?) > height || !indexes.insert(index) {
+            return None;
+        }
+        if cells.len() as u64 != 2 * width {
+            return None;
+        }
+        for pair in cells.as_bytes().chunks_exact(2) {
+            let cell = hex_digit(pair[0])? << 4 | hex_digit(pair[1])?;
+            if cell != 0 && !methods.named[usize::from(cell)] {
+                return None;
+            }
+        }
+    }
+    Some(())
+}
+
+/// `str.isdigit()` then `int()` on ASCII text, for the short numbers a mask holds: None
+/// for anything else and for more than 8 digits (declined: such a value is out of range
+/// anyway unless it is padded with zeros, and `int()` refuses very long ones outright).
+fn decimal(text: &str) -> Option<u32> {
+    let b = text.as_bytes();
+    if b.is_empty() || b.len() > 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// The standard base64 alphabet's value of one character.
+fn sextet(c: u8) -> Option<u32> {
+    Some(u32::from(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    }))
+}
+
+/// `base64.b64decode(text, validate=True)` for text in the canonical encoding: whole
+/// quads, `=` only as the padding the length needs, zero bits after the last byte. The
+/// reference also takes whitespace (removed first), a missing or surplus `=` in some
+/// places and stray bits; those are declined here rather than mirrored.
+fn base64_canonical(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let pad = text.iter().rev().take_while(|&&c| c == b'=').count();
+    if pad > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in &text[..text.len() - pad] {
+        acc = (acc << 6) | sextet(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from(acc >> bits).ok()?);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (acc == 0).then_some(out)
 }
 
 /// `jpeg.inspect(data, start, end)` without a problem on a complete body: the frame's
@@ -1811,6 +1967,7 @@ pub fn excerpt_tables() -> Tables {
         privacymask_none: "none".to_string(),
         privacymask_grid_prefix: "grid;".to_string(),
         privacymask_max_cells: 1 << 16,
+        privacymask_root: "mask".to_string(),
         multipart_media: "multipart/related".to_string(),
         gbd_media: "application/x-genericbytedata-octet-stream".to_string(),
         part_headers: vec![header("content-length", Form::Number, true, &[]),
@@ -2032,6 +2189,149 @@ mod tests {
             assert_eq!(answer(&image(160, 120, &format!("{HEAD}{bad}"))), None, "{bad}");
         }
         assert_eq!(answer(&image(160, 0, HEAD)), None); // height from a DNL marker
+    }
+
+    /// The standard base64 of `data`, padded (what the simulator's encoder writes).
+    fn b64(data: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in data.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..4 {
+                out.push(if i <= chunk.len() {
+                    char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize])
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    }
+
+    /// The mask of the sessions capture: one method, a 4x3 grid, two rows.
+    const MASK: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<mask>\n  <methods>\n    \
+        <solid value=\"1\" removable=\"false\">\n      <color>\n        <red>255</red>\n        \
+        <green>0</green>\n        <blue>0</blue>\n      </color>\n    </solid>\n  </methods>\n  \
+        <grid size=\"4x3\">\n    <row index=\"1\" values=\"01010000\"/>\n    \
+        <row index=\"2\" values=\"01000000\"/>\n  </grid>\n</mask>";
+
+    fn mask_kind(document: &str) -> Option<&'static str> {
+        privacy_mask(&b64(document.as_bytes()), &excerpt_tables())
+    }
+
+    #[test]
+    fn base64_is_read_in_its_canonical_encoding_only() {
+        for text in ["", "a", "ab", "abc", "abcd", "\u{0}\u{ff}<mask/>"] {
+            assert_eq!(base64_canonical(b64(text.as_bytes()).as_bytes()).as_deref(),
+                       Some(text.as_bytes()), "{text:?}");
+        }
+        // Python takes some of these too (whitespace, surplus `=`, stray bits): declined.
+        for bad in ["QQ=", "QQ", "QR==", "QUI=x", "QUJ=", "QUJD=", "QUJD====", "Q===", "====",
+                    " QUJD", "QU JD", "QUJD\n", "QU-D", "QU_D", "QUJ\u{e9}", "QQ==QQ=="] {
+            assert_eq!(base64_canonical(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mask_numbers_are_short_ascii_decimals() {
+        assert_eq!(decimal("0"), Some(0));
+        assert_eq!(decimal("007"), Some(7));
+        assert_eq!(decimal("99999999"), Some(99_999_999));
+        for bad in ["", " 1", "1 ", "+1", "-1", "1.0", "0x1", "1_0", "\u{661}", "\u{b2}",
+                    "000000001"] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_xml_privacy_mask_is_answered() {
+        assert_eq!(mask_kind(MASK), Some("xml"));
+        let masked = format!("{HEAD}PrivacyMask: {}\r\n", b64(MASK.as_bytes()));
+        let lean = answer(&image(160, 120, &masked)).expect("answered");
+        assert_eq!(lean.attrs[6], ("privacymask", Value::Str("xml".into())));
+        let methods = "<methods><a value=\"0\"/><b value=\"255\" removable=\"true\"/>\
+                       <c value=\"007\"/></methods>";
+        for good in [
+            "<mask><grid size=\"1x1\"/></mask>".to_string(),
+            format!("<mask>{methods}<grid size=\"3x2\"><row index=\"0\" values=\"ff0700\"/>\
+                     <row index=\"2\" values=\"FF07Ff\"/><row index=\"02\" values=\"000000\"/>\
+                     </grid></mask>"),
+            // Two <methods>, other children of the root, a first <grid> the reference
+            // never looks at: only the last one counts.
+            format!("<mask><grid size=\"0x0\"><x/></grid>{methods}<note>n</note>\
+                     <methods><d value=\"7\"/></methods><grid size=\"256x256\"/></mask>"),
+            format!("\n <mask>{methods}<grid size=\"0001x2\"></grid></mask>\r\n"),
+        ] {
+            assert_eq!(mask_kind(&good), Some("xml"), "{good}");
+        }
+    }
+
+    #[test]
+    fn xml_privacy_masks_the_reference_finds_fault_with_are_declined() {
+        assert!(MASK.contains("<?xml"));
+        for (old, new) in [
+            ("<mask>", "<mask2>"), ("</mask>", "</mask2>"),                  // not a mask
+            ("<mask>", "<Mask>"), ("</mask>", "</Mask>"),
+            (" value=\"1\"", ""),                                              // no value
+            ("\"1\" removable", "\"256\" removable"),                           // not a byte
+            ("\"1\" removable", "\"\" removable"), ("\"1\" removable", "\" 1\" removable"),
+            ("\"1\" removable", "\"-1\" removable"), ("\"1\" removable", "\"1.0\" removable"),
+            ("\"false\"", "\"False\""), ("\"false\"", "\"no\""),             // removable
+            ("</solid>", "</solid><other value=\"1\"/>"),                     // repeated value
+            ("</methods>", "</methods><methods><s value=\"1\"/></methods>"),
+            ("4x3", "4X3"), ("4x3", "0x3"), ("4x3", "4x0"), ("4x3", "4x"), ("4x3", "4x3x1"),
+            ("4x3", "12345x1"), ("4x3", "300x300"), ("4x3", " 4x3"),          // sizes
+            (" size=\"4x3\"", ""), ("<grid", "<grids"),                        // no grid
+            ("\"01010000\"", "\"0101000\""), ("\"01010000\"", "\"0101000000\""), // cells
+            ("\"01010000\"", "\"0101000g\""), ("\"01010000\"", "\"01 10000\""),
+            ("\"01010000\"", "\"02010000\""),                                  // unknown method
+            ("index=\"2\"", "index=\"1\""), ("index=\"2\"", "index=\"4\""),   // indexes
+            ("index=\"2\"", "index=\"-1\""), ("index=\"2\"", "index=\"\""),
+            ("index=\"2\" ", ""), (" values=\"01000000\"", ""),
+            ("<row index=\"1\"", "<rows index=\"1\""),                        // not a row
+            ("</grid>", "<x/></grid>"),
+            // Outside the subset: each a finding of the reference or a document read
+            // another way (a DTD, a comment, a reference, a namespace, non-ASCII).
+            ("<mask>", "<!DOCTYPE mask [<!ENTITY e \"1\">]><mask>"),
+            ("<mask>", "<!-- c --><mask>"), ("<red>255", "<red>&#50;55"),
+            ("<mask>", "<mask xmlns=\"urn:x\">"), ("\"1\" removable", "\"\u{661}\" removable"),
+            ("<red>", "<red>\u{e9}"), ("</mask>", "</mask><mask/>"), ("</mask>", ""),
+            ("encoding=\"utf-8\"", "encoding=\"hex\""), ("<?xml", " <?xml"),
+        ] {
+            let changed = MASK.replacen(old, new, 1);
+            assert_ne!(changed, MASK, "{old}");
+            assert_eq!(mask_kind(&changed), None, "{old} -> {new}");
+        }
+        // Nested past the depth cap (the reference stops there and says so).
+        let deep = format!("<mask>{}{}<grid size=\"1x1\"/></mask>", "<a>".repeat(32), "</a>".repeat(32));
+        assert_eq!(mask_kind(&deep), None);
+        let shallow = deep.replacen("<a>", "", 1).replacen("</a>", "", 1);
+        assert_eq!(mask_kind(&shallow), Some("xml"));
+        // Whitespace in the header value: Python removes it first; declined here.
+        let spaced = b64(MASK.as_bytes()).replacen('A', "A ", 1);
+        assert_eq!(privacy_mask(&spaced, &excerpt_tables()), None);
+    }
+
+    #[test]
+    fn no_mask_document_panics() {
+        let t = excerpt_tables();
+        let mut rng = crate::testrand::XorShift::new(0x0DDB_A11C_AB1E_5EED);
+        for _ in 0..5000 {
+            let mut data = MASK.as_bytes().to_vec();
+            for _ in 0..1 + rng.next() % 4 {
+                let at = (rng.next() as usize) % (data.len() + 1);
+                match rng.next() % 3 {
+                    0 if at < data.len() => data[at] = rng.next() as u8,
+                    1 => data.insert(at, rng.next() as u8),
+                    _ => {
+                        let end = (at + 1 + rng.next() as usize % 8).min(data.len());
+                        data.drain(at.min(end)..end);
+                    }
+                }
+            }
+            let _ = privacy_mask(&b64(&data), &t);
+        }
     }
 
     #[test]

@@ -103,6 +103,7 @@ fn read_tables(d: &Bound<'_, PyDict>) -> PyResult<Tables> {
         privacymask_none: get(d, "privacymask_none")?.extract()?,
         privacymask_grid_prefix: get(d, "privacymask_grid_prefix")?.extract()?,
         privacymask_max_cells: get(d, "privacymask_max_cells")?.extract()?,
+        privacymask_root: get(d, "privacymask_root")?.extract()?,
         multipart_media: get(d, "multipart_media")?.extract()?,
         gbd_media: get(d, "gbd_media")?.extract()?,
         part_headers: get(d, "part_headers")?.try_iter()?.map(|h| header_spec(&h?))
