@@ -7,19 +7,23 @@ byte for byte what they are with nothing spilled.
 
 from __future__ import annotations
 
+import marshal
 import pickle
+from array import array
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cvipsniff.analysis import txnlog
 from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.model import STATES, MessageRef, Transaction
 from cvipsniff.analysis.pairing import Pairer
-from cvipsniff.analysis.txnlog import SPILL_ENV, TransactionLog, pack, unpack
+from cvipsniff.analysis.txnlog import SPILL_ENV, TransactionLog, pack, unpack, values
 from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import json_report
+from dissectors.accel import COMPILED
 from tests.cli_helpers import ROOT, run_cli
 
 CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
@@ -134,3 +138,83 @@ def test_spilling_changes_no_read_output(name, monkeypatch) -> None:
     assert kept.code == spilled.code == 0
     assert '"transaction"' in kept.stdout
     assert spilled.stdout == kept.stdout
+
+
+# ---- the compiled spill (accel/src/pytxn.rs) against its reference --------------------
+
+def _spill_both(txns: list[Transaction], held: set[int]) -> tuple[tuple | None, tuple]:
+    """The compiled and the reference ``pack_settled`` of ``txns`` (positions 0..) from
+    file offset 100, each on arrays of its own: (compiled result and its arrays, or None
+    if it declined; the reference's)."""
+    def arrays() -> tuple[array, array]:
+        return array("q", [-1] * len(txns)), array("I", [0] * len(txns))
+
+    memory = dict(enumerate(txns))
+    offsets, sizes = arrays()
+    compiled = txnlog._pack_settled(memory, held, offsets, sizes, 100)
+    got = None if compiled is None else (compiled, offsets, sizes)
+    if compiled is None:  # declined: nothing changed
+        assert (offsets, sizes) == arrays()
+    ref_offsets, ref_sizes = arrays()
+    expected = txnlog.pack_settled(dict(enumerate(txns)), held, ref_offsets, ref_sizes, 100)
+    return got, (expected, ref_offsets, ref_sizes)
+
+
+def _records(data: bytes, offsets: array, sizes: array, written: list[Transaction],
+             base: int) -> list[tuple]:
+    return [marshal.loads(data[offsets[i] - base:offsets[i] - base + sizes[i]])
+            for i in range(len(offsets)) if offsets[i] >= 0]
+
+
+@pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built")
+@given(st.lists(_transactions, max_size=12), st.data())
+def test_the_compiled_spill_writes_what_the_reference_does(
+        txns: list[Transaction], data: st.DataObject) -> None:
+    held = data.draw(st.sets(st.sampled_from([t.number for t in txns]) if txns
+                             else st.nothing()))
+    got, (expected, ref_offsets, ref_sizes) = _spill_both(txns, held)
+    if got is None:
+        return  # declined (an int past 64 bits): the reference does it
+    (kept, blob, end, written), offsets, sizes = got
+    ref_kept, ref_blob, _ref_end, ref_written = expected
+    assert list(kept.items()) == list(ref_kept.items())
+    assert all(kept[p] is ref_kept[p] for p in kept)
+    assert [id(t) for t in written] == [id(t) for t in ref_written]
+    assert [o >= 0 for o in offsets] == [o >= 0 for o in ref_offsets]
+    assert end == 100 + len(blob)
+    # The same values back (the bytes may differ: marshal's back-references and interned
+    # strings are not written), each record where its offset and size say.
+    assert _records(blob, offsets, sizes, written, 100) == \
+        _records(ref_blob, ref_offsets, ref_sizes, ref_written, 100) == \
+        [values(t) for t in ref_written]
+
+
+@pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built")
+def test_the_compiled_spill_takes_the_analysis_transactions() -> None:
+    """It answers for what the analysis makes (else the test above could not fail)."""
+    txns = [*_numbered(20),
+            Transaction(21, "imageserver", "7", 3, None, "orphan", None,
+                        [MessageRef(50, (60, 61), 2**62, "image", None)], "many"),
+            Transaction(22, "cvip-ping", None, 4, "ping", "unanswered",
+                        MessageRef(51, (), -(2**63), "request", "ping"), [], "none")]
+    got, _ = _spill_both(txns, {3})
+    assert got is not None
+    (kept, _blob, _end, written), _offsets, _sizes = got
+    assert list(kept) == [2] and len(written) == 21
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.skipif(not COMPILED, reason="compiled accelerator not built")
+@pytest.mark.parametrize("odd", [True, 1.5, 2**63, -(2**63) - 1, _Text("x"), "\ud800", b"x",
+                                 {"a": 1}, frozenset()])
+def test_the_compiled_spill_declines_values_marshal_would_write_otherwise(odd: object) -> None:
+    """A value outside the plain types declines the whole call and changes nothing (the
+    reference then packs it as marshal does, a bool as a bool, or fails as it does)."""
+    txns = _numbered(3)
+    txns[1].id = odd  # type: ignore[assignment]
+    offsets, sizes = array("q", [-1] * 3), array("I", [0] * 3)
+    assert txnlog._pack_settled(dict(enumerate(txns)), set(), offsets, sizes, 0) is None
+    assert list(offsets) == [-1] * 3 and list(sizes) == [0] * 3

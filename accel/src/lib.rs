@@ -10,6 +10,8 @@ pub mod framing;
 pub mod isframe;
 // A JSON report's transaction rows (the report's slowest Python step per transaction).
 pub mod jsonrow;
+// The records of a transaction log's spill file (CPython's marshal format).
+pub mod marshal;
 // The lean CVIP dissection of a conformant message (issue #17's fused path, stage 1).
 pub mod cviplean;
 // (flows: the statistics-only pass of `cvipsniff flows`)
@@ -36,6 +38,8 @@ mod pyislean;
 mod pylane;
 #[cfg(feature = "python")]
 mod pyint;
+#[cfg(feature = "python")]
+mod pytxn;
 
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
@@ -68,6 +72,8 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A JSON report's transaction row (accel/src/jsonrow.rs).
     m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
     m.add_function(wrap_pyfunction!(pyrows::transaction_rows, m)?)?;
+    // A transaction log's spill of its settled transactions (accel/src/pytxn.rs).
+    m.add_function(wrap_pyfunction!(pytxn::pack_settled, m)?)?;
     // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).
     m.add_class::<pylean::CvipLean>()?;
     // The lean ImageServer dissection of conformant messages (accel/src/islean.rs).

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, overload
 
 from cvipsniff.analysis.model import MessageRef, Transaction
+from dissectors.accel import accelerated
 
 # In-memory transactions above which the settled ones go to the file. Small captures
 # never spill; a large one keeps at most about this many (≈ 10 MB) plus its open ones.
@@ -76,6 +77,42 @@ def unpack(data: bytes | memoryview) -> Transaction:
                        [MessageRef(*r) for r in responses], expects)
 
 
+def pack_settled(memory: dict[int, Transaction], held: set[int], offsets: array,
+                 sizes: array, end: int
+                 ) -> tuple[dict[int, Transaction], bytes, int, list[Transaction]]:
+    """A spill of ``memory`` (position → transaction) that keeps the transactions whose
+    number is in ``held``: each other one packed (:func:`pack`) at file offset ``end``
+    on, its offset and size set at its position in ``offsets`` and ``sizes``. Returns
+    the kept ones (a new dict, in position order), the packed records as one string, the
+    file offset after them, and the written transactions in position order.
+
+    The reference of the compiled ``pack_settled`` (``accel/src/pytxn.rs``), which
+    writes the same marshal values without building the tuples first (or declines)."""
+    chunks: list[bytes] = []
+    written: list[Transaction] = []
+    kept: dict[int, Transaction] = {}
+    # One pass, the kept ones into a new dict (a delete per written one cost more).
+    for position, txn in memory.items():
+        if txn.number in held:
+            kept[position] = txn
+            continue
+        data = pack(txn)
+        chunks.append(data)
+        offsets[position] = end
+        sizes[position] = len(data)
+        end += len(data)
+        written.append(txn)
+    return kept, b"".join(chunks), end, written
+
+
+def _pack_settled_reference(memory: dict[int, Transaction], held: set[int], offsets: array,
+                            sizes: array, end: int) -> None:
+    return None  # the pure-Python path: always the reference
+
+
+_pack_settled = accelerated("pack_settled", _pack_settled_reference)
+
+
 def default_spill_above() -> int:
     """The threshold: ``$CVIPSNIFF_TXN_SPILL_ABOVE`` if set to a number, else the default."""
     value = os.environ.get(SPILL_ENV, "")
@@ -97,9 +134,10 @@ class TransactionLog:
         self._end = 0  # bytes written to the file
         self._sizes = array("I")  # per position: its record's size in the file
         self._cursor = -1  # file position after the last read (-1: unknown)
-        # Told of each transaction as it is written out (settled for good): lets the
-        # analysis take what it needs of it now rather than read it back later.
-        self.on_spill: Callable[[Transaction], None] | None = None
+        # Told of the transactions of each spill as they are written out (settled for
+        # good), in number order: lets the analysis take what it needs of them now
+        # rather than read them back later.
+        self.on_spill: Callable[[list[Transaction]], None] | None = None
         # In-memory count that triggers the next spill: the threshold, or twice what the
         # last spill had to keep (the held ones), so a capture holding more open
         # transactions than the threshold (a long run of broadcast pings, which stay
@@ -209,33 +247,20 @@ class TransactionLog:
         if self._file is None:
             # Lives as long as this log (closed by clear() or with the object).
             self._file = tempfile.TemporaryFile(prefix="cvipsniff-txn-")  # noqa: SIM115
-        chunks: list[bytes] = []
-        offsets, sizes = self._offsets, self._sizes
-        end = self._end
-        on_spill = self.on_spill
-        kept: dict[int, Transaction] = {}
-        # One pass, the kept ones into a new dict (a delete per written one cost more).
-        for position, txn in self._memory.items():
-            if txn.number in held:
-                kept[position] = txn
-                continue
-            if on_spill is not None:
-                on_spill(txn)
-            data = pack(txn)
-            chunks.append(data)
-            offsets[position] = end
-            sizes[position] = len(data)
-            end += len(data)
-        written = len(self._memory) - len(kept)
-        self._memory = kept
-        if chunks:
+        packed = _pack_settled(self._memory, held, self._offsets, self._sizes, self._end)
+        if packed is None:
+            packed = pack_settled(self._memory, held, self._offsets, self._sizes, self._end)
+        self._memory, data, end, written = packed
+        if data:
             self._file.seek(self._end)
-            self._file.write(b"".join(chunks))
+            self._file.write(data)
             self._end = end
             self._cursor = -1
+        if written and self.on_spill is not None:
+            self.on_spill(written)
         if self.spill_above is not None:
             self._trigger = max(self.spill_above, 2 * len(self._memory))
-        return written
+        return len(written)
 
     # ---- reading ---------------------------------------------------------------------
 
