@@ -124,10 +124,16 @@ class Analysis:
             self.first_ts_ns = msg.first_ts_ns or msg.ts_ns
         self.last_ts_ns = msg.ts_ns
         pairing = self.pairer.feed(msg)
-        txn_number = self.pairer.transaction_of(msg.number)
-        found = self._problem_findings(msg, txn_number)
-        found.extend(pairing)
-        found.extend(self.connections.feed(msg, txn_number))
+        rec = msg.record
+        # Most messages have no problem and are no ImageServer request (the only ones the
+        # connection check reads): their transaction number is not looked up.
+        if rec.problems or (rec.kind == "request" and rec.protocol == "imageserver"):
+            txn_number = self.pairer.transaction_of(msg.number)
+            found = self._problem_findings(msg, txn_number)
+            found.extend(pairing)
+            found.extend(self.connections.feed(msg, txn_number))
+        else:
+            found = pairing
         return self._emit(found) if found else found  # most messages: nothing to gate
 
     def _problem_findings(self, msg: Message, txn_number: int | None) -> list[Finding]:

@@ -65,16 +65,18 @@ class TransactionIndex:
     past the others (never from the pipeline) goes to a dict rather than growing the
     array to it."""
 
-    __slots__ = ("_numbers", "_sparse")
+    __slots__ = ("_sparse", "numbers")
 
     _MAX_STRIDE = 1 << 20
 
     def __init__(self) -> None:
-        self._numbers = array("Q")  # 0: no transaction (transactions count from 1)
+        # Per message number, its transaction's (0: none; transactions count from 1).
+        # Public for the pairer's inline append of the next message's.
+        self.numbers = array("Q")
         self._sparse: dict[int, int] = {}
 
     def __setitem__(self, message_number: int, transaction: int) -> None:
-        numbers = self._numbers
+        numbers = self.numbers
         if message_number == len(numbers):  # the usual case: the next message
             numbers.append(transaction)
             return
@@ -87,8 +89,8 @@ class TransactionIndex:
         numbers[message_number] = transaction
 
     def get(self, message_number: int) -> int | None:
-        if 0 <= message_number < len(self._numbers):
-            found = self._numbers[message_number]
+        if 0 <= message_number < len(self.numbers):
+            found = self.numbers[message_number]
             if found:
                 return found
         return self._sparse.get(message_number) if self._sparse else None
@@ -235,7 +237,11 @@ class Pairer:
             self.transactions.append(txn)
         if request and state != EVENT:
             self._requested.add(msg.flow)
-        self._by_message[msg.number] = txn.number
+        numbers = self._by_message.numbers
+        if msg.number == len(numbers):  # TransactionIndex's usual case, inline
+            numbers.append(txn.number)
+        else:
+            self._by_message[msg.number] = txn.number
         if state != UNANSWERED:  # pending ones are counted when settled
             self.states[state] = self.states.get(state, 0) + 1
         return txn
@@ -245,8 +251,13 @@ class Pairer:
         self.states[state] = self.states.get(state, 0) + 1
 
     def _answer(self, entry: _Open, msg: Message) -> None:
-        entry.txn.responses.append(MessageRef.of(msg))
-        self._by_message[msg.number] = entry.txn.number
+        txn = entry.txn
+        txn.responses.append(MessageRef.of(msg))
+        numbers = self._by_message.numbers
+        if msg.number == len(numbers):  # TransactionIndex's usual case, inline
+            numbers.append(txn.number)
+        else:
+            self._by_message[msg.number] = txn.number
 
     def _settle_unanswered(self, entry: _Open) -> list[Finding]:
         txn = entry.txn
@@ -321,29 +332,47 @@ class Pairer:
             # answer to it (cviEvent.ack is a request of its own).
             self._new(msg, "cvip", EVENT, request=True, expects="none")
             return []
-        key = ("flow", msg.flow, "cvip", rec.txn)
+        flow = msg.flow
+        key = ("flow", flow, "cvip", rec.txn)
+        # (The queue operations of _head, _push and _pop_head inline: every CVIP message
+        # passes here, and the calls were a third of its pairing.)
+        queue = self._open.get(key)
         if not rec.is_response:
             findings: list[Finding] = []
-            old = self._head(key)
+            old = queue[0] if queue else None
             txn = self._new(msg, "cvip", UNANSWERED, request=True)
             if old is not None:
                 findings.append(self._duplicate(old, msg, "cvip.txn.duplicate", CVIP_TXN_SPEC))
                 findings[-1].transaction = txn.number
-            self._push(key, _Open(txn, "any", duplicate=old is not None,
-                                  answer_dir=1 - msg.direction))
+            entry = _Open(txn, "any", old is not None, 1 - msg.direction)
+            if queue is None:
+                self._open[key] = [entry]
+                keys = self._flow_keys.get(flow)
+                if keys is None:
+                    self._flow_keys[flow] = {key}
+                else:
+                    keys.add(key)
+            else:
+                queue.append(entry)
             return findings
-        entry = self._pop_head(key)
-        if entry is None:
+        if not queue:
             return self._orphan(msg, "cvip", "cvip.txn.orphan_response", CVIP_TXN_SPEC)
+        entry = queue.pop(0)
+        if not queue:
+            self._drop(key)
+        txn = entry.txn
         self._answer(entry, msg)
-        self._settle(entry.txn, DUPLICATE if entry.duplicate else ANSWERED)
+        state = DUPLICATE if entry.duplicate else ANSWERED
+        txn.state = state
+        states = self.states
+        states[state] = states.get(state, 0) + 1
         findings = []
-        req_method = entry.txn.method
+        req_method = txn.method
         if rec.method and req_method and not _same_cvip_method(rec.method, req_method):
             findings.append(Finding(
                 rule="cvip.txn.method_mismatch", severity="error",
                 message=f"response names {rec.method!r} but answers a {req_method!r} request",
-                spec=CVIP_ACK_SPEC, frames=list(msg.frames), transaction=entry.txn.number,
+                spec=CVIP_ACK_SPEC, frames=list(msg.frames), transaction=txn.number,
                 message_number=msg.number, flow=msg.flow, protocol="cvip",
             ))
         return findings
