@@ -115,6 +115,7 @@ class AnalyseTask:
                               self.filter_text)
         if self.render_into is not None:
             result.rendered = render_part(result, self.render_into)
+            result.shed_transactions()
         return result
 
     def split(self, path: str, workers: int) -> FileResult:

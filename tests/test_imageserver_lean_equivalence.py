@@ -546,10 +546,11 @@ def test_mutations_answered_exactly() -> None:
     assert 0 < answered < cases
 
 
-@st.composite
-def _mutated(draw: Callable) -> bytes:
-    data = bytearray(draw(st.sampled_from(seeds())))
-    for _ in range(draw(st.integers(1, 4))):
+def _edited(draw: Callable, seed: bytes, most: int) -> bytes:
+    """``seed`` with 1 to ``most`` random edits: a byte set, bytes inserted or deleted,
+    or a snippet of XML or a value inserted."""
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, most))):
         at = draw(st.integers(0, len(data)))
         op = draw(st.sampled_from(("set", "insert", "delete", "snippet")))
         if op == "set" and at < len(data):
@@ -561,6 +562,11 @@ def _mutated(draw: Callable) -> bytes:
         else:
             data[at:at] = draw(st.sampled_from(_INSERTS + _VALUES))
     return bytes(data)
+
+
+@st.composite
+def _mutated(draw: Callable) -> bytes:
+    return _edited(draw, draw(st.sampled_from(seeds())), 4)
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -1013,19 +1019,7 @@ def test_random_xml_privacy_masks_are_answered_when_conformant() -> None:
 @st.composite
 def _mutated_xml_mask(draw: Callable) -> bytes:
     """A conformant mask with a few random byte edits (before base64 encoding)."""
-    data = bytearray(draw(st.sampled_from(conformant_masks())))
-    for _ in range(draw(st.integers(1, 3))):
-        at = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(("set", "insert", "delete", "snippet")))
-        if op == "set" and at < len(data):
-            data[at] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=4))
-        elif op == "delete":
-            del data[at:at + draw(st.integers(1, 8))]
-        else:
-            data[at:at] = draw(st.sampled_from(_INSERTS + _VALUES))
-    return bytes(data)
+    return _edited(draw, draw(st.sampled_from(conformant_masks())), 3)
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))

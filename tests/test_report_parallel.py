@@ -114,6 +114,12 @@ def test_parts_rendered_by_the_workers_make_the_same_report(tmp_path) -> None:
     plain = [_single(p) for p in paths[:6]] + [results[6]] + [_single(paths[7])]
     assert "".join(json_report.render(results, "warning")) \
         == "".join(json_report.render(plain, "warning"))
+    # What crossed back holds the findings (exit status, baseline) but not the
+    # transactions the part was rendered from.
+    got = [r for r in results if r.rendered is not None]
+    assert all(len(r.transactions) == 0 for r in got)
+    assert [r.findings for r in got] == [r.findings for r in plain[:6] + plain[7:]]
+    assert any(len(r.transactions) for r in plain)
 
 
 def test_the_folder_of_rendered_parts_is_removed_after_the_report(tmp_path) -> None:

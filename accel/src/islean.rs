@@ -2319,17 +2319,7 @@ mod tests {
         let mut rng = crate::testrand::XorShift::new(0x0DDB_A11C_AB1E_5EED);
         for _ in 0..5000 {
             let mut data = MASK.as_bytes().to_vec();
-            for _ in 0..1 + rng.next() % 4 {
-                let at = (rng.next() as usize) % (data.len() + 1);
-                match rng.next() % 3 {
-                    0 if at < data.len() => data[at] = rng.next() as u8,
-                    1 => data.insert(at, rng.next() as u8),
-                    _ => {
-                        let end = (at + 1 + rng.next() as usize % 8).min(data.len());
-                        data.drain(at.min(end)..end);
-                    }
-                }
-            }
+            rng.mutate(&mut data);
             let _ = privacy_mask(&b64(&data), &t);
         }
     }
@@ -2530,17 +2520,7 @@ mod tests {
             }
             for _ in 0..2000 {
                 let mut data = sample.clone();
-                for _ in 0..1 + rng.next() % 4 {
-                    let at = (rng.next() as usize) % (data.len() + 1);
-                    match rng.next() % 3 {
-                        0 if at < data.len() => data[at] = rng.next() as u8,
-                        1 => data.insert(at, rng.next() as u8),
-                        _ => {
-                            let end = (at + 1 + rng.next() as usize % 8).min(data.len());
-                            data.drain(at.min(end)..end);
-                        }
-                    }
-                }
+                rng.mutate(&mut data);
                 let _ = dissect(&data, &t);
             }
         }

@@ -79,6 +79,18 @@ class FileResult:
     # renderings run in parallel too); the JSON report copies it instead.
     rendered: str | None = None
 
+    def shed_transactions(self) -> None:
+        """Drop the transactions once :attr:`rendered` holds this file's part of the
+        JSON report. Why: a worker's result crosses a pipe to the parent, which copies
+        the rendered part and reads only the findings (exit status, baseline file); the
+        transaction log was most of what it pickled (19 of 21 MB for the bench's 200 MB
+        sessions mix), unpickled one file after another in the parent: the serial tail
+        of a run over several files."""
+        if self.rendered is None:
+            raise ValueError("shed_transactions: this result's part is not rendered")
+        if self.analysis is not None:
+            self.analysis.pairer.transactions.clear()
+
     @property
     def transactions(self) -> Sequence[Transaction]:
         if self.selected_transactions is not None:
