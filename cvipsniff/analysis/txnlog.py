@@ -105,12 +105,12 @@ def pack_settled(memory: dict[int, Transaction], held: set[int], offsets: array,
     return kept, b"".join(chunks), end, written
 
 
-def _pack_settled_reference(memory: dict[int, Transaction], held: set[int], offsets: array,
-                            sizes: array, end: int) -> None:
-    return None  # the pure-Python path: always the reference
+def _decline(memory: dict[int, Transaction], held: set[int], offsets: array, sizes: array,
+             end: int) -> None:
+    return None  # the pure-Python path's stand-in: :func:`pack_settled` does every spill
 
 
-_pack_settled = accelerated("pack_settled", _pack_settled_reference)
+_pack_settled = accelerated("pack_settled", _decline)
 
 
 def default_spill_above() -> int:
