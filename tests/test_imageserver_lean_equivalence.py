@@ -989,7 +989,9 @@ def _xml_mask_document(draw: Callable) -> bytes:
     return text.encode()
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+# (1000 examples: 3 s; the systematic mutations above cover the checks one by one, and
+# the fuzz target feeds masks too.)
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_xml_mask_document())
 def test_random_xml_privacy_masks_answered_exactly(document: bytes) -> None:
     check(xml_mask_message(document))
