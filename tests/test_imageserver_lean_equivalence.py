@@ -20,7 +20,7 @@ import random
 import re
 import struct
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from itertools import pairwise
 
@@ -522,26 +522,29 @@ def test_multipart_answers_answered_exactly() -> None:
     assert kinds == {"imageresponse": len(messages)}
 
 
+def check_all(label: str, messages: Iterable[bytes]) -> tuple[int, int]:
+    """:func:`check` every message; (cases, answered), printed under ``label``."""
+    cases = answered = 0
+    for data in messages:
+        cases += 1
+        answered += check(data)
+    print(f"\n{label}: {answered} of {cases} answered")
+    return cases, answered
+
+
 def test_multipart_mutations_answered_exactly() -> None:
     """Every body mutation of every multipart answer: None or the reference's record."""
-    cases = answered = 0
-    for data in multipart_messages(7, 1_700_000_123_456):
-        for mutated in _multipart_mutations(data):
-            cases += 1
-            answered += check(mutated)
-    print(f"\nmultipart mutations: {answered} of {cases} answered")
+    cases, answered = check_all("multipart mutations", (
+        mutated for data in multipart_messages(7, 1_700_000_123_456)
+        for mutated in _multipart_mutations(data)))
     assert cases > 4_000
     assert 0 < answered < cases
 
 
 def test_mutations_answered_exactly() -> None:
     """Every systematic mutation of every seed: None or the reference's record."""
-    cases = answered = 0
-    for data in seeds():
-        for mutated in mutations(data):
-            cases += 1
-            answered += check(mutated)
-    print(f"\nmutations: {answered} of {cases} answered")
+    cases, answered = check_all("mutations", (
+        mutated for data in seeds() for mutated in mutations(data)))
     assert cases > 10_000
     assert 0 < answered < cases
 
@@ -882,25 +885,19 @@ def _base64_variants(value: bytes) -> Iterator[bytes]:
 
 def test_xml_privacy_mask_mutations_answered_exactly() -> None:
     """Every edit of every conformant mask: None or the reference's record."""
-    cases = answered = 0
-    for document in (*conformant_masks()[:4], _SPEC_MASK.replace(b"\n", b"")):
-        for mutated in _xml_mask_mutations(document):
-            cases += 1
-            answered += check(xml_mask_message(mutated))
-    print(f"\nXML mask mutations: {answered} of {cases} answered")
+    cases, answered = check_all("XML mask mutations", (
+        xml_mask_message(mutated)
+        for document in (*conformant_masks()[:4], _SPEC_MASK.replace(b"\n", b""))
+        for mutated in _xml_mask_mutations(document)))
     assert cases > 2_000
     assert 0 < answered < cases
 
 
 def test_xml_privacy_mask_base64_variants_answered_exactly() -> None:
     """Every variant of the base64 of every conformant mask: None or the reference's."""
-    cases = answered = 0
-    for document in conformant_masks():
-        value = imgs.base64_privacy_mask(document).encode()
-        for variant in _base64_variants(value):
-            cases += 1
-            answered += check(mask_message(variant))
-    print(f"\nXML mask base64 variants: {answered} of {cases} answered")
+    cases, answered = check_all("XML mask base64 variants", (
+        mask_message(variant) for document in conformant_masks()
+        for variant in _base64_variants(imgs.base64_privacy_mask(document).encode())))
     assert cases > 900
     assert 0 < answered < cases  # the canonical one comes back as a variant of itself
 
