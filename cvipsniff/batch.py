@@ -136,12 +136,12 @@ def render_part(result: FileResult, folder: str) -> str:
     Why here and not in the parent: with several files over a pool, rendering the
     reports one after the other once all were analysed was the run's serial tail (about
     a tenth of a 2-file run), while each worker can render its own beside the others."""
-    from cvipsniff.report import chunked
+    from cvipsniff.report import chunked, write_pieces
     from cvipsniff.report.json_report import file_pieces
 
     fd, name = tempfile.mkstemp(suffix=".json", dir=folder)
     with open(fd, "w", encoding="utf-8") as fh:
-        fh.writelines(chunked(file_pieces(result)))
+        write_pieces(fh, chunked(file_pieces(result)))
     return name
 
 

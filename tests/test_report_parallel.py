@@ -15,7 +15,7 @@ from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.batch import AnalyseTask, analyse_files
 from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
-from cvipsniff.report import FileResult, json_report, text
+from cvipsniff.report import FileResult, joined, json_report, text
 from cvipsniff.split import analyse_split
 from tests.cli_helpers import ROOT, assert_clean_error, run_cli
 
@@ -25,7 +25,7 @@ PIPELINE = PipelineConfig(keep_data=False, tree=False)
 
 
 def _json(result: FileResult) -> str:
-    return "".join(json_report.render([result], "warning"))
+    return joined(json_report.render([result], "warning"))
 
 
 def _single(path: str) -> FileResult:
@@ -112,8 +112,8 @@ def test_parts_rendered_by_the_workers_make_the_same_report(tmp_path) -> None:
     assert rendered[6] is None and all(p is not None for p in rendered[:6] + rendered[7:])
     assert all(p.startswith(str(tmp_path)) for p in rendered if p is not None)
     plain = [_single(p) for p in paths[:6]] + [results[6]] + [_single(paths[7])]
-    assert "".join(json_report.render(results, "warning")) \
-        == "".join(json_report.render(plain, "warning"))
+    assert joined(json_report.render(results, "warning")) \
+        == joined(json_report.render(plain, "warning"))
     # What crossed back holds the findings (exit status, baseline) but not the
     # transactions the part was rendered from.
     got = [r for r in results if r.rendered is not None]

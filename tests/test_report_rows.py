@@ -3,6 +3,7 @@ documented dicts (``transaction_json``) through the standard library's encoder."
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -13,8 +14,8 @@ from cvipsniff.analysis.config import AnalysisConfig
 from cvipsniff.analysis.txnlog import values
 from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
-from cvipsniff.report import json_report
-from cvipsniff.report.jsontext import Rows, dumps_indented, iter_indented
+from cvipsniff.report import chunked, joined, json_report, write_pieces
+from cvipsniff.report.jsontext import Rows, Spliced, dumps_indented, iter_indented
 from tests.cli_helpers import ROOT
 
 CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
@@ -180,3 +181,49 @@ def test_rows_in_batches_are_the_rows_one_by_one() -> None:
     if batch is not None:
         assert batch([values(txns[699])], "\n ", " ", True) is None  # the odd one declined
         assert batch([values(txns[0])], "\n ", " ", True).startswith("[\n ")
+
+
+# Text around a part rendered elsewhere, with characters of 2, 3 and 4 UTF-8 bytes.
+_PART = '{\n  "é": "€ ✓ 𝄞",\n  "n": 1\n }'
+_DOC = {"a": "ü", "files": ["PART"], "z": "ß"}
+
+
+def _spliced_doc(tmp_path, monkeypatch, chunk: int) -> tuple[list, str]:
+    path = tmp_path / "part.json"
+    path.write_text(_PART, encoding="utf-8")
+    monkeypatch.setattr(Spliced, "CHUNK", chunk)  # cut characters between chunks
+    part = Spliced(str(path), "\n  ")
+    doc = dict(_DOC, files=[part])
+    want = json.dumps(_DOC, indent=1, ensure_ascii=False).replace('"PART"', _PART)
+    return list(chunked(iter_indented(doc, 1))), want
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
+def test_a_spliced_part_is_copied_as_its_bytes_in_its_place(tmp_path, monkeypatch,
+                                                             chunk: int) -> None:
+    pieces, want = _spliced_doc(tmp_path, monkeypatch, chunk)
+    assert any(type(p) is bytes for p in pieces) and joined(pieces) == want
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=False)
+    write_pieces(stream, pieces)
+    stream.flush()
+    assert raw.getvalue() == want.encode("utf-8")
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le", None])
+def test_a_spliced_part_is_decoded_where_the_output_is_not_utf8(
+        tmp_path, monkeypatch, chunk: int, encoding: str | None) -> None:
+    """Another encoding, or a stream without a byte buffer (None: StringIO): the part's
+    bytes are decoded, a character cut between chunks whole."""
+    pieces, want = _spliced_doc(tmp_path, monkeypatch, chunk)
+    if encoding is None:
+        stream: io.TextIOBase = io.StringIO()
+        write_pieces(stream, pieces)  # type: ignore[arg-type]
+        assert stream.getvalue() == want  # type: ignore[attr-defined]
+        return
+    raw = io.BytesIO()
+    wrapper = io.TextIOWrapper(raw, encoding=encoding)
+    write_pieces(wrapper, pieces)
+    wrapper.flush()
+    assert raw.getvalue().decode(encoding) == want

@@ -48,6 +48,7 @@ from cvipsniff.report import (
     junit,
     markdown,
     text,
+    write_pieces,
 )
 
 if TYPE_CHECKING:  # a baseline is read only when one is asked for (10 ms of imports)
@@ -296,10 +297,10 @@ def _positive_or_zero(text: str) -> float:
     return value
 
 
-def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
+def _write(payload: str | bytes | Iterator[str | bytes], output: str | None) -> None:
     """Write a report to ``output`` or stdout; an iterator's pieces as they come."""
     if isinstance(payload, bytes):
-        pieces: Iterable[str] | None = None
+        pieces: Iterable[str | bytes] | None = None
     else:
         pieces = (payload,) if isinstance(payload, str) else chunked(payload)
     if output is None:
@@ -307,7 +308,7 @@ def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
             sys.stdout.buffer.write(payload)  # type: ignore[arg-type]
             sys.stdout.flush()
         else:
-            sys.stdout.writelines(pieces)
+            write_pieces(sys.stdout, pieces)
         return
     try:
         mode = "wb" if pieces is None else "w"
@@ -315,6 +316,6 @@ def _write(payload: str | bytes | Iterator[str], output: str | None) -> None:
             if pieces is None:
                 fh.write(payload)
             else:
-                fh.writelines(pieces)
+                write_pieces(fh, pieces)
     except OSError as exc:
         raise UsageError(f"cannot write {output!r}: {exc.strerror}") from None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import io
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
 
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.analysis.model import Finding, Transaction
@@ -17,15 +21,24 @@ SEVERITIES = ("error", "warning", "info")
 _CHUNK = 1 << 18  # characters gathered before one write
 
 
-def chunked(pieces: Iterable[str]) -> Iterator[str]:
+def chunked(pieces: Iterable[str | bytes]) -> Iterator[str | bytes]:
     """A report's pieces joined into writes of about ``_CHUNK`` characters. Why: a large
     report is ~10^5 pieces (one per transaction) and a text stream's ``write`` costs
     about a microsecond per call before any byte moves; joined, the report is written
-    in a fraction of the time and still never held whole."""
+    in a fraction of the time and still never held whole. Bytes (a part rendered
+    elsewhere, already UTF-8: see :class:`~cvipsniff.report.jsontext.Spliced`) pass on
+    as they are, in their place."""
     batch: list[str] = []
     size = 0
     for piece in pieces:
-        batch.append(piece)
+        if type(piece) is bytes:
+            if batch:
+                yield "".join(batch)
+                batch.clear()
+                size = 0
+            yield piece
+            continue
+        batch.append(piece)  # type: ignore[arg-type]
         size += len(piece)
         if size >= _CHUNK:
             yield "".join(batch)
@@ -33,6 +46,43 @@ def chunked(pieces: Iterable[str]) -> Iterator[str]:
             size = 0
     if batch:
         yield "".join(batch)
+
+
+def write_pieces(stream: TextIO, pieces: Iterable[str | bytes]) -> None:
+    """Write a report's pieces to a text stream: text through it, UTF-8 bytes straight
+    to the stream's byte buffer where the stream writes UTF-8 and translates no newline
+    (copied, never decoded and encoded again), else decoded (one decoder for the run,
+    so a character cut between two chunks comes out whole)."""
+    raw = _utf8_buffer(stream)
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    for piece in pieces:
+        if type(piece) is str:
+            stream.write(piece)
+        elif raw is not None:
+            stream.flush()
+            raw.write(piece)  # type: ignore[arg-type]
+        else:
+            stream.write(decode(piece))  # type: ignore[arg-type]
+    if raw is None:
+        stream.write(decode(b"", True))
+
+
+def _utf8_buffer(stream: TextIO) -> BinaryIO | None:
+    try:
+        utf8 = codecs.lookup(stream.encoding).name == "utf-8"
+    except (AttributeError, LookupError, TypeError):
+        return None
+    # A stream opened with newline="" or None (the default) writes "\n" as os.linesep.
+    if not utf8 or os.linesep != "\n":
+        return None
+    return getattr(stream, "buffer", None)
+
+
+def joined(pieces: Iterable[str | bytes]) -> str:
+    """A report's pieces as one string (tests, small reports)."""
+    out = io.StringIO()
+    write_pieces(out, pieces)
+    return out.getvalue()
 
 
 @dataclass(slots=True)

@@ -245,15 +245,17 @@ def report_json(results: list[FileResult], fail_on: str, *,
                       else file_json(r, rows=rows) for r in results]}
 
 
-def file_pieces(result: FileResult) -> Iterator[str]:
+def file_pieces(result: FileResult) -> Iterator[str | bytes]:
     """``result``'s part of :func:`render`'s output (an item of its ``files``), for
     rendering it where it was analysed (:attr:`FileResult.rendered`)."""
     return iter_indented_at(file_json(result, rows=True), _FILE_NL, _FILE_DEPTH)
 
 
-def render(results: list[FileResult], fail_on: str) -> Iterator[str]:
+def render(results: list[FileResult], fail_on: str) -> Iterator[str | bytes]:
     """The report as written, in pieces: ``json.dumps(report, indent=1,
     ensure_ascii=False)`` and a newline, through the fast encoder. Written as it is made,
-    a large report (mostly transactions) never exists as one string."""
+    a large report (mostly transactions) never exists as one string. The parts workers
+    rendered come as their UTF-8 bytes (:func:`cvipsniff.report.joined` makes one
+    string of it all)."""
     yield from iter_indented(report_json(results, fail_on, rows=True), 1)
     yield "\n"
