@@ -72,7 +72,8 @@ def _utf8_buffer(stream: TextIO) -> BinaryIO | None:
         utf8 = codecs.lookup(stream.encoding).name == "utf-8"
     except (AttributeError, LookupError, TypeError):
         return None
-    # A stream opened with newline="" or None (the default) writes "\n" as os.linesep.
+    # A text stream with the default newline handling writes "\n" as os.linesep, and
+    # bytes copied past it would keep "\n": only where the two are the same.
     if not utf8 or os.linesep != "\n":
         return None
     return getattr(stream, "buffer", None)
