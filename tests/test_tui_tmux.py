@@ -178,7 +178,10 @@ def test_the_real_tui_at_80x24_keeps_a_third_for_details_and_takes_wiresharks_ke
     command = (f"cd {ROOT} && env {env} {sys.executable} -m cvipsniff {DEMO}; "
                "echo EXIT=$?; sleep 60")
     terminal.start(command, 80, 24)
-    screen = terminal.wait_for(lambda s: "542 msgs" in s, "the demo to load")
+    # Loaded, and the first message's details and bytes drawn (the panes are laid out
+    # and painted after the load's last batch on a quick run, not before it).
+    screen = terminal.wait_for(lambda s: "542 msgs" in s and "\n▔Bytes" in s,
+                               "the demo to load and its first message to be shown")
     lines = screen.splitlines()
     assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
     assert any("1 Messages" in line and "5 Statistics" in line for line in lines)  # tabs
