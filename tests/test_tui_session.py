@@ -221,6 +221,53 @@ def test_a_pending_transaction_is_read_live_until_settled():
     assert (info.state, info.responses, info.latency_ms) == (ANSWERED, (2,), 2.5)
 
 
+def test_an_answer_in_messages_not_yet_taken_is_not_shown():
+    """The loader's analysis pairs on between two batches: a pending transaction shows
+    only the answers among the messages the UI has taken (``messages_seen``), with the
+    state and latency they make, and the rest once their batch is taken."""
+    table = TransactionTable()
+    txn = _txn(1)
+    table.add(txn)
+    table.messages_seen = 1
+    txn.responses.append(MessageRef(2, (2,), 3_500_000, "response", None))
+    txn.state = ANSWERED  # as the pairer leaves it, before the next batch settles it
+    info = table.get(1)
+    assert (info.state, info.responses, info.latency_ms) == (UNANSWERED, (), None)
+    table.messages_seen = 2
+    info = table.get(1)
+    assert (info.state, info.responses, info.latency_ms) == (ANSWERED, (2,), 2.5)
+    # An open stream's later answers: the first one's latency, the rest as they come.
+    txn.state = UNANSWERED
+    txn.responses.append(MessageRef(5, (5,), 9_000_000, "response", None))
+    assert table.get(1).responses == (2,)
+    table.messages_seen = 5
+    info = table.get(1)
+    assert (info.state, info.responses, info.latency_ms) == (ANSWERED, (2, 5), 2.5)
+
+
+def test_the_session_bounds_what_its_transactions_show_by_what_it_took():
+    """Checked as each batch arrives, before the session takes it: the loader's
+    analysis has paired that batch's messages already, as it has between two batches
+    while the UI reads the session."""
+    session = CaptureSession(DEMO, PipelineConfig(keep_data=True))
+    hidden = 0
+
+    def deliver(batch: Batch) -> None:
+        nonlocal hidden
+        for number in range(1, len(session.transactions) + 1):
+            for answer in session.transactions.get(number).responses:
+                assert session.store.index_of_number(answer) is not None
+        ahead = {ref.number for txn in session.transactions._pending.values()
+                 for ref in txn.responses}
+        hidden += len(ahead) - len([n for n in ahead
+                                    if session.store.index_of_number(n) is not None])
+        session.ingest(batch)
+
+    load(DEMO, session.config, deliver, first_batch=1, size=7, interval=1e9)
+    assert hidden > 10  # the loader was ahead, and its answers were held back
+    assert session.transactions.messages_seen == session.store.number(len(session.store) - 1)
+
+
 # ---- the view ---------------------------------------------------------------------------
 
 

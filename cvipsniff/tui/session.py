@@ -135,6 +135,8 @@ class CaptureSession:
         start = len(store)
         messages = [msg for msg, _ in batch.messages]
         store.extend(messages, keep_record=batch.complete)
+        if messages:
+            self.transactions.messages_seen = messages[-1].number
         self._txn_of.extend([txn for _, txn in batch.messages])
         self._note_flows(messages, start)
         self.protocol_counts.update([msg.record.protocol for msg in messages])

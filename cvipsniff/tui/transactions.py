@@ -70,6 +70,12 @@ class TransactionTable:
         self._responses_flat = array("q")
         self._pending: dict[int, Transaction] = {}
         self.latest_settled = 0  # bumped whenever a row changes, so views can refresh
+        # The last message number the UI has taken (None: no bound). A pending
+        # transaction is the loader's live object, and the loader's analysis goes on
+        # pairing between two batches: an answer it found in messages the UI has not
+        # taken yet is not shown (a details pane built then named the answer without
+        # its frame, and stayed so; a snapshot test caught it on a busy machine).
+        self.messages_seen: int | None = None
 
     def __len__(self) -> int:
         return len(self._protocol)
@@ -166,14 +172,7 @@ class TransactionTable:
             return None
         live = self._pending.get(number)
         if live is not None:
-            request = live.request
-            # Still open for more answers (a broadcast ping, a live stream) but answered
-            # already: shown as answered now, not when the capture or the flow ends.
-            state = ANSWERED if live.state == UNANSWERED and live.responses else live.state
-            return TransactionInfo(
-                number, live.protocol, live.id, live.flow, live.method, state,
-                live.expects, request.number if request is not None else None,
-                tuple(ref.number for ref in list(live.responses)), live.latency_ms)
+            return self._as_seen(live)
         row = number - 1
         s = self._strings
         start, count = self._responses_start[row], self._responses_count[row]
@@ -183,6 +182,25 @@ class TransactionTable:
             s[self._method[row]], s[self._state[row]], s[self._expects[row]],
             self._request[row] or None, tuple(self._responses_flat[start:start + count]),
             None if math.isnan(latency) else latency)
+
+    def _as_seen(self, live: Transaction) -> TransactionInfo:
+        """A pending transaction as the messages the UI has taken show it."""
+        request = live.request
+        responses = list(live.responses)  # one read of a list the loader appends to
+        seen = self.messages_seen
+        if seen is not None:
+            responses = [ref for ref in responses if ref.number <= seen]
+        state = live.state
+        if state in (UNANSWERED, ANSWERED):
+            # Still open for more answers (a broadcast ping, a live stream) but answered
+            # already: shown as answered now, not when the capture or the flow ends.
+            state = ANSWERED if responses else UNANSWERED
+        latency = (responses[0].ts_ns - request.ts_ns) / 1e6 \
+            if request is not None and responses else None
+        return TransactionInfo(
+            live.number, live.protocol, live.id, live.flow, live.method, state,
+            live.expects, request.number if request is not None else None,
+            tuple(ref.number for ref in responses), latency)
 
     def state_counts(self) -> dict[str, int]:
         """How many transactions are in each state (open ones as ``open``)."""
