@@ -6,6 +6,7 @@ messages' bytes, so a report over a large capture keeps memory flat.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from sys import intern
 from typing import NamedTuple
@@ -51,6 +52,15 @@ class MessageRef(NamedTuple):
                                 intern(method) if type(method) is str else method))
 
 
+def latency_ms_of(request: MessageRef | None, responses: Sequence[MessageRef]) -> float | None:
+    """Request to first answer in milliseconds, as Wireshark's SRT measures it; None
+    without a request or an answer. (The report's row writer and the analysis's
+    response-time table compute the same inline, on their hot paths.)"""
+    if request is None or not responses:
+        return None
+    return (responses[0].ts_ns - request.ts_ns) / 1e6
+
+
 @dataclass(slots=True)
 class Transaction:
     """A request and what answered it (or an orphan response, or an event).
@@ -72,9 +82,7 @@ class Transaction:
     @property
     def latency_ms(self) -> float | None:
         """Request to first answer, as Wireshark's SRT measures it."""
-        if self.request is None or not self.responses:
-            return None
-        return (self.responses[0].ts_ns - self.request.ts_ns) / 1e6
+        return latency_ms_of(self.request, self.responses)
 
     @property
     def frames(self) -> list[int]:

@@ -25,7 +25,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cvipsniff.analysis.model import ANSWERED, UNANSWERED, Transaction
+from cvipsniff.analysis.model import ANSWERED, UNANSWERED, Transaction, latency_ms_of
 from cvipsniff.analysis.stats import ServiceResponseTimes
 
 
@@ -195,12 +195,10 @@ class TransactionTable:
             # Still open for more answers (a broadcast ping, a live stream) but answered
             # already: shown as answered now, not when the capture or the flow ends.
             state = ANSWERED if responses else UNANSWERED
-        latency = (responses[0].ts_ns - request.ts_ns) / 1e6 \
-            if request is not None and responses else None
         return TransactionInfo(
             live.number, live.protocol, live.id, live.flow, live.method, state,
             live.expects, request.number if request is not None else None,
-            tuple(ref.number for ref in responses), latency)
+            tuple(ref.number for ref in responses), latency_ms_of(request, responses))
 
     def state_counts(self) -> dict[str, int]:
         """How many transactions are in each state (open ones as ``open``)."""
