@@ -266,3 +266,20 @@ def test_an_answer_on_a_mid_session_flow_before_any_request_is_request_before_ca
     # On a flow whose start was captured, an answer before any request is an orphan.
     fresh = m("imageserver", "response", 7, response=True, method="connect", flow=2)
     assert [f.rule for f in p.feed(fresh)] == ["imageserver.txn.orphan_response"]
+
+
+def test_a_closing_flow_settles_its_open_requests_in_the_order_they_were_made() -> None:
+    """The same order in every run and whatever the flow's id: not the order of a set of
+    keys, which follows their hashes (string hashing changes with every interpreter run,
+    so a report's findings changed order between two runs on one capture; and a split
+    capture's workers number flows their own way)."""
+    ids = [17, 3, 250, 8, 61, 1, 99, 42]
+    for flow in (0, 5, 123):
+        m, p = Msgs(), Pairer()
+        for txn in ids:
+            p.feed(m("cvip", "request", txn, method="cviVideo.getProperties", flow=flow))
+        p.feed(m("cvip", "ack", 250, response=True, flow=flow))
+        p.feed(m("cvip", "request", 250, method="cviVideo.getProperties", flow=flow))
+        findings = p.close_flow(flow)
+        assert [f.message.split("id=")[1].split(" ")[0] for f in findings] == \
+            [str(i) for i in ids if i != 250] + ["250"]

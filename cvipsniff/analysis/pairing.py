@@ -113,7 +113,11 @@ class Pairer:
         # Outstanding requests by key, oldest first: a duplicate id queues behind the
         # earlier request, and answers are taken first-in, first-out.
         self._open: dict[tuple, list[_Open]] = {}
-        self._flow_keys: dict[int, set[tuple]] = {}
+        # Per flow, its keys in ``_open`` in the order they were added (a dict as an
+        # ordered set): a closing flow settles them in that order, the same in every run
+        # and whoever numbers the flow (a set's order follows the keys' hashes, which
+        # change with the interpreter's string hashing and with the flow's id).
+        self._flow_keys: dict[int, dict[tuple, None]] = {}
         self._live: dict[int, Transaction] = {}  # flow → open ImageServer live stream
         self._by_message = TransactionIndex()  # message number → transaction number
         # Capture limits: per (flow, direction) the frame after its latest gap, and the
@@ -189,7 +193,7 @@ class Pairer:
     def _push(self, key: tuple, entry: _Open) -> None:
         self._open.setdefault(key, []).append(entry)
         if key[0] == "flow":
-            self._flow_keys.setdefault(key[1], set()).add(key)
+            self._flow_keys.setdefault(key[1], {})[key] = None
 
     def _head(self, key: tuple) -> _Open | None:
         queue = self._open.get(key)
@@ -209,7 +213,7 @@ class Pairer:
         if key[0] == "flow":
             keys = self._flow_keys.get(key[1])
             if keys is not None:
-                keys.discard(key)
+                keys.pop(key, None)
 
     def _held(self) -> set[int]:
         """Numbers of the transactions that may still change: outstanding requests and
@@ -349,9 +353,9 @@ class Pairer:
                 self._open[key] = [entry]
                 keys = self._flow_keys.get(flow)
                 if keys is None:
-                    self._flow_keys[flow] = {key}
+                    self._flow_keys[flow] = {key: None}
                 else:
-                    keys.add(key)
+                    keys[key] = None
             else:
                 queue.append(entry)
             return findings
