@@ -105,6 +105,9 @@ class AnalyseTask:
     # A folder this machine's report reads: each file's part of the JSON report is
     # rendered into it where the file was analysed (see FileResult.rendered).
     render_into: str | None = None
+    # The report is JSON: a split capture's workers render the rows of the transactions
+    # they followed (see cvipsniff.report.rowspool).
+    spool_rows: bool = False
 
     def __call__(self, path: str, progress: Progress | None = None) -> FileResult:
         from cvipsniff.commands.filtering import compile_user_filter
@@ -119,16 +122,28 @@ class AnalyseTask:
         return result
 
     def split(self, path: str, workers: int) -> FileResult:
-        """One capture over ``workers`` processes by flow (one process when that cannot
-        be exact: see :mod:`cvipsniff.split`)."""
+        """One capture over ``workers`` processes by flow: each analysing what it
+        follows where that is exact (:mod:`cvipsniff.split_analysis`), else merged into
+        one analysis (:mod:`cvipsniff.split`), else in one process."""
+        from cvipsniff.report.json_report import new_row_spool
         from cvipsniff.split import analyse_split
+        from cvipsniff.split_analysis import Unsplittable, analyse_distributed
 
         started = time.perf_counter()
-        analysis = analyse_split(path, self.config, self.pipeline_config, workers)
+        spool = new_row_spool() if self.spool_rows else None
+        try:
+            analysis = analyse_distributed(path, self.config, self.pipeline_config,
+                                           workers, spool)
+            if analysis is None:
+                analysis = analyse_split(path, self.config, self.pipeline_config, workers)
+        except Unsplittable:
+            analysis = None
         if analysis is None:
+            if spool is not None:
+                spool.close()
             return self(path)
         return FileResult(path, analysis, findings=list(analysis.findings),
-                          elapsed_s=time.perf_counter() - started)
+                          elapsed_s=time.perf_counter() - started, row_spool=spool)
 
 
 def render_part(result: FileResult, folder: str) -> str:

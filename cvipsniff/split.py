@@ -17,7 +17,11 @@ merge asks for its outputs (one process fewer on the cores, nothing of its share
 pickled); the others are forked and send batches over pipes. The parent merges the
 outputs by capture position and runs the one :class:`~cvipsniff.analysis.engine.Analysis`,
 numbering messages and flows as a single process would, so the report is byte for byte
-the same whatever the number of workers.
+the same whatever the number of workers. (That is the terminal UI's split, which shows
+every message, and a report's where its workers cannot analyse their own flows: a
+report's workers otherwise analyse what they follow and the parent only puts their
+results together, :mod:`cvipsniff.split_analysis`; its workers run :func:`iter_worker`
+as these do.)
 
 Capture position of an output: ``(frame index, phase, sequence, worker)`` while reading —
 phase 0 for the notes of no flow that a frame's decoding produced, 1 for what its packet
@@ -73,7 +77,7 @@ FIRST_BATCH = 32
 _PACKET_SLACK = 1 << 18
 _PIPE_SIZE = 1 << 20  # bytes: Linux's default maximum for an unprivileged process
 _PROGRESS_SHIFT = 12  # a progress report per 4096 frames (the first frame seen of each)
-_FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")
+FLOW_IN_TEXT = re.compile(r"(?<=flow )(\d+)")  # a flow's id in a note's text
 
 
 # Worker 0 is the parent: besides its share of the flows it reads and decodes every
@@ -220,10 +224,13 @@ _MAX_NAMED = 256  # heavy flows placed by name
 _BUCKET_BITS = 16  # the pass's buckets of the hash space (accel/src/flowweights.rs)
 
 
-def plan_split(path: str, workers: int, local: bool = True) -> Plan:
+def plan_split(path: str, workers: int, local: bool = True,
+               merge_cost: int = MERGE_COST) -> Plan:
     """Which worker follows which flow, for ``workers`` workers; ``local``: worker 0 is
     the parent, which also merges and analyses (``report``), not a forked worker like
-    the others (the TUI).
+    the others (the TUI); ``merge_cost``: the parent's work per message besides its own
+    flows, in the weighing pass's unit (:data:`MERGE_COST` where it merges every
+    message and runs the one analysis).
 
     With the compiled accelerator, one quick pass over the file weighs every flow (and
     counts the messages, for the parent's part); the heaviest flows are placed largest
@@ -244,7 +251,7 @@ def plan_split(path: str, workers: int, local: bool = True) -> Plan:
     # Worker 0 follows every UDP datagram (pings) and, in the parent, merges all.
     first = datagrams * (PACKET_COST + SEGMENT_COST + PUSH_COST) + datagram_bytes
     if local:
-        first += (pushes + datagrams) * MERGE_COST
+        first += (pushes + datagrams) * merge_cost
     return balance(heavy, buckets, workers, first) or default
 
 
@@ -309,6 +316,15 @@ class WorkerEnd:
     peak_tracked: int = 0
     peak_buffered: int = 0
     error: str | None = None
+
+
+def within_caps(ends: list[WorkerEnd], config: PipelineConfig) -> bool:
+    """Whether the workers' shares, added up, stayed clear of the flow table's global
+    caps (tracked flows, total reassembly buffer): what one process would have met
+    otherwise, no worker could see."""
+    max_total = config.max_total_buffer or DEFAULT_MAX_TOTAL_BUFFER
+    return not (sum(e.peak_tracked for e in ends) >= DEFAULT_MAX_FLOWS or
+                sum(e.peak_buffered for e in ends) + len(ends) * _PACKET_SLACK > max_total)
 
 
 class _WatchedTable:
@@ -624,7 +640,7 @@ class _Stream:
             yield batch
 
 
-def _widen(conn: Any) -> None:
+def widen_pipe(conn: Any) -> None:
     """Give a worker's pipe room for a few batches (Linux; elsewhere it stays as it is).
 
     With the default 64 KB a batch takes several reads, and the parent's thread that
@@ -723,7 +739,7 @@ class _Renumber:
             # A copy: one Flow object may be shared by several outputs of a batch.
             item.flow = replace(flow, id=ids[(worker, flow.id)])
             if type(item) is TransportNote:
-                item.message = _FLOW_IN_TEXT.sub(
+                item.message = FLOW_IN_TEXT.sub(
                     lambda m: str(ids.get((worker, int(m.group(1))), m.group(1))),
                     item.message)
         return item
@@ -798,7 +814,7 @@ class SplitRun:
                                             final_flows=self.final_flows, plan=plan))
             for index in range(0 if not self.local else 1, workers):
                 parent_conn, child_conn = ctx.Pipe(duplex=False)
-                _widen(parent_conn)
+                widen_pipe(parent_conn)
                 proc = ctx.Process(target=_worker_main, daemon=True,
                                    args=(path, config, index, workers, child_conn,
                                          progress and index == workers - 1,
@@ -842,10 +858,7 @@ class SplitRun:
         ends = [s.end or WorkerEnd(error="no end") for s in self._streams]
         if any(e.error for e in ends):
             return False
-        max_total = self.pipeline_config.max_total_buffer or DEFAULT_MAX_TOTAL_BUFFER
-        return not (sum(e.peak_tracked for e in ends) >= DEFAULT_MAX_FLOWS or
-                    sum(e.peak_buffered for e in ends) + self.workers * _PACKET_SLACK
-                    > max_total)
+        return within_caps(ends, self.pipeline_config)
 
     def close(self) -> None:
         for proc in self._procs:

@@ -71,8 +71,13 @@ def pack(txn: Transaction) -> bytes:
 
 
 def unpack(data: bytes | memoryview) -> Transaction:
+    return transaction_of(marshal.loads(data))
+
+
+def transaction_of(txn_values: tuple) -> Transaction:
+    """The transaction whose :func:`values` these are."""
     (number, protocol, id_, flow, method, state, request, responses,
-     expects) = marshal.loads(data)
+     expects) = txn_values
     return Transaction(number, protocol, id_, flow, method, state, _ref_of(request),
                        [MessageRef(*r) for r in responses], expects)
 

@@ -224,7 +224,8 @@ def _report(args: argparse.Namespace, paths: list[str], config: AnalysisConfig,
             stdin: bool, cleanup: contextlib.ExitStack) -> int:
     """Analyse, render and write; ``cleanup`` closes what the run made (the folder of
     files whose JSON parts workers rendered) once the report is written."""
-    task = AnalyseTask(config, pipeline_config, args.filter)
+    task = AnalyseTask(config, pipeline_config, args.filter,
+                       spool_rows=args.format == "json" and not args.filter)
     if args.cluster:
         results = analyse_on_cluster(paths, task, args.cluster)
     else:

@@ -8,13 +8,16 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from cvipsniff.analysis.engine import Analysis
 from cvipsniff.analysis.model import Finding, Transaction
 from cvipsniff.analysis.stats import ServiceResponseTimes
 from cvipsniff.model import Message
 from dissectors.base import SEVERITY_RANK
+
+if TYPE_CHECKING:
+    from cvipsniff.report.rowspool import RowSpool
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -129,6 +132,9 @@ class FileResult:
     # analysed (``report --jobs`` over several files: in the worker, so the files'
     # renderings run in parallel too); the JSON report copies it instead.
     rendered: str | None = None
+    # The JSON report's rows of this capture's transactions, rendered by the workers of
+    # its split (see cvipsniff.report.rowspool); copied instead of rendered.
+    row_spool: RowSpool | None = None
 
     def shed_transactions(self) -> None:
         """Drop the transactions once :attr:`rendered` holds this file's part of the

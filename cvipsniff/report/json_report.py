@@ -6,10 +6,10 @@ Extended freely, never broken: keys are only ever added.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from cvipsniff.analysis.model import UNANSWERED, Finding, MessageRef, Transaction
-from cvipsniff.analysis.txnlog import TransactionLog, values
+from cvipsniff.analysis.txnlog import values
 from cvipsniff.report import FileResult
 from cvipsniff.report.jsontext import (
     Rows,
@@ -19,6 +19,7 @@ from cvipsniff.report.jsontext import (
     iter_indented_at,
     value_text,
 )
+from cvipsniff.report.rowspool import RowSpool, SpooledRows
 from dissectors.accel import COMPILED, accelerated
 
 VERSION = 1
@@ -119,10 +120,35 @@ def _ref_values_text(ref: tuple | None, nl: str, step: str) -> str:
 
 
 def _transaction_rows(transactions: Sequence[Transaction]) -> Rows:
-    """The report's transaction rows: a transaction log's written from its values."""
-    if isinstance(transactions, TransactionLog):
+    """The report's transaction rows: a transaction log's (a :class:`TransactionLog`, a
+    split capture's log of renumbered ones) written from its values."""
+    if isinstance(transactions, _ValuesLog):
         return Rows(_LogValues(transactions), transaction_values_text, _compiled_rows)
     return Rows(transactions, transaction_text)
+
+
+def new_row_spool() -> RowSpool:
+    """A spool of transaction rows for where :func:`render` writes a file's transactions
+    (see :mod:`cvipsniff.report.rowspool`)."""
+    return RowSpool(transaction_values_text, _ROWS_NL, _STEP, _compiled_rows)
+
+
+def _file_rows(result: FileResult) -> Rows | SpooledRows:
+    """``result``'s transaction rows, copied from its spool where it has one."""
+    rows = _transaction_rows(result.transactions)
+    spool = result.row_spool
+    if spool is None or result.selected_transactions is not None:
+        return rows
+    return spool.rows(result.transactions, rows)
+
+
+@runtime_checkable
+class _ValuesLog(Protocol):
+    """A transaction log that gives its transactions' values (never made objects)."""
+
+    def __len__(self) -> int: ...
+
+    def iter_values(self) -> Iterator[tuple]: ...
 
 
 class _LogValues:
@@ -130,7 +156,7 @@ class _LogValues:
 
     __slots__ = ("log",)
 
-    def __init__(self, log: TransactionLog) -> None:
+    def __init__(self, log: _ValuesLog) -> None:
         self.log = log
 
     def __len__(self) -> int:
@@ -224,7 +250,7 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
     out["summary"] = summary
     if result.narrowed is not None:  # summary, transactions, findings, srt: the selection
         out["display_filter"] = result.narrowed.filter
-    out["transactions"] = _transaction_rows(result.transactions) if rows \
+    out["transactions"] = _file_rows(result) if rows \
         else [transaction_json(t) for t in result.transactions]
     out["findings"] = Rows(result.findings, _finding_text) if rows \
         else [finding_json(f) for f in result.findings]
@@ -236,6 +262,9 @@ def file_json(result: FileResult, *, rows: bool = False) -> dict[str, Any]:
 # indent 1 (render's): its lines start with this, and what render opens of it is 2 deep.
 _FILE_NL = "\n  "
 _FILE_DEPTH = 2
+_STEP = " "
+# The line start of a file's "transactions" array (a member of the file's object).
+_ROWS_NL = _FILE_NL + _STEP
 
 
 def report_json(results: list[FileResult], fail_on: str, *,

@@ -34,7 +34,17 @@ class SizedIterable(Protocol):
 _BATCH = 512
 
 
-class Rows:
+class Piecewise:
+    """A JSON value that writes itself in pieces (``pieces(nl, step)``: its text on a line
+    starting with ``nl``, as str or UTF-8 bytes) where :func:`iter_indented` meets it."""
+
+    __slots__ = ()
+
+    def pieces(self, nl: str, step: str) -> Iterator[str | bytes]:
+        raise NotImplementedError
+
+
+class Rows(Piecewise):
     """A JSON array whose items render themselves: ``render(item, nl, step)`` returns the
     text :func:`dumps_indented` would give the item's JSON value on a line starting with
     ``nl``. Why: a report's rows (one per transaction) are many; rendering each straight
@@ -89,7 +99,7 @@ class Rows:
             first = False
 
 
-class Spliced:
+class Spliced(Piecewise):
     """A JSON value already rendered into a file for one place in the document (its
     line start ``nl``): written by copying the file in chunks, never held whole.
 
@@ -226,10 +236,10 @@ def iter_indented_at(obj: Any, nl: str, depth: int,
 
 
 def _pieces(o: Any, nl: str, step: str, depth: int) -> Iterator[str | bytes]:
-    t = type(o)
-    if t is Rows or t is Spliced:
+    if isinstance(o, Piecewise):
         yield from o.pieces(nl, step)
         return
+    t = type(o)
     if depth <= 0 or not o or (t is not dict and t is not list and t is not tuple):
         yield _value(o, nl, step)
         return
