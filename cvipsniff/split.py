@@ -224,13 +224,11 @@ _MAX_NAMED = 256  # heavy flows placed by name
 _BUCKET_BITS = 16  # the pass's buckets of the hash space (accel/src/flowweights.rs)
 
 
-def plan_split(path: str, workers: int, local: bool = True,
-               merge_cost: int = MERGE_COST) -> Plan:
+def plan_split(path: str, workers: int, local: bool = True) -> Plan:
     """Which worker follows which flow, for ``workers`` workers; ``local``: worker 0 is
-    the parent, which also merges and analyses (``report``), not a forked worker like
-    the others (the TUI); ``merge_cost``: the parent's work per message besides its own
-    flows, in the weighing pass's unit (:data:`MERGE_COST` where it merges every
-    message and runs the one analysis).
+    the parent, which also merges and analyses (a report's merged split), not a worker
+    like the others (the TUI; a report whose workers analyse their own flows,
+    :mod:`cvipsniff.split_analysis`).
 
     With the compiled accelerator, one quick pass over the file weighs every flow (and
     counts the messages, for the parent's part); the heaviest flows are placed largest
@@ -251,7 +249,7 @@ def plan_split(path: str, workers: int, local: bool = True,
     # Worker 0 follows every UDP datagram (pings) and, in the parent, merges all.
     first = datagrams * (PACKET_COST + SEGMENT_COST + PUSH_COST) + datagram_bytes
     if local:
-        first += (pushes + datagrams) * merge_cost
+        first += (pushes + datagrams) * MERGE_COST
     return balance(heavy, buckets, workers, first) or default
 
 

@@ -71,17 +71,12 @@ from cvipsniff.split import (
     widen_pipe,
     within_caps,
 )
+from dissectors.accel import accelerated
 
 if TYPE_CHECKING:
     from cvipsniff.report.rowspool import RowSpool
 
 _ROWS_BATCH = 512  # rows a worker renders at once
-# What the parent does per message besides its own flows (ranking every worker's
-# messages, judging the findings, writing the report), in the weighing pass's unit
-# (cvipsniff.split's costs): chosen by the wall time of `report --jobs 2` on both bench
-# mixes (see issue 17).
-PARENT_COST = 2000
-
 _FINISH = (END + 1,)  # the position of what the end of the analysis settles: after all
 # Sort keys of positions at the end of the capture (see _key): after any frame's.
 _TAIL = 1 << 256
@@ -320,17 +315,33 @@ def _position_of(entry: tuple) -> tuple:
     return entry[0]
 
 
+def renumbered(values: tuple, numbers: Numbers) -> tuple:
+    """A transaction's values (:func:`~cvipsniff.analysis.txnlog.values`) as a worker
+    numbered them, with the global numbers: its own, its flow's and its messages'."""
+    messages = numbers.messages
+    number, protocol, id_, flow, method, state, request, responses, expects = values
+    if request is not None:
+        request = (messages[request[0] - 1], request[1], request[2], request[3], request[4])
+    return (numbers.transactions[number - 1], protocol, id_, numbers.flows[flow], method,
+            state, request, [(messages[r[0] - 1], r[1], r[2], r[3], r[4]) for r in responses],
+            expects)
+
+
 def renumbered_values(log: TransactionLog, numbers: Numbers) -> Iterator[tuple]:
-    """A worker's transactions' values (:func:`~cvipsniff.analysis.txnlog.values`) with
-    the global numbers: their own, their flow's and their messages'."""
-    messages, transactions, flows = numbers.messages, numbers.transactions, numbers.flows
+    """A worker's transactions' values with the global numbers, in its order."""
     for values in log.iter_values():
-        number, protocol, id_, flow, method, state, request, responses, expects = values
-        if request is not None:
-            request = (messages[request[0] - 1], request[1], request[2], request[3],
-                       request[4])
-        yield (transactions[number - 1], protocol, id_, flows[flow], method, state, request,
-               [(messages[r[0] - 1], r[1], r[2], r[3], r[4]) for r in responses], expects)
+        yield renumbered(values, numbers)
+
+
+def _no_row_numbers(messages: array, transactions: array, flows: array) -> None:
+    return None
+
+
+# The compiled row writer with a worker's numbers (accel/src/pyrows.rs): ``rows(batch,
+# nl, step)`` writes the rows of values as the worker numbered them with the global
+# numbers, as renumbered() and RowSpool.rows_bytes do (or declines a batch with None);
+# None on the pure-Python path.
+_RowNumbers = accelerated("RowNumbers", _no_row_numbers)
 
 
 def render_rows(log: TransactionLog, numbers: Numbers, spool: RowSpool,
@@ -338,15 +349,31 @@ def render_rows(log: TransactionLog, numbers: Numbers, spool: RowSpool,
     """Step 3, for a JSON report: the worker's transactions' rows with the global
     numbers, written one after another to ``rows_file``; their sizes."""
     sizes = array("I")
+    flows = array("q", [-1]) * (max(numbers.flows, default=-1) + 1)
+    for local, global_id in numbers.flows.items():
+        flows[local] = global_id
+    compiled = _RowNumbers(numbers.messages, numbers.transactions, flows)
     batch: list[tuple] = []
-    for values in renumbered_values(log, numbers):
+    for values in log.iter_values():
         batch.append(values)
         if len(batch) >= _ROWS_BATCH:
-            rows_file.write(spool.rows_bytes(batch, sizes))
+            rows_file.write(_rows(batch, numbers, compiled, spool, sizes))
             batch.clear()
-    rows_file.write(spool.rows_bytes(batch, sizes))
+    rows_file.write(_rows(batch, numbers, compiled, spool, sizes))
     rows_file.flush()
     return sizes
+
+
+def _rows(batch: list[tuple], numbers: Numbers, compiled: Any, spool: RowSpool,
+          sizes: array) -> bytes:
+    """A batch of the worker's transactions' rows (values as it numbered them)."""
+    if compiled is not None and batch:
+        done = compiled.rows(batch, spool.inner, spool.step)
+        if done is not None:
+            data, row_sizes = done
+            sizes.extend(row_sizes)
+            return data
+    return spool.rows_bytes([renumbered(values, numbers) for values in batch], sizes)
 
 
 def rank(keys_per_worker: list[Sequence[int]]) -> list[array]:
@@ -570,7 +597,11 @@ def analyse_distributed(path: str, config: AnalysisConfig, pipeline_config: Pipe
     transactions into ``spool`` where given. None where the result could differ from
     one process's (the spool is left as it was then; :func:`cvipsniff.split.analyse_split`
     may still split it); :class:`Unsplittable` where no split can be exact."""
-    plan = plan_split(path, workers, local=True, merge_cost=PARENT_COST)
+    # Flows shared out evenly: what the parent does besides its share (ranking, putting
+    # together) comes while the other workers wait for their numbers or after they are
+    # done, so it is not weighed against its share (measured: any share taken off the
+    # parent for it made both bench mixes slower).
+    plan = plan_split(path, workers, local=False)
     if plan.single:
         raise Unsplittable("as many flows as the flow table's cap")
     ctx = multiprocessing.get_context("fork")

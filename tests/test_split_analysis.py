@@ -34,6 +34,7 @@ from cvipsniff.split_analysis import (
     _exact,
     analyse_distributed,
 )
+from dissectors.accel import COMPILED
 from tests.cli_helpers import ROOT
 
 CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
@@ -365,3 +366,40 @@ def test_workers_analyses_put_together_equal_one_analysis(seed) -> None:
     assert list(together.transactions.iter_values()) == \
         [values(t) for t in one.transactions]
     assert together.summary() == one.summary()
+
+
+@pytest.mark.skipif(not COMPILED, reason="pure-Python path: no compiled row writer")
+def test_the_compiled_rows_with_a_workers_numbers_are_the_python_ones() -> None:
+    """``RowNumbers.rows`` (accel/src/pyrows.rs) against its reference: the values
+    renumbered in Python, then written by the spool; and it declines a number it has no
+    global one for."""
+    from cvipsniff.split import plan_split
+    from cvipsniff.split_analysis import (
+        _RowNumbers,
+        follow,
+        number_all,
+        renumbered,
+    )
+
+    plan = plan_split(DEMO, 3, local=False)
+    shares = [follow(DEMO, PIPELINE, AnalysisConfig(), w, 3, plan) for w in range(3)]
+    numbers = number_all([summary for _, summary in shares])
+    spool = json_report.new_row_spool()
+    compared = 0
+    for (share, _), mine in zip(shares, numbers, strict=True):
+        batch = list(share.pairer.transactions.iter_values())
+        flows = array("q", [-1]) * (max(mine.flows, default=-1) + 1)
+        for local, global_id in mine.flows.items():
+            flows[local] = global_id
+        compiled = _RowNumbers(mine.messages, mine.transactions, flows)
+        expected_sizes = array("I")
+        expected = spool.rows_bytes([renumbered(v, mine) for v in batch], expected_sizes)
+        done = compiled.rows(batch, spool.inner, spool.step)
+        assert done is not None
+        data, sizes = done
+        assert data == expected and list(sizes) == list(expected_sizes)
+        compared += len(batch)
+        if batch:
+            short = _RowNumbers(mine.messages, mine.transactions[:-1], flows)
+            assert short.rows(batch, spool.inner, spool.step) is None
+    assert compared == len(_one(DEMO).transactions)

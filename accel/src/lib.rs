@@ -51,7 +51,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 14u32)?;
+    m.add("API_VERSION", 15u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -72,6 +72,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A JSON report's transaction row (accel/src/jsonrow.rs).
     m.add_function(wrap_pyfunction!(pyrows::transaction_row, m)?)?;
     m.add_function(wrap_pyfunction!(pyrows::transaction_rows, m)?)?;
+    m.add_class::<pyrows::RowNumbers>()?;
     // A transaction log's spill of its settled transactions (accel/src/pytxn.rs).
     m.add_function(wrap_pyfunction!(pytxn::pack_settled, m)?)?;
     // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).

@@ -4,7 +4,8 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::buffer::PyBuffer;
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::jsonrow::{push_int, push_ints, push_str, python_float_repr, python_round};
 
@@ -19,7 +20,7 @@ pub fn transaction_row(py: Python<'_>, values: &Bound<'_, PyAny>, nl: &str, step
                        -> PyResult<Option<String>> {
     let mut out = String::with_capacity(640);
     let inner = format!("{nl}{step}");
-    Ok(row_into(py, &mut out, values, nl, &inner, step)?.then_some(out))
+    Ok(row_into(py, &mut out, values, nl, &inner, step, None)?.then_some(out))
 }
 
 /// `transaction_rows(rows, nl, step, first)`: what `Rows.pieces` yields for these rows of
@@ -36,18 +37,88 @@ pub fn transaction_rows(py: Python<'_>, rows: &Bound<'_, PyList>, nl: &str, step
     for (i, values) in rows.iter().enumerate() {
         out.push(if first && i == 0 { '[' } else { ',' });
         out.push_str(nl);
-        if !row_into(py, &mut out, &values, nl, &inner, step)? {
+        if !row_into(py, &mut out, &values, nl, &inner, step, None)? {
             return Ok(None);
         }
     }
     Ok(Some(out))
 }
 
+/// A split capture's worker's share of the global numbers
+/// (`cvipsniff.split_analysis.Numbers`): per local message number - 1 and per local
+/// transaction number - 1 the global one, per local flow id the global id. Its `rows`
+/// writes the worker's transactions' rows with them, as `render_rows` does in Python
+/// (`renumbered_values`, then `RowSpool.rows_bytes`), without making the renumbered
+/// values.
+#[pyclass(frozen)]
+pub struct RowNumbers {
+    maps: Maps,
+}
+
+struct Maps {
+    messages: Vec<i64>,
+    transactions: Vec<i64>,
+    flows: Vec<i64>,
+}
+
+impl Maps {
+    /// The global number of 1-based local `n` in `map`; None where there is none.
+    fn numbered(map: &[i64], n: i64) -> Option<i64> {
+        let index = usize::try_from(n.checked_sub(1)?).ok()?;
+        map.get(index).copied()
+    }
+
+    fn flow(&self, id: i64) -> Option<i64> {
+        let index = usize::try_from(id).ok()?;
+        self.flows.get(index).copied().filter(|&global| global >= 0)
+    }
+}
+
+#[pymethods]
+impl RowNumbers {
+    /// `RowNumbers(messages, transactions, flows)`: three buffers of signed 64-bit
+    /// integers (`array("q")`); a flow id with no global one holds -1.
+    #[new]
+    fn new(py: Python<'_>, messages: &Bound<'_, PyAny>, transactions: &Bound<'_, PyAny>,
+           flows: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let read = |buffer: &Bound<'_, PyAny>| -> PyResult<Vec<i64>> {
+            if buffer.len()? == 0 {
+                return Ok(Vec::new()); // an empty array's buffer may not be aligned
+            }
+            PyBuffer::<i64>::get(buffer)?.to_vec(py)
+        };
+        Ok(RowNumbers { maps: Maps { messages: read(messages)?, transactions: read(transactions)?,
+                                     flows: read(flows)? } })
+    }
+
+    /// `rows(rows, nl, step)`: the rows of these transactions' values (as the worker
+    /// numbered them) with the global numbers, each after `"," + nl`, UTF-8, and each
+    /// one's size in bytes; None where a value is not one the row writer takes or a
+    /// number has no global one (the caller then renumbers and writes in Python).
+    fn rows<'py>(&self, py: Python<'py>, rows: &Bound<'py, PyList>, nl: &str, step: &str)
+                 -> PyResult<Option<(Bound<'py, PyBytes>, Vec<usize>)>> {
+        let mut out = String::with_capacity(rows.len() * 700);
+        let mut sizes = Vec::with_capacity(rows.len());
+        let inner = format!("{nl}{step}");
+        for values in rows.iter() {
+            let start = out.len();
+            out.push(',');
+            out.push_str(nl);
+            if !row_into(py, &mut out, &values, nl, &inner, step, Some(&self.maps))? {
+                return Ok(None);
+            }
+            sizes.push(out.len() - start);
+        }
+        Ok(Some((PyBytes::new(py, out.as_bytes()), sizes)))
+    }
+}
+
 /// Append the row of `values` to `out` (at line start `nl`, its fields at `inner`, which
-/// is `nl` + `step`); false (with `out` left part-written, which the callers drop) where a
-/// value is not of the usual types.
+/// is `nl` + `step`), its own, flow and message numbers mapped by `maps` where given;
+/// false (with `out` left part-written, which the callers drop) where a value is not of
+/// the usual types or a number has no mapping.
 fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &str,
-            inner: &str, step: &str) -> PyResult<bool> {
+            inner: &str, step: &str, maps: Option<&Maps>) -> PyResult<bool> {
     let Ok(v) = values.downcast::<PyTuple>() else { return Ok(false) };
     if v.len() != 9 {
         return Ok(false);
@@ -62,8 +133,23 @@ fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &st
         out.push('"');
         out.push_str(key);
         out.push_str("\": ");
-        if !scalar(out, &v.get_item(index)?)? {
-            return Ok(false);
+        let value = v.get_item(index)?;
+        match (maps, index) {
+            (Some(maps), 0) => {
+                let Some(n) = exact_int(&value)? else { return Ok(false) };
+                let Some(n) = Maps::numbered(&maps.transactions, n) else { return Ok(false) };
+                push_int(out, n);
+            }
+            (Some(maps), 3) => {
+                let Some(id) = exact_int(&value)? else { return Ok(false) };
+                let Some(id) = maps.flow(id) else { return Ok(false) };
+                push_int(out, id);
+            }
+            _ => {
+                if !scalar(out, &value)? {
+                    return Ok(false);
+                }
+            }
         }
     }
     let request = v.get_item(6)?;
@@ -98,14 +184,14 @@ fn row_into(py: Python<'_>, out: &mut String, values: &Bound<'_, PyAny>, nl: &st
     out.push(',');
     out.push_str(inner);
     out.push_str("\"request\": ");
-    if !reference(py, out, &request, inner, step)? {
+    if !reference(py, out, &request, inner, step, maps)? {
         return Ok(false);
     }
     out.push(',');
     out.push_str(inner);
     out.push_str("\"response\": ");
     let none = py.None().into_bound(py);
-    if !reference(py, out, first.as_ref().unwrap_or(&none), inner, step)? {
+    if !reference(py, out, first.as_ref().unwrap_or(&none), inner, step, maps)? {
         return Ok(false);
     }
     out.push(',');
@@ -137,6 +223,14 @@ fn round(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+/// An exact int within 64 bits; None for anything else.
+fn exact_int(value: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    if !value.is_exact_instance_of::<PyInt>() {
+        return Ok(None);
+    }
+    Ok(value.extract::<i64>().ok())
+}
+
 /// Write an exact int (within 64 bits), an exact str or None; false for anything else.
 fn scalar(out: &mut String, value: &Bound<'_, PyAny>) -> PyResult<bool> {
     if value.is_none() {
@@ -166,10 +260,10 @@ fn reference_ts(reference: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
     Ok(ts.extract::<i64>().ok())
 }
 
-/// Write a message reference `(number, frames, ts_ns, kind, method)` (None: `null`);
-/// false where it is not one this writer takes.
-fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &str, step: &str)
-             -> PyResult<bool> {
+/// Write a message reference `(number, frames, ts_ns, kind, method)` (None: `null`), its
+/// number mapped by `maps` where given; false where it is not one this writer takes.
+fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &str, step: &str,
+             maps: Option<&Maps>) -> PyResult<bool> {
     if value.is_none() {
         out.push_str("null");
         return Ok(true);
@@ -180,8 +274,17 @@ fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &st
     out.push('{');
     out.push_str(&inner);
     out.push_str("\"message\": ");
-    if !scalar(out, &t.get_item(0)?)? {
-        return Ok(false);
+    match maps {
+        Some(maps) => {
+            let Some(n) = exact_int(&t.get_item(0)?)? else { return Ok(false) };
+            let Some(n) = Maps::numbered(&maps.messages, n) else { return Ok(false) };
+            push_int(out, n);
+        }
+        None => {
+            if !scalar(out, &t.get_item(0)?)? {
+                return Ok(false);
+            }
+        }
     }
     let frames = t.get_item(1)?;
     let Ok(frames) = frames.downcast::<PyTuple>() else { return Ok(false) };
