@@ -415,7 +415,9 @@ class RenumberedLog:
     """The transactions of every worker in global number order, renumbered as they are
     read: a report that lists them (JSON) reads them once, through its rows, which the
     workers render themselves where they can; the others (text, JUnit, Markdown) only
-    count them. A list-like, read-only log, as :class:`TransactionLog` is."""
+    count them. Read-only, and list-like where a report reads a log: its length,
+    indexing, iteration in number order and ``iter_values``, as
+    :class:`TransactionLog`'s."""
 
     __slots__ = ("_at", "_logs", "_numbers", "_owner")
 

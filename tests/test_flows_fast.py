@@ -553,6 +553,7 @@ def _cli(files: list[Path], pure: bool) -> list[bytes]:
     return outputs
 
 
+@pytest.mark.one_path  # runs each path itself
 def test_cli_same_output_on_both_paths(tmp_path: Path) -> None:
     """`flows` text, JSON and --notes byte for byte on the compiled and pure paths, on a
     plain pcap, an impaired one, a bundled pcapng and a cut file."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import re
 import struct
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -65,12 +66,16 @@ def reference(data: bytes) -> Record:
 
 def check(data: bytes) -> bool:
     """Assert the compiled answer (if any) and the seam equal the reference; whether it
-    answered."""
+    answered. Where the compiled call declines, the seam runs the reference's own code
+    after it: that is checked on a fixed quarter of those inputs (by their CRC), which
+    keeps the check on how a decline is taken while not dissecting every declined
+    mutation twice (a third of this file's time)."""
     expected = reference(data)
     got = FAST(data)
-    seam = dissect(data, "tcp", LEAN)
-    assert repr(seam) == repr(expected), data
-    assert list(seam.attrs) == list(expected.attrs), data
+    if got is not None or zlib.crc32(data) % 4 == 0:
+        seam = dissect(data, "tcp", LEAN)
+        assert repr(seam) == repr(expected), data
+        assert list(seam.attrs) == list(expected.attrs), data
     if got is None:
         return False
     assert not expected.problems, data

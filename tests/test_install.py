@@ -41,6 +41,7 @@ def _checkout_copy(dest: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.one_path  # the copy leaves accel/ out: the fresh venv is pure Python anyway
 def test_pip_install_into_a_fresh_venv_runs_the_demo_report(tmp_path: Path) -> None:
     source = _checkout_copy(tmp_path / "checkout")
     venv = tmp_path / "venv"
