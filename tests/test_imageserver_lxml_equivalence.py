@@ -107,6 +107,7 @@ def test_corpus_has_imageserver_xml() -> None:
     assert sum(_xml_start(m) is not None for m in messages) > 100
 
 
+@pytest.mark.one_path  # lxml's path against the scanner: no compiled code
 @pytest.mark.parametrize("options", [LEAN, STRICT_LEAN], ids=["default", "strict"])
 def test_every_corpus_message_same_on_both_paths(options: DissectOptions) -> None:
     answered = sum(check_same(m, options) for m in corpus_messages())
@@ -243,6 +244,7 @@ FIXED = [
 ]
 
 
+@pytest.mark.one_path  # lxml's path against the scanner: no compiled code
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 @example(FIXED[0])
@@ -260,18 +262,21 @@ def test_generated_documents_same_on_both_paths(data: bytes) -> None:
     check_same(data, STRICT_LEAN)
 
 
+@pytest.mark.one_path  # lxml's path against the scanner: no compiled code
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(documents()))
 def test_mutated_documents_same_on_both_paths(data: bytes) -> None:
     check_same(data)
 
 
+@pytest.mark.one_path  # lxml's path against the scanner: no compiled code
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_corpus_messages_same_on_both_paths(data: st.DataObject) -> None:
     check_same(data.draw(mutated(_corpus_xml())))
 
 
+@pytest.mark.one_path  # lxml's path against the scanner: no compiled code
 def test_generated_documents_reach_the_fast_path() -> None:
     """Plain documents do take the fast path (else the tests above compare the scanner
     with itself)."""
