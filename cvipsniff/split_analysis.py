@@ -161,7 +161,7 @@ class ShareAnalysis(Analysis):
         kind = type(item)
         if kind is Message:
             frame = position[0]
-            if frame != END:
+            if frame != END:  # _key's first case inline: every message passes here
                 self.message_keys.append(frame << _WORKER_BITS | self.worker)
             else:
                 self.end_keys.append(_key(position))
@@ -458,25 +458,13 @@ class RenumberedLog:
         worker = self._owner[index]
         one = self._logs[worker][self._at[index]]
         numbers = self._numbers[worker]
-        return transaction_of(next(renumbered_values(_Single(one), numbers)))
+        return transaction_of(renumbered(values_of(one), numbers))
 
     def clear(self) -> None:
         for log in self._logs:
             log.clear()
         self._owner = array("B")
         self._at = array("q")
-
-
-class _Single:
-    """One transaction as a log of one (for :func:`renumbered_values`)."""
-
-    __slots__ = ("txn",)
-
-    def __init__(self, txn: Transaction) -> None:
-        self.txn = txn
-
-    def iter_values(self) -> Iterator[tuple]:
-        yield values_of(self.txn)
 
 
 def combine(config: AnalysisConfig, summaries: list[ShareSummary],
