@@ -437,7 +437,12 @@ def unpack_for_analysis(values: tuple, number: int, flow: int) -> Message:
                    None, v[8])
 
 
-def _flow_of(item: PipelineOutput) -> int | None:
+# iter_worker's sink: (frame index, flows opened, outputs, the reader's notes) → None.
+FrameSink = Callable[[int, list[Flow], list, list[TransportNote]], None]
+
+
+def flow_of(item: PipelineOutput) -> int | None:
+    """The id of the flow an output is of; None for one of no flow."""
     if type(item) is Message:
         return item.flow
     flow = item.flow
@@ -448,7 +453,8 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 pack: bool = True, progress: bool = False,
                 first_weight: float = PARENT_WEIGHT, final_flows: bool = False,
                 plan: Plan | None = None, attrs: frozenset[str] | None = None,
-                lean: bool = False) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
+                lean: bool = False, sink: FrameSink | None = None,
+                ) -> Iterator[list[tuple[tuple, Any]] | WorkerEnd]:
     """Worker ``index`` of ``workers``: its share of the capture's outputs, in batches of
     ``(position, output)``, then its :class:`WorkerEnd`. New flows come as ``(position,
     Flow)`` before their outputs; ``pack``: messages as plain values (for a pipe);
@@ -457,7 +463,13 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     at the end for each flow that changed after it was sent closed; ``plan``: which
     flows are whose (every worker of a run must have the same; by default, by hash);
     ``attrs``: the record attributes packed messages keep (see :func:`pack_message`);
-    ``lean``: messages packed as only an analysis reads them (:func:`pack_for_analysis`)."""
+    ``lean``: messages packed as only an analysis reads them (:func:`pack_for_analysis`);
+    ``sink``: what each frame makes while the capture is read goes to it rather than into
+    the batches (only the end of the capture's outputs are batched then):
+    ``sink(i, flows, outputs, notes)``, frame index ``i``, the flows it opened, its
+    outputs and the reader's notes (whichever worker this is), the positions a batch
+    would have given them left to the sink (see
+    :meth:`cvipsniff.split_analysis.ShareAnalysis.take`)."""
     opened: list[Flow] = []
     reader_notes: list[TransportNote] = []
     if plan is None:
@@ -478,7 +490,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
     # The frame index that announced each flow: its place among all workers' flows.
     announced: dict[int, int] = {}
 
-    def emit(i: int, outputs: list, notes: list) -> None:
+    def to_batch(i: int, outputs: list, notes: list) -> None:
         seq = 0
         for flow in opened:
             batch.append(((i, 1, seq, index), flow))
@@ -488,7 +500,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
         for item in outputs:
             if type(item) is Message:
                 batch.append(((i, 1, seq, index), as_sent(item)))
-            elif _flow_of(item) is None:
+            elif flow_of(item) is None:
                 if first:  # decoding notes: before the packet's own outputs
                     batch.append(((i, 0, seq, index), item))
             else:
@@ -502,6 +514,14 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                 seq += 1
         notes.clear()
 
+    def to_sink(i: int, outputs: list, notes: list) -> None:
+        for flow in opened:
+            announced[flow.id] = i
+        sink(i, opened, outputs, notes)  # type: ignore[misc]
+        opened.clear()
+        notes.clear()
+
+    emit = to_batch if sink is None else to_sink
     limit = FIRST_BATCH
     # The owner of each flow hash met, (bounded) cache of plan.owner.
     owners: dict[int, int] = {}
@@ -558,7 +578,7 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
             seq += 1
     out = pipeline.finish()
     for item in out:
-        flow = _flow_of(item)
+        flow = flow_of(item)
         if flow is None:
             if first:
                 batch.append(((END, 0, (0, 0), seq, index), item))

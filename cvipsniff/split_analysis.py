@@ -66,6 +66,7 @@ from cvipsniff.split import (
     END,
     FLOW_IN_TEXT,
     WorkerEnd,
+    flow_of,
     iter_worker,
     plan_split,
     widen_pipe,
@@ -185,6 +186,41 @@ class ShareAnalysis(Analysis):
             self._position = position
             self.add(item)
 
+    def take(self, i: int, flows: list[Flow], outputs: list,
+             notes: list[TransportNote]) -> None:
+        """What frame ``i`` made, as :meth:`feed` would take it from a sorted batch of
+        :func:`~cvipsniff.split.iter_worker` (as its sink): each output at the position
+        the batch gives it, ``(i, phase, sequence, worker)``, the sequence counting the
+        flows the frame opened, then its outputs (phase 0: an output of no flow, 1: a
+        flow or an output of one, 2: a reader's note; outputs of no flow and notes are
+        worker 0's alone). Every message passes here: :meth:`feed`'s work on it inline."""
+        worker = self.worker
+        key = i << _WORKER_BITS | worker  # _key of this frame's positions in phase 1
+        flow_keys = self.flow_keys
+        for flow in flows:
+            flow_keys.append((key, flow.id))
+        base = len(flows)
+        first = worker == 0
+        if first:
+            for seq, item in enumerate(outputs, base):
+                if type(item) is not Message and flow_of(item) is None:
+                    self.feed((i, 0, seq, worker), item)
+        message_keys, pings, on_message = self.message_keys, self.ping_endpoints, self._message
+        for seq, item in enumerate(outputs, base):
+            if type(item) is Message:
+                message_keys.append(key)
+                item.number = len(message_keys) + len(self.end_keys)
+                self._position = (i, 1, seq, worker)
+                record = item.record
+                if record.protocol == "cvip-ping":  # keyed by the requester's endpoint
+                    pings.add(item.dst if record.is_response else item.src)
+                on_message(item)
+            elif flow_of(item) is not None:
+                self.feed((i, 1, seq, worker), item)
+        if first:
+            for seq, note in enumerate(notes, base + len(outputs)):
+                self.feed((i, 2, seq, worker), note)
+
     def _flow_closed(self, flow: Flow) -> list[Finding]:
         ports = self.seen.ports.get(flow.transport)
         if ports is None or flow.server[1] not in ports:
@@ -299,7 +335,10 @@ def follow(path: str, pipeline_config: PipelineConfig, config: AnalysisConfig,
     share = ShareAnalysis(config, worker)
     end = WorkerEnd(error="no end")
     feed = share.feed
-    for batch in iter_worker(path, pipeline_config, worker, workers, pack=False, plan=plan):
+    # What a frame makes goes to the analysis as it comes; only the end of the capture's
+    # outputs come in a batch.
+    for batch in iter_worker(path, pipeline_config, worker, workers, pack=False, plan=plan,
+                             sink=share.take):
         if isinstance(batch, WorkerEnd):
             end = batch
             break

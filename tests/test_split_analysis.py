@@ -368,6 +368,105 @@ def test_workers_analyses_put_together_equal_one_analysis(seed) -> None:
     assert together.summary() == one.summary()
 
 
+def _frames(seed: int, worker: int) -> list[tuple[int, list, list, list]]:
+    """Made-up frames of one worker as its reader loop meets them: (frame index, flows
+    opened, outputs, the reader's notes), outputs mixing messages, flows closing and
+    notes of no flow (decoding notes, only worker 0 is given them), notes of a flow, and
+    reader notes after a frame's outputs."""
+    import random
+
+    from cvipsniff.model import Flow, FlowClosed, Message, TransportNote
+    from dissectors.base import Record
+
+    rng = random.Random(seed)
+    flows: list[Flow] = []
+    frames = []
+    txn = 0
+    for i in range(0, 400, rng.randrange(1, 4)):
+        opened = []
+        if not flows or rng.random() < 0.1:
+            flow = Flow(len(flows), "tcp", ("10.0.0.1", 40000 + len(flows)),
+                        ("10.9.9.9", 7110), 1, 0)
+            flows.append(flow)
+            opened.append(flow)
+        outputs: list = []
+        for _ in range(rng.randrange(0, 4)):
+            flow = rng.choice(flows)
+            roll = rng.random()
+            if roll < 0.15:
+                outputs.append(TransportNote("ip.fragment_incomplete", "warning",
+                                             "a fragment", i))
+            elif roll < 0.3:
+                outputs.append(TransportNote("tcp.retransmission", "info",
+                                             f"flow {flow.id}: again", i, flow, 0))
+            elif roll < 0.35:
+                outputs.append(FlowClosed(flow, "fin"))
+            else:
+                txn += rng.random() < 0.7
+                record = Record("cvip", "request", "", txn=txn or 1,
+                                method="cviVideo.getProperties")
+                outputs.append(Message(0, flow.id, 0, "tcp", flow.client, flow.server, [i],
+                                       1_700_000_000_000_000_000 + i * 1000, 0, 0, 0,
+                                       record))
+        notes = [TransportNote("capture.truncated", "warning", "cut short", i)
+                 for _ in range(rng.random() < 0.1)]
+        if opened or outputs or notes:
+            frames.append((i, opened, outputs, notes))
+    if worker:  # notes of no flow go to worker 0 alone
+        frames = [(i, opened, [o for o in outputs if not isinstance(o, TransportNote)
+                               or o.flow is not None], [])
+                  for i, opened, outputs, notes in frames]
+    return frames
+
+
+@pytest.mark.parametrize(("seed", "worker"), [(seed, worker) for seed in range(4)
+                                              for worker in (0, 1)])
+def test_a_frame_taken_as_it_comes_is_analysed_as_from_a_sorted_batch(seed, worker) -> None:
+    """ShareAnalysis.take (iter_worker's sink) against the batches iter_worker makes
+    without one, sorted and fed one by one: the same positions on every finding (notes
+    of no flow before the frame's messages, reader notes after them), the same keys of
+    messages and flows, the same numbers."""
+    import copy
+
+    from cvipsniff.split_analysis import ShareAnalysis
+
+    frames = _frames(seed, worker)
+    taken = ShareAnalysis(AnalysisConfig(), worker)
+    for i, opened, outputs, notes in copy.deepcopy(frames):
+        taken.take(i, opened, outputs, notes)
+    fed = ShareAnalysis(AnalysisConfig(), worker)
+    batch: list[tuple[tuple, object]] = []
+    for i, opened, outputs, notes in copy.deepcopy(frames):
+        # As iter_worker's batches: flows first, then outputs, then the reader's notes.
+        seq = 0
+        for flow in opened:
+            batch.append(((i, 1, seq, worker), flow))
+            seq += 1
+        for item in outputs:
+            if split_analysis.flow_of(item) is not None or \
+                    type(item).__name__ == "Message":
+                batch.append(((i, 1, seq, worker), item))
+            elif worker == 0:
+                batch.append(((i, 0, seq, worker), item))
+            seq += 1
+        if worker == 0:
+            for note in notes:
+                batch.append(((i, 2, seq, worker), note))
+                seq += 1
+    batch.sort(key=lambda entry: entry[0])
+    for position, item in batch:
+        fed.feed(position, item)
+    for share in (taken, fed):
+        share.finish()
+    assert len(taken.raw) > 20 and any(p[1] == 0 for p, _, _, _ in taken.raw) == (worker == 0)
+    assert [(p, s, f.rule, f.message, f.message_number, note)
+            for p, s, f, note in taken.raw] == \
+        [(p, s, f.rule, f.message, f.message_number, note) for p, s, f, note in fed.raw]
+    assert list(taken.message_keys) == list(fed.message_keys)
+    assert taken.flow_keys == fed.flow_keys
+    assert list(taken.creators()) == list(fed.creators())
+
+
 @pytest.mark.skipif(not COMPILED, reason="pure-Python path: no compiled row writer")
 def test_the_compiled_rows_with_a_workers_numbers_are_the_python_ones() -> None:
     """``RowNumbers.rows`` (accel/src/pyrows.rs) against its reference: the values
