@@ -502,3 +502,27 @@ def test_the_compiled_rows_with_a_workers_numbers_are_the_python_ones() -> None:
             short = _RowNumbers(mine.messages, mine.transactions[:-1], flows)
             assert short.rows(batch, spool.inner, spool.step) is None
     assert compared == len(_one(DEMO).transactions)
+
+
+def test_ranking_runs_equals_the_reference_and_refuses_disorder() -> None:
+    """rank_runs (compiled where built) against rank(), on runs of keys as the workers
+    make them (frame << 8 | worker, several of one frame, frames skipped), and a run out
+    of order refused on both paths."""
+    import random
+
+    from cvipsniff.split_analysis import _rank_runs, rank, rank_runs
+
+    rng = random.Random(5)
+    for _ in range(200):
+        workers = rng.randrange(1, 5)
+        runs = [array("Q") for _ in range(workers)]
+        frame = 0
+        for _ in range(rng.randrange(0, 300)):
+            frame += rng.randrange(3)
+            worker = rng.randrange(workers)
+            runs[worker].append(frame << 8 | worker)
+        assert rank_runs(runs) == rank(runs)
+    if COMPILED:
+        assert _rank_runs([array("Q", [1 << 8, 2 << 8])]) is not None
+    with pytest.raises(ValueError, match="out of capture order"):
+        rank_runs([array("Q", [3 << 8, 1 << 8]), array("Q", [2 << 8 | 1])])

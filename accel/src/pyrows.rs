@@ -113,6 +113,30 @@ impl RowNumbers {
     }
 }
 
+/// `rank_runs(runs)`: per run (a buffer of unsigned 64-bit integers, `array("Q")`, in
+/// non-decreasing order), the 1-based rank of each key among all runs' keys, as the bytes
+/// of an `array("q")`; None where a run is out of order. See `rank::rank_runs`.
+#[pyfunction]
+pub fn rank_runs<'py>(py: Python<'py>, runs: &Bound<'py, PyList>)
+                      -> PyResult<Option<Vec<Bound<'py, PyBytes>>>> {
+    let mut keys: Vec<Vec<u64>> = Vec::with_capacity(runs.len());
+    for run in runs.iter() {
+        keys.push(if run.len()? == 0 {
+            Vec::new() // an empty array's buffer may not be aligned
+        } else {
+            PyBuffer::<u64>::get(&run)?.to_vec(py)?
+        });
+    }
+    let views: Vec<&[u64]> = keys.iter().map(Vec::as_slice).collect();
+    let Some(ranked) = py.allow_threads(|| crate::rank::rank_runs(&views)) else {
+        return Ok(None);
+    };
+    Ok(Some(ranked.iter().map(|ranks| {
+        let bytes: Vec<u8> = ranks.iter().flat_map(|rank| rank.to_ne_bytes()).collect();
+        PyBytes::new(py, &bytes)
+    }).collect()))
+}
+
 /// Append the row of `values` to `out` (at line start `nl`, its fields at `inner`, which
 /// is `nl` + `step`), its own, flow and message numbers mapped by `maps` where given;
 /// false (with `out` left part-written, which the callers drop) where a value is not of
