@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -196,3 +197,62 @@ def test_zstd_is_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "x.pcap.zst"
     path.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(20))
     assert message(str(path)).endswith("zstd-compressed; decompress it first (zstd -d)")
+
+
+def _frames_and_notes(path: str) -> tuple[list[Frame], list[TransportNote]]:
+    notes: list[TransportNote] = []
+    with open_capture(path, on_note=notes.append) as reader:
+        frames = list(reader)
+    return frames, notes
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 4099])
+def test_a_tail_read_again_from_the_file_gives_what_joining_gives(monkeypatch, chunk) -> None:
+    """Chunks that end inside records, every bundled capture (pcap, pcapng, damaged
+    ones): the tail read again with the next chunk (a plain file) gives the frames and
+    notes that reading on and joining gives (as for a compressed file or a pipe), and the
+    frames of reading the file whole."""
+    from cvipsniff.capture import source
+
+    captures = sorted(p for p in (ROOT / "captures").rglob("*")
+                      if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+    assert len(captures) > 20
+    whole = {p: _frames_and_notes(str(p)) for p in captures}
+    monkeypatch.setattr(source, "CHUNK_SIZE", chunk)
+    again_used = []
+    real_again = source.ByteSource._read_again
+
+    def counted(self, tail: int, size: int) -> bytes | None:
+        data = real_again(self, tail, size)
+        again_used.append(data is not None)
+        return data
+
+    monkeypatch.setattr(source.ByteSource, "_read_again", counted)
+    for path in captures:
+        assert _frames_and_notes(str(path)) == whole[path], path
+    assert again_used and all(again_used)
+    monkeypatch.setattr(source.ByteSource, "_read_again", lambda self, tail, size: None)
+    for path in captures[::3]:
+        assert _frames_and_notes(str(path)) == whole[path], path
+
+
+def test_a_file_cut_short_while_read_ends_with_a_note(tmp_path: Path, monkeypatch) -> None:
+    """The file shrinks below the unread tail between two reads: the tail is not read
+    again (it is no longer there) but kept; reading ends with the usual note on the cut
+    record, every frame before it given."""
+    from cvipsniff.capture import source
+
+    monkeypatch.setattr(source, "CHUNK_SIZE", 200)
+    path = pcap_file(tmp_path, count=40)
+    notes: list[TransportNote] = []
+    frames = []
+    with open_capture(str(path), on_note=notes.append) as reader:
+        for frame in reader:
+            frames.append(frame)
+            if len(frames) == 3:
+                os.truncate(path, 100)  # below where the unread tail starts
+    assert 3 <= len(frames) < 40
+    assert [f.data for f in frames] == [f.data for f in sample_frames(40)[:len(frames)]]
+    assert notes and notes[-1].kind == "capture.truncated_record"
+    # the unread tail is still counted: the part of the last record that was read
+    assert re.search(r"last record has [1-9]\d* of \d+ captured bytes", notes[-1].message)
