@@ -466,13 +466,13 @@ def number_all(summaries: list[ShareSummary]) -> list[Numbers]:
     # Messages read before the end of the capture rank among themselves (machine
     # integers, in order); the end's come after every one of those.
     messages = rank_runs([s.message_keys for s in summaries])
-    ended = sum(len(s.message_keys) for s in summaries)
+    before_end = sum(len(s.message_keys) for s in summaries)
     end_keys = [s.end_keys for s in summaries]
     for keys in end_keys:
         if any(a > b for a, b in pairwise(keys)):
             raise ValueError("a worker's messages out of capture order")
     for mine, ranks in zip(messages, rank(end_keys), strict=True):
-        mine.extend(ended + r for r in ranks)
+        mine.extend(before_end + r for r in ranks)
     flow_ranks = rank([[key for key, _ in s.flow_keys] for s in summaries])
     flows = [{local: flow_ranks[w][i] - 1 for i, (_, local) in enumerate(s.flow_keys)}
              for w, s in enumerate(summaries)]
