@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every bundled capture file (pcap and pcapng, not the compressed copies), in path order:
+# the corpus the tests run through both paths, every split and every report writer.
+BUNDLED_CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
+                          if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
 
 
 @dataclass

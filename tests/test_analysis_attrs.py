@@ -23,10 +23,9 @@ from cvipsniff.split import (
     unpack_for_analysis,
     unpack_message,
 )
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 PIPELINE = PipelineConfig(keep_data=False, tree=False)
 
 

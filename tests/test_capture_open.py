@@ -213,9 +213,8 @@ def test_a_tail_read_again_from_the_file_gives_what_joining_gives(monkeypatch, c
     notes that reading on and joining gives (as for a compressed file or a pipe), and the
     frames of reading the file whole."""
     from cvipsniff.capture import source
+    from tests.cli_helpers import BUNDLED_CAPTURES as captures
 
-    captures = sorted(p for p in (ROOT / "captures").rglob("*")
-                      if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
     assert len(captures) > 20
     whole = {p: _frames_and_notes(str(p)) for p in captures}
     monkeypatch.setattr(source, "CHUNK_SIZE", chunk)

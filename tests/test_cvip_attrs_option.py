@@ -14,7 +14,7 @@ from cvipsniff.pipeline import Pipeline, PipelineConfig, iter_capture
 from dissectors.cvip import dissect as dissect_cvip
 from dissectors.cvip import encode_message
 from dissectors.cvip import options as cvip_options
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES
 from tests.test_secrets import LOGIN, leaked, shown
 
 # The password as a named struct member: its bytes name the secret, the attributes hold
@@ -26,8 +26,7 @@ NAMED_LOGIN = encode_message(
     b"<member><name>PassWord</name><value><string>s3cretPW</string></value></member>"
     b"</struct></value></param></params></methodCall>", 2)
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 
 
 def _cvip_messages() -> list[tuple[bytes, str]]:

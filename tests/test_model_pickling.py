@@ -12,10 +12,9 @@ import pytest
 
 from cvipsniff.model import DirectionStats, Flow, FlowClosed, FlowOpened, TransportNote
 from cvipsniff.pipeline import PipelineConfig, iter_capture
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 
 
 def test_every_field_of_the_classes_is_pickled() -> None:

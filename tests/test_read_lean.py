@@ -7,10 +7,9 @@ import pytest
 
 from cvipsniff import cli
 from cvipsniff.commands import read
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 
 
 def _read(capsys, monkeypatch, *argv: str, tree: bool | None) -> str:

@@ -17,10 +17,9 @@ from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import FileResult, joined, json_report, text
 from cvipsniff.split import analyse_split
-from tests.cli_helpers import ROOT, assert_clean_error, run_cli
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT, assert_clean_error, run_cli
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 PIPELINE = PipelineConfig(keep_data=False, tree=False)
 
 

@@ -16,10 +16,9 @@ from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import chunked, joined, json_report, write_pieces
 from cvipsniff.report.jsontext import Rows, Spliced, dumps_indented, iter_indented
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 
 
 def test_every_bundled_capture_renders_as_the_standard_library_would() -> None:

@@ -35,10 +35,9 @@ from cvipsniff.split_analysis import (
     analyse_distributed,
 )
 from dissectors.accel import COMPILED
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 PIPELINE = PipelineConfig(keep_data=False, tree=False)
 DEMO = str(ROOT / "captures" / "demo.pcapng")
 

@@ -24,10 +24,9 @@ from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import FileResult, json_report
 from cvipsniff.split import Plan, analyse_split, balance, flow_key, plan_split, shard_bounds
 from dissectors.accel import COMPILED
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 PIPELINE = PipelineConfig(keep_data=False, tree=False)
 DEMO = str(ROOT / "captures" / "demo.pcapng")
 HASH_SPACE = 1 << 32

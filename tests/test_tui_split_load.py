@@ -14,10 +14,9 @@ from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.tui.app import CvipsniffApp
 from cvipsniff.tui.loader import Batch, load, load_jobs
 from cvipsniff.tui.session import CaptureSession
-from tests.cli_helpers import ROOT
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 DEMO = str(ROOT / "captures" / "demo.pcapng")
 CONFIG = PipelineConfig(keep_data=True)
 

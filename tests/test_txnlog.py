@@ -24,10 +24,9 @@ from cvipsniff.commands.report import analyse_path
 from cvipsniff.pipeline import PipelineConfig
 from cvipsniff.report import json_report
 from dissectors.accel import COMPILED
-from tests.cli_helpers import ROOT, run_cli
+from tests.cli_helpers import BUNDLED_CAPTURES, ROOT, run_cli
 
-CAPTURES = sorted(p for p in (ROOT / "captures").rglob("*")
-                  if p.is_file() and p.name.endswith((".pcap", ".pcapng")))
+CAPTURES = BUNDLED_CAPTURES
 PIPELINE = PipelineConfig(keep_data=False, tree=False)
 
 _names = st.sampled_from(["cviUser.login", "connect", "goto", "live", "é✓", ""]) | st.none()
