@@ -170,8 +170,13 @@ class Peers:
         return rules
 
     def capture_filter(self) -> str:
-        ports = sorted({*self.ports.values(), self.imageserver_port})
-        return f"host {HOST} and (" + " or ".join(f"port {p}" for p in ports) + ")"
+        """The peers' own traffic and nothing else: each port with its protocol (the
+        ImageServer's number may be another test's UDP port at the same moment)."""
+        p = self.ports
+        tcp = sorted({p["tcp"], p["tcp_common"], self.imageserver_port})
+        udp = sorted({p[key] for key in ("udp", "udp_common") if key in p})
+        terms = [f"tcp port {port}" for port in tcp] + [f"udp port {port}" for port in udp]
+        return f"host {HOST} and (" + " or ".join(terms) + ")"
 
     def _client_config(self) -> ClientConfig:
         p = self.ports
