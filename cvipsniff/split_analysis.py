@@ -166,13 +166,7 @@ class ShareAnalysis(Analysis):
                 self.message_keys.append(frame << _WORKER_BITS | self.worker)
             else:
                 self.end_keys.append(_key(position))
-            # Numbered in capture order, as the parent ranks them.
-            item.number = len(self.message_keys) + len(self.end_keys)
-            self._position = position
-            record = item.record
-            if record.protocol == "cvip-ping":  # keyed by the requester's endpoint
-                self.ping_endpoints.add(item.dst if record.is_response else item.src)
-            self._message(item)
+            self._keyed_message(position, item)
         elif kind is Flow:
             self.flow_keys.append((_key(position), item.id))
         elif kind is TransportNote:
@@ -186,6 +180,16 @@ class ShareAnalysis(Analysis):
             self._position = position
             self.add(item)
 
+    def _keyed_message(self, position: tuple, item: Message) -> None:
+        """A message whose key was just kept: numbered in capture order (as the parent
+        ranks them), then analysed at ``position``."""
+        item.number = len(self.message_keys) + len(self.end_keys)
+        self._position = position
+        record = item.record
+        if record.protocol == "cvip-ping":  # keyed by the requester's endpoint
+            self.ping_endpoints.add(item.dst if record.is_response else item.src)
+        self._message(item)
+
     def take(self, i: int, flows: list[Flow], outputs: list,
              notes: list[TransportNote]) -> None:
         """What frame ``i`` made, as :meth:`feed` would take it from a sorted batch of
@@ -193,7 +197,7 @@ class ShareAnalysis(Analysis):
         the batch gives it, ``(i, phase, sequence, worker)``, the sequence counting the
         flows the frame opened, then its outputs (phase 0: an output of no flow, 1: a
         flow or an output of one, 2: a reader's note; outputs of no flow and notes are
-        worker 0's alone). Every message passes here: :meth:`feed`'s work on it inline."""
+        worker 0's alone)."""
         worker = self.worker
         key = i << _WORKER_BITS | worker  # _key of this frame's positions in phase 1
         flow_keys = self.flow_keys
@@ -205,16 +209,11 @@ class ShareAnalysis(Analysis):
             for seq, item in enumerate(outputs, base):
                 if type(item) is not Message and flow_of(item) is None:
                     self.feed((i, 0, seq, worker), item)
-        message_keys, pings, on_message = self.message_keys, self.ping_endpoints, self._message
+        message_keys, keyed = self.message_keys, self._keyed_message
         for seq, item in enumerate(outputs, base):
             if type(item) is Message:
                 message_keys.append(key)
-                item.number = len(message_keys) + len(self.end_keys)
-                self._position = (i, 1, seq, worker)
-                record = item.record
-                if record.protocol == "cvip-ping":  # keyed by the requester's endpoint
-                    pings.add(item.dst if record.is_response else item.src)
-                on_message(item)
+                keyed((i, 1, seq, worker), item)
             elif flow_of(item) is not None:
                 self.feed((i, 1, seq, worker), item)
         if first:
@@ -455,10 +454,15 @@ def rank_runs(runs: list[array]) -> list[array]:
             ranks.frombytes(data)
             out.append(ranks)
         return out
+    return rank(_in_order(runs))
+
+
+def _in_order(runs: list[Sequence[int]]) -> list[Sequence[int]]:
+    """``runs``, each checked to be in capture order (ValueError where one is not)."""
     for run in runs:
         if any(a > b for a, b in pairwise(run)):
             raise ValueError("a worker's keys out of capture order")
-    return rank(runs)
+    return runs
 
 
 def number_all(summaries: list[ShareSummary]) -> list[Numbers]:
@@ -467,11 +471,8 @@ def number_all(summaries: list[ShareSummary]) -> list[Numbers]:
     # integers, in order); the end's come after every one of those.
     messages = rank_runs([s.message_keys for s in summaries])
     before_end = sum(len(s.message_keys) for s in summaries)
-    end_keys = [s.end_keys for s in summaries]
-    for keys in end_keys:
-        if any(a > b for a, b in pairwise(keys)):
-            raise ValueError("a worker's messages out of capture order")
-    for mine, ranks in zip(messages, rank(end_keys), strict=True):
+    end_ranks = rank(_in_order([s.end_keys for s in summaries]))
+    for mine, ranks in zip(messages, end_ranks, strict=True):
         mine.extend(before_end + r for r in ranks)
     flow_ranks = rank([[key for key, _ in s.flow_keys] for s in summaries])
     flows = [{local: flow_ranks[w][i] - 1 for i, (_, local) in enumerate(s.flow_keys)}
