@@ -22,6 +22,7 @@ pub mod islean;
 pub mod packets;
 // (ranking a split capture's workers' positions into global numbers)
 pub mod rank;
+pub mod readahead;
 pub mod secrets;
 pub mod xmlrpc;
 

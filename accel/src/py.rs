@@ -683,6 +683,7 @@ impl FlowRows {
 // ---- flow weights for the split of one capture (cvipsniff/split.py) ----------------------
 
 use crate::flowweights::{weigh, Costs};
+use crate::readahead::with_read_ahead;
 
 /// What `flow_weights` returns: the heavy flows, the buckets, the counts.
 type FlowWeights<'py> = (Bound<'py, PyList>, Vec<u64>, (u64, u64, u64, u64, u64));
@@ -703,7 +704,9 @@ pub fn flow_weights<'py>(py: Python<'py>, path: std::path::PathBuf, packet_cost:
     let costs = Costs { packet: packet_cost, segment: segment_cost, push: push_cost };
     let weights = py.allow_threads(|| {
         let file = std::fs::File::open(&path).ok()?;
-        weigh(file, costs, max_tracked, heavy).ok().flatten()
+        // The file read on a second thread: the cores are otherwise idle in this pass.
+        with_read_ahead(file, |stream| weigh(stream, costs, max_tracked, heavy))
+            .ok().flatten()
     });
     let Some(weights) = weights else { return Ok(None) };
     let named = PyList::empty(py);
