@@ -82,6 +82,7 @@ _FINISH = (END + 1,)  # the position of what the end of the analysis settles: af
 # Sort keys of positions at the end of the capture (see _key): after any frame's.
 _TAIL = 1 << 256
 _WORKER_BITS = 8
+_PRUNE_FLOOR = 4096  # notes of opened keys kept at least before pruning them (opened_at)
 
 
 def _key(position: tuple) -> int:
@@ -101,38 +102,6 @@ def _key(position: tuple) -> int:
                       | flow) << 48 | seq) << _WORKER_BITS | worker)
 
 
-class _Opened(dict):
-    """The pairer's outstanding-request queues (key → queue, in the order keys were
-    added, as one process's), noting the capture position at which each key was last
-    added: what the end of the analysis settles comes in that order in one process, so
-    the parent orders the workers' by it."""
-
-    __slots__ = ("added", "share")
-
-    def __init__(self, share: ShareAnalysis) -> None:
-        super().__init__()
-        self.share = share
-        self.added: dict[tuple, tuple] = {}
-
-    def __setitem__(self, key: tuple, queue: list) -> None:
-        if key not in self:
-            self.added[key] = self.share._position
-        super().__setitem__(key, queue)
-
-    def setdefault(self, key: tuple, default: Any = None) -> Any:
-        if key not in self:
-            self.added[key] = self.share._position
-        return super().setdefault(key, default)
-
-    def pop(self, key: tuple, *default: Any) -> Any:
-        self.added.pop(key, None)  # only the open keys' are kept: memory stays flat
-        return super().pop(key, *default)
-
-    def clear(self) -> None:
-        self.added.clear()
-        super().clear()
-
-
 class ShareAnalysis(Analysis):
     """One worker's analysis of the flows it follows, numbered as it sees them, its
     findings kept unjudged with the capture position of what raised them."""
@@ -150,7 +119,15 @@ class ShareAnalysis(Analysis):
         self.raw: list[tuple[tuple, int, Finding, bool]] = []
         self._position: tuple = ()
         self._from_note = False
-        self.pairer._open = _Opened(self)
+        # Per key of the pairer's outstanding-request queues, the capture position at
+        # which it was last opened: what the end of the analysis settles comes in that
+        # order in one process, so the parent orders the workers' by it. Only openings
+        # are told (every request passes there): a key closed keeps its note until it is
+        # opened again, which notes it anew, or the notes are pruned to the open keys'
+        # once they are twice as many (memory stays flat).
+        self.opened_at: dict[tuple, tuple] = {}
+        self._prune_above = _PRUNE_FLOOR
+        self.pairer.on_open = self._opened
         # The requesters' endpoints of the CVIP pings seen: what the pairer keys them by
         # (not by flow).
         self.ping_endpoints: set[tuple] = set()
@@ -220,6 +197,15 @@ class ShareAnalysis(Analysis):
             for seq, note in enumerate(notes, base + len(outputs)):
                 self.feed((i, 2, seq, worker), note)
 
+    def _opened(self, key: tuple) -> None:
+        opened_at = self.opened_at
+        if len(opened_at) >= self._prune_above:
+            still_open = self.pairer._open
+            self.opened_at = opened_at = {
+                open_key: opened_at[open_key] for open_key in still_open if open_key != key}
+            self._prune_above = max(_PRUNE_FLOOR, 2 * len(still_open))
+        opened_at[key] = self._position
+
     def _flow_closed(self, flow: Flow) -> list[Finding]:
         ports = self.seen.ports.get(flow.transport)
         if ports is None or flow.server[1] not in ports:
@@ -238,12 +224,12 @@ class ShareAnalysis(Analysis):
         "no traffic" finding, the per-capture overflow) is the parent's."""
         pairer = self.pairer
         opened = pairer._open
-        assert isinstance(opened, _Opened)
         for key, queue in opened.items():
-            self._position = (*_FINISH, opened.added[key])
+            self._position = (*_FINISH, self.opened_at[key])
             for entry in queue:
                 self._emit(pairer._settle_unanswered(entry))
         opened.clear()
+        self.opened_at.clear()
         pairer._flow_keys.clear()
         pairer._live.clear()
         self._collect_latencies()

@@ -311,13 +311,18 @@ def _outputs(seed: int) -> list[tuple[int, int, object]]:
     return out
 
 
+@pytest.mark.parametrize("prune", [False, True], ids=["notes-kept", "notes-pruned"])
 @pytest.mark.parametrize("seed", range(6))
-def test_workers_analyses_put_together_equal_one_analysis(seed) -> None:
+def test_workers_analyses_put_together_equal_one_analysis(seed, prune, monkeypatch) -> None:
     """Outputs split by flow over two workers, each analysed alone, then put together:
     the findings (in order, with their numbers), transactions and counts one analysis
     of all outputs makes, including what the end of the analysis settles in both
-    workers (requests and pings left open), in the order their queues were opened."""
+    workers (requests and pings left open), in the order their queues were opened
+    (``prune``: the notes of when each queue was opened pruned at every addition)."""
     import copy
+
+    if prune:
+        monkeypatch.setattr(split_analysis, "_PRUNE_FLOOR", 1)
 
     from cvipsniff.analysis.engine import Analysis
     from cvipsniff.model import Flow, FlowClosed, Message

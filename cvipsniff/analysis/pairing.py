@@ -113,6 +113,11 @@ class Pairer:
         # Outstanding requests by key, oldest first: a duplicate id queues behind the
         # earlier request, and answers are taken first-in, first-out.
         self._open: dict[tuple, list[_Open]] = {}
+        # Told each key as it is added to ``_open``, where given: a split's worker notes
+        # where in the capture each was opened (cvipsniff.split_analysis), as the end of
+        # the analysis settles them in that order. A call only then, not a dict subclass
+        # watching every operation of every request (a twentieth of a worker's time).
+        self.on_open: Callable[[tuple], None] | None = None
         # Per flow, its keys in ``_open`` in the order they were added (a dict as an
         # ordered set): a closing flow settles them in that order, the same in every run
         # and whoever numbers the flow (a set's order follows the keys' hashes, which
@@ -191,7 +196,13 @@ class Pairer:
     # ---- the outstanding-request queues -----------------------------------------------
 
     def _push(self, key: tuple, entry: _Open) -> None:
-        self._open.setdefault(key, []).append(entry)
+        queue = self._open.get(key)
+        if queue is None:
+            self._open[key] = [entry]
+            if self.on_open is not None:
+                self.on_open(key)
+        else:
+            queue.append(entry)
         if key[0] == "flow":
             self._flow_keys.setdefault(key[1], {})[key] = None
 
@@ -351,6 +362,8 @@ class Pairer:
             entry = _Open(txn, "any", old is not None, 1 - msg.direction)
             if queue is None:
                 self._open[key] = [entry]
+                if self.on_open is not None:
+                    self.on_open(key)
                 keys = self._flow_keys.get(flow)
                 if keys is None:
                     self._flow_keys[flow] = {key: None}
