@@ -27,7 +27,7 @@ __all__ = ["COMPILED", "accelerated", "cvip_framer", "cvip_lean", "imageserver_f
 
 # The interface this code expects of the compiled module (its ``API_VERSION``, set in
 # accel/src/lib.rs; bump both together).
-API_VERSION = 16
+API_VERSION = 17
 
 
 def usable(module: Any) -> bool:

@@ -211,9 +211,19 @@ def test_a_batch_of_rows_is_cut_where_each_row_starts() -> None:
     assert spool.rows_bytes(txn_values, again) == data and again == sizes
 
 
-def test_rows_from_parts_and_from_the_log_make_the_usual_array(tmp_path) -> None:
+@pytest.mark.parametrize("copy", ["compiled", "python"])
+def test_rows_from_parts_and_from_the_log_make_the_usual_array(tmp_path, copy,
+                                                              monkeypatch) -> None:
     """Two parts holding alternate runs of rows and a few rows no part holds (rendered
-    from the log): the array the report would have rendered, in chunks of any size."""
+    from the log): the array the report would have rendered, in chunks of any size,
+    copied by the compiled gatherer or in Python; a part cut short is an error."""
+    import cvipsniff.report.rowspool as rowspool
+
+    if copy == "compiled" and rowspool._RowGather(
+            [], array("B"), array("q"), array("I")) is None:
+        pytest.skip("the compiled accelerator is not built")
+    if copy == "python":
+        monkeypatch.setattr(rowspool, "_RowGather", rowspool._no_row_gather)
     one = _one(DEMO)
     log = one.transactions
     spool, txn_values = _rows(one)
@@ -233,17 +243,17 @@ def test_rows_from_parts_and_from_the_log_make_the_usual_array(tmp_path) -> None
     rows = spool.rows(log, fallback)
     expected = _usual(spool, log)
     for chunk in (1 << 20, 100, 7):
-        import cvipsniff.report.rowspool as rowspool
-
-        old, rowspool._CHUNK = rowspool._CHUNK, chunk
-        try:
-            got = joined(rows.pieces(spool.nl, spool.step))
-        finally:
-            rowspool._CHUNK = old
-        assert got == expected
+        monkeypatch.setattr(rowspool, "_CHUNK", chunk)
+        pieces = list(rows.pieces(spool.nl, spool.step))
+        assert joined(pieces) == expected
+        if chunk == 100:  # about a chunk each, not a piece per row
+            assert len(pieces) < len(expected) // 100 + len(log) // 11 + 4
     assert rows.copied == len(log) - len(range(5, len(log), 11))
     # Asked for at another place: rendered as usual there.
     assert joined(rows.pieces("\n", " ")) == "".join(fallback.pieces("\n", " "))
+    spool._parts[1].truncate(len(parts[1][0]) - 2)
+    with pytest.raises(OSError, match="ended early"):
+        joined(rows.pieces(spool.nl, spool.step))
     spool.close()
 
 

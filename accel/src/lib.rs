@@ -23,6 +23,7 @@ pub mod packets;
 // (ranking a split capture's workers' positions into global numbers)
 pub mod rank;
 pub mod readahead;
+pub mod rowgather;
 pub mod secrets;
 pub mod xmlrpc;
 
@@ -54,7 +55,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The binding interface's version: dissectors/accel.py refuses a build whose number
     // differs from its own (a checkout updated without rebuilding). Bump both together
     // whenever a class or function here is added, removed or changes its signature.
-    m.add("API_VERSION", 16u32)?;
+    m.add("API_VERSION", 17u32)?;
     m.add_class::<py::XmlRpcDecoder>()?;
     m.add_class::<py::CvipFramerKit>()?;
     m.add_class::<py::CvipFramer>()?;
@@ -77,6 +78,7 @@ fn cvipsniff_accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pyrows::transaction_rows, m)?)?;
     m.add_class::<pyrows::RowNumbers>()?;
     m.add_function(wrap_pyfunction!(pyrows::rank_runs, m)?)?;
+    m.add_class::<pyrows::RowGather>()?;
     // A transaction log's spill of its settled transactions (accel/src/pytxn.rs).
     m.add_function(wrap_pyfunction!(pytxn::pack_settled, m)?)?;
     // The lean CVIP dissection of conformant messages (accel/src/cviplean.rs).

@@ -346,3 +346,75 @@ fn reference(py: Python<'_>, out: &mut String, value: &Bound<'_, PyAny>, nl: &st
     out.push('}');
     Ok(true)
 }
+
+// ---- a split report's rows put back in number order (accel/src/rowgather.rs) ----------
+
+use crate::rowgather::{Gatherer, Layout, ReadAt};
+
+/// `RowGather(fds, parts, offsets, sizes)`: the rows of a split capture's JSON report as
+/// `cvipsniff.report.rowspool.SpooledRows` copies them from the part files its workers
+/// wrote (`fds[p]`: part `p`'s file, read with `os.pread`, its position left as it is),
+/// per transaction number - 1 its part (`array("B")`, 255: no part), offset
+/// (`array("q")`) and size (`array("I")`).
+#[pyclass]
+pub struct RowGather {
+    gatherer: Gatherer,
+    pread: Py<PyAny>,
+    fds: Vec<i32>,
+}
+
+/// The part files, read through `os.pread` (a few calls of a megabyte each).
+struct PartFiles<'a, 'py> {
+    pread: &'a Bound<'py, PyAny>,
+    fds: &'a [i32],
+}
+
+impl ReadAt for PartFiles<'_, '_> {
+    fn read_at(&mut self, part: usize, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let Some(&fd) = self.fds.get(part) else {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound,
+                                           "a row of no part file"));
+        };
+        let data = self.pread.call1((fd, buf.len(), offset)).map_err(std::io::Error::other)?;
+        let data = data.downcast::<PyBytes>()
+            .map_err(|_| std::io::Error::other("os.pread gave no bytes"))?;
+        let data = data.as_bytes();
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+}
+
+#[pymethods]
+impl RowGather {
+    #[new]
+    fn new(py: Python<'_>, fds: Vec<i32>, parts: &Bound<'_, PyAny>, offsets: &Bound<'_, PyAny>,
+           sizes: &Bound<'_, PyAny>) -> PyResult<Self> {
+        fn read<T: pyo3::buffer::Element + Copy>(py: Python<'_>, buffer: &Bound<'_, PyAny>)
+                                                 -> PyResult<Vec<T>> {
+            if buffer.len()? == 0 {
+                return Ok(Vec::new()); // an empty array's buffer may not be aligned
+            }
+            PyBuffer::<T>::get(buffer)?.to_vec(py)
+        }
+        let layout = Layout { parts: read(py, parts)?, offsets: read(py, offsets)?,
+                              sizes: read(py, sizes)? };
+        let gatherer = Gatherer::new(layout)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let pread = py.import("os")?.getattr("pread")?.unbind();
+        Ok(RowGather { gatherer, pread, fds })
+    }
+
+    /// `rows(start, limit)`: the rows of transactions `start`, `start + 1`, … as the part
+    /// files hold them, one after another, up to the first no part holds, the end of
+    /// the layout, or about `limit` bytes; and the index after the last one given.
+    fn rows<'py>(&mut self, py: Python<'py>, start: usize, limit: usize)
+                 -> PyResult<(Bound<'py, PyBytes>, usize)> {
+        let mut out = Vec::with_capacity(limit.min(1 << 24) + 4096);
+        let pread = self.pread.bind(py);
+        let mut files = PartFiles { pread, fds: &self.fds };
+        let next = self.gatherer.gather(&mut files, start, limit, &mut out)
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))?;
+        Ok((PyBytes::new(py, &out), next))
+    }
+}

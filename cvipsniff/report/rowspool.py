@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO
+from typing import IO, Any
 
 from cvipsniff.analysis.model import Transaction
 from cvipsniff.analysis.txnlog import values
 from cvipsniff.report.jsontext import Piecewise, Rows
+from dissectors.accel import accelerated
 
 # A transaction's row from its values (cvipsniff.analysis.txnlog.values), at a line start
 # and indentation step.
@@ -33,6 +34,17 @@ RowsText = Callable[[list, str, str, bool], "str | None"]
 
 _NONE = 0xFF  # part of a transaction no part holds
 _CHUNK = 1 << 20  # bytes copied or gathered per piece written
+
+
+def _no_row_gather(fds: list[int], parts: array, offsets: array, sizes: array) -> None:
+    return None
+
+
+# The compiled copy of the parts' rows in number order (accel/src/rowgather.rs):
+# ``RowGather(fds, parts, offsets, sizes).rows(start, limit)`` → (the rows of transactions
+# ``start`` on, up to one no part holds or about ``limit`` bytes, as SpooledRows._rows
+# copies them; the index after them). None on the pure-Python path.
+_RowGather = accelerated("RowGather", _no_row_gather)
 
 
 class RowSpool:
@@ -163,7 +175,13 @@ class SpooledRows(Piecewise):
         a megabyte: runs of rows lying one after another in a part read at once (a
         part's rows are in number order, so each file is mostly read straight on), the
         rows no part holds rendered."""
-        spool, log = self.spool, self.log
+        spool = self.spool
+        gather = _RowGather([file.fileno() for file in spool._parts], spool._part,
+                            spool._offsets, spool._sizes)
+        if gather is not None:
+            yield from self._gathered(gather)
+            return
+        log = self.log
         parts, offsets, sizes = spool._part, spool._offsets, spool._sizes
         held = len(parts)
         gathered = bytearray()
@@ -192,4 +210,31 @@ class SpooledRows(Piecewise):
             yield from spool.read_into(gathered, run_part, run_start, run_end)
         if gathered:
             yield bytes(gathered)
+        self.copied = copied
+
+    def _gathered(self, gather: Any) -> Iterator[bytes]:
+        """:meth:`_rows` with the compiled copy (which leaves the rows no part holds to
+        be rendered here)."""
+        spool, log = self.spool, self.log
+        parts = spool._part
+        held, count = len(parts), len(log)
+        rendered = bytearray()  # rows no part holds, until the next piece copied
+        copied = index = 0
+        while index < count:
+            if index < held and parts[index] != _NONE:
+                piece, after = gather.rows(index, _CHUNK)
+                copied += after - index
+                index = after
+                if rendered:
+                    yield bytes(rendered)
+                    rendered.clear()
+                yield piece
+                continue
+            rendered += spool.row_bytes(values(log[index]))
+            index += 1
+            if len(rendered) >= _CHUNK:
+                yield bytes(rendered)
+                rendered.clear()
+        if rendered:
+            yield bytes(rendered)
         self.copied = copied
