@@ -344,6 +344,9 @@ class _WatchedTable:
         self._budget = getattr(table, "_budget", None)
         if not hasattr(self._budget, "total"):
             self._budget = None
+        # Called per TCP packet the fast lane may take: bound here, not looked up
+        # through __getattr__ each time.
+        self.lend = table.lend
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.table, name)
@@ -515,11 +518,15 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
         notes.clear()
 
     def to_sink(i: int, outputs: list, notes: list) -> None:
-        for flow in opened:
-            announced[flow.id] = i
-        sink(i, opened, outputs, notes)  # type: ignore[misc]
-        opened.clear()
-        notes.clear()
+        if opened:
+            for flow in opened:
+                announced[flow.id] = i
+            sink(i, opened, outputs, notes)  # type: ignore[misc]
+            opened.clear()
+        else:
+            sink(i, opened, outputs, notes)  # type: ignore[misc]
+        if notes:
+            notes.clear()
 
     emit = to_batch if sink is None else to_sink
     limit = FIRST_BATCH
