@@ -518,15 +518,11 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
         notes.clear()
 
     def to_sink(i: int, outputs: list, notes: list) -> None:
-        if opened:
-            for flow in opened:
-                announced[flow.id] = i
-            sink(i, opened, outputs, notes)  # type: ignore[misc]
-            opened.clear()
-        else:
-            sink(i, opened, outputs, notes)  # type: ignore[misc]
-        if notes:
-            notes.clear()
+        for flow in opened:
+            announced[flow.id] = i
+        sink(i, opened, outputs, notes)  # type: ignore[misc]
+        opened.clear()
+        notes.clear()
 
     emit = to_batch if sink is None else to_sink
     limit = FIRST_BATCH
@@ -568,8 +564,13 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                     if mine != index:
                         continue
                 out = feed(item)
-            if out or opened or reader_notes:
+            if opened or reader_notes:
                 emit(i, out, reader_notes)
+            elif out:  # most frames: only outputs, straight to the sink if there is one
+                if sink is None:
+                    to_batch(i, out, reader_notes)
+                else:
+                    sink(i, opened, out, reader_notes)
             if len(batch) >= limit:
                 yield batch
                 batch = []

@@ -177,6 +177,12 @@ class ShareAnalysis(Analysis):
         worker 0's alone)."""
         worker = self.worker
         key = i << _WORKER_BITS | worker  # _key of this frame's positions in phase 1
+        if len(outputs) == 1 and not flows and not notes:  # most frames: one message
+            item = outputs[0]
+            if type(item) is Message:
+                self.message_keys.append(key)
+                self._keyed_message((i, 1, 0, worker), item)
+                return
         flow_keys = self.flow_keys
         for flow in flows:
             flow_keys.append((key, flow.id))
