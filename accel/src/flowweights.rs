@@ -52,10 +52,11 @@ impl Hash for FlowKey {
 /// key, seeded per process from the standard library's random keys.
 ///
 /// Why not the standard SipHash: the table is looked up once per TCP frame of the whole
-/// capture, and on the bench's mix of small sessions SipHash of a key was about a third
-/// of the pass's time besides reading the file. Why still seeded: the keys are the
-/// capture's, so whoever made it chose them; with a hash they cannot predict they cannot
-/// pile their flows into one chain of the table.
+/// capture, and with the file read on another thread (`readahead`) the walk and these
+/// lookups are what the pass waits on; SipHash of a key's 37 bytes costs several times
+/// this. Why still seeded: the keys are the capture's, so whoever made it chose them;
+/// with a hash they cannot predict they cannot pile their flows into one chain of the
+/// table.
 #[derive(Clone, Copy, Debug)]
 pub struct FoldHashing {
     seed: u64,

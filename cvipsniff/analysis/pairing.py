@@ -115,8 +115,8 @@ class Pairer:
         self._open: dict[tuple, list[_Open]] = {}
         # Told each key as it is added to ``_open``, where given: a split's worker notes
         # where in the capture each was opened (cvipsniff.split_analysis), as the end of
-        # the analysis settles them in that order. A call only then, not a dict subclass
-        # watching every operation of every request (a twentieth of a worker's time).
+        # the analysis settles them in that order. A call at an opening only, where a
+        # dict subclass watching ``_open`` put every operation on it through Python.
         self.on_open: Callable[[tuple], None] | None = None
         # Per flow, its keys in ``_open`` in the order they were added (a dict as an
         # ordered set): a closing flow settles them in that order, the same in every run
