@@ -44,6 +44,15 @@ pub fn transaction_rows(py: Python<'_>, rows: &Bound<'_, PyList>, nl: &str, step
     Ok(Some(out))
 }
 
+/// The items of a buffer of `T` (an `array` of the matching type code), copied.
+fn vec_of<T: pyo3::buffer::Element + Copy>(py: Python<'_>, buffer: &Bound<'_, PyAny>)
+                                           -> PyResult<Vec<T>> {
+    if buffer.len()? == 0 {
+        return Ok(Vec::new()); // an empty array's buffer may not be aligned
+    }
+    PyBuffer::<T>::get(buffer)?.to_vec(py)
+}
+
 /// A split capture's worker's share of the global numbers
 /// (`cvipsniff.split_analysis.Numbers`): per local message number - 1 and per local
 /// transaction number - 1 the global one, per local flow id the global id. Its `rows`
@@ -81,14 +90,9 @@ impl RowNumbers {
     #[new]
     fn new(py: Python<'_>, messages: &Bound<'_, PyAny>, transactions: &Bound<'_, PyAny>,
            flows: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let read = |buffer: &Bound<'_, PyAny>| -> PyResult<Vec<i64>> {
-            if buffer.len()? == 0 {
-                return Ok(Vec::new()); // an empty array's buffer may not be aligned
-            }
-            PyBuffer::<i64>::get(buffer)?.to_vec(py)
-        };
-        Ok(RowNumbers { maps: Maps { messages: read(messages)?, transactions: read(transactions)?,
-                                     flows: read(flows)? } })
+        Ok(RowNumbers { maps: Maps { messages: vec_of(py, messages)?,
+                                     transactions: vec_of(py, transactions)?,
+                                     flows: vec_of(py, flows)? } })
     }
 
     /// `rows(rows, nl, step)`: the rows of these transactions' values (as the worker
@@ -121,11 +125,7 @@ pub fn rank_runs<'py>(py: Python<'py>, runs: &Bound<'py, PyList>)
                       -> PyResult<Option<Vec<Bound<'py, PyBytes>>>> {
     let mut keys: Vec<Vec<u64>> = Vec::with_capacity(runs.len());
     for run in runs.iter() {
-        keys.push(if run.len()? == 0 {
-            Vec::new() // an empty array's buffer may not be aligned
-        } else {
-            PyBuffer::<u64>::get(&run)?.to_vec(py)?
-        });
+        keys.push(vec_of(py, &run)?);
     }
     let views: Vec<&[u64]> = keys.iter().map(Vec::as_slice).collect();
     let Some(ranked) = py.allow_threads(|| crate::rank::rank_runs(&views)) else {
@@ -390,15 +390,8 @@ impl RowGather {
     #[new]
     fn new(py: Python<'_>, fds: Vec<i32>, parts: &Bound<'_, PyAny>, offsets: &Bound<'_, PyAny>,
            sizes: &Bound<'_, PyAny>) -> PyResult<Self> {
-        fn read<T: pyo3::buffer::Element + Copy>(py: Python<'_>, buffer: &Bound<'_, PyAny>)
-                                                 -> PyResult<Vec<T>> {
-            if buffer.len()? == 0 {
-                return Ok(Vec::new()); // an empty array's buffer may not be aligned
-            }
-            PyBuffer::<T>::get(buffer)?.to_vec(py)
-        }
-        let layout = Layout { parts: read(py, parts)?, offsets: read(py, offsets)?,
-                              sizes: read(py, sizes)? };
+        let layout = Layout { parts: vec_of(py, parts)?, offsets: vec_of(py, offsets)?,
+                              sizes: vec_of(py, sizes)? };
         let gatherer = Gatherer::new(layout)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
         let pread = py.import("os")?.getattr("pread")?.unbind();
