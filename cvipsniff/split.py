@@ -564,13 +564,10 @@ def iter_worker(path: str, config: PipelineConfig, index: int, workers: int, *,
                     if mine != index:
                         continue
                 out = feed(item)
-            if opened or reader_notes:
+            if opened or reader_notes or (out and sink is None):
                 emit(i, out, reader_notes)
-            elif out:  # most frames: only outputs, straight to the sink if there is one
-                if sink is None:
-                    to_batch(i, out, reader_notes)
-                else:
-                    sink(i, opened, out, reader_notes)
+            elif out:  # most frames: only outputs, nothing to note first for the sink
+                sink(i, opened, out, reader_notes)  # type: ignore[misc]
             if len(batch) >= limit:
                 yield batch
                 batch = []
