@@ -45,3 +45,39 @@ def test_libpcap_compiles_it(linktype: int) -> None:
     except ImportError:
         pytest.skip("libpcap not installed")
     assert program.bf_len > 10
+
+
+def test_drops_before_the_filter_is_set_are_not_the_captures(monkeypatch) -> None:
+    """The scapy backend's socket exists before its filter is attached: what the kernel
+    dropped then (any traffic of a busy interface) is not counted as the capture's loss,
+    what it drops afterwards is."""
+    import struct
+
+    from cvipsniff.live import packet_socket
+
+    counters = [(5000, 4000), (3, 1), (2, 2)]  # before open's end, then two reads
+
+    class Socket:
+        def getsockname(self) -> tuple:
+            return ("lo", 0x0003, 0, packet_socket.ARPHRD_LOOPBACK, b"")
+
+        def setsockopt(self, *args: object) -> None:
+            pass
+
+        def getsockopt(self, level: int, option: int, size: int) -> bytes:
+            assert (level, option) == (packet_socket.SOL_PACKET,
+                                       packet_socket.PACKET_STATISTICS)
+            return struct.pack("@II", *counters.pop(0))
+
+    class Listener:
+        ins = Socket()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(packet_socket.PacketSocketSource, "_listen", lambda self: Listener())
+    source = packet_socket.PacketSocketSource("lo", "tcp port 1")
+    source.open()
+    assert source.stats().dropped == 1
+    source.close()
+    assert source.stats().dropped == 3

@@ -145,7 +145,10 @@ class PacketSocketSource:
         self._loopback = hatype == ARPHRD_LOOPBACK
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._set_buffer(sock, self.options.buffer_mb << 20)
-        self._read_drops()  # start counting from zero (the counters reset on read)
+        # Start counting from zero (reading the counters resets them): the socket existed
+        # before its filter was attached and its buffer enlarged, and what it dropped then,
+        # other traffic on a busy interface, was not the capture's to lose.
+        self._take_drops()
 
     def _listen(self) -> Any:
         """scapy's listening socket, with every failure turned into the line that names
@@ -266,19 +269,21 @@ class PacketSocketSource:
     def ended(self) -> bool:
         return self._ended
 
-    def _read_drops(self) -> None:
+    def _take_drops(self) -> int:
+        """The packets the socket dropped since the counters were last read (which resets
+        them)."""
         sock = self._sock
         if sock is None:
-            return
+            return 0
         try:
             raw = sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _STATS.size)
         except OSError:
-            return
+            return 0
         _packets, drops = _STATS.unpack(raw)
-        self._dropped += drops
+        return drops
 
     def stats(self) -> SourceStats:
-        self._read_drops()
+        self._dropped += self._take_drops()
         return SourceStats(dropped=self._dropped, final=True)
 
     def take_notes(self) -> list[TransportNote]:
@@ -286,7 +291,7 @@ class PacketSocketSource:
 
     def close(self) -> None:
         if self._scapy_socket is not None:
-            self._read_drops()
+            self._dropped += self._take_drops()
             with contextlib.suppress(OSError):
                 self._scapy_socket.close()
             self._scapy_socket = None
